@@ -1,0 +1,151 @@
+// Package config loads the device's one TOML file. Each package owns its
+// section (type, defaults, Validate); this package only assembles them,
+// refuses unknown keys and secret keys, and names the key in every error.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"roomkiosk/hardware"
+	"roomkiosk/hardware/checks"
+	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/statusapi"
+	"roomkiosk/recorder"
+	"roomkiosk/sync/upload"
+)
+
+// Config is the whole device configuration.
+type Config struct {
+	Log        LogConfig                 `toml:"log"`
+	Control    ControlConfig             `toml:"control"`
+	Room       session.RoomConfig        `toml:"room"`
+	Counselors []session.Counselor       `toml:"counselors"`
+	Agreement  session.AgreementConfig   `toml:"agreement"`
+	Session    session.FlowConfig        `toml:"session"`
+	Recording  recorder.Config           `toml:"recording"`
+	Encryption recorder.EncryptionConfig `toml:"encryption"`
+	Storage    upload.Config             `toml:"storage"`
+	Hardware   hardware.Config           `toml:"hardware"`
+	Checks     checks.Config             `toml:"checks"`
+	Status     statusapi.Config          `toml:"status"`
+}
+
+// LogConfig is the [log] section.
+type LogConfig struct {
+	Level string `toml:"level"` // debug, info, warn, error
+}
+
+// ControlConfig is the [control] section: the local socket the screen uses.
+type ControlConfig struct {
+	Socket string `toml:"socket"` // unix socket path, mode 0660
+	Group  string `toml:"group"`  // group allowed to connect (the screen's); "" = daemon's own
+}
+
+// Error is a configuration error; main maps it to exit code 2.
+type Error struct {
+	File string
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config %s: %v", e.File, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Default returns a configuration with every section's defaults.
+func Default() Config {
+	return Config{
+		Log:       LogConfig{Level: "info"},
+		Control:   ControlConfig{Socket: "/run/roomkiosk/control.sock"},
+		Room:      session.DefaultRoom(),
+		Session:   session.DefaultFlow(),
+		Recording: recorder.Default(),
+		Storage:   upload.Default(),
+		Hardware:  hardware.Default(),
+		Checks:    checks.Default(),
+		Status:    statusapi.Default(),
+	}
+}
+
+var secretKey = regexp.MustCompile(`(?i)AGE-SECRET-KEY-1[0-9A-Z]+`)
+
+// Load reads, decodes and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a configuration held in memory.
+func Parse(b []byte) (*Config, error) {
+	// Refuse before decoding: a secret key must never be accepted, wherever
+	// it was put, and the message must say why.
+	if loc := secretKey.FindIndex(b); loc != nil {
+		line := bytes.Count(b[:loc[0]], []byte("\n")) + 1
+		return nil, fmt.Errorf("line %d: holds an age secret key (AGE-SECRET-KEY-...); a device is configured with recipients (public keys) only, so a stolen kiosk reveals no recording: remove it and keep the identity with the admins", line)
+	}
+	c := Default()
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s", strings.TrimSpace(pe.ErrorWithPosition()))
+		}
+		return nil, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown key %s", strings.Join(keys, ", "))
+	}
+	if c.Room.DeviceID == "" {
+		c.Room.DeviceID = c.Room.ID
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate runs every section's Validate.
+func (c *Config) Validate() error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not a level (debug, info, warn, error)", c.Log.Level)
+	}
+	if c.Control.Socket == "" {
+		return errors.New("control.socket: required")
+	}
+	checks := []func() error{
+		c.Room.Validate,
+		func() error { return session.ValidateCounselors(c.Counselors) },
+		func() error { return c.Agreement.Validate(c.Room.Languages) },
+		c.Session.Validate,
+		c.Recording.Validate,
+		c.Encryption.Validate,
+		c.Storage.Validate,
+		c.Hardware.Validate,
+		c.Checks.Validate,
+		c.Status.Validate,
+	}
+	for _, v := range checks {
+		if err := v(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RoomConfig is the [room] section.
+type RoomConfig struct {
+	ID        string   `toml:"id"`        // used in object keys: letters, digits, - and _
+	DeviceID  string   `toml:"device_id"` // defaults to the room id
+	Name      string   `toml:"name"`      // shown on the door
+	Languages []string `toml:"languages"` // first is the default; "en", "zh"
+}
+
+// Counselor is one [[counselors]] entry. The id is pseudonymous.
+type Counselor struct {
+	ID      string `toml:"id"`
+	PINHash string `toml:"pin_hash"` // from `roomctl pin-hash`
+}
+
+// AgreementConfig is the [agreement] section: the recording agreement shown
+// on the consent screen, one text per language.
+type AgreementConfig struct {
+	ID    string            `toml:"id"` // versioned, e.g. "rec-2026-01"
+	Texts map[string]string `toml:"texts"`
+}
+
+// FlowConfig is the [session] section.
+type FlowConfig struct {
+	ManualChecks    []string `toml:"manual_checks"`    // checklist lines the counselor ticks
+	PINTimeout      Duration `toml:"pin_timeout"`      // abandoned PIN pad returns to the door
+	ConsentTimeout  Duration `toml:"consent_timeout"`  // abandoned consent returns to the door
+	MaxLengthWarn   Duration `toml:"max_length_warn"`  // warn this long before recording.max_session_length
+	LockoutAttempts int      `toml:"lockout_attempts"` // wrong PINs before lockout
+	LockoutFor      Duration `toml:"lockout_for"`
+}
+
+// Duration is a time.Duration that TOML reads from strings such as "30s".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (use forms like \"30s\", \"5m\", \"2h\"): %q", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// DefaultFlow returns the [session] defaults.
+func DefaultFlow() FlowConfig {
+	return FlowConfig{
+		ManualChecks:    []string{"Room tidy", "Tissues and water ready", "Sockets and floor safe"},
+		PINTimeout:      Duration{60 * time.Second},
+		ConsentTimeout:  Duration{5 * time.Minute},
+		MaxLengthWarn:   Duration{10 * time.Minute},
+		LockoutAttempts: 5,
+		LockoutFor:      Duration{5 * time.Minute},
+	}
+}
+
+// DefaultRoom returns the [room] defaults.
+func DefaultRoom() RoomConfig {
+	return RoomConfig{Languages: []string{"en", "zh"}}
+}
+
+var supportedLanguages = map[string]bool{"en": true, "zh": true}
+
+// Validate reports the first problem, naming the key.
+func (r RoomConfig) Validate() error {
+	if r.ID == "" {
+		return errors.New("room.id: required")
+	}
+	if !validID(r.ID) {
+		return fmt.Errorf("room.id: %q may hold only letters, digits, '-' and '_' (it is used in object keys)", r.ID)
+	}
+	if r.DeviceID != "" && !validID(r.DeviceID) {
+		return fmt.Errorf("room.device_id: %q may hold only letters, digits, '-' and '_'", r.DeviceID)
+	}
+	if len(r.Languages) == 0 {
+		return errors.New("room.languages: at least one language is required")
+	}
+	for _, l := range r.Languages {
+		if !supportedLanguages[l] {
+			return fmt.Errorf("room.languages: %q is not supported (use \"en\" or \"zh\")", l)
+		}
+	}
+	return nil
+}
+
+// Validate reports the first problem, naming the key.
+func (f FlowConfig) Validate() error {
+	switch {
+	case f.PINTimeout.Duration < 5*time.Second:
+		return fmt.Errorf("session.pin_timeout: %v is too short (at least 5s)", f.PINTimeout.Duration)
+	case f.ConsentTimeout.Duration < 10*time.Second:
+		return fmt.Errorf("session.consent_timeout: %v is too short (at least 10s)", f.ConsentTimeout.Duration)
+	case f.MaxLengthWarn.Duration < 0:
+		return fmt.Errorf("session.max_length_warn: %v must not be negative", f.MaxLengthWarn.Duration)
+	case f.LockoutAttempts < 1:
+		return fmt.Errorf("session.lockout_attempts: %d must be at least 1", f.LockoutAttempts)
+	case f.LockoutFor.Duration < time.Second:
+		return fmt.Errorf("session.lockout_for: %v is too short", f.LockoutFor.Duration)
+	}
+	return nil
+}
+
+// ValidateCounselors checks the [[counselors]] entries.
+func ValidateCounselors(cs []Counselor) error {
+	if len(cs) == 0 {
+		return errors.New("counselors: at least one counselor is required")
+	}
+	seen := map[string]bool{}
+	for i, c := range cs {
+		if c.ID == "" {
+			return fmt.Errorf("counselors[%d].id: required", i)
+		}
+		if seen[c.ID] {
+			return fmt.Errorf("counselors[%d].id: %q appears twice", i, c.ID)
+		}
+		seen[c.ID] = true
+		if !strings.HasPrefix(c.PINHash, "$2a$") && !strings.HasPrefix(c.PINHash, "$2b$") && !strings.HasPrefix(c.PINHash, "$argon2id$") {
+			return fmt.Errorf("counselors[%d].pin_hash: not a bcrypt or argon2id hash (make one with `roomctl pin-hash`)", i)
+		}
+	}
+	return nil
+}
+
+// Validate checks the [agreement] section against the room's languages.
+func (a AgreementConfig) Validate(languages []string) error {
+	if a.ID == "" {
+		return errors.New("agreement.id: required (a version id such as \"rec-2026-01\")")
+	}
+	for _, l := range languages {
+		if strings.TrimSpace(a.Texts[l]) == "" {
+			return fmt.Errorf("agreement.texts.%s: required for room language %q", l, l)
+		}
+	}
+	return nil
+}
+
+func validID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,40 @@
+package session
+
+// IntentKind names what a user did on the screen.
+type IntentKind string
+
+const (
+	IntentStart          IntentKind = "start"          // counselor taps Start on the door screen
+	IntentMaintenance    IntentKind = "maintenance"    // open the maintenance screen (asks the PIN)
+	IntentPINDigit       IntentKind = "pin_digit"      // Digit
+	IntentPINBack        IntentKind = "pin_back"       // delete the last digit
+	IntentPINOK          IntentKind = "pin_ok"         // submit the typed PIN
+	IntentCancel         IntentKind = "cancel"         // leave the current flow, back to the door
+	IntentCheckToggle    IntentKind = "check_toggle"   // Item: index into ManualItems
+	IntentCheckContinue  IntentKind = "check_continue" // all manual items ticked, no required failure
+	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason
+	IntentParticipants   IntentKind = "participants"   // Count: 1..6
+	IntentRecord         IntentKind = "record"         // Yes: record or not
+	IntentConsent        IntentKind = "consent"        // Participant, Yes, Language, TextSHA256
+	IntentWithdraw       IntentKind = "withdraw"       // any participant, no PIN
+	IntentWithdrawKeep   IntentKind = "withdraw_keep"
+	IntentWithdrawDelete IntentKind = "withdraw_delete"
+	IntentEnd            IntentKind = "end"      // counselor asks to end (asks the PIN)
+	IntentFeedback       IntentKind = "feedback" // Rating 1..5, or 0 to skip
+	IntentLanguage       IntentKind = "language" // Language
+)
+
+// Intent is one user action sent by the screen. Only the fields its Kind names
+// are read.
+type Intent struct {
+	Kind        IntentKind `json:"kind"`
+	Digit       int        `json:"digit,omitempty"`
+	Item        int        `json:"item,omitempty"`
+	Count       int        `json:"count,omitempty"`
+	Yes         bool       `json:"yes,omitempty"`
+	Participant int        `json:"participant,omitempty"`
+	Language    string     `json:"language,omitempty"`
+	TextSHA256  string     `json:"text_sha256,omitempty"` // hash of the agreement text the screen showed
+	Reason      string     `json:"reason,omitempty"`
+	Rating      int        `json:"rating,omitempty"`
+}

@@ -1,0 +1,34 @@
+package session
+
+// The core calls these ports; the daemon wires the real recorder, check runner
+// and uploader, and tests wire fakes (sessiontest). Calls must return quickly:
+// the core's goroutine makes them, and withdrawal has a 250 ms budget.
+
+// Recorder captures, encrypts and spools a session's audio.
+type Recorder interface {
+	// Start opens the capture device for a session whose participants have
+	// all consented. The core never calls it otherwise. Progress is reported
+	// back through Core.RecorderChanged.
+	Start(info SessionInfo) error
+	// Stop closes the capture device and seals what was written. withdrawn
+	// says the stop came from a participant's withdrawal.
+	Stop(sessionID string, withdrawn bool) error
+	// Discard deletes the session's local audio and records a deletion
+	// request for anything already handed to the uploader.
+	Discard(sessionID string) error
+}
+
+// Checker runs equipment and environment checks. Results arrive later through
+// Core.ChecksUpdated, so a slow sensor never blocks the core.
+type Checker interface {
+	RunChecks(reason string)
+}
+
+// Uploader is told about changes that must reach object storage.
+type Uploader interface {
+	// StatusChanged is called on every change of door or recording state.
+	StatusChanged(s Snapshot)
+	// SessionEnded is called once a session is over (recorded or not), with
+	// its feedback if any was given (0 means none).
+	SessionEnded(sessionID string, feedback int)
+}

@@ -1,0 +1,59 @@
+package session
+
+import "time"
+
+// Snapshot is an immutable view of the core's state. The screen renders it;
+// the status endpoint and status.json are built from it. Slices in a snapshot
+// are never modified after it is published.
+type Snapshot struct {
+	Seq      uint64    `json:"seq"`
+	At       time.Time `json:"at"`
+	RoomID   string    `json:"room_id"`
+	RoomName string    `json:"room_name"`
+
+	Door      Door          `json:"door"`
+	Recording bool          `json:"recording"` // true only while the recorder reports RecorderRecording
+	Recorder  RecorderState `json:"recorder"`
+	Step      Step          `json:"step"`
+	Language  string        `json:"language"` // current UI language
+	Languages []string      `json:"languages"`
+
+	// Counselor PIN pad.
+	PINDigits   int       `json:"pin_digits"` // how many digits typed (never the digits)
+	PINError    string    `json:"pin_error,omitempty"`
+	LockedUntil time.Time `json:"locked_until,omitzero"`
+
+	// Checklist.
+	Checks       []CheckResult `json:"checks"`
+	ManualItems  []ManualItem  `json:"manual_items,omitempty"`
+	Blocked      bool          `json:"blocked"` // a required check is failing
+	OverrideNote string        `json:"override_note,omitempty"`
+
+	// Session.
+	SessionID      string        `json:"session_id,omitempty"`
+	SessionStarted time.Time     `json:"session_started,omitzero"`
+	Participants   int           `json:"participants,omitempty"`
+	WantRecording  bool          `json:"want_recording"`         // the counselor chose to record
+	Recorded       bool          `json:"recorded"`               // all consented: the session is a recorded one
+	ConsentTurn    int           `json:"consent_turn,omitempty"` // 1-based participant now on the consent screen
+	Decisions      []Decision    `json:"decisions,omitempty"`
+	Agreement      Agreement     `json:"agreement"`
+	Withdrawn      bool          `json:"withdrawn"`
+	Level          Level         `json:"level"`
+	Alerts         []Alert       `json:"alerts,omitempty"`
+	Message        string        `json:"message,omitempty"` // a plain reason shown to the room ("Not recorded: consent declined")
+	MaxLength      time.Duration `json:"max_length"`
+}
+
+// ManualItem is a checklist line the counselor confirms by hand.
+type ManualItem struct {
+	ID      string `json:"id"`
+	Text    string `json:"text"`
+	Checked bool   `json:"checked"`
+}
+
+// Agreement is the recording agreement, versioned, one text per language.
+type Agreement struct {
+	ID    string            `json:"id"`
+	Texts map[string]string `json:"texts"` // language -> exact text shown
+}

@@ -1,0 +1,116 @@
+// Package session is the room's state machine and consent rules. It is the one
+// place that decides what the kiosk does: the screen only renders its snapshots
+// and sends intents, and the recorder, checks and uploader are ports it calls.
+//
+// It is pure Go on purpose: no cgo, no ebiten, malgo, periph or minio, and no
+// file or network IO, so every rule can be tested with an injectable clock.
+package session
+
+import "time"
+
+// Door is what a passer-by sees.
+type Door string
+
+const (
+	DoorFree         Door = "free"
+	DoorInSession    Door = "in_session"
+	DoorOutOfService Door = "out_of_service"
+)
+
+// RecorderState is the recorder's own report of what it is doing. The door's
+// "Recording" line follows this, never the intent to record.
+type RecorderState string
+
+const (
+	RecorderIdle      RecorderState = "idle"      // no capture device open
+	RecorderStarting  RecorderState = "starting"  // opening the device
+	RecorderRecording RecorderState = "recording" // audio is being captured and written
+	RecorderFault     RecorderState = "fault"     // device lost or write failing; retrying
+	RecorderStopped   RecorderState = "stopped"   // stopped for this session (end, withdrawal, disk floor)
+)
+
+// Step is the screen the kiosk is on.
+type Step string
+
+const (
+	StepDoor           Step = "door"
+	StepPIN            Step = "pin"          // counselor PIN before a session
+	StepChecklist      Step = "checklist"    // automatic checks + manual items
+	StepParticipants   Step = "participants" // how many clients, 1..6
+	StepRecordChoice   Step = "record_choice"
+	StepConsent        Step = "consent" // one participant at a time
+	StepInSession      Step = "in_session"
+	StepWithdrawChoice Step = "withdraw_choice" // keep or delete what was recorded
+	StepEndPIN         Step = "end_pin"         // counselor PIN to end the session
+	StepFeedback       Step = "feedback"
+	StepMaintenancePIN Step = "maintenance_pin"
+	StepMaintenance    Step = "maintenance"
+)
+
+// CheckState is the outcome of one equipment or environment check.
+type CheckState string
+
+const (
+	CheckGood     CheckState = "good"
+	CheckAbnormal CheckState = "abnormal"
+	CheckUnknown  CheckState = "unknown"
+)
+
+// CheckResult is one named check as the runner reports it.
+type CheckResult struct {
+	Name      string     `json:"name"`
+	State     CheckState `json:"state"`
+	Value     string     `json:"value,omitempty"`     // measured value with unit, e.g. "23.7 °C"
+	Threshold string     `json:"threshold,omitempty"` // e.g. "18-26 °C"
+	Hint      string     `json:"hint,omitempty"`      // what the counselor should do now
+	Required  bool       `json:"required"`
+	At        time.Time  `json:"at"`
+}
+
+// Alert is a counselor-facing notice. It never carries client information.
+type Alert struct {
+	Code    string    `json:"code"` // stable id: mic_silent, mic_lost, disk_low, max_length_near, upload_failing, ...
+	Message string    `json:"message,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// Decision is one participant's answer on the consent screen.
+type Decision struct {
+	Participant int       `json:"participant"` // 1-based
+	Consented   bool      `json:"consented"`
+	Language    string    `json:"language"`
+	At          time.Time `json:"at"`
+}
+
+// ConsentRecord is kept with the session (and, encrypted, in its manifest).
+type ConsentRecord struct {
+	AgreementID   string     `json:"agreement_id"`
+	AgreementText string     `json:"-"`           // never serialised; the hash is the record
+	TextSHA256    string     `json:"text_sha256"` // hex SHA-256 of the exact text shown
+	Language      string     `json:"language"`
+	Decisions     []Decision `json:"decisions"`
+}
+
+// SessionInfo is what the recorder needs to start capturing a session.
+type SessionInfo struct {
+	ID          string        `json:"id"`
+	CounselorID string        `json:"counselor_id"` // pseudonymous
+	Started     time.Time     `json:"started"`
+	MaxLength   time.Duration `json:"max_length"`
+	Consent     ConsentRecord `json:"consent"`
+}
+
+// Level is the microphone level for the discreet in-session indicator.
+type Level struct {
+	RMSdBFS  float64 `json:"rms_dbfs"`
+	PeakdBFS float64 `json:"peak_dbfs"`
+}
+
+// RecorderStatus is pushed by the recorder into the core whenever it changes.
+type RecorderStatus struct {
+	SessionID string        `json:"session_id"`
+	State     RecorderState `json:"state"`
+	Reason    string        `json:"reason,omitempty"` // why it stopped or faulted (disk floor, device lost)
+	Level     Level         `json:"level"`
+	Alerts    []Alert       `json:"alerts,omitempty"` // mic_silent, mic_lost, disk_low
+}

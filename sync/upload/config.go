@@ -1,0 +1,59 @@
+// Package upload is the device side of sync: the spool is the queue, and
+// objects go to MinIO with checksums and idempotent keys.
+package upload
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"roomkiosk/kiosk/session"
+)
+
+// Config is the [storage] section.
+type Config struct {
+	Endpoint        string           `toml:"endpoint"` // URL: http://127.0.0.1:9000 or https://minio.clinic.lan
+	Bucket          string           `toml:"bucket"`
+	CredentialsFile string           `toml:"credentials_file"` // TOML with access_key and secret_key, mode 0600
+	CAFile          string           `toml:"ca_file"`          // extra CA for TLS, optional
+	StatusInterval  session.Duration `toml:"status_interval"`  // status.json period
+	BackoffMax      session.Duration `toml:"backoff_max"`      // cap of retry backoff
+	KeepUploaded    session.Duration `toml:"keep_uploaded"`    // keep local copies this long after upload
+	BandwidthKBps   int              `toml:"bandwidth_kbps"`   // 0 = unlimited
+}
+
+// Default returns the [storage] defaults.
+func Default() Config {
+	return Config{
+		Bucket:         "roomkiosk",
+		StatusInterval: session.Duration{Duration: 60 * time.Second},
+		BackoffMax:     session.Duration{Duration: 5 * time.Minute},
+	}
+}
+
+// Validate reports the first problem, naming the key.
+func (c Config) Validate() error {
+	if c.Endpoint == "" {
+		return errors.New("storage.endpoint: required (a URL such as https://minio.clinic.lan:9000)")
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("storage.endpoint: %q is not an http(s) URL", c.Endpoint)
+	}
+	switch {
+	case c.Bucket == "":
+		return errors.New("storage.bucket: required")
+	case c.CredentialsFile == "":
+		return errors.New("storage.credentials_file: required")
+	case c.StatusInterval.Duration < time.Second:
+		return fmt.Errorf("storage.status_interval: %v is too short", c.StatusInterval.Duration)
+	case c.BackoffMax.Duration < time.Second:
+		return fmt.Errorf("storage.backoff_max: %v is too short", c.BackoffMax.Duration)
+	case c.KeepUploaded.Duration < 0:
+		return fmt.Errorf("storage.keep_uploaded: %v must not be negative", c.KeepUploaded.Duration)
+	case c.BandwidthKBps < 0:
+		return fmt.Errorf("storage.bandwidth_kbps: %d must not be negative", c.BandwidthKBps)
+	}
+	return nil
+}
