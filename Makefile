@@ -82,3 +82,6 @@ build-arm64:
 
 clean:
 	rm -rf $(BIN) bench/results .dev
+
+# Appliance packaging and image targets (deb, image, image-test) live beside their recipe.
+-include images/images.mk
