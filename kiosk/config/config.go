@@ -120,17 +120,23 @@ func Parse(b []byte) (*Config, error) {
 	return &c, nil
 }
 
-// Validate runs every section's Validate.
+// Validate runs every section's Validate and reports every problem found, so
+// that an installer fixes the file in one pass.
 func (c *Config) Validate() error {
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("log.level: %q is not a level (debug, info, warn, error)", c.Log.Level)
-	}
-	if c.Control.Socket == "" {
-		return errors.New("control.socket: required")
-	}
 	checks := []func() error{
+		func() error {
+			switch c.Log.Level {
+			case "debug", "info", "warn", "error":
+				return nil
+			}
+			return fmt.Errorf("log.level: %q is not a level (debug, info, warn, error)", c.Log.Level)
+		},
+		func() error {
+			if c.Control.Socket == "" {
+				return errors.New("control.socket: required")
+			}
+			return nil
+		},
 		c.Room.Validate,
 		func() error { return session.ValidateCounselors(c.Counselors) },
 		func() error { return c.Agreement.Validate(c.Room.Languages) },
@@ -142,10 +148,11 @@ func (c *Config) Validate() error {
 		c.Checks.Validate,
 		c.Status.Validate,
 	}
+	var errs []error
 	for _, v := range checks {
 		if err := v(); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
