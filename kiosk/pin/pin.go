@@ -1,0 +1,160 @@
+// Package pin hashes and checks counselor PINs. Hashes are stored in the
+// device config ([[counselors]] pin_hash), so they must be slow to brute
+// force: argon2id for new hashes, and bcrypt ($2a$/$2b$) accepted too.
+package pin
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Argon2id parameters for new hashes. 19 MiB / 2 passes is the OWASP
+// minimum; it keeps a check well under a second on a Pi Zero 2 W, which
+// matters because the counselor waits for it at the door.
+const (
+	argonMemory  = 19 * 1024 // KiB
+	argonTime    = 2
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+
+	// Limits on parameters read from a stored hash, so a bad config line
+	// cannot make Verify allocate gigabytes or spin for minutes.
+	maxArgonMemory = 256 * 1024
+	maxArgonTime   = 10
+)
+
+// Validate reports whether pin is an acceptable counselor PIN: 4 to 8 ASCII
+// digits.
+func Validate(pin string) error {
+	if len(pin) < 4 || len(pin) > 8 {
+		return fmt.Errorf("pin: must be 4 to 8 digits, got %d characters", len(pin))
+	}
+	for i := 0; i < len(pin); i++ {
+		if pin[i] < '0' || pin[i] > '9' {
+			return errors.New("pin: must hold digits only")
+		}
+	}
+	return nil
+}
+
+// Hash validates pin and returns its argon2id hash in PHC string form:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key> (unpadded standard base64).
+func Hash(pin string) (string, error) {
+	if err := Validate(pin); err != nil {
+		return "", err
+	}
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("pin hash: read salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify reports whether pin matches hash, which may be an argon2id PHC
+// string or a bcrypt hash. A malformed hash never matches.
+func Verify(hash, pin string) bool {
+	switch {
+	case strings.HasPrefix(hash, "$argon2id$"):
+		return verifyArgon2id(hash, pin)
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pin)) == nil
+	}
+	return false
+}
+
+// CheckHash reports whether hash is a well-formed hash Verify can use, with a
+// message that says what is wrong (for config validation).
+func CheckHash(hash string) error {
+	switch {
+	case strings.HasPrefix(hash, "$argon2id$"):
+		_, err := parseArgon2id(hash)
+		return err
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			return fmt.Errorf("bcrypt hash: %w", err)
+		}
+		return nil
+	}
+	return errors.New("not a bcrypt or argon2id hash")
+}
+
+type argonParams struct {
+	memory  uint32
+	time    uint32
+	threads uint8
+	salt    []byte
+	key     []byte
+}
+
+func parseArgon2id(hash string) (argonParams, error) {
+	var p argonParams
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return p, errors.New("argon2id hash: want $argon2id$v=19$m=..,t=..,p=..$salt$key")
+	}
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return p, fmt.Errorf("argon2id hash: unsupported version %q", parts[2])
+	}
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return p, fmt.Errorf("argon2id hash: bad parameter %q", kv)
+		}
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return p, fmt.Errorf("argon2id hash: parameter %s: %w", k, err)
+		}
+		switch k {
+		case "m":
+			p.memory = uint32(n)
+		case "t":
+			p.time = uint32(n)
+		case "p":
+			if n > 255 {
+				return p, fmt.Errorf("argon2id hash: parameter p=%d too large", n)
+			}
+			p.threads = uint8(n)
+		default:
+			return p, fmt.Errorf("argon2id hash: unknown parameter %q", k)
+		}
+	}
+	switch {
+	case p.memory == 0 || p.time == 0 || p.threads == 0:
+		return p, errors.New("argon2id hash: m, t and p are required and must be positive")
+	case p.memory > maxArgonMemory:
+		return p, fmt.Errorf("argon2id hash: m=%d KiB is more than this device allows (%d)", p.memory, maxArgonMemory)
+	case p.time > maxArgonTime:
+		return p, fmt.Errorf("argon2id hash: t=%d is more than this device allows (%d)", p.time, maxArgonTime)
+	}
+	var err error
+	if p.salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(p.salt) < 8 {
+		return p, errors.New("argon2id hash: salt is not base64 of at least 8 bytes")
+	}
+	if p.key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(p.key) < 16 {
+		return p, errors.New("argon2id hash: key is not base64 of at least 16 bytes")
+	}
+	return p, nil
+}
+
+func verifyArgon2id(hash, pin string) bool {
+	p, err := parseArgon2id(hash)
+	if err != nil {
+		return false
+	}
+	key := argon2.IDKey([]byte(pin), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
+	return subtle.ConstantTimeCompare(key, p.key) == 1
+}
