@@ -1,0 +1,55 @@
+package status
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/session"
+)
+
+func TestRoundTrip(t *testing.T) {
+	in := Room{RoomID: "101", DeviceID: "d1", Version: "v1", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Door: session.DoorInSession, Recording: true, Recorder: session.RecorderRecording,
+		Checks: []session.CheckResult{{Name: "clock", State: session.CheckGood}, {Name: "upload", State: session.CheckAbnormal}},
+		Queue:  Queue{Objects: 3, OldestAgeSec: 40}, ClockOffsetMS: -1500}
+	b, err := in.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Schema != SchemaVersion || out.Door != in.Door || !out.Recording || out.Queue.Objects != 3 {
+		t.Fatalf("round trip: %+v", out)
+	}
+	if f := out.Failing(); len(f) != 1 || f[0] != "upload" {
+		t.Fatalf("failing: %v", f)
+	}
+	if out.ClockOffset() != -1500*time.Millisecond {
+		t.Fatalf("offset %v", out.ClockOffset())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{`, "parse status.json"},
+		{`{"schema":99,"room_id":"1"}`, "schema 99"},
+		{`{"schema":1}`, "room_id missing"},
+	} {
+		if _, err := Parse([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%s) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestStale(t *testing.T) {
+	now := time.Now()
+	if Stale(now.Add(-time.Minute), now) || !Stale(now.Add(-4*time.Minute), now) {
+		t.Fatal("stale")
+	}
+	if Key("101") != "rooms/101/status.json" {
+		t.Fatal(Key("101"))
+	}
+}
