@@ -54,9 +54,9 @@ type Room struct {
 
 // Queue describes what is waiting in the spool for upload.
 type Queue struct {
-	Objects        int       `json:"objects"`            // files waiting (segments, manifests, deletions, logs)
-	Sessions       int       `json:"sessions"`           // complete sessions not yet fully uploaded
-	Bytes          int64     `json:"bytes"`              // bytes waiting
+	Objects        int       `json:"objects"`  // files waiting (segments, manifests, deletions, logs)
+	Sessions       int       `json:"sessions"` // complete sessions not yet fully uploaded
+	Bytes          int64     `json:"bytes"`    // bytes waiting
 	OldestUnsent   time.Time `json:"oldest_unsent,omitzero"`
 	OldestAgeSec   int64     `json:"oldest_age_seconds"` // 0 when the queue is empty
 	Quarantined    int       `json:"quarantined"`        // sessions set aside (checksum mismatch, bad manifest)
