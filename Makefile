@@ -15,7 +15,7 @@ AGE_VERSION   := v1.3.1
 APT_BUILD := gcc libc6-dev pkg-config libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev \
              libxi-dev libxxf86vm-dev libgl-dev libasound2-dev
 # Run and test: an X server, taps and screenshots, speech and audio tools, a CJK font.
-APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps
+APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl
 APT_ARM64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 TEST_TIMEOUT ?= 60m
