@@ -42,6 +42,7 @@ type Snapshot struct {
 	Level          Level         `json:"level"`
 	Alerts         []Alert       `json:"alerts,omitempty"`
 	Message        string        `json:"message,omitempty"` // a plain reason shown to the room ("Not recorded: consent declined")
+	Notice         string        `json:"notice,omitempty"`  // stable code of Message (Notice* constants), for translation
 	MaxLength      time.Duration `json:"max_length"`
 }
 

@@ -79,6 +79,7 @@ type Decision struct {
 	Participant int       `json:"participant"` // 1-based
 	Consented   bool      `json:"consented"`
 	Language    string    `json:"language"`
+	TextSHA256  string    `json:"text_sha256,omitempty"` // hex SHA-256 of the text this participant was shown
 	At          time.Time `json:"at"`
 }
 
@@ -98,6 +99,12 @@ type SessionInfo struct {
 	Started     time.Time     `json:"started"`
 	MaxLength   time.Duration `json:"max_length"`
 	Consent     ConsentRecord `json:"consent"`
+
+	// The counselor continued past a failing required check. The reason is
+	// free text: it goes only into the (encrypted) manifest, never into logs
+	// or snapshots.
+	ChecksOverridden bool   `json:"checks_overridden,omitempty"`
+	OverrideReason   string `json:"override_reason,omitempty"`
 }
 
 // Level is the microphone level for the discreet in-session indicator.

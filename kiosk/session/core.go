@@ -1,0 +1,1096 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"roomkiosk/kiosk/pin"
+)
+
+// Config is what the core needs from the device configuration.
+type Config struct {
+	Room       RoomConfig
+	Counselors []Counselor
+	Agreement  AgreementConfig
+	Flow       FlowConfig
+	MaxLength  time.Duration // recording.max_session_length; 0 = no limit
+}
+
+// Deps are the core's ports and injectables.
+type Deps struct {
+	Recorder Recorder
+	Checker  Checker
+	Uploader Uploader
+	Clock    Clock                  // nil: SystemClock
+	NewID    func(time.Time) string // nil: DefaultNewID
+	Log      zerolog.Logger
+}
+
+// MaxParticipants is the largest number of clients a session may have.
+const MaxParticipants = 6
+
+// Plain messages for the room. Deliberately the same whoever declined, so
+// nobody learns who did. Notice codes let the screen translate them.
+const (
+	NoticeNotRecordedChoice   = "not_recorded_choice"
+	NoticeNotRecordedDeclined = "not_recorded_declined"
+	NoticeRecorderFailed      = "recorder_failed"
+	NoticeWithdrawn           = "withdrawn"
+	NoticeMaxLength           = "max_length_reached"
+	NoticeRecorderStopped     = "recorder_stopped"
+
+	msgNotRecordedChoice   = "Not recorded: this session is not being recorded."
+	msgNotRecordedDeclined = "Not recorded: not everyone agreed, so this session is not being recorded."
+	msgRecorderFailed      = "Not recorded: the recorder could not start."
+	msgWithdrawn           = "Recording stopped: consent was withdrawn. Nothing more is recorded in this session."
+	msgMaxLength           = "Recording stopped: the maximum session length was reached."
+	msgRecorderStopped     = "Recording stopped by the recorder."
+)
+
+// Core alert codes (the recorder adds its own).
+const (
+	AlertMaxLengthNear    = "max_length_near"
+	AlertMaxLengthReached = "max_length_reached"
+	AlertRecorderFailed   = "recorder_failed"
+)
+
+// DefaultNewID names a session by its UTC start time and 6 random hex
+// digits, e.g. 20260127T093512Z-3fa9c1. The recorder and uploader use it as
+// the session's folder and object name, so it must stay filename-safe.
+func DefaultNewID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return t.UTC().Format("20060102T150405Z-") + hex.EncodeToString(b[:])
+}
+
+// TextSHA256 returns the hex SHA-256 of an agreement text, as the screen
+// must send it in a consent intent.
+func TextSHA256(text string) string {
+	h := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(h[:])
+}
+
+// Core is the room's state machine. One goroutine (Run) owns the state;
+// Send, RecorderChanged, ChecksUpdated and timers post to it, and readers
+// get immutable snapshots.
+type Core struct {
+	cfg      Config
+	rec      Recorder
+	checker  Checker
+	uploader Uploader
+	clock    Clock
+	newID    func(time.Time) string
+	log      zerolog.Logger
+	textHash map[string]string // language -> hex SHA-256 of the agreement text
+
+	events  chan event
+	done    chan struct{}
+	running atomic.Bool
+
+	// Reports from the recorder and the checker are parked here and
+	// applied by Run, so a port calling back while the core is calling it
+	// can never deadlock.
+	pendMu     sync.Mutex
+	pendRec    *RecorderStatus
+	pendChecks [][]CheckResult
+	wake       chan struct{}
+
+	snap   atomic.Pointer[Snapshot]
+	subMu  sync.Mutex
+	subs   map[int]chan Snapshot
+	nextID int
+
+	st state // owned by Run's goroutine
+}
+
+type timerKind int
+
+const (
+	timerStep    timerKind = iota // abandoned screen
+	timerLockout                  // PIN lockout ends
+	timerMaxWarn                  // max_length_near
+	timerMaxLen                   // max length reached
+	numTimers
+)
+
+type event interface{}
+
+type intentEvent struct {
+	in    Intent
+	reply chan error
+}
+
+type timerEvent struct {
+	kind timerKind
+	gen  uint64
+	done chan struct{}
+}
+
+type pinEvent struct {
+	gen       uint64
+	counselor string // "" when no counselor's hash matched
+	done      chan struct{}
+}
+
+type syncEvent struct{ done chan struct{} }
+
+type state struct {
+	step Step
+	lang string
+
+	// PIN pad.
+	digits      []byte
+	pinErr      string
+	wrong       int
+	lockedUntil time.Time
+	verifying   bool
+	pinGen      uint64
+	pinReply    chan error
+
+	// Checklist.
+	checks     []CheckResult
+	manual     []ManualItem
+	counselor  string // who passed the start PIN
+	overridden bool
+	override   string // the reason; never logged or published
+
+	sess   *sessionState
+	recSt  RecorderStatus // latest accepted recorder report
+	timers [numTimers]Timer
+	gens   [numTimers]uint64
+
+	// What the uploader was last told.
+	toldDoor      Door
+	toldRecording bool
+	told          bool
+	lastPublished Snapshot
+}
+
+type sessionState struct {
+	id           string
+	started      time.Time
+	counselor    string
+	overridden   bool
+	override     string
+	participants int
+	want         bool
+	turn         int
+	decisions    []Decision
+	declined     bool
+	recorded     bool // Recorder.Start succeeded
+	startFailed  bool
+	stopped      bool // Recorder.Stop called (end, max length, withdrawal)
+	withdrawn    bool
+	alerts       []Alert
+	message      string
+	notice       string
+}
+
+// New checks cfg and deps and returns a core at the door. Call Run.
+func New(cfg Config, deps Deps) (*Core, error) {
+	if err := cfg.Room.Validate(); err != nil {
+		return nil, fmt.Errorf("session core: %w", err)
+	}
+	if err := ValidateCounselors(cfg.Counselors); err != nil {
+		return nil, fmt.Errorf("session core: %w", err)
+	}
+	for i, c := range cfg.Counselors {
+		if err := pin.CheckHash(c.PINHash); err != nil {
+			return nil, fmt.Errorf("session core: counselors[%d].pin_hash: %w", i, err)
+		}
+	}
+	if err := cfg.Agreement.Validate(cfg.Room.Languages); err != nil {
+		return nil, fmt.Errorf("session core: %w", err)
+	}
+	if err := cfg.Flow.Validate(); err != nil {
+		return nil, fmt.Errorf("session core: %w", err)
+	}
+	if cfg.MaxLength < 0 {
+		return nil, fmt.Errorf("session core: max length %v is negative", cfg.MaxLength)
+	}
+	if deps.Recorder == nil || deps.Checker == nil || deps.Uploader == nil {
+		return nil, errors.New("session core: recorder, checker and uploader are required")
+	}
+	c := &Core{
+		cfg:      cfg,
+		rec:      deps.Recorder,
+		checker:  deps.Checker,
+		uploader: deps.Uploader,
+		clock:    deps.Clock,
+		newID:    deps.NewID,
+		log:      deps.Log,
+		textHash: map[string]string{},
+		events:   make(chan event),
+		done:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		subs:     map[int]chan Snapshot{},
+	}
+	if c.clock == nil {
+		c.clock = SystemClock()
+	}
+	if c.newID == nil {
+		c.newID = DefaultNewID
+	}
+	for l, t := range cfg.Agreement.Texts {
+		c.textHash[l] = TextSHA256(t)
+	}
+	c.st.step = StepDoor
+	c.st.lang = cfg.Room.Languages[0]
+	c.st.recSt = RecorderStatus{State: RecorderIdle}
+	s := c.build()
+	c.st.lastPublished = s
+	c.snap.Store(&s)
+	return c, nil
+}
+
+// Run owns the state until ctx ends. It returns nil when ctx is cancelled.
+func (c *Core) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("session core: Run called twice")
+	}
+	defer close(c.done)
+	c.publish() // tells the uploader the initial status
+	for {
+		select {
+		case <-ctx.Done():
+			c.shutdown()
+			return nil
+		case <-c.wake:
+			c.applyPending()
+		case ev := <-c.events:
+			c.applyPending()
+			c.handle(ev)
+		}
+		c.publish()
+	}
+}
+
+// shutdown stops what the core started, so the recorder seals its files.
+func (c *Core) shutdown() {
+	for k := range c.st.timers {
+		c.stopTimer(timerKind(k))
+	}
+	if c.st.verifying {
+		c.st.pinReply <- ErrClosed
+		c.st.verifying = false
+	}
+	if s := c.st.sess; s != nil && s.recorded && !s.stopped {
+		c.slog().Info().Msg("daemon stopping: stopping the recording")
+		if err := c.rec.Stop(s.id, false); err != nil {
+			c.slog().Error().Err(err).Msg("stop recording at shutdown")
+		}
+		s.stopped = true
+	}
+}
+
+// Send posts an intent and waits for the core's decision.
+func (c *Core) Send(ctx context.Context, in Intent) error {
+	reply := make(chan error, 1)
+	select {
+	case c.events <- intentEvent{in: in, reply: reply}:
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-c.done:
+		// A deferred reply (PIN check) may have been sent just before.
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return ErrClosed
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Snapshot returns the latest published snapshot.
+func (c *Core) Snapshot() Snapshot { return *c.snap.Load() }
+
+// Subscribe returns a channel that holds the current snapshot at once and
+// then the latest one after every change. It is latest-wins: a slow reader
+// skips intermediate snapshots and never blocks the core. Call the returned
+// function to unsubscribe; the channel is then no longer written.
+func (c *Core) Subscribe() (<-chan Snapshot, func()) {
+	ch := make(chan Snapshot, 1)
+	c.subMu.Lock()
+	id := c.nextID
+	c.nextID++
+	c.subs[id] = ch
+	ch <- *c.snap.Load()
+	c.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			c.subMu.Lock()
+			delete(c.subs, id)
+			c.subMu.Unlock()
+		})
+	}
+}
+
+// RecorderChanged reports the recorder's state. It never blocks, so the
+// recorder may call it from inside Start or Stop.
+func (c *Core) RecorderChanged(st RecorderStatus) {
+	st.Alerts = slices.Clone(st.Alerts)
+	c.pendMu.Lock()
+	c.pendRec = &st
+	c.pendMu.Unlock()
+	c.poke()
+}
+
+// ChecksUpdated reports check results (all or some of them, merged by
+// name). It never blocks.
+func (c *Core) ChecksUpdated(results []CheckResult) {
+	c.pendMu.Lock()
+	c.pendChecks = append(c.pendChecks, slices.Clone(results))
+	c.pendMu.Unlock()
+	c.poke()
+}
+
+func (c *Core) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// post hands an event to Run and waits until it has been handled, so a
+// fake clock's Advance returns only once its timers took effect.
+func (c *Core) post(ev event, done chan struct{}) {
+	select {
+	case c.events <- ev:
+	case <-c.done:
+		return
+	}
+	select {
+	case <-done:
+	case <-c.done:
+	}
+}
+
+// sync waits until every event posted before it has been handled.
+func (c *Core) sync() {
+	done := make(chan struct{})
+	c.post(syncEvent{done: done}, done)
+}
+
+func (c *Core) applyPending() {
+	c.pendMu.Lock()
+	rec, checks := c.pendRec, c.pendChecks
+	c.pendRec, c.pendChecks = nil, nil
+	c.pendMu.Unlock()
+	for _, rs := range checks {
+		c.mergeChecks(rs)
+	}
+	if rec != nil {
+		c.recorderStatus(*rec)
+	}
+}
+
+func (c *Core) mergeChecks(rs []CheckResult) {
+	for _, r := range rs {
+		i := slices.IndexFunc(c.st.checks, func(x CheckResult) bool { return x.Name == r.Name })
+		if i < 0 {
+			c.st.checks = append(c.st.checks, r)
+		} else {
+			c.st.checks[i] = r
+		}
+	}
+}
+
+func (c *Core) recorderStatus(rs RecorderStatus) {
+	s := c.st.sess
+	switch {
+	case s == nil && rs.SessionID == "":
+	case s != nil && rs.SessionID == s.id && s.recorded:
+	default:
+		return // a late report about another session, or about one not started
+	}
+	wasRecording := c.recording()
+	c.st.recSt = rs
+	if s != nil && wasRecording && !c.recording() && rs.State == RecorderStopped && !s.stopped {
+		// The recorder stopped on its own (disk floor); say so plainly.
+		s.message, s.notice = msgRecorderStopped, NoticeRecorderStopped
+		c.slog().Warn().Str("reason", rs.Reason).Msg("recorder stopped on its own")
+	}
+}
+
+func (c *Core) handle(ev event) {
+	switch ev := ev.(type) {
+	case intentEvent:
+		err := c.apply(ev.in, ev.reply)
+		if err != errDeferred {
+			ev.reply <- err
+		}
+	case timerEvent:
+		if ev.gen == c.st.gens[ev.kind] {
+			c.st.timers[ev.kind] = nil
+			c.timeout(ev.kind)
+		}
+		close(ev.done)
+	case pinEvent:
+		if c.st.verifying && ev.gen == c.st.pinGen {
+			c.pinResult(ev.counselor)
+		}
+		close(ev.done)
+	case syncEvent:
+		close(ev.done)
+	}
+}
+
+// errDeferred tells handle that the reply will be sent later.
+var errDeferred = errors.New("deferred")
+
+func (c *Core) refuse(in Intent, cause error, format string, args ...any) error {
+	return &RefusedError{Kind: in.Kind, Step: c.st.step, Reason: fmt.Sprintf(format, args...), Err: cause}
+}
+
+func (c *Core) now() time.Time { return c.clock.Now() }
+
+func (c *Core) slog() *zerolog.Logger {
+	if c.st.sess == nil {
+		return &c.log
+	}
+	l := c.log.With().Str("session", c.st.sess.id).Logger()
+	return &l
+}
+
+// apply decides one intent. Only Run's goroutine calls it.
+func (c *Core) apply(in Intent, reply chan error) error {
+	st := &c.st
+	s := st.sess
+	wrongStep := func() error {
+		return c.refuse(in, ErrWrongStep, "not possible on the %s screen", st.step)
+	}
+	switch in.Kind {
+	case IntentLanguage:
+		if !slices.Contains(c.cfg.Room.Languages, in.Language) {
+			return c.refuse(in, ErrInvalid, "language %q is not one of this room's (%s)", in.Language, strings.Join(c.cfg.Room.Languages, ", "))
+		}
+		st.lang = in.Language
+		c.touch()
+		return nil
+
+	case IntentStart, IntentMaintenance:
+		if st.step != StepDoor {
+			return wrongStep()
+		}
+		st.step = StepPIN
+		if in.Kind == IntentMaintenance {
+			st.step = StepMaintenancePIN
+		}
+		c.openPINPad()
+		return nil
+
+	case IntentPINDigit, IntentPINBack, IntentPINOK:
+		if !isPINStep(st.step) {
+			return wrongStep()
+		}
+		if st.verifying {
+			return c.refuse(in, ErrBusy, "the PIN is being checked")
+		}
+		if c.locked() {
+			return c.refuse(in, ErrLocked, "too many wrong PINs; try again after %s", st.lockedUntil.Format(time.TimeOnly))
+		}
+		c.touch()
+		switch in.Kind {
+		case IntentPINDigit:
+			if in.Digit < 0 || in.Digit > 9 {
+				return c.refuse(in, ErrInvalid, "digit %d is not 0-9", in.Digit)
+			}
+			if len(st.digits) >= 8 {
+				return c.refuse(in, ErrInvalid, "a PIN has at most 8 digits")
+			}
+			st.digits = append(st.digits, byte('0'+in.Digit))
+			st.pinErr = ""
+		case IntentPINBack:
+			if len(st.digits) > 0 {
+				st.digits = st.digits[:len(st.digits)-1]
+			}
+		case IntentPINOK:
+			if len(st.digits) < 4 {
+				return c.refuse(in, ErrInvalid, "a PIN has at least 4 digits")
+			}
+			c.verifyPIN(reply)
+			return errDeferred
+		}
+		return nil
+
+	case IntentCancel:
+		switch st.step {
+		case StepPIN, StepMaintenancePIN, StepChecklist, StepMaintenance:
+			c.toDoor()
+		case StepParticipants, StepRecordChoice, StepConsent:
+			c.slog().Info().Str("step", string(st.step)).Msg("session cancelled before it began; nothing recorded")
+			c.closeSession(0)
+		case StepEndPIN:
+			c.closePINPad()
+			st.step = StepInSession
+		default:
+			return wrongStep()
+		}
+		return nil
+
+	case IntentCheckToggle:
+		if st.step != StepChecklist {
+			return wrongStep()
+		}
+		if in.Item < 0 || in.Item >= len(st.manual) {
+			return c.refuse(in, ErrInvalid, "checklist item %d does not exist", in.Item)
+		}
+		st.manual[in.Item].Checked = !st.manual[in.Item].Checked
+		c.touch()
+		return nil
+
+	case IntentCheckContinue, IntentCheckOverride:
+		if st.step != StepChecklist {
+			return wrongStep()
+		}
+		if i := slices.IndexFunc(st.manual, func(m ManualItem) bool { return !m.Checked }); i >= 0 {
+			return c.refuse(in, ErrInvalid, "checklist item %d (%s) is not ticked", i, st.manual[i].Text)
+		}
+		failing := c.failingRequired()
+		if len(failing) > 0 {
+			if in.Kind == IntentCheckContinue {
+				return c.refuse(in, ErrInvalid, "required check failing: %s; fix it or override with a reason", strings.Join(failing, ", "))
+			}
+			if strings.TrimSpace(in.Reason) == "" {
+				return c.refuse(in, ErrInvalid, "an override needs a reason")
+			}
+			st.overridden = true
+			st.override = strings.TrimSpace(in.Reason)
+		}
+		c.openSession(failing)
+		return nil
+
+	case IntentParticipants:
+		if st.step != StepParticipants {
+			return wrongStep()
+		}
+		if in.Count < 1 || in.Count > MaxParticipants {
+			return c.refuse(in, ErrInvalid, "participants must be 1 to %d, not %d", MaxParticipants, in.Count)
+		}
+		s.participants = in.Count
+		st.step = StepRecordChoice
+		c.touch()
+		return nil
+
+	case IntentRecord:
+		if st.step != StepRecordChoice {
+			return wrongStep()
+		}
+		s.want = in.Yes
+		if !in.Yes {
+			s.message, s.notice = msgNotRecordedChoice, NoticeNotRecordedChoice
+			c.slog().Info().Msg("session not recorded: counselor's choice")
+			c.enterSession()
+			return nil
+		}
+		s.turn = 1
+		st.step = StepConsent
+		c.touch()
+		return nil
+
+	case IntentConsent:
+		if st.step != StepConsent {
+			return wrongStep()
+		}
+		if in.Participant != s.turn {
+			return c.refuse(in, ErrInvalid, "it is participant %d's turn, not %d's", s.turn, in.Participant)
+		}
+		want, ok := c.textHash[in.Language]
+		if !ok || !slices.Contains(c.cfg.Room.Languages, in.Language) {
+			return c.refuse(in, ErrInvalid, "no agreement text in language %q", in.Language)
+		}
+		if !strings.EqualFold(in.TextSHA256, want) {
+			return c.refuse(in, ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, c.cfg.Agreement.ID, in.Language)
+		}
+		s.decisions = append(s.decisions, Decision{
+			Participant: in.Participant, Consented: in.Yes, Language: in.Language,
+			TextSHA256: want, At: c.now(),
+		})
+		c.touch()
+		if !in.Yes {
+			// Stop asking the rest; the room is told only that it is
+			// not recorded, never who declined.
+			s.declined = true
+			s.turn = 0
+			s.message, s.notice = msgNotRecordedDeclined, NoticeNotRecordedDeclined
+			c.slog().Info().Msg("session not recorded: consent declined")
+			c.enterSession()
+			return nil
+		}
+		if s.turn < s.participants {
+			s.turn++
+			return nil
+		}
+		s.turn = 0
+		c.startRecording()
+		c.enterSession()
+		return nil
+
+	case IntentWithdraw:
+		if s == nil || (st.step != StepInSession && st.step != StepEndPIN) {
+			return wrongStep()
+		}
+		if !s.recorded {
+			return c.refuse(in, ErrInvalid, "this session is not recorded")
+		}
+		if s.withdrawn {
+			return c.refuse(in, ErrInvalid, "consent was already withdrawn")
+		}
+		// Stop first, in this very event: the 250 ms budget.
+		if err := c.rec.Stop(s.id, true); err != nil {
+			c.slog().Error().Err(err).Msg("stop recording after withdrawal")
+		}
+		s.stopped, s.withdrawn = true, true
+		c.stopTimer(timerMaxWarn)
+		c.stopTimer(timerMaxLen)
+		s.alerts = slices.DeleteFunc(s.alerts, func(a Alert) bool { return a.Code == AlertMaxLengthNear })
+		s.message, s.notice = msgWithdrawn, NoticeWithdrawn
+		c.closePINPad()
+		st.step = StepWithdrawChoice
+		c.slog().Info().Msg("consent withdrawn: recording stopped")
+		return nil
+
+	case IntentWithdrawKeep, IntentWithdrawDelete:
+		if st.step != StepWithdrawChoice {
+			return wrongStep()
+		}
+		if in.Kind == IntentWithdrawDelete {
+			if err := c.rec.Discard(s.id); err != nil {
+				c.slog().Error().Err(err).Msg("discard recording")
+				return fmt.Errorf("delete the recording: %w", err)
+			}
+			c.slog().Info().Msg("withdrawn recording deleted")
+		} else {
+			c.slog().Info().Msg("withdrawn recording kept")
+		}
+		st.step = StepInSession
+		return nil
+
+	case IntentEnd:
+		if st.step != StepInSession {
+			return wrongStep()
+		}
+		st.step = StepEndPIN
+		c.openPINPad()
+		return nil
+
+	case IntentFeedback:
+		if st.step != StepFeedback {
+			return wrongStep()
+		}
+		if in.Rating < 0 || in.Rating > 5 {
+			return c.refuse(in, ErrInvalid, "rating must be 1 to 5, or 0 to skip, not %d", in.Rating)
+		}
+		c.closeSession(in.Rating)
+		return nil
+	}
+	return c.refuse(in, ErrInvalid, "unknown intent %q", in.Kind)
+}
+
+func isPINStep(s Step) bool { return s == StepPIN || s == StepEndPIN || s == StepMaintenancePIN }
+
+func (c *Core) locked() bool {
+	return !c.st.lockedUntil.IsZero() && c.now().Before(c.st.lockedUntil)
+}
+
+func (c *Core) openPINPad() {
+	c.st.digits = c.st.digits[:0]
+	c.st.pinErr = ""
+	c.arm(timerStep, c.cfg.Flow.PINTimeout.Duration)
+}
+
+// closePINPad clears the pad and abandons a PIN check in flight.
+func (c *Core) closePINPad() {
+	st := &c.st
+	st.digits = st.digits[:0]
+	st.pinErr = ""
+	if st.verifying {
+		st.verifying = false
+		st.pinGen++
+		st.pinReply <- &RefusedError{Kind: IntentPINOK, Step: st.step, Reason: "the PIN pad was closed", Err: ErrWrongStep}
+		st.pinReply = nil
+	}
+	c.stopTimer(timerStep)
+}
+
+// verifyPIN checks the typed PIN off the core's goroutine (argon2id takes a
+// noticeable time on a small board, and a withdrawal must not wait for it).
+func (c *Core) verifyPIN(reply chan error) {
+	st := &c.st
+	typed := string(st.digits)
+	st.digits = st.digits[:0]
+	st.verifying = true
+	st.pinGen++
+	st.pinReply = reply
+	gen := st.pinGen
+	counselors := c.cfg.Counselors
+	go func() {
+		who := ""
+		for _, cn := range counselors {
+			if pin.Verify(cn.PINHash, typed) {
+				who = cn.ID
+				break
+			}
+		}
+		done := make(chan struct{})
+		c.post(pinEvent{gen: gen, counselor: who, done: done}, done)
+	}()
+}
+
+func (c *Core) pinResult(counselor string) {
+	st := &c.st
+	reply := st.pinReply
+	st.verifying, st.pinReply = false, nil
+	if counselor == "" {
+		st.wrong++
+		log := c.slog().Warn().Int("attempt", st.wrong).Str("step", string(st.step))
+		if st.wrong >= c.cfg.Flow.LockoutAttempts {
+			st.wrong = 0
+			st.lockedUntil = c.now().Add(c.cfg.Flow.LockoutFor.Duration)
+			st.pinErr = "Too many wrong PINs. The PIN pad is locked for a while."
+			c.arm(timerLockout, c.cfg.Flow.LockoutFor.Duration)
+			log.Msg("wrong PIN: PIN pad locked")
+			reply <- &RefusedError{Kind: IntentPINOK, Step: st.step, Reason: "wrong PIN; too many attempts, locked until " + st.lockedUntil.Format(time.TimeOnly), Err: ErrLocked}
+		} else {
+			st.pinErr = "Wrong PIN."
+			log.Msg("wrong PIN")
+			reply <- &RefusedError{Kind: IntentPINOK, Step: st.step, Reason: "wrong PIN", Err: ErrWrongPIN}
+		}
+		c.touch()
+		return
+	}
+	st.wrong = 0
+	st.pinErr = ""
+	c.stopTimer(timerStep)
+	switch st.step {
+	case StepPIN:
+		st.counselor = counselor
+		st.overridden, st.override = false, ""
+		st.manual = make([]ManualItem, len(c.cfg.Flow.ManualChecks))
+		for i, t := range c.cfg.Flow.ManualChecks {
+			st.manual[i] = ManualItem{ID: fmt.Sprintf("manual-%d", i+1), Text: t}
+		}
+		st.step = StepChecklist
+		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
+		c.log.Info().Str("counselor", counselor).Msg("counselor PIN accepted: pre-session checklist")
+		c.checker.RunChecks("pre-session")
+	case StepMaintenancePIN:
+		st.step = StepMaintenance
+		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
+		c.log.Info().Str("counselor", counselor).Msg("maintenance opened")
+		c.checker.RunChecks("maintenance")
+	case StepEndPIN:
+		s := st.sess
+		if s.recorded && !s.stopped {
+			if err := c.rec.Stop(s.id, false); err != nil {
+				c.slog().Error().Err(err).Msg("stop recording at session end")
+			}
+			s.stopped = true
+		}
+		c.stopTimer(timerMaxWarn)
+		c.stopTimer(timerMaxLen)
+		st.step = StepFeedback
+		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
+		c.slog().Info().Str("counselor", counselor).Msg("session ended by counselor: feedback")
+	}
+	reply <- nil
+}
+
+func (c *Core) failingRequired() []string {
+	var out []string
+	for _, r := range c.st.checks {
+		if r.Required && r.State == CheckAbnormal {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
+
+func (c *Core) openSession(failing []string) {
+	st := &c.st
+	now := c.now()
+	st.sess = &sessionState{
+		id:         c.newID(now),
+		started:    now,
+		counselor:  st.counselor,
+		overridden: st.overridden,
+		override:   st.override,
+	}
+	st.step = StepParticipants
+	st.recSt = RecorderStatus{State: RecorderIdle}
+	c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
+	l := c.slog().Info().Str("counselor", st.counselor)
+	if st.overridden {
+		// The reason is free text: log only that there was one.
+		l = l.Bool("override", true).Strs("failing_checks", failing)
+	}
+	l.Msg("session opened")
+}
+
+// enterSession moves to the in-session screen (recorded or not).
+func (c *Core) enterSession() {
+	c.stopTimer(timerStep)
+	c.st.step = StepInSession
+}
+
+func (c *Core) startRecording() {
+	s := c.st.sess
+	first := s.decisions[0]
+	info := SessionInfo{
+		ID:          s.id,
+		CounselorID: s.counselor,
+		Started:     s.started,
+		MaxLength:   c.cfg.MaxLength,
+		Consent: ConsentRecord{
+			AgreementID:   c.cfg.Agreement.ID,
+			AgreementText: c.cfg.Agreement.Texts[first.Language],
+			TextSHA256:    first.TextSHA256,
+			Language:      first.Language,
+			Decisions:     slices.Clone(s.decisions),
+		},
+		ChecksOverridden: s.overridden,
+		OverrideReason:   s.override,
+	}
+	// Forget any report from before this Start: Recording must follow what
+	// the recorder says from now on.
+	c.st.recSt = RecorderStatus{SessionID: s.id, State: RecorderStarting}
+	if err := c.rec.Start(info); err != nil {
+		c.st.recSt = RecorderStatus{State: RecorderIdle}
+		s.startFailed = true
+		s.message, s.notice = msgRecorderFailed, NoticeRecorderFailed
+		s.alerts = append(s.alerts, Alert{Code: AlertRecorderFailed, Message: "The recorder could not start; the session is not recorded.", Since: c.now()})
+		c.slog().Error().Err(err).Msg("start recording")
+		return
+	}
+	s.recorded = true
+	c.slog().Info().Int("participants", s.participants).Msg("all participants consented: recording started")
+	if c.cfg.MaxLength > 0 {
+		if w := c.cfg.MaxLength - c.cfg.Flow.MaxLengthWarn.Duration; w > 0 && c.cfg.Flow.MaxLengthWarn.Duration > 0 {
+			c.arm(timerMaxWarn, w)
+		}
+		c.arm(timerMaxLen, c.cfg.MaxLength)
+	}
+}
+
+func (c *Core) closeSession(rating int) {
+	st := &c.st
+	s := st.sess
+	if s.recorded && !s.stopped {
+		// Not reachable through the flow (end stops first); kept so that
+		// no path can leave a capture running for a closed session.
+		if err := c.rec.Stop(s.id, false); err != nil {
+			c.slog().Error().Err(err).Msg("stop recording at close")
+		}
+		s.stopped = true
+	}
+	c.slog().Info().Bool("recorded", s.recorded).Bool("withdrawn", s.withdrawn).Int("feedback", rating).Msg("session closed")
+	c.uploader.SessionEnded(s.id, rating)
+	c.toDoor()
+}
+
+// toDoor leaves whatever flow is open, closing no session (closeSession
+// does that first).
+func (c *Core) toDoor() {
+	st := &c.st
+	c.closePINPad()
+	for k := range st.timers {
+		if timerKind(k) != timerLockout {
+			c.stopTimer(timerKind(k))
+		}
+	}
+	st.step = StepDoor
+	st.sess = nil
+	st.manual = nil
+	st.counselor = ""
+	st.overridden, st.override = false, ""
+	st.recSt = RecorderStatus{State: RecorderIdle}
+	st.lang = c.cfg.Room.Languages[0]
+}
+
+// touch restarts the abandoned-screen timer after input on a timed screen.
+func (c *Core) touch() {
+	switch c.st.step {
+	case StepPIN, StepMaintenancePIN, StepEndPIN:
+		c.arm(timerStep, c.cfg.Flow.PINTimeout.Duration)
+	case StepChecklist, StepParticipants, StepRecordChoice, StepConsent, StepMaintenance, StepFeedback:
+		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
+	}
+}
+
+func (c *Core) timeout(k timerKind) {
+	st := &c.st
+	switch k {
+	case timerLockout:
+		st.lockedUntil = time.Time{}
+		st.pinErr = ""
+	case timerStep:
+		switch st.step {
+		case StepPIN, StepMaintenancePIN, StepChecklist, StepMaintenance:
+			c.log.Info().Str("step", string(st.step)).Msg("screen abandoned: back to the door")
+			c.toDoor()
+		case StepParticipants, StepRecordChoice, StepConsent:
+			c.slog().Info().Str("step", string(st.step)).Msg("session abandoned before it began; nothing recorded")
+			c.closeSession(0)
+		case StepEndPIN:
+			c.closePINPad()
+			st.step = StepInSession
+		case StepFeedback:
+			c.closeSession(0)
+		}
+	case timerMaxWarn:
+		if s := st.sess; s != nil && s.recorded && !s.stopped {
+			s.alerts = append(s.alerts, Alert{Code: AlertMaxLengthNear, Message: "The recording will stop soon: maximum session length.", Since: c.now()})
+			c.slog().Info().Msg("maximum session length near")
+		}
+	case timerMaxLen:
+		if s := st.sess; s != nil && s.recorded && !s.stopped {
+			if err := c.rec.Stop(s.id, false); err != nil {
+				c.slog().Error().Err(err).Msg("stop recording at maximum length")
+			}
+			s.stopped = true
+			s.alerts = slices.DeleteFunc(s.alerts, func(a Alert) bool { return a.Code == AlertMaxLengthNear })
+			s.alerts = append(s.alerts, Alert{Code: AlertMaxLengthReached, Message: "Recording stopped: maximum session length reached.", Since: c.now()})
+			s.message, s.notice = msgMaxLength, NoticeMaxLength
+			c.slog().Warn().Msg("maximum session length reached: recording stopped")
+		}
+	}
+}
+
+func (c *Core) arm(k timerKind, d time.Duration) {
+	c.stopTimer(k)
+	c.st.gens[k]++
+	gen := c.st.gens[k]
+	c.st.timers[k] = c.clock.AfterFunc(d, func() {
+		done := make(chan struct{})
+		c.post(timerEvent{kind: k, gen: gen, done: done}, done)
+	})
+}
+
+func (c *Core) stopTimer(k timerKind) {
+	if t := c.st.timers[k]; t != nil {
+		t.Stop()
+		c.st.timers[k] = nil
+	}
+	c.st.gens[k]++ // a callback already on its way is ignored
+}
+
+// recording is the door's "Recording": the recorder itself reports that it
+// is capturing this session, and nothing has stopped it since.
+func (c *Core) recording() bool {
+	s := c.st.sess
+	return s != nil && s.recorded && !s.stopped && !s.withdrawn &&
+		c.st.recSt.SessionID == s.id && c.st.recSt.State == RecorderRecording
+}
+
+func (c *Core) door() Door {
+	switch {
+	case c.st.sess != nil:
+		return DoorInSession
+	case len(c.failingRequired()) > 0:
+		return DoorOutOfService
+	}
+	return DoorFree
+}
+
+// build makes a snapshot that shares no mutable memory with the state.
+func (c *Core) build() Snapshot {
+	st := &c.st
+	s := Snapshot{
+		RoomID:      c.cfg.Room.ID,
+		RoomName:    c.cfg.Room.Name,
+		Door:        c.door(),
+		Recording:   c.recording(),
+		Recorder:    st.recSt.State,
+		Step:        st.step,
+		Language:    st.lang,
+		Languages:   slices.Clone(c.cfg.Room.Languages),
+		PINDigits:   len(st.digits),
+		PINError:    st.pinErr,
+		Checks:      slices.Clone(st.checks),
+		ManualItems: slices.Clone(st.manual),
+		Blocked:     len(c.failingRequired()) > 0,
+		Agreement:   Agreement{ID: c.cfg.Agreement.ID, Texts: c.cfg.Agreement.Texts},
+		MaxLength:   c.cfg.MaxLength,
+		Level:       st.recSt.Level,
+		Alerts:      slices.Clone(st.recSt.Alerts),
+	}
+	if s.Recorder == "" {
+		s.Recorder = RecorderIdle
+	}
+	if c.locked() {
+		s.LockedUntil = st.lockedUntil
+	}
+	if st.overridden {
+		s.OverrideNote = "Required checks overridden by the counselor."
+	}
+	if ss := st.sess; ss != nil {
+		s.SessionID = ss.id
+		s.SessionStarted = ss.started
+		s.Participants = ss.participants
+		s.WantRecording = ss.want
+		s.Recorded = ss.recorded
+		s.ConsentTurn = ss.turn
+		if !ss.declined {
+			// After a decline the decisions are not published, so the
+			// room cannot tell who declined.
+			s.Decisions = slices.Clone(ss.decisions)
+		}
+		s.Withdrawn = ss.withdrawn
+		s.Alerts = append(s.Alerts, ss.alerts...)
+		s.Message = ss.message
+		s.Notice = ss.notice
+	}
+	if len(s.Alerts) == 0 {
+		s.Alerts = nil
+	}
+	return s
+}
+
+// publish stores and fans out a new snapshot if anything changed, and tells
+// the uploader about door and recording changes.
+func (c *Core) publish() {
+	s := c.build()
+	prev := c.st.lastPublished
+	s.Seq, s.At = prev.Seq, prev.At
+	changed := !reflect.DeepEqual(s, prev)
+	if changed {
+		s.Seq = prev.Seq + 1
+		s.At = c.now()
+		c.st.lastPublished = s
+		c.snap.Store(&s)
+		c.subMu.Lock()
+		for _, ch := range c.subs {
+			select { // latest wins
+			case <-ch:
+			default:
+			}
+			ch <- s
+		}
+		c.subMu.Unlock()
+	}
+	if !c.st.told || s.Door != c.st.toldDoor || s.Recording != c.st.toldRecording {
+		c.st.told, c.st.toldDoor, c.st.toldRecording = true, s.Door, s.Recording
+		c.uploader.StatusChanged(c.st.lastPublished)
+	}
+}

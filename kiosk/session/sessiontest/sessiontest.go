@@ -1,0 +1,244 @@
+// Package sessiontest provides in-memory fakes of the session core's ports
+// (Recorder, Checker, Uploader) and a clock that tests move by hand.
+package sessiontest
+
+import (
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"roomkiosk/kiosk/session"
+)
+
+// Call is one call made to a fake port, in order.
+type Call struct {
+	Op        string // "start", "stop", "discard", "run_checks", "session_ended"
+	SessionID string
+	Withdrawn bool                // stop
+	Info      session.SessionInfo // start
+	Reason    string              // run_checks
+	Feedback  int                 // session_ended
+}
+
+// Recorder is a fake session.Recorder. With a Report function set, it
+// behaves like the real one: Start reports starting then recording, Stop
+// reports stopped.
+type Recorder struct {
+	mu       sync.Mutex
+	calls    []Call
+	report   func(session.RecorderStatus)
+	startErr error
+}
+
+// SetReport makes the fake report its state, typically to core.RecorderChanged.
+func (r *Recorder) SetReport(f func(session.RecorderStatus)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.report = f
+}
+
+// FailStart makes the next Start calls fail with err (nil to stop failing).
+func (r *Recorder) FailStart(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startErr = err
+}
+
+func (r *Recorder) Start(info session.SessionInfo) error {
+	r.mu.Lock()
+	r.calls = append(r.calls, Call{Op: "start", SessionID: info.ID, Info: info})
+	report, err := r.report, r.startErr
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if report != nil {
+		report(session.RecorderStatus{SessionID: info.ID, State: session.RecorderStarting})
+		report(session.RecorderStatus{SessionID: info.ID, State: session.RecorderRecording})
+	}
+	return nil
+}
+
+func (r *Recorder) Stop(id string, withdrawn bool) error {
+	r.mu.Lock()
+	r.calls = append(r.calls, Call{Op: "stop", SessionID: id, Withdrawn: withdrawn})
+	report := r.report
+	r.mu.Unlock()
+	if report != nil {
+		report(session.RecorderStatus{SessionID: id, State: session.RecorderStopped})
+	}
+	return nil
+}
+
+func (r *Recorder) Discard(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, Call{Op: "discard", SessionID: id})
+	return nil
+}
+
+// Calls returns the calls so far.
+func (r *Recorder) Calls() []Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls)
+}
+
+// Checker is a fake session.Checker. With Results set, RunChecks delivers
+// them through Deliver (typically core.ChecksUpdated).
+type Checker struct {
+	mu      sync.Mutex
+	calls   []Call
+	results []session.CheckResult
+	deliver func([]session.CheckResult)
+}
+
+// SetResults makes every RunChecks deliver rs to deliver.
+func (c *Checker) SetResults(rs []session.CheckResult, deliver func([]session.CheckResult)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.results, c.deliver = slices.Clone(rs), deliver
+}
+
+func (c *Checker) RunChecks(reason string) {
+	c.mu.Lock()
+	c.calls = append(c.calls, Call{Op: "run_checks", Reason: reason})
+	rs, deliver := slices.Clone(c.results), c.deliver
+	c.mu.Unlock()
+	if deliver != nil {
+		deliver(rs)
+	}
+}
+
+// Calls returns the calls so far.
+func (c *Checker) Calls() []Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.calls)
+}
+
+// Uploader is a fake session.Uploader.
+type Uploader struct {
+	mu       sync.Mutex
+	calls    []Call
+	statuses []session.Snapshot
+}
+
+func (u *Uploader) StatusChanged(s session.Snapshot) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.statuses = append(u.statuses, s)
+}
+
+func (u *Uploader) SessionEnded(id string, feedback int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, Call{Op: "session_ended", SessionID: id, Feedback: feedback})
+}
+
+// Calls returns the SessionEnded calls so far.
+func (u *Uploader) Calls() []Call {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.calls)
+}
+
+// Statuses returns the snapshots passed to StatusChanged so far.
+func (u *Uploader) Statuses() []session.Snapshot {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.statuses)
+}
+
+// Clock is a fake session.Clock. Time moves only with Advance, which runs
+// due callbacks in time order on the caller's goroutine.
+type Clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    int
+	timers []*timer
+}
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+type timer struct {
+	c     *Clock
+	when  time.Time
+	seq   int
+	f     func()
+	state int // 0 pending, 1 fired, 2 stopped
+}
+
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *Clock) AfterFunc(d time.Duration, f func()) session.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &timer{c: c, when: c.now.Add(d), seq: c.seq, f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *timer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	if t.state != 0 {
+		return false
+	}
+	t.state = 2
+	return true
+}
+
+// Advance moves time forward by d, firing every timer that falls due, each
+// at its own time. It returns once the callbacks have returned.
+func (c *Clock) Advance(d time.Duration) {
+	if d < 0 {
+		panic(errors.New("sessiontest: Advance with a negative duration"))
+	}
+	c.mu.Lock()
+	target := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		c.timers = slices.DeleteFunc(c.timers, func(t *timer) bool { return t.state != 0 })
+		sort.Slice(c.timers, func(i, j int) bool {
+			if !c.timers[i].when.Equal(c.timers[j].when) {
+				return c.timers[i].when.Before(c.timers[j].when)
+			}
+			return c.timers[i].seq < c.timers[j].seq
+		})
+		if len(c.timers) == 0 || c.timers[0].when.After(target) {
+			c.now = target
+			c.mu.Unlock()
+			return
+		}
+		t := c.timers[0]
+		t.state = 1
+		if t.when.After(c.now) {
+			c.now = t.when
+		}
+		c.mu.Unlock()
+		t.f()
+	}
+}
+
+// Pending returns how many timers are waiting.
+func (c *Clock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if t.state == 0 {
+			n++
+		}
+	}
+	return n
+}
