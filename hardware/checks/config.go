@@ -4,6 +4,7 @@ package checks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"roomkiosk/kiosk/session"
@@ -19,6 +20,9 @@ type Config struct {
 	LightMinLux    float64          `toml:"light_min_lux"`
 	Required       []string         `toml:"required"` // names of checks that put the door out of service
 	LogDir         string           `toml:"log_dir"`  // maintenance log, one JSON-lines file a day
+	Timeout        session.Duration `toml:"timeout"`  // one check's budget; a check still running then is "unknown"
+	CPUTempMaxC    float64          `toml:"cpu_temp_max_c"`
+	MemoryMinMB    float64          `toml:"memory_min_mb"` // MemAvailable below this is abnormal
 }
 
 // Default returns the [checks] defaults.
@@ -32,6 +36,9 @@ func Default() Config {
 		LightMinLux:    300,
 		Required:       []string{"door", "microphone", "storage"},
 		LogDir:         "/var/lib/roomkiosk/maintenance",
+		Timeout:        session.Duration{Duration: 5 * time.Second},
+		CPUTempMaxC:    80, // Raspberry Pi firmware starts throttling at 80-85 °C
+		MemoryMinMB:    100,
 	}
 }
 
@@ -50,6 +57,24 @@ func (c Config) Validate() error {
 		return fmt.Errorf("checks.light_min_lux: %v must not be negative", c.LightMinLux)
 	case c.LogDir == "":
 		return fmt.Errorf("checks.log_dir: required")
+	case c.Timeout.Duration < 100*time.Millisecond || c.Timeout.Duration > time.Minute:
+		return fmt.Errorf("checks.timeout: %v is out of range (100ms to 1m)", c.Timeout.Duration)
+	case c.Timeout.Duration >= c.Interval.Duration:
+		return fmt.Errorf("checks.timeout: %v must be shorter than checks.interval (%v)", c.Timeout.Duration, c.Interval.Duration)
+	case c.CPUTempMaxC < 40 || c.CPUTempMaxC > 110:
+		return fmt.Errorf("checks.cpu_temp_max_c: %v is not a CPU limit (40-110 °C)", c.CPUTempMaxC)
+	case c.MemoryMinMB < 0:
+		return fmt.Errorf("checks.memory_min_mb: %v must not be negative", c.MemoryMinMB)
+	}
+	seen := map[string]bool{}
+	for i, n := range c.Required {
+		if n == "" || strings.TrimSpace(n) != n {
+			return fmt.Errorf("checks.required[%d]: %q is not a check name", i, n)
+		}
+		if seen[n] {
+			return fmt.Errorf("checks.required[%d]: %q appears twice", i, n)
+		}
+		seen[n] = true
 	}
 	return nil
 }

@@ -1,0 +1,410 @@
+package checks
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"roomkiosk/hardware"
+	"roomkiosk/hardware/sim"
+	"roomkiosk/kiosk/session"
+)
+
+func testConfig(t *testing.T) Config {
+	cfg := Default()
+	cfg.LogDir = t.TempDir()
+	cfg.Timeout = session.Duration{Duration: 200 * time.Millisecond}
+	cfg.Required = []string{NameDoor, NameTemperature}
+	return cfg
+}
+
+func simBoard(t *testing.T) (*sim.Sim, *hardware.Board) {
+	t.Helper()
+	s := sim.New(hardware.Default().Sim, zerolog.Nop())
+	t.Cleanup(func() { s.Close() })
+	return s, s.Board()
+}
+
+// fakeSystem writes a thermal zone and a meminfo file.
+func fakeSystem(t *testing.T, milliC string, availKB string) SystemPaths {
+	t.Helper()
+	dir := t.TempDir()
+	if milliC != "" {
+		z := filepath.Join(dir, "thermal", "thermal_zone0")
+		os.MkdirAll(z, 0o755)
+		os.WriteFile(filepath.Join(z, "type"), []byte("cpu-thermal\n"), 0o644)
+		os.WriteFile(filepath.Join(z, "temp"), []byte(milliC+"\n"), 0o644)
+	}
+	mem := "MemTotal:        3884448 kB\nMemFree:          123456 kB\nMemAvailable:   " + availKB + " kB\n"
+	os.WriteFile(filepath.Join(dir, "meminfo"), []byte(mem), 0o644)
+	return SystemPaths{ThermalDir: filepath.Join(dir, "thermal"), Meminfo: filepath.Join(dir, "meminfo")}
+}
+
+func byName(rs []session.CheckResult) map[string]session.CheckResult {
+	m := map[string]session.CheckResult{}
+	for _, r := range rs {
+		m[r.Name] = r
+	}
+	return m
+}
+
+func TestHardwareThresholds(t *testing.T) {
+	tests := []struct {
+		name  string
+		state sim.State
+		want  map[string]session.CheckState
+		value map[string]string
+	}{
+		{"all good", sim.State{},
+			map[string]session.CheckState{NameTemperature: session.CheckGood, NameHumidity: session.CheckGood, NameLight: session.CheckGood, NameDoor: session.CheckGood, NamePresence: session.CheckGood},
+			map[string]string{NameTemperature: "21.5 °C", NameHumidity: "45 %RH", NameLight: "420 lx", NameDoor: "closed"}},
+		{"cold, dry, dark, door open", sim.State{TemperatureC: sim.Ptr(16.0), HumidityPct: sim.Ptr(20.0), Lux: sim.Ptr(150.0), DoorOpen: sim.Ptr(true)},
+			map[string]session.CheckState{NameTemperature: session.CheckAbnormal, NameHumidity: session.CheckAbnormal, NameLight: session.CheckAbnormal, NameDoor: session.CheckAbnormal},
+			map[string]string{NameTemperature: "16.0 °C", NameLight: "150 lx", NameDoor: "open"}},
+		{"hot and humid", sim.State{TemperatureC: sim.Ptr(27.5), HumidityPct: sim.Ptr(80.0)},
+			map[string]session.CheckState{NameTemperature: session.CheckAbnormal, NameHumidity: session.CheckAbnormal}, nil},
+		{"edges of the range are good", sim.State{TemperatureC: sim.Ptr(18.0), HumidityPct: sim.Ptr(70.0), Lux: sim.Ptr(300.0)},
+			map[string]session.CheckState{NameTemperature: session.CheckGood, NameHumidity: session.CheckGood, NameLight: session.CheckGood}, nil},
+		{"failed sensors are unknown", sim.State{Fail: []string{sim.PartClimate, sim.PartLight, sim.PartDoor, sim.PartPresence}},
+			map[string]session.CheckState{NameTemperature: session.CheckUnknown, NameHumidity: session.CheckUnknown, NameLight: session.CheckUnknown, NameDoor: session.CheckUnknown, NamePresence: session.CheckUnknown}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			s, b := simBoard(t)
+			s.Set(tc.state)
+			got := byName(NewRunner(cfg, Hardware(cfg, b), Options{}).Run(context.Background(), ReasonDemand))
+			for name, want := range tc.want {
+				r := got[name]
+				if r.State != want {
+					t.Errorf("%s = %s (%s), want %s", name, r.State, r.Value, want)
+				}
+				if want != session.CheckGood && r.Hint == "" {
+					t.Errorf("%s is %s without a hint", name, r.State)
+				}
+				if r.Threshold == "" {
+					t.Errorf("%s has no threshold", name)
+				}
+			}
+			for name, want := range tc.value {
+				if got[name].Value != want {
+					t.Errorf("%s value = %q, want %q", name, got[name].Value, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSystemChecks(t *testing.T) {
+	tests := []struct {
+		name           string
+		milliC, availK string
+		cpu, mem       session.CheckState
+	}{
+		{"normal", "48312", "812000", session.CheckGood, session.CheckGood},
+		{"hot and short of memory", "83500", "50000", session.CheckAbnormal, session.CheckAbnormal},
+		{"no thermal zone", "", "812000", session.CheckUnknown, session.CheckGood},
+		{"garbage", "hot", "lots", session.CheckUnknown, session.CheckUnknown},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			got := byName(NewRunner(cfg, System(cfg, fakeSystem(t, tc.milliC, tc.availK)), Options{}).Run(context.Background(), ReasonDemand))
+			if got[NameCPUTemperature].State != tc.cpu || got[NameMemory].State != tc.mem {
+				t.Fatalf("cpu %+v, memory %+v; want %s, %s", got[NameCPUTemperature], got[NameMemory], tc.cpu, tc.mem)
+			}
+		})
+	}
+	cfg := testConfig(t)
+	got := byName(NewRunner(cfg, System(cfg, fakeSystem(t, "48312", "812000")), Options{}).Run(context.Background(), ReasonDemand))
+	if got[NameCPUTemperature].Value != "48.3 °C" || got[NameMemory].Value != "793 MB free" {
+		t.Fatalf("values %q, %q", got[NameCPUTemperature].Value, got[NameMemory].Value)
+	}
+}
+
+func TestRequiredAndBlocking(t *testing.T) {
+	cfg := testConfig(t)
+	s, b := simBoard(t)
+	s.Set(sim.State{DoorOpen: sim.Ptr(true), Lux: sim.Ptr(10.0)})
+	rs := NewRunner(cfg, Hardware(cfg, b), Options{}).Run(context.Background(), ReasonDemand)
+	m := byName(rs)
+	if !m[NameDoor].Required || !m[NameTemperature].Required || m[NameLight].Required {
+		t.Fatalf("required flags wrong: door %v temperature %v light %v", m[NameDoor].Required, m[NameTemperature].Required, m[NameLight].Required)
+	}
+	// Light is abnormal but advisory: only the door blocks.
+	if got := Names(Blocking(rs)); got != NameDoor {
+		t.Fatalf("blocking = %q, want door only", got)
+	}
+}
+
+func TestUnknownRequired(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Required = []string{NameDoor, "microphone"}
+	_, b := simBoard(t)
+	r := NewRunner(cfg, Hardware(cfg, b), Options{})
+	if got := r.UnknownRequired(); len(got) != 1 || got[0] != "microphone" {
+		t.Fatalf("UnknownRequired = %v, want [microphone]", got)
+	}
+}
+
+// stuck ignores its context, like a driver blocked in a syscall.
+type stuck struct{ release chan struct{} }
+
+func (stuck) Name() string { return "stuck" }
+func (s stuck) Run(ctx context.Context) session.CheckResult {
+	<-s.release
+	return Good("stuck", "ok", "")
+}
+
+func TestTimeoutMakesUnknown(t *testing.T) {
+	cfg := testConfig(t)
+	s, b := simBoard(t)
+	s.Set(sim.State{Hang: []string{sim.PartClimate}})
+	st := stuck{release: make(chan struct{})}
+	r := NewRunner(cfg, append(Hardware(cfg, b), st), Options{})
+
+	m := byName(r.Run(context.Background(), ReasonDemand))
+	for _, n := range []string{NameTemperature, NameHumidity, "stuck"} {
+		if m[n].State != session.CheckUnknown || m[n].Hint == "" {
+			t.Errorf("%s = %+v, want unknown with a hint", n, m[n])
+		}
+	}
+	if m[NameDoor].State != session.CheckGood {
+		t.Errorf("door = %s: one hanging sensor must not spoil the others", m[NameDoor].State)
+	}
+	// The stuck check is still running: the next round does not start it
+	// again, and says so.
+	m = byName(r.Run(context.Background(), ReasonDemand))
+	if !strings.Contains(m["stuck"].Value, "still not answering") {
+		t.Fatalf("second round stuck = %+v, want 'still not answering'", m["stuck"])
+	}
+	close(st.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if byName(r.Run(context.Background(), ReasonDemand))["stuck"].State == session.CheckGood {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stuck check never came back after it returned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestPanickingCheckIsUnknown(t *testing.T) {
+	cfg := testConfig(t)
+	boom := Func("boom", func(context.Context) session.CheckResult { panic("sensor driver bug") })
+	m := byName(NewRunner(cfg, []Check{boom}, Options{}).Run(context.Background(), ReasonDemand))
+	if m["boom"].State != session.CheckUnknown || !strings.Contains(m["boom"].Value, "crashed") {
+		t.Fatalf("boom = %+v", m["boom"])
+	}
+}
+
+// slow counts concurrent runs to show rounds never overlap.
+type slow struct {
+	running, maxRunning, runs atomic.Int32
+	gate                      chan struct{}
+}
+
+func (*slow) Name() string { return "slow" }
+func (s *slow) Run(ctx context.Context) session.CheckResult {
+	n := s.running.Add(1)
+	defer s.running.Add(-1)
+	for {
+		m := s.maxRunning.Load()
+		if n <= m || s.maxRunning.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	s.runs.Add(1)
+	<-s.gate
+	return Good("slow", "ok", "")
+}
+
+func TestRoundsNeverOverlapAndCoalesce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Timeout = session.Duration{Duration: 10 * time.Second}
+	sl := &slow{gate: make(chan struct{})}
+	var mu sync.Mutex
+	var reasons []int
+	rounds := make(chan []session.CheckResult, 10)
+	r := NewRunner(cfg, []Check{sl}, Options{OnResults: func(rs []session.CheckResult) {
+		mu.Lock()
+		reasons = append(reasons, len(rs))
+		mu.Unlock()
+		rounds <- rs
+	}})
+
+	r.RunChecks(ReasonBoot)
+	// Wait until the first round is inside the check.
+	for sl.runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for range 5 {
+		r.RunChecks(ReasonSession)
+		r.RunChecks(ReasonDemand)
+	}
+	close(sl.gate)
+	<-rounds
+	<-rounds
+	r.Wait()
+	if got := sl.runs.Load(); got != 2 {
+		t.Fatalf("%d rounds ran, want 2 (the first and one coalesced round)", got)
+	}
+	if got := sl.maxRunning.Load(); got != 1 {
+		t.Fatalf("%d rounds ran at once, want 1", got)
+	}
+}
+
+func readLines(t *testing.T, path string) []Entry {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []Entry
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e Entry
+		dec := json.NewDecoder(strings.NewReader(sc.Text()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			t.Fatalf("line %q is not a well-formed entry: %v", sc.Text(), err)
+		}
+		if e.At.IsZero() || e.Kind == "" {
+			t.Fatalf("line %q lacks at or kind", sc.Text())
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestOutOfServiceEnteredAndLeft drives the door through open and closed and
+// checks what the core would see (Blocking) and what the log keeps.
+func TestOutOfServiceEnteredAndLeft(t *testing.T) {
+	cfg := testConfig(t)
+	s, b := simBoard(t)
+	lg, err := OpenLog(cfg.LogDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	got := make(chan []session.CheckResult, 4)
+	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []session.CheckResult) { got <- rs }})
+
+	steps := []struct {
+		state    sim.State
+		blocking string
+	}{
+		{sim.State{}, ""},
+		{sim.State{DoorOpen: sim.Ptr(true)}, NameDoor},
+		{sim.State{}, ""},
+	}
+	for i, st := range steps {
+		s.Set(st.state)
+		r.RunChecks(ReasonInterval)
+		rs := <-got
+		if b := Names(Blocking(rs)); b != st.blocking {
+			t.Fatalf("step %d: blocking = %q, want %q", i, b, st.blocking)
+		}
+	}
+	r.Wait()
+
+	files, err := lg.Files()
+	if err != nil || len(files) != 1 || filepath.Base(files[0]) != time.Now().UTC().Format(time.DateOnly)+".jsonl" {
+		t.Fatalf("log files %v, %v; want one named for today", files, err)
+	}
+	var kinds []string
+	for _, e := range readLines(t, files[0]) {
+		k := string(e.Kind)
+		if e.Check != "" {
+			k += ":" + e.Check
+		}
+		kinds = append(kinds, k)
+	}
+	want := "run run fault:door run recovery:door"
+	if strings.Join(kinds, " ") != want {
+		t.Fatalf("log kinds %q, want %q", strings.Join(kinds, " "), want)
+	}
+	faults, err := lg.LastFaults(5)
+	if err != nil || len(faults) != 1 || faults[0].Check != NameDoor || faults[0].State != session.CheckAbnormal || !faults[0].Required {
+		t.Fatalf("LastFaults = %+v, %v", faults, err)
+	}
+}
+
+func TestLogDayFilesAndTornLines(t *testing.T) {
+	dir := t.TempDir()
+	lg, err := OpenLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day1 := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
+	day2 := day1.Add(2 * time.Minute)
+	for _, e := range []Entry{
+		{At: day1, Kind: KindFault, Check: "door", State: session.CheckAbnormal},
+		{At: day1.Add(time.Second), Kind: KindOverride, Session: "s-1", Counselor: "c-1", Note: "door latch broken, porter informed"},
+		{At: day2, Kind: KindFault, Check: "light", State: session.CheckUnknown},
+		{At: day2.Add(time.Second), Kind: KindRecovery, Check: "light", State: session.CheckGood},
+	} {
+		if err := lg.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lg.Record(Entry{}); err == nil {
+		t.Fatal("an entry without a kind was accepted")
+	}
+	lg.Close()
+	for _, name := range []string{"2026-03-01.jsonl", "2026-03-02.jsonl"} {
+		if es := readLines(t, filepath.Join(dir, name)); len(es) != 2 {
+			t.Fatalf("%s has %d entries, want 2", name, len(es))
+		}
+	}
+	// A power cut in the middle of a line leaves a torn tail: readers skip it.
+	f, _ := os.OpenFile(filepath.Join(dir, "2026-03-02.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"at":"2026-03-02T00:05:00Z","kind":"fau`)
+	f.Close()
+	faults, err := Recent(dir, 10, KindFault)
+	if err != nil || len(faults) != 2 || faults[0].Check != "light" || faults[1].Check != "door" {
+		t.Fatalf("Recent faults = %+v, %v; want light then door", faults, err)
+	}
+	all, _ := Recent(dir, 2)
+	if len(all) != 2 || all[0].Kind != KindRecovery {
+		t.Fatalf("Recent(2) = %+v", all)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		key    string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"short interval", func(c *Config) { c.Interval.Duration = time.Second }, "checks.interval"},
+		{"inverted temperature", func(c *Config) { c.TempMinC = 30 }, "checks.temp_min_c"},
+		{"timeout too long", func(c *Config) { c.Timeout.Duration = 2 * time.Minute }, "checks.timeout"},
+		{"cpu limit", func(c *Config) { c.CPUTempMaxC = 5 }, "checks.cpu_temp_max_c"},
+		{"duplicate required", func(c *Config) { c.Required = []string{"door", "door"} }, "checks.required[1]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Validate()
+			if tc.key == "" && err != nil || tc.key != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.key)) {
+				t.Fatalf("Validate() = %v, want an error naming %q", err, tc.key)
+			}
+		})
+	}
+}

@@ -1,0 +1,266 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"roomkiosk/kiosk/session"
+)
+
+// Reasons a round runs (free text is allowed too; these are the usual ones).
+const (
+	ReasonBoot     = "boot"
+	ReasonInterval = "interval"
+	ReasonSession  = "session" // before a session starts
+	ReasonDemand   = "demand"  // the maintenance screen or `roomkiosk check`
+)
+
+// Options wires a Runner.
+type Options struct {
+	Log       *Log                        // maintenance log; nil = none
+	Logger    zerolog.Logger              // operational log (journald)
+	OnResults func([]session.CheckResult) // each round's results; the daemon wires core.ChecksUpdated
+	Now       func() time.Time            // clock for result times; nil = time.Now
+}
+
+// Runner runs checks in rounds: at boot, every checks.interval, before each
+// session and on demand. It implements session.Checker. Rounds never overlap:
+// a request during a round queues one more round (requests coalesce), so a
+// session's request always gets results measured after it was made.
+type Runner struct {
+	cfg      Config
+	checks   []Check
+	required map[string]bool
+	opt      Options
+
+	round sync.Mutex // held while a round runs
+
+	mu       sync.Mutex
+	queued   []string // reasons waiting for the next round
+	last     []session.CheckResult
+	prev     map[string]session.CheckState
+	inflight map[string]time.Time // checks still running from an earlier round (hung)
+	wg       sync.WaitGroup
+}
+
+var _ session.Checker = (*Runner)(nil)
+
+// NewRunner returns a runner for list. Required comes from cfg.Required.
+func NewRunner(cfg Config, list []Check, opt Options) *Runner {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	req := map[string]bool{}
+	for _, n := range cfg.Required {
+		req[n] = true
+	}
+	return &Runner{
+		cfg: cfg, checks: slices.Clone(list), required: req, opt: opt,
+		prev: map[string]session.CheckState{}, inflight: map[string]time.Time{},
+	}
+}
+
+// Names lists the runner's checks in order.
+func (r *Runner) Names() []string {
+	out := make([]string, len(r.checks))
+	for i, c := range r.checks {
+		out[i] = c.Name()
+	}
+	return out
+}
+
+// UnknownRequired returns required check names that no check provides: a
+// typo in checks.required, or a check whose package is not wired in.
+func (r *Runner) UnknownRequired() []string {
+	have := map[string]bool{}
+	for _, c := range r.checks {
+		have[c.Name()] = true
+	}
+	var out []string
+	for _, n := range r.cfg.Required {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Start runs a boot round now and one every checks.interval until ctx ends.
+// It returns at once.
+func (r *Runner) Start(ctx context.Context) {
+	r.RunChecks(ReasonBoot)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(r.cfg.Interval.Duration)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.RunChecks(ReasonInterval)
+			}
+		}
+	}()
+}
+
+// Wait waits for the interval loop (after its ctx ended) and any queued
+// rounds. A check that hangs past its timeout is not waited for.
+func (r *Runner) Wait() { r.wg.Wait() }
+
+// RunChecks asks for a round and returns at once; results arrive through
+// Options.OnResults.
+func (r *Runner) RunChecks(reason string) {
+	r.mu.Lock()
+	first := len(r.queued) == 0
+	if !slices.Contains(r.queued, reason) {
+		r.queued = append(r.queued, reason)
+	}
+	r.mu.Unlock()
+	if !first {
+		return // a goroutine is already waiting to run the queued round
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.round.Lock()
+		defer r.round.Unlock()
+		r.mu.Lock()
+		reason := strings.Join(r.queued, "+")
+		r.queued = nil
+		r.mu.Unlock()
+		r.runRound(context.Background(), reason)
+	}()
+}
+
+// Run runs one round now and returns its results (after any round already
+// running). `roomkiosk check` uses it.
+func (r *Runner) Run(ctx context.Context, reason string) []session.CheckResult {
+	r.round.Lock()
+	defer r.round.Unlock()
+	return r.runRound(ctx, reason)
+}
+
+// Last returns the latest round's results.
+func (r *Runner) Last() []session.CheckResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.last)
+}
+
+func (r *Runner) runRound(ctx context.Context, reason string) []session.CheckResult {
+	results := make([]session.CheckResult, len(r.checks))
+	var wg sync.WaitGroup
+	for i, c := range r.checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.runOne(ctx, c)
+		}()
+	}
+	wg.Wait()
+
+	r.mu.Lock()
+	r.last = slices.Clone(results)
+	var changes []Entry
+	for _, res := range results {
+		from, seen := r.prev[res.Name]
+		r.prev[res.Name] = res.State
+		if seen && from == res.State || !seen && res.State == session.CheckGood {
+			continue
+		}
+		kind := KindChange
+		switch {
+		case res.State == session.CheckGood:
+			kind = KindRecovery
+		case !seen || from == session.CheckGood:
+			kind = KindFault
+		}
+		changes = append(changes, Entry{
+			At: res.At, Kind: kind, Reason: reason, Check: res.Name, State: res.State, From: from,
+			Value: res.Value, Threshold: res.Threshold, Hint: res.Hint, Required: res.Required,
+		})
+	}
+	r.mu.Unlock()
+
+	lg := r.opt.Logger
+	for _, e := range changes {
+		ev := lg.Info()
+		if e.Kind == KindFault {
+			ev = lg.Warn()
+		}
+		ev.Str("check", e.Check).Str("state", string(e.State)).Str("from", string(e.From)).
+			Str("value", e.Value).Bool("required", e.Required).Msg("check " + string(e.Kind))
+	}
+	lg.Debug().Str("reason", reason).Int("checks", len(results)).Str("blocking", Names(Blocking(results))).Msg("checks ran")
+	if r.opt.Log != nil {
+		entries := append([]Entry{{At: r.opt.Now(), Kind: KindRun, Reason: reason, Results: results}}, changes...)
+		for _, e := range entries {
+			if err := r.opt.Log.Record(e); err != nil {
+				lg.Error().Err(err).Msg("maintenance log")
+				break
+			}
+		}
+	}
+	if r.opt.OnResults != nil {
+		r.opt.OnResults(slices.Clone(results))
+	}
+	return results
+}
+
+// runOne runs c with the timeout. A check still running from an earlier
+// round is not started again: it reads "unknown" until it returns.
+func (r *Runner) runOne(ctx context.Context, c Check) session.CheckResult {
+	name := c.Name()
+	finish := func(res session.CheckResult) session.CheckResult {
+		res.Name = name
+		res.Required = r.required[name]
+		if res.State == "" {
+			res.State = session.CheckUnknown
+		}
+		if res.At.IsZero() {
+			res.At = r.opt.Now()
+		}
+		return res
+	}
+	hangHint := "The " + strings.ReplaceAll(name, "_", " ") + " check is not answering: restart the kiosk if it persists, and report it to maintenance."
+
+	r.mu.Lock()
+	if since, busy := r.inflight[name]; busy {
+		r.mu.Unlock()
+		return finish(Unknown(name, fmt.Errorf("still not answering since %s", since.UTC().Format(time.TimeOnly)), "", hangHint))
+	}
+	r.inflight[name] = r.opt.Now()
+	r.mu.Unlock()
+
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout.Duration)
+	defer cancel()
+	done := make(chan session.CheckResult, 1)
+	go func() {
+		defer func() {
+			r.mu.Lock()
+			delete(r.inflight, name)
+			r.mu.Unlock()
+		}()
+		defer func() {
+			if p := recover(); p != nil {
+				r.opt.Logger.Error().Str("check", name).Interface("panic", p).Msg("check crashed")
+				done <- Unknown(name, fmt.Errorf("check crashed: %v", p), "", hangHint)
+			}
+		}()
+		done <- c.Run(cctx)
+	}()
+	select {
+	case res := <-done:
+		return finish(res)
+	case <-cctx.Done():
+		return finish(Unknown(name, fmt.Errorf("no answer within %v", r.cfg.Timeout.Duration), "", hangHint))
+	}
+}
