@@ -1,0 +1,58 @@
+# Appliance targets, included by the top-level Makefile:
+#   make deb         roomkiosk_VERSION_{amd64,arm64}.deb in images/out/
+#   make image       the Raspberry Pi (arm64) SD-card image, then its static check
+#   make image-check the static check of an image already built
+#   make image-test  the amd64 image booted under qemu-system-x86_64 (TCG)
+#   make test-all    make test, then image-test
+# The image targets run as root (mmdebstrap, file owners) and install what
+# they lack through .ci/apt-install.sh. See images/README.md.
+
+IMAGES     := $(CURDIR)/images
+IMAGES_OUT ?= $(IMAGES)/out
+DEB_ARCHES ?= amd64 arm64
+
+APT_DEB   := dpkg
+APT_IMAGE := mmdebstrap arch-test dosfstools mtools fdisk e2fsprogs util-linux
+APT_IMAGE_ARM64 := qemu-user-static
+APT_IMAGE_TEST  := qemu-system-x86
+
+.PHONY: deb deb-amd64 deb-arm64 image image-check image-test image-test-build image-test-boot test-all deps-image
+
+deb: $(addprefix deb-,$(DEB_ARCHES))
+
+deb-amd64: build
+	@APT_PACKAGES="$(APT_DEB)" sh $(CURDIR)/.ci/apt-install.sh
+	sh $(IMAGES)/scripts/build-deb.sh amd64 $(BIN) $(IMAGES_OUT)/deb >$(IMAGES_OUT)/deb-amd64.path
+	@cat $(IMAGES_OUT)/deb-amd64.path
+
+deb-arm64: build-arm64
+	@APT_PACKAGES="$(APT_DEB)" sh $(CURDIR)/.ci/apt-install.sh
+	sh $(IMAGES)/scripts/build-deb.sh arm64 $(BIN)/arm64 $(IMAGES_OUT)/deb >$(IMAGES_OUT)/deb-arm64.path
+	@cat $(IMAGES_OUT)/deb-arm64.path
+
+$(IMAGES_OUT):
+	mkdir -p $@
+
+deb-amd64 deb-arm64: | $(IMAGES_OUT)
+
+image: deb-arm64
+	@APT_PACKAGES="$(APT_IMAGE) $(APT_IMAGE_ARM64)" sh $(CURDIR)/.ci/apt-install.sh
+	sh $(IMAGES)/scripts/build-image.sh raspi $$(cat $(IMAGES_OUT)/deb-arm64.path) $(IMAGES_OUT)
+	sh $(IMAGES)/scripts/check-raspi-image.sh $(IMAGES_OUT)/raspi/roomkiosk-raspi-arm64.img
+
+image-check:
+	@APT_PACKAGES="mtools fdisk e2fsprogs" sh $(CURDIR)/.ci/apt-install.sh
+	sh $(IMAGES)/scripts/check-raspi-image.sh $(IMAGES_OUT)/raspi/roomkiosk-raspi-arm64.img
+
+image-test: image-test-build image-test-boot
+
+image-test-build: deb-amd64
+	@APT_PACKAGES="$(APT_IMAGE) $(APT_IMAGE_TEST)" sh $(CURDIR)/.ci/apt-install.sh
+	sh $(IMAGES)/scripts/build-image.sh test $$(cat $(IMAGES_OUT)/deb-amd64.path) $(IMAGES_OUT)
+
+# Boots what image-test-build made (handy to re-run without rebuilding).
+image-test-boot:
+	@APT_PACKAGES="$(APT_IMAGE_TEST)" sh $(CURDIR)/.ci/apt-install.sh
+	sh $(IMAGES)/scripts/boot-test.sh $(IMAGES_OUT)/test
+
+test-all: test image-test

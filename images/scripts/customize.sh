@@ -1,0 +1,83 @@
+#!/bin/sh
+# customize.sh FLAVOR ROOT: mmdebstrap customize step, run on the build host
+# with the new system at ROOT (after the roomkiosk package is installed).
+set -eu
+flavor=$1 root=$2
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+echo roomkiosk >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\troomkiosk\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# A new machine id on first boot (every kiosk its own journal and DHCP id).
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+
+# Services: the daemon, the screen and the config import; the clock.
+chroot "$root" systemctl enable roomkiosk.service roomkiosk-screen.service \
+	roomkiosk-import-config.service systemd-timesyncd.service
+chroot "$root" systemctl set-default multi-user.target
+# The screen owns tty1.
+chroot "$root" systemctl mask getty@tty1.service
+
+case $flavor in
+raspi)
+	cat >"$root/etc/fstab" <<'FSTAB'
+# The SD card: FAT boot partition (firmware, kernel, drop the config here) and ext4 root.
+LABEL=RASPIROOT  /              ext4  rw,noatime,commit=5  0 1
+LABEL=RASPIFIRM  /boot/firmware vfat  rw,noatime,umask=0077,flush  0 2
+FSTAB
+	# Wired network by DHCP; Wi-Fi is set up by the technician (wpa_supplicant).
+	mkdir -p "$root/etc/systemd/network"
+	cat >"$root/etc/systemd/network/20-wired.network" <<'NET'
+[Match]
+Name=e*
+
+[Network]
+DHCP=yes
+NET
+	chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service ssh.service
+	# Key-only SSH for root: import-config installs the technician's
+	# authorized_keys from the boot partition; there is no password.
+	install -d -m 0700 "$root/root/.ssh"
+	# config.txt: KMS display (the touchscreen), I2C for the sensors, audio.
+	# raspi-firmware appends raspi-firmware-custom to config.txt on every kernel
+	# update, so the same lines survive upgrades on the device.
+	cat >"$root/etc/default/raspi-firmware-custom" <<'CFG'
+# roomkiosk: KMS display and touch, I2C bus 1 for the sensors, analogue audio.
+dtoverlay=vc4-kms-v3d
+dtparam=i2c_arm=on
+dtparam=audio=on
+disable_overscan=1
+CFG
+	echo "ROOTPART=LABEL=RASPIROOT" >"$root/etc/default/raspi-firmware"
+	# Kernel command line extras: no console blanking, no cursor on the kiosk VT.
+	echo "consoleblank=0 vt.global_cursor_default=0 fsck.repair=yes" >"$root/etc/default/raspi-extra-cmdline"
+	# Regenerate config.txt and cmdline.txt from the settings above.
+	for h in "$root"/etc/initramfs/post-update.d/z50-raspi-firmware; do
+		[ -x "$h" ] || continue
+		kver=$(ls "$root/lib/modules" | sort -V | tail -1)
+		chroot "$root" /etc/initramfs/post-update.d/z50-raspi-firmware "$kver" "/boot/initrd.img-$kver"
+	done
+	;;
+test)
+	echo '/dev/vda  /  ext4  rw,noatime  0 1' >"$root/etc/fstab"
+	# No display in qemu: the screen runs on Xvfb.
+	cat >"$root/etc/default/roomkiosk-screen" <<'X'
+ROOMKIOSK_XSERVER=/usr/bin/Xvfb
+ROOMKIOSK_XSERVER_ARGS="-screen 0 800x480x24 -nolisten tcp -nocursor -s 0"
+X
+	# The config as a technician drops it on the boot partition.
+	install -m 0644 "$here/test/roomkiosk.toml" "$root/boot/firmware/roomkiosk.toml"
+	install -m 0644 "$here/test/roomkiosk-credentials.toml" "$root/boot/firmware/roomkiosk-credentials.toml"
+	# Daemon output on the serial console too: the test reads its readiness line there.
+	mkdir -p "$root/etc/systemd/system/roomkiosk.service.d" "$root/etc/systemd/system/roomkiosk-screen.service.d"
+	printf '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n' \
+		>"$root/etc/systemd/system/roomkiosk.service.d/boottest.conf"
+	printf '[Service]\nStandardOutput=journal+console\nStandardError=journal+console\n' \
+		>"$root/etc/systemd/system/roomkiosk-screen.service.d/boottest.conf"
+	install -m 0755 "$here/test/boottest" "$root/usr/lib/roomkiosk/boottest"
+	install -m 0644 "$here/test/roomkiosk-boottest.service" "$root/etc/systemd/system/roomkiosk-boottest.service"
+	chroot "$root" systemctl enable roomkiosk-boottest.service
+	# No time server in the sandbox: don't wait for one.
+	chroot "$root" systemctl disable systemd-timesyncd.service
+	;;
+esac
