@@ -1,0 +1,5 @@
+package session
+
+// Sync waits until the core has handled everything posted before it,
+// including reports parked by RecorderChanged and ChecksUpdated.
+func Sync(c *Core) { c.sync() }

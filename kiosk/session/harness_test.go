@@ -1,0 +1,178 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/session/sessiontest"
+)
+
+const (
+	goodPIN = "1234"
+	badPIN  = "9999"
+)
+
+var (
+	t0      = time.Date(2026, 1, 27, 9, 30, 0, 0, time.UTC)
+	pinHash string // bcrypt at the minimum cost keeps -race runs fast
+	texts   = map[string]string{
+		"en": "Recording agreement v1. You may stop at any time.",
+		"zh": "录音同意书 v1。您可以随时停止。",
+	}
+)
+
+func init() {
+	b, err := bcrypt.GenerateFromPassword([]byte(goodPIN), bcrypt.MinCost)
+	if err != nil {
+		panic(err)
+	}
+	pinHash = string(b)
+}
+
+func testConfig() session.Config {
+	flow := session.DefaultFlow()
+	flow.ManualChecks = []string{"Room tidy", "Water ready"}
+	return session.Config{
+		Room:       session.RoomConfig{ID: "r101", Name: "Room 101", Languages: []string{"en", "zh"}},
+		Counselors: []session.Counselor{{ID: "c-1", PINHash: pinHash}},
+		Agreement:  session.AgreementConfig{ID: "rec-1", Texts: texts},
+		Flow:       flow,
+		MaxLength:  2 * time.Hour,
+	}
+}
+
+type harness struct {
+	t     testing.TB
+	core  *session.Core
+	rec   *sessiontest.Recorder
+	chk   *sessiontest.Checker
+	up    *sessiontest.Uploader
+	clock *sessiontest.Clock
+	ids   int
+	stop  func()
+}
+
+// newHarness runs a core on fakes; autoReport makes the fake recorder report
+// its state back like the real one.
+func newHarness(t testing.TB, cfg session.Config, autoReport bool) *harness {
+	t.Helper()
+	h := &harness{
+		t:     t,
+		rec:   &sessiontest.Recorder{},
+		chk:   &sessiontest.Checker{},
+		up:    &sessiontest.Uploader{},
+		clock: sessiontest.NewClock(t0),
+	}
+	core, err := session.New(cfg, session.Deps{
+		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock,
+		NewID: func(time.Time) string { h.ids++; return fmt.Sprintf("s%d", h.ids) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.core = core
+	if autoReport {
+		h.rec.SetReport(core.RecorderChanged)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- core.Run(ctx) }()
+	h.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) send(in session.Intent) error {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := h.core.Send(ctx, in)
+	session.Sync(h.core)
+	return err
+}
+
+func (h *harness) must(ins ...session.Intent) {
+	h.t.Helper()
+	for _, in := range ins {
+		if err := h.send(in); err != nil {
+			h.t.Fatalf("%+v: %v", in, err)
+		}
+	}
+}
+
+func (h *harness) snap() session.Snapshot {
+	session.Sync(h.core)
+	return h.core.Snapshot()
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.clock.Advance(d)
+	session.Sync(h.core)
+}
+
+func (h *harness) report(st session.RecorderState) {
+	h.core.RecorderChanged(session.RecorderStatus{SessionID: h.core.Snapshot().SessionID, State: st})
+	session.Sync(h.core)
+}
+
+// Intent builders.
+func pinIntents(p string) []session.Intent {
+	var out []session.Intent
+	for _, r := range p {
+		out = append(out, session.Intent{Kind: session.IntentPINDigit, Digit: int(r - '0')})
+	}
+	return append(out, session.Intent{Kind: session.IntentPINOK})
+}
+
+func kind(k session.IntentKind) session.Intent { return session.Intent{Kind: k} }
+
+func consent(p int, yes bool) session.Intent {
+	return session.Intent{Kind: session.IntentConsent, Participant: p, Yes: yes, Language: "en", TextSHA256: session.TextSHA256(texts["en"])}
+}
+
+func cat(parts ...any) []session.Intent {
+	var out []session.Intent
+	for _, p := range parts {
+		switch p := p.(type) {
+		case session.Intent:
+			out = append(out, p)
+		case []session.Intent:
+			out = append(out, p...)
+		default:
+			panic(fmt.Sprintf("cat: %T", p))
+		}
+	}
+	return out
+}
+
+// Flows to reach each step.
+var (
+	toChecklist    = cat(kind(session.IntentStart), pinIntents(goodPIN))
+	tickAll        = cat(session.Intent{Kind: session.IntentCheckToggle, Item: 0}, session.Intent{Kind: session.IntentCheckToggle, Item: 1})
+	toParticipants = cat(toChecklist, tickAll, kind(session.IntentCheckContinue))
+	toRecordChoice = cat(toParticipants, session.Intent{Kind: session.IntentParticipants, Count: 2})
+	toConsent      = cat(toRecordChoice, session.Intent{Kind: session.IntentRecord, Yes: true})
+	toRecorded     = cat(toConsent, consent(1, true), consent(2, true))
+	toUnrecorded   = cat(toRecordChoice, session.Intent{Kind: session.IntentRecord, Yes: false})
+	toWithdraw     = cat(toRecorded, kind(session.IntentWithdraw))
+	toEndPIN       = cat(toRecorded, kind(session.IntentEnd))
+	toFeedback     = cat(toEndPIN, pinIntents(goodPIN))
+	toMaintPIN     = cat(kind(session.IntentMaintenance))
+	toMaintenance  = cat(toMaintPIN, pinIntents(goodPIN))
+)
+
+func isRefused(err error, sentinel error) bool {
+	var re *session.RefusedError
+	return errors.As(err, &re) && errors.Is(err, sentinel)
+}
