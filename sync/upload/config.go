@@ -21,6 +21,8 @@ type Config struct {
 	BackoffMax      session.Duration `toml:"backoff_max"`      // cap of retry backoff
 	KeepUploaded    session.Duration `toml:"keep_uploaded"`    // keep local copies this long after upload
 	BandwidthKBps   int              `toml:"bandwidth_kbps"`   // 0 = unlimited
+	Region          string           `toml:"region"`           // S3 region the server signs with ("" = us-east-1); never looked up: the device may not
+	BacklogMaxAge   session.Duration `toml:"backlog_max_age"`  // the backlog check fails when the oldest unsent object is older (0 = 2h)
 }
 
 // Default returns the [storage] defaults.
@@ -29,6 +31,8 @@ func Default() Config {
 		Bucket:         "roomkiosk",
 		StatusInterval: session.Duration{Duration: 60 * time.Second},
 		BackoffMax:     session.Duration{Duration: 5 * time.Minute},
+		Region:         "us-east-1",
+		BacklogMaxAge:  session.Duration{Duration: 2 * time.Hour},
 	}
 }
 
@@ -54,6 +58,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("storage.keep_uploaded: %v must not be negative", c.KeepUploaded.Duration)
 	case c.BandwidthKBps < 0:
 		return fmt.Errorf("storage.bandwidth_kbps: %d must not be negative", c.BandwidthKBps)
+	case c.CAFile != "" && u.Scheme != "https":
+		return fmt.Errorf("storage.ca_file: set, but storage.endpoint %q is not https", c.Endpoint)
+	case c.BacklogMaxAge.Duration != 0 && c.BacklogMaxAge.Duration < time.Minute:
+		return fmt.Errorf("storage.backlog_max_age: %v is too short (at least 1m)", c.BacklogMaxAge.Duration)
 	}
 	return nil
 }
