@@ -1,13 +1,134 @@
 // Command roomctl is the admin tool: keys, PIN hashes, bucket and room
-// provisioning, sessions, pulls and fleet status. Pure Go (CGO_ENABLED=0).
+// provisioning, sessions, pulls and fleet status. Pure Go (CGO_ENABLED=0),
+// so admins build and run it on their own laptops.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+const usage = `roomctl: the roomkiosk admin tool
+
+usage:
+  roomctl keygen [-o FILE]                 make an age identity (admins only) and print its recipient
+  roomctl pin-hash                         read a counselor PIN and print its hash for the device config
+  roomctl bucket init [--retention-days N] make the bucket: versioning, object lock, governance retention
+  roomctl provision ROOM [--apply] [--credentials-out FILE] [--credentials-path PATH]
+                                           print (or, with --apply, create) a room device's write-only access
+  roomctl sessions [--room R] [--since DATE] [--until DATE] [--json]
+                                           list archived sessions
+  roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R]
+                                           download, verify, decrypt and join a session into one WAV
+  roomctl status [--json]                  every room's door, recording, checks, backlog and last seen
+  roomctl deletions apply [--json]         carry out deletion requests uploaded by the rooms
+  roomctl version
+
+server commands take the admin connection from flags or the environment:
+  --endpoint URL      ROOMCTL_ENDPOINT    e.g. https://minio.clinic.lan:9000
+  --access-key KEY    ROOMCTL_ACCESS_KEY
+  --secret-key KEY    ROOMCTL_SECRET_KEY  (prefer the environment: flags show in ps)
+  --bucket NAME       ROOMCTL_BUCKET
+  --ca FILE           ROOMCTL_CA          extra CA certificate (PEM) for TLS
+
+exit codes: 0 ok, 1 failure, 2 usage
+`
+
 func main() {
-	fmt.Fprintln(os.Stderr, "roomctl: not implemented yet")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command line, testable in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return a.run(ctx, args)
+}
+
+// app carries what commands read and write, so tests can replace stdin and
+// the environment.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// usageError makes the command exit 2 after its message.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func (a *app) run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(a.stdout, usage)
+		return exitOK
+	case "version", "--version":
+		fmt.Fprintln(a.stdout, version)
+		return exitOK
+	case "keygen":
+		err = a.keygen(rest)
+	case "pin-hash":
+		err = a.pinHash(rest)
+	case "bucket":
+		if len(rest) == 0 || rest[0] != "init" {
+			err = usagef("bucket: want `roomctl bucket init [--retention-days N]`")
+			break
+		}
+		err = a.bucketInit(ctx, rest[1:])
+	case "provision":
+		err = a.provision(ctx, rest)
+	case "sessions":
+		err = a.sessions(ctx, rest)
+	case "pull":
+		err = a.pull(ctx, rest)
+	case "status":
+		err = a.status(ctx, rest)
+	case "deletions":
+		if len(rest) == 0 || rest[0] != "apply" {
+			err = usagef("deletions: want `roomctl deletions apply`")
+			break
+		}
+		err = a.deletionsApply(ctx, rest[1:])
+	default:
+		err = usagef("unknown command %q (roomctl help lists them)", cmd)
+	}
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.stderr, "roomctl: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(a.stderr, "roomctl: %v\n", err)
+		return exitFailure
+	}
 }

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"roomkiosk/sync/admin"
+)
+
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}
+
+func (a *app) bucketInit(ctx context.Context, args []string) error {
+	fs := a.newFlags("bucket init")
+	var cf connFlags
+	cf.register(fs)
+	days := fs.Uint("retention-days", admin.DefaultRetentionDays, "default GOVERNANCE retention of new objects, in days")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	if *days == 0 {
+		return usagef("bucket init: --retention-days must be at least 1")
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	st, err := admin.InitBucket(ctx, cl, c.Bucket, *days)
+	if err != nil {
+		return err
+	}
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	if _, err := au.Write(ctx, admin.AuditRecord{Action: "bucket-init", Detail: fmt.Sprintf("retention %s %d days", st.RetentionMode, st.RetentionDays)}); err != nil {
+		return err
+	}
+	if *asJSON {
+		return a.printJSON(st)
+	}
+	verb := "checked"
+	if st.Created {
+		verb = "created"
+	}
+	fmt.Fprintf(a.stdout, "bucket %s %s: versioning %s, object lock %v, default retention %s %d days\n",
+		st.Bucket, verb, st.Versioning, st.ObjectLock, st.RetentionMode, st.RetentionDays)
+	return nil
+}
+
+// provision prints a room device's policy and [storage] config; with --apply
+// it also creates the device's user through mc and writes its credentials.
+func (a *app) provision(ctx context.Context, args []string) error {
+	fs := a.newFlags("provision")
+	var cf connFlags
+	cf.register(fs)
+	apply := fs.Bool("apply", false, "create the device user and policy on the server (with mc) and write the credentials file")
+	credOut := fs.String("credentials-out", "", "with --apply: write the device's credentials to this `file` (mode 0600, never overwritten)")
+	credPath := fs.String("credentials-path", "/etc/roomkiosk/storage-credentials.toml", "where the credentials file will live on the device (for the printed config)")
+	devEndpoint := fs.String("device-endpoint", "", "the server URL as the kiosk reaches it (default: --endpoint)")
+	mcPath := fs.String("mc", "", "the mc client (default: mc on PATH; env ROOMCTL_MC)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, "ROOM"); err != nil {
+		return err
+	}
+	room := pos[0]
+	if err := admin.ValidRoomID(room); err != nil {
+		return usagef("provision: %v", err)
+	}
+	if *apply && *credOut == "" {
+		return usagef("provision: --apply needs --credentials-out FILE (the device's keys are written there)")
+	}
+	if !*apply && *credOut != "" {
+		return usagef("provision: --credentials-out only makes sense with --apply")
+	}
+	c := cf.c.FromEnv(a.getenv)
+	if !*apply {
+		// Printing needs no credentials: only where and which bucket.
+		var missing []string
+		if c.Endpoint == "" && *devEndpoint == "" {
+			missing = append(missing, "endpoint (--endpoint or ROOMCTL_ENDPOINT)")
+		}
+		if c.Bucket == "" {
+			missing = append(missing, "bucket (--bucket or ROOMCTL_BUCKET)")
+		}
+		if len(missing) > 0 {
+			return usagef("provision: missing %s", strings.Join(missing, ", "))
+		}
+	} else if err := c.Validate(); err != nil {
+		return usagef("provision: %v", err)
+	}
+	if *devEndpoint == "" {
+		*devEndpoint = c.Endpoint
+	}
+	policy, err := admin.DevicePolicy(c.Bucket, room)
+	if err != nil {
+		return err
+	}
+	caOnDevice := ""
+	if c.CAFile != "" {
+		caOnDevice = "/etc/roomkiosk/ca.pem"
+	}
+	fmt.Fprintf(a.stdout, "# Device policy %s (PutObject under rooms/%s/ only):\n%s\n", admin.PolicyName(c.Bucket, room), room, policy)
+	fmt.Fprint(a.stdout, admin.DeviceStorageTOML(room, *devEndpoint, c.Bucket, *credPath, caOnDevice))
+	if !*apply {
+		fmt.Fprintf(a.stderr, "nothing changed on the server: run again with --apply --credentials-out FILE to create the device's user\n")
+		return nil
+	}
+
+	creds := admin.NewDeviceCredentials()
+	if err := admin.WriteCredentialsFile(*credOut, room, creds); err != nil {
+		return fmt.Errorf("provision %s: %w", room, err)
+	}
+	mc := *mcPath
+	if mc == "" {
+		mc = a.getenv("ROOMCTL_MC")
+	}
+	if mc == "" {
+		if p, err := exec.LookPath("mc"); err == nil {
+			mc = p
+		}
+	}
+	if mc == "" {
+		cmds, err := admin.MCCommands(c, room, creds, *credOut)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "\n# mc is not on PATH: run these commands where it is installed\n# (the device secret is read from %s):\n%s", *credOut, cmds)
+		fmt.Fprintf(a.stderr, "wrote %s; the device user is NOT created yet: run the mc commands above\n", *credOut)
+		return nil
+	}
+	if err := (admin.MC{Path: mc, Conn: c}).ProvisionRoom(ctx, room, creds); err != nil {
+		// The keys were never accepted by the server: do not leave a
+		// credentials file that looks usable.
+		os.Remove(*credOut)
+		return err
+	}
+	cl, err := c.Client()
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	if _, err := au.Write(ctx, admin.AuditRecord{Action: "provision", Room: room, Detail: "device user " + creds.AccessKey + ", policy " + admin.PolicyName(c.Bucket, room)}); err != nil {
+		return errors.Join(fmt.Errorf("provision %s: device user created, but", room), err)
+	}
+	fmt.Fprintf(a.stderr, "created device user %s with policy %s; wrote %s (copy it to the kiosk at %s)\n",
+		creds.AccessKey, admin.PolicyName(c.Bucket, room), *credOut, *credPath)
+	return nil
+}

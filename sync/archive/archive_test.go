@@ -1,0 +1,388 @@
+package archive_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/minio/minio-go/v7"
+
+	"roomkiosk/kiosk/session"
+	"roomkiosk/recorder/manifest"
+	"roomkiosk/sync/admin"
+	"roomkiosk/sync/archive"
+	"roomkiosk/sync/archive/archivetest"
+	"roomkiosk/sync/miniotest"
+	"roomkiosk/sync/status"
+)
+
+const bucket = "archive"
+
+type env struct {
+	srv *miniotest.Server
+	cl  *minio.Client
+	ar  *archive.Archive
+	id  *age.X25519Identity
+	ctx context.Context
+}
+
+func setup(t *testing.T) *env {
+	srv := miniotest.Start(t)
+	conn := admin.Conn{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket}
+	cl, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	if _, err := admin.InitBucket(ctx, cl, bucket, 1); err != nil {
+		t.Fatal(err)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{srv: srv, cl: cl, ar: &archive.Archive{Client: cl, Bucket: bucket}, id: id, ctx: ctx}
+}
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// One server for the whole package: each start costs seconds on a shared
+// two-core machine.
+func TestArchive(t *testing.T) {
+	e := setup(t)
+	rec := e.id.Recipient()
+
+	plain := archivetest.Build(t, archivetest.Spec{Room: "101", Started: at("2026-11-02T15:04:05Z"),
+		Segments: []archivetest.SegSpec{{Frames: 48000}, {Frames: 48000}, {Frames: 20000}}}, rec)
+	gappy := archivetest.Build(t, archivetest.Spec{Room: "101", Started: at("2026-11-03T09:00:00Z"), Seed: 7,
+		Segments: []archivetest.SegSpec{{Frames: 40000, GapAfter: 16000}, {Frames: 40000}, {Frames: 30000, GapAfter: 8000}}}, rec)
+	crashed := archivetest.Build(t, archivetest.Spec{Room: "102", Started: at("2026-11-03T23:59:58Z"), Seed: 9,
+		Segments: []archivetest.SegSpec{{Frames: 80000, Partial: true}, {Frames: 80000, Torn: true}}}, rec)
+	withdrawn := archivetest.Build(t, archivetest.Spec{Room: "102", Started: at("2026-11-05T10:00:00Z"), Seed: 11, Withdrawn: true,
+		Segments: []archivetest.SegSpec{{Frames: 16000}}}, rec)
+	for _, s := range []*archivetest.Session{plain, gappy, crashed, withdrawn} {
+		s.Upload(t, e.cl, bucket)
+	}
+
+	t.Run("Sessions", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			f    archive.Filter
+			want []string
+		}{
+			{"all", archive.Filter{}, []string{plain.Manifest.SessionID, gappy.Manifest.SessionID, crashed.Manifest.SessionID, withdrawn.Manifest.SessionID}},
+			{"room", archive.Filter{Room: "102"}, []string{crashed.Manifest.SessionID, withdrawn.Manifest.SessionID}},
+			{"since", archive.Filter{Since: at("2026-11-03T00:00:00Z")}, []string{gappy.Manifest.SessionID, crashed.Manifest.SessionID, withdrawn.Manifest.SessionID}},
+			{"until", archive.Filter{Until: at("2026-11-04T00:00:00Z")}, []string{plain.Manifest.SessionID, gappy.Manifest.SessionID, crashed.Manifest.SessionID}},
+			{"window", archive.Filter{Since: at("2026-11-03T00:00:00Z"), Until: at("2026-11-03T12:00:00Z")}, []string{gappy.Manifest.SessionID}},
+			{"none", archive.Filter{Room: "999"}, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				rows, err := e.ar.Sessions(e.ctx, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range rows {
+					got = append(got, r.Session)
+				}
+				if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+			})
+		}
+		rows, err := e.ar.Sessions(e.ctx, archive.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]string{}
+		for _, r := range rows {
+			states[r.Session] = r.State
+		}
+		want := map[string]string{plain.Manifest.SessionID: "recorded", gappy.Manifest.SessionID: "partial",
+			crashed.Manifest.SessionID: "interrupted", withdrawn.Manifest.SessionID: "withdrawn"}
+		for id, st := range want {
+			if states[id] != st {
+				t.Errorf("state of %s = %q, want %q", id, states[id], st)
+			}
+		}
+		if r := rows[0]; r.Segments != 3 || r.Audio != 116000*time.Second/16000 || r.Bytes == 0 || r.Room != "101" {
+			t.Errorf("row %+v", r)
+		}
+	})
+
+	for _, tc := range []struct {
+		name string
+		s    *archivetest.Session
+		room string
+	}{
+		{"PullPlain", plain, ""},
+		{"PullGaps", gappy, "101"},
+		{"PullPartialAndTorn", crashed, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.wav")
+			var progress []archive.Progress
+			var committed bool
+			res, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: tc.s.Manifest.SessionID, Room: tc.room,
+				Identities: []age.Identity{e.id}, Out: out,
+				Progress:     func(p archive.Progress) { progress = append(progress, p) },
+				BeforeCommit: func(archive.PullResult) error { committed = true; return nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			w, err := archive.ReadWAV(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.SampleRate != 16000 || w.Channels != 1 || w.Bits != 16 {
+				t.Fatalf("format %+v", w)
+			}
+			if !bytes.Equal(w.PCM, tc.s.WantPCM) {
+				t.Fatalf("PCM differs: got %d bytes, want %d (first difference at %d)", len(w.PCM), len(tc.s.WantPCM), firstDiff(w.PCM, tc.s.WantPCM))
+			}
+			if res.Frames != int64(len(w.PCM)/2) || !committed || len(progress) != len(tc.s.Manifest.Segments) || progress[len(progress)-1].Done != len(tc.s.Manifest.Segments) {
+				t.Fatalf("result %+v committed %v progress %v", res, committed, progress)
+			}
+			if tc.s == crashed && len(res.Recovered) != 2 {
+				t.Fatalf("recovered %v, want both segments", res.Recovered)
+			}
+			if tc.s == gappy && res.SilenceFrames != 24000 {
+				t.Fatalf("silence %d frames, want 24000", res.SilenceFrames)
+			}
+			left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*"))
+			if len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+
+	t.Run("PullFailures", func(t *testing.T) {
+		other, _ := age.GenerateX25519Identity()
+		// A session whose segments the tests below damage.
+		victim := archivetest.Build(t, archivetest.Spec{Room: "103", Seed: 21, Started: at("2026-11-06T08:00:00Z"),
+			Segments: []archivetest.SegSpec{{Frames: 30000}, {Frames: 30000}, {Frames: 30000}}}, rec)
+		victim.Upload(t, e.cl, bucket)
+		id := victim.Manifest.SessionID
+		pull := func(t *testing.T, ids ...age.Identity) (string, error) {
+			out := filepath.Join(t.TempDir(), "out.wav")
+			_, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: id, Identities: ids, Out: out})
+			if _, serr := os.Stat(out); serr == nil {
+				t.Errorf("%s exists after a failed pull", out)
+			}
+			left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*"))
+			if len(left) != 0 {
+				t.Errorf("files left behind: %v", left)
+			}
+			return out, err
+		}
+		t.Run("wrong identity", func(t *testing.T) {
+			_, err := pull(t, other)
+			if err == nil || !strings.Contains(err.Error(), "seg-000001.wav.age") || !strings.Contains(err.Error(), "identity") {
+				t.Fatalf("err %v", err)
+			}
+		})
+		t.Run("unknown session", func(t *testing.T) {
+			_, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: "20200101T000000Z-000000", Identities: []age.Identity{e.id}, Out: filepath.Join(t.TempDir(), "x.wav")})
+			if err == nil || !strings.Contains(err.Error(), "no manifest") {
+				t.Fatalf("err %v", err)
+			}
+		})
+		t.Run("tampered", func(t *testing.T) {
+			b := bytes.Clone(victim.Files["seg-000002.wav.age"])
+			b[len(b)/2] ^= 0x01
+			if _, err := e.cl.PutObject(e.ctx, bucket, victim.Prefix+"seg-000002.wav.age", bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := pull(t, e.id)
+			var se *archive.SegmentError
+			if !errors.As(err, &se) || se.Name != "seg-000002.wav.age" || !errors.Is(err, archive.ErrChecksum) {
+				t.Fatalf("err %v, want a checksum error naming seg-000002.wav.age", err)
+			}
+		})
+		t.Run("missing", func(t *testing.T) {
+			vs, err := e.ar.KeyVersions(e.ctx, victim.Prefix+"seg-000003.wav.age")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.ar.RemoveVersions(e.ctx, vs); err != nil {
+				t.Fatal(err)
+			}
+			_, err = pull(t, e.id)
+			// seg-000002 is still tampered and comes first.
+			if err == nil || !strings.Contains(err.Error(), "seg-000002") {
+				t.Fatalf("err %v", err)
+			}
+			if _, err := e.cl.PutObject(e.ctx, bucket, victim.Prefix+"seg-000002.wav.age", bytes.NewReader(victim.Files["seg-000002.wav.age"]), int64(len(victim.Files["seg-000002.wav.age"])), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = pull(t, e.id)
+			var se *archive.SegmentError
+			if !errors.As(err, &se) || se.Name != "seg-000003.wav.age" || !errors.Is(err, archive.ErrMissing) {
+				t.Fatalf("err %v, want missing seg-000003.wav.age", err)
+			}
+		})
+		t.Run("audit refused", func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.wav")
+			_, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: plain.Manifest.SessionID, Identities: []age.Identity{e.id}, Out: out,
+				BeforeCommit: func(archive.PullResult) error { return errors.New("audit store down") }})
+			if err == nil || !strings.Contains(err.Error(), "audit store down") {
+				t.Fatalf("err %v", err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(left) != 0 {
+				t.Fatalf("left %v", left)
+			}
+		})
+		t.Run("ambiguous", func(t *testing.T) {
+			twin := archivetest.Build(t, archivetest.Spec{Room: "105", Started: plain.Manifest.Started,
+				Segments: []archivetest.SegSpec{{Frames: 1000}}}, rec)
+			twin.Upload(t, e.cl, bucket)
+			defer func() {
+				vs, _ := e.ar.SessionVersions(e.ctx, "105", twin.Manifest.SessionID)
+				e.ar.RemoveVersions(e.ctx, vs)
+			}()
+			_, err := e.ar.FindSession(e.ctx, plain.Manifest.SessionID, "")
+			if err == nil || !strings.Contains(err.Error(), "rooms 101, 105") {
+				t.Fatalf("err %v", err)
+			}
+			if s, err := e.ar.FindSession(e.ctx, plain.Manifest.SessionID, "105"); err != nil || s.Room != "105" {
+				t.Fatalf("with room: %+v %v", s, err)
+			}
+		})
+		t.Run("existing out", func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.wav")
+			os.WriteFile(out, []byte("keep"), 0o600)
+			_, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: plain.Manifest.SessionID, Identities: []age.Identity{e.id}, Out: out})
+			if err == nil || !strings.Contains(err.Error(), "exists") {
+				t.Fatalf("err %v", err)
+			}
+		})
+	})
+
+	t.Run("Statuses", func(t *testing.T) {
+		put := func(room string, st status.Room) {
+			b, err := st.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.cl.PutObject(e.ctx, bucket, status.Key(room), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("101", status.Room{RoomID: "101", Door: session.DoorInSession, Recording: true, ClockOffsetMS: 1200,
+			Checks: []session.CheckResult{{Name: "temperature", State: session.CheckAbnormal}, {Name: "clock", State: session.CheckGood}},
+			Queue:  status.Queue{Objects: 4, OldestAgeSec: 90}})
+		put("102", status.Room{RoomID: "102", Door: session.DoorFree})
+		put("104", status.Room{RoomID: "999", Door: session.DoorFree}) // lies about its room
+		now := time.Now()
+		rows, err := e.ar.Statuses(e.ctx, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		byRoom := map[string]archive.RoomStatus{}
+		for _, r := range rows {
+			byRoom[r.Room] = r
+		}
+		if len(rows) != 4 {
+			t.Fatalf("rows %+v", rows)
+		}
+		r101 := byRoom["101"]
+		if r101.Stale || r101.Status == nil || !r101.Status.Recording || strings.Join(r101.Failing, ",") != "temperature" || r101.Status.Queue.Objects != 4 {
+			t.Fatalf("101: %+v", r101)
+		}
+		if r := byRoom["103"]; !r.Stale || r.Status != nil || !strings.Contains(r.Error, "no status") {
+			t.Fatalf("103 (sessions only): %+v", r)
+		}
+		if r := byRoom["104"]; r.Status != nil || !strings.Contains(r.Error, "names room") {
+			t.Fatalf("104: %+v", r)
+		}
+		rows, err = e.ar.Statuses(e.ctx, now.Add(status.StaleAfter+time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if !r.Stale {
+				t.Fatalf("%s not stale 4 minutes on: %+v", r.Room, r)
+			}
+		}
+	})
+
+	t.Run("Deletions", func(t *testing.T) {
+		put := func(key string, v any) {
+			b, _ := json.Marshal(v)
+			if _, err := e.cl.PutObject(e.ctx, bucket, key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id := withdrawn.Manifest.SessionID
+		put(archive.DeletionKey("102", id), manifest.Deletion{SessionID: id, RoomID: "102", RequestedAt: time.Now(), Reason: "withdrawn"})
+		// Room 101 cannot ask to delete room 102's sessions.
+		forged := archive.DeletionKey("101", plain.Manifest.SessionID)
+		put(forged, manifest.Deletion{SessionID: plain.Manifest.SessionID, RoomID: "102", RequestedAt: time.Now(), Reason: "withdrawn"})
+		before, err := e.ar.SessionVersions(e.ctx, "102", id)
+		if err != nil || len(before) != 2 {
+			t.Fatalf("before: %v %v", before, err)
+		}
+		var audited []archive.DeletionOutcome
+		outs, err := e.ar.ApplyDeletions(e.ctx, func(o archive.DeletionOutcome) error { audited = append(audited, o); return nil })
+		if err == nil || !strings.Contains(err.Error(), "names room") {
+			t.Fatalf("err %v, want the forged request reported", err)
+		}
+		if len(outs) != 2 || len(audited) != 2 {
+			t.Fatalf("outcomes %+v", outs)
+		}
+		for _, o := range outs {
+			switch o.Key {
+			case forged:
+				if o.Result == "ok" || len(o.Removed) != 0 {
+					t.Fatalf("forged: %+v", o)
+				}
+			default:
+				if o.Result != "ok" || len(o.Removed) != 2 {
+					t.Fatalf("withdrawn: %+v", o)
+				}
+			}
+		}
+		after, err := e.ar.SessionVersions(e.ctx, "102", id)
+		if err != nil || len(after) != 0 {
+			t.Fatalf("after: %v %v", after, err)
+		}
+		if vs, _ := e.ar.KeyVersions(e.ctx, archive.DeletionKey("102", id)); len(vs) != 0 {
+			t.Fatalf("request still there: %v", vs)
+		}
+		if vs, _ := e.ar.KeyVersions(e.ctx, forged); len(vs) != 1 {
+			t.Fatalf("forged request removed: %v", vs)
+		}
+		if vs, _ := e.ar.SessionVersions(e.ctx, "101", plain.Manifest.SessionID); len(vs) != 4 {
+			t.Fatalf("room 101's session touched: %v", vs)
+		}
+	})
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}

@@ -1,0 +1,256 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"roomkiosk/recorder/manifest"
+)
+
+// Filter narrows the session list. Zero fields match everything.
+type Filter struct {
+	Room  string
+	Since time.Time // sessions started at or after
+	Until time.Time // sessions started before
+}
+
+// Session is one row of `roomctl sessions`.
+type Session struct {
+	Room        string        `json:"room"`
+	Session     string        `json:"session"`
+	Started     time.Time     `json:"started"`
+	Duration    time.Duration `json:"duration_ns"`
+	Audio       time.Duration `json:"audio_ns"` // recorded audio (sum of segments)
+	Segments    int           `json:"segments"`
+	Partial     int           `json:"partial_segments"`
+	State       string        `json:"state"` // recorded, partial, withdrawn, interrupted
+	Withdrawn   bool          `json:"withdrawn"`
+	Interrupted bool          `json:"interrupted"`
+	StopReason  string        `json:"stop_reason,omitempty"`
+	Gaps        int           `json:"gaps"`
+	Bytes       int64         `json:"bytes"` // ciphertext
+	Key         string        `json:"manifest_key"`
+
+	Manifest *manifest.Manifest `json:"-"`
+}
+
+// State names a session's outcome in one word, worst first.
+func State(m *manifest.Manifest) string {
+	partial := false
+	for _, s := range m.Segments {
+		partial = partial || s.Partial
+	}
+	switch {
+	case m.Withdrawn:
+		return "withdrawn"
+	case m.Interrupted:
+		return "interrupted"
+	case partial || len(m.Gaps) > 0:
+		return "partial"
+	}
+	return "recorded"
+}
+
+func rowOf(key string, m *manifest.Manifest) Session {
+	s := Session{
+		Room: m.RoomID, Session: m.SessionID, Started: m.Started,
+		Duration: time.Duration(m.DurationNS), Segments: len(m.Segments),
+		State: State(m), Withdrawn: m.Withdrawn, Interrupted: m.Interrupted,
+		StopReason: m.StopReason, Gaps: len(m.Gaps), Key: key, Manifest: m,
+	}
+	for _, seg := range m.Segments {
+		s.Bytes += seg.Bytes
+		if seg.Partial {
+			s.Partial++
+		}
+	}
+	if m.Format.SampleRate > 0 {
+		s.Audio = time.Duration(m.TotalSamples() * int64(time.Second) / int64(m.Format.SampleRate))
+	}
+	return s
+}
+
+// Sessions lists the sessions whose manifests match f, oldest first.
+func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
+	rooms := []string{f.Room}
+	if f.Room == "" {
+		var err error
+		if rooms, err = a.Rooms(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// Find manifest keys room by room; the date folders let a date range
+	// skip old days without reading them.
+	var keys []string
+	for _, room := range rooms {
+		prefix := RoomsPrefix + room + "/sessions/"
+		opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
+		if !f.Since.IsZero() {
+			// Keys sort by day; start just before the first day wanted.
+			opts.StartAfter = prefix + f.Since.UTC().AddDate(0, 0, -1).Format("2006/01/02") + "/\xff"
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		for obj := range a.Client.ListObjects(lctx, a.Bucket, opts) {
+			if obj.Err != nil {
+				cancel()
+				return nil, fmt.Errorf("list sessions of room %s: %w", room, obj.Err)
+			}
+			_, _, day, ok := parseManifestKey(obj.Key)
+			if !ok {
+				continue
+			}
+			if !f.Until.IsZero() && day.After(f.Until.UTC()) {
+				break // the rest is later still
+			}
+			keys = append(keys, obj.Key)
+		}
+		cancel()
+	}
+	rows := make([]Session, len(keys))
+	err := a.forEach(ctx, len(keys), func(ctx context.Context, i int) error {
+		m, err := a.readManifest(ctx, keys[i])
+		if err != nil {
+			return err
+		}
+		rows[i] = rowOf(keys[i], m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if !f.Since.IsZero() && r.Started.Before(f.Since) {
+			continue
+		}
+		if !f.Until.IsZero() && !r.Started.Before(f.Until) {
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Started.Equal(out[j].Started) {
+			return out[i].Started.Before(out[j].Started)
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out, nil
+}
+
+func (a *Archive) readManifest(ctx context.Context, key string) (*manifest.Manifest, error) {
+	b, err := a.get(ctx, key, 4<<20)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", key, err)
+	}
+	m, err := manifest.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", key, err)
+	}
+	if room, id, _, ok := parseManifestKey(key); ok && (room != m.RoomID || id != m.SessionID) {
+		// A device can only write under its own room, so the path is the
+		// authority; a manifest claiming another room is refused.
+		return nil, fmt.Errorf("manifest %s: names room %q session %q, not those of its path", key, m.RoomID, m.SessionID)
+	}
+	return m, nil
+}
+
+// get reads a small object whole, refusing one larger than limit.
+func (a *Archive) get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	o, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	b, err := io.ReadAll(io.LimitReader(o, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, nil
+}
+
+// FindSession returns the manifest of session id (in room, if not empty).
+// It tries the session's own date folders first (its id starts with its
+// UTC start, and recording starts at most a little later), then falls back
+// to a full search.
+func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, error) {
+	if !manifest.ValidSessionID(id) {
+		return Session{}, fmt.Errorf("session %q: not a session id (like 20261102T150405Z-abc123)", id)
+	}
+	start, err := time.Parse("20060102T150405Z", id[:16])
+	if err != nil {
+		return Session{}, fmt.Errorf("session %q: %w", id, err)
+	}
+	rooms := []string{room}
+	if room == "" {
+		if rooms, err = a.Rooms(ctx); err != nil {
+			return Session{}, err
+		}
+	}
+	var cands []string
+	for _, r := range rooms {
+		for _, d := range []time.Time{start, start.AddDate(0, 0, 1)} {
+			cands = append(cands, ManifestKey(r, d, id))
+		}
+	}
+	found := make([]*manifest.Manifest, len(cands))
+	err = a.forEach(ctx, len(cands), func(ctx context.Context, i int) error {
+		m, err := a.readManifest(ctx, cands[i])
+		if err != nil {
+			if isNoSuchKey(err) {
+				return nil
+			}
+			return err
+		}
+		found[i] = m
+		return nil
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	var hits []Session
+	for i, m := range found {
+		if m != nil && (len(hits) == 0 || hits[len(hits)-1].Room != m.RoomID) {
+			hits = append(hits, rowOf(cands[i], m))
+		}
+	}
+	switch {
+	case len(hits) == 1:
+		return hits[0], nil
+	case len(hits) > 1:
+		var rs []string
+		for _, h := range hits {
+			rs = append(rs, h.Room)
+		}
+		return Session{}, fmt.Errorf("session %s: found in rooms %s: name the room", id, strings.Join(rs, ", "))
+	}
+	all, err := a.Sessions(ctx, Filter{Room: room})
+	if err != nil {
+		return Session{}, err
+	}
+	for _, s := range all {
+		if s.Session == id {
+			return s, nil
+		}
+	}
+	where := "any room"
+	if room != "" {
+		where = "room " + room
+	}
+	return Session{}, fmt.Errorf("session %s: no manifest in %s of bucket %s (not uploaded yet, or deleted)", id, where, a.Bucket)
+}
+
+// isNoSuchKey tells a missing object from other errors.
+func isNoSuchKey(err error) bool {
+	var er minio.ErrorResponse
+	return errors.As(err, &er) && er.Code == "NoSuchKey"
+}

@@ -1,0 +1,79 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"roomkiosk/sync/status"
+)
+
+// RoomStatus is one row of `roomctl status`.
+type RoomStatus struct {
+	Room     string       `json:"room"`
+	Status   *status.Room `json:"status,omitempty"` // nil: never reported, or unreadable
+	LastSeen time.Time    `json:"last_seen,omitzero"` // the object's LastModified (server clock)
+	Stale    bool         `json:"stale"`              // no status for status.StaleAfter, or none at all
+	Failing  []string     `json:"failing,omitempty"`
+	Error    string       `json:"error,omitempty"` // why the status could not be read
+}
+
+// Statuses reads every room's status.json concurrently. A room whose status
+// is missing or unreadable gets a row with Error rather than failing the
+// whole listing: one broken kiosk must not hide the fleet.
+func (a *Archive) Statuses(ctx context.Context, now time.Time) ([]RoomStatus, error) {
+	rooms, err := a.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]RoomStatus, len(rooms))
+	err = a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
+		rows[i] = a.roomStatus(ctx, rooms[i], now)
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Room < rows[j].Room })
+	return rows, nil
+}
+
+func (a *Archive) roomStatus(ctx context.Context, room string, now time.Time) RoomStatus {
+	row := RoomStatus{Room: room, Stale: true}
+	key := status.Key(room)
+	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		row.Error = err.Error()
+		return row
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(io.LimitReader(obj, 1<<20))
+	if err != nil {
+		if isNoSuchKey(err) {
+			row.Error = "no status.json yet"
+		} else {
+			row.Error = fmt.Sprintf("read %s: %v", key, err)
+		}
+		return row
+	}
+	if info, err := obj.Stat(); err == nil {
+		row.LastSeen = info.LastModified
+		row.Stale = status.Stale(info.LastModified, now)
+	}
+	st, err := status.Parse(b)
+	if err != nil {
+		row.Error = fmt.Sprintf("%s: %v", key, err)
+		return row
+	}
+	if st.RoomID != room {
+		row.Error = fmt.Sprintf("%s: names room %q", key, st.RoomID)
+		return row
+	}
+	row.Status = st
+	row.Failing = st.Failing()
+	return row
+}
