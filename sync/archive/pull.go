@@ -58,7 +58,9 @@ type SegmentError struct {
 	Err  error
 }
 
-func (e *SegmentError) Error() string { return fmt.Sprintf("segment %s (%s): %v", e.Name, e.Key, e.Err) }
+func (e *SegmentError) Error() string {
+	return fmt.Sprintf("segment %s (%s): %v", e.Name, e.Key, e.Err)
+}
 func (e *SegmentError) Unwrap() error { return e.Err }
 
 // ErrChecksum is wrapped when a segment's ciphertext differs from its

@@ -15,7 +15,7 @@ import (
 // RoomStatus is one row of `roomctl status`.
 type RoomStatus struct {
 	Room     string       `json:"room"`
-	Status   *status.Room `json:"status,omitempty"` // nil: never reported, or unreadable
+	Status   *status.Room `json:"status,omitempty"`   // nil: never reported, or unreadable
 	LastSeen time.Time    `json:"last_seen,omitzero"` // the object's LastModified (server clock)
 	Stale    bool         `json:"stale"`              // no status for status.StaleAfter, or none at all
 	Failing  []string     `json:"failing,omitempty"`
