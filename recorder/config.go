@@ -22,7 +22,27 @@ type Config struct {
 	SegmentLength    session.Duration `toml:"segment_length"`     // 30s
 	MaxSessionLength session.Duration `toml:"max_session_length"` // 2h
 	SpoolDir         string           `toml:"spool_dir"`
+
+	// Level metering and the counselor's silence alert.
+	SilenceThreshold float64          `toml:"silence_threshold_dbfs"` // -45: RMS below this is silence
+	SilenceAfter     session.Duration `toml:"silence_after"`          // 120s of silence raises mic_silent
+	// Device loss: how often to try reopening a lost microphone.
+	RetryInterval session.Duration `toml:"retry_interval"` // 3s
+	// Storage guard: a session needs room for max_session_length plus
+	// free_margin_mb to start; under disk_floor_mb recording stops cleanly.
+	FreeMarginMB int `toml:"free_margin_mb"` // 200
+	DiskFloorMB  int `toml:"disk_floor_mb"`  // 50
+
+	// Microphone check (check runner): noise floor over 1 s must be below
+	// mic_noise_floor_dbfs; during the "say something" window the peak must
+	// rise above mic_speech_peak_dbfs; no clipped samples.
+	MicNoiseFloor float64          `toml:"mic_noise_floor_dbfs"` // -50
+	MicSpeechPeak float64          `toml:"mic_speech_peak_dbfs"` // -30
+	MicSpeechFor  session.Duration `toml:"mic_speech_window"`    // 3s; 0 skips the speech part
 }
+
+// Format is the configured capture format.
+func (c Config) Format() Format { return Format{SampleRate: c.SampleRate, Channels: c.Channels} }
 
 // EncryptionConfig is the [encryption] section: public keys only.
 type EncryptionConfig struct {
@@ -38,6 +58,14 @@ func Default() Config {
 		SegmentLength:    session.Duration{Duration: 30 * time.Second},
 		MaxSessionLength: session.Duration{Duration: 2 * time.Hour},
 		SpoolDir:         "/var/lib/roomkiosk/spool",
+		SilenceThreshold: -45,
+		SilenceAfter:     session.Duration{Duration: 120 * time.Second},
+		RetryInterval:    session.Duration{Duration: 3 * time.Second},
+		FreeMarginMB:     200,
+		DiskFloorMB:      50,
+		MicNoiseFloor:    -50,
+		MicSpeechPeak:    -30,
+		MicSpeechFor:     session.Duration{Duration: 3 * time.Second},
 	}
 }
 
@@ -56,6 +84,22 @@ func (c Config) Validate() error {
 		return fmt.Errorf("recording.max_session_length: %v is out of range (1m to 12h)", c.MaxSessionLength.Duration)
 	case c.SpoolDir == "":
 		return errors.New("recording.spool_dir: required")
+	case c.SilenceThreshold > 0 || c.SilenceThreshold < -120:
+		return fmt.Errorf("recording.silence_threshold_dbfs: %v is out of range (-120 to 0)", c.SilenceThreshold)
+	case c.SilenceAfter.Duration < time.Second:
+		return fmt.Errorf("recording.silence_after: %v is too short (at least 1s)", c.SilenceAfter.Duration)
+	case c.RetryInterval.Duration < 100*time.Millisecond || c.RetryInterval.Duration > time.Minute:
+		return fmt.Errorf("recording.retry_interval: %v is out of range (100ms to 1m)", c.RetryInterval.Duration)
+	case c.FreeMarginMB < 0:
+		return fmt.Errorf("recording.free_margin_mb: %d must not be negative", c.FreeMarginMB)
+	case c.DiskFloorMB < 1:
+		return fmt.Errorf("recording.disk_floor_mb: %d must be at least 1", c.DiskFloorMB)
+	case c.MicNoiseFloor > 0 || c.MicNoiseFloor < -120:
+		return fmt.Errorf("recording.mic_noise_floor_dbfs: %v is out of range (-120 to 0)", c.MicNoiseFloor)
+	case c.MicSpeechPeak > 0 || c.MicSpeechPeak < -120:
+		return fmt.Errorf("recording.mic_speech_peak_dbfs: %v is out of range (-120 to 0)", c.MicSpeechPeak)
+	case c.MicSpeechFor.Duration < 0 || c.MicSpeechFor.Duration > 30*time.Second:
+		return fmt.Errorf("recording.mic_speech_window: %v is out of range (0 to 30s)", c.MicSpeechFor.Duration)
 	}
 	return nil
 }

@@ -1,0 +1,237 @@
+// Package alsatest feeds real audio into a real ALSA capture device without a
+// sound card: ALSA's file plugin reads its "microphone" from a FIFO that a
+// Feeder writes at real-time pace. Speech makes speech audio with espeak-ng
+// and sox. The recorder's, the screen's and the end-to-end tests share it.
+//
+// The capturing process must see ALSA_CONFIG_PATH=Feeder.ConfPath before
+// alsa-lib first initialises in it: call Setenv early in the test (or TestMain),
+// or pass Env() to a child process.
+package alsatest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/testenv"
+)
+
+// MaxWrite is the largest write that a pipe keeps atomic; the file plugin
+// pads a short read with zeros, so every write must be whole periods and at
+// most this size.
+const MaxWrite = 4096
+
+// Feeder is a FIFO-backed ALSA capture device named "default".
+type Feeder struct {
+	Dir      string
+	FIFO     string
+	ConfPath string
+	conf     []byte
+}
+
+// New makes the FIFO and the asound.conf in a test temp folder.
+func New(t testing.TB) *Feeder {
+	t.Helper()
+	dir := t.TempDir()
+	f := &Feeder{Dir: dir, FIFO: filepath.Join(dir, "mic.fifo"), ConfPath: filepath.Join(dir, "asound.conf")}
+	if err := syscall.Mkfifo(f.FIFO, 0o600); err != nil {
+		t.Fatalf("alsatest: mkfifo: %v", err)
+	}
+	f.conf = fmt.Appendf(nil, `pcm.!default {
+    type file
+    slave { pcm { type null } }
+    file "/dev/null"
+    infile %q
+    format "raw"
+}
+`, f.FIFO)
+	f.RestoreConfig(t)
+	return f
+}
+
+// Env is the variable to give a capturing child process.
+func (f *Feeder) Env() string { return "ALSA_CONFIG_PATH=" + f.ConfPath }
+
+// Setenv points this process's alsa-lib at the feeder's config. It must run
+// before alsa-lib first initialises in this process.
+func (f *Feeder) Setenv(t testing.TB) {
+	t.Helper()
+	t.Setenv("ALSA_CONFIG_PATH", f.ConfPath)
+}
+
+// RemoveConfig deletes the asound.conf: the next open of "default" fails the
+// way an unplugged USB microphone does.
+func (f *Feeder) RemoveConfig(t testing.TB) {
+	t.Helper()
+	if err := os.Remove(f.ConfPath); err != nil {
+		t.Fatalf("alsatest: remove config: %v", err)
+	}
+}
+
+// RestoreConfig writes the asound.conf (again).
+func (f *Feeder) RestoreConfig(t testing.TB) {
+	t.Helper()
+	if err := os.WriteFile(f.ConfPath, f.conf, 0o644); err != nil {
+		t.Fatalf("alsatest: write config: %v", err)
+	}
+}
+
+// Feed is one writer session on the FIFO.
+type Feed struct {
+	cancel  context.CancelFunc
+	done    chan struct{}
+	written atomic.Int64
+	started atomic.Int64 // unix nanos of the first write
+	err     error
+}
+
+// Feed opens the FIFO for writing (this blocks until the capture device opens
+// it for reading) and writes pcm in chunks of chunk bytes, paced at
+// bytesPerSecond, then closes it (the device sees end of input). chunk must
+// be a multiple of the capture period in bytes and at most MaxWrite.
+func (f *Feeder) Feed(pcm []byte, chunk, bytesPerSecond int) *Feed {
+	ctx, cancel := context.WithCancel(context.Background())
+	fd := &Feed{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(fd.done)
+		fd.err = f.feed(ctx, fd, pcm, chunk, bytesPerSecond)
+	}()
+	return fd
+}
+
+func (f *Feeder) feed(ctx context.Context, fd *Feed, pcm []byte, chunk, bps int) error {
+	if chunk <= 0 || chunk > MaxWrite {
+		return fmt.Errorf("alsatest: chunk %d out of range (1..%d)", chunk, MaxWrite)
+	}
+	// Open non-blocking in a loop so that cancel works while no reader is
+	// there yet; then switch the descriptor back to blocking writes.
+	var w *os.File
+	for {
+		fdn, err := syscall.Open(f.FIFO, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err == nil {
+			if err := syscall.SetNonblock(fdn, false); err != nil {
+				syscall.Close(fdn)
+				return err
+			}
+			w = os.NewFile(uintptr(fdn), f.FIFO)
+			break
+		}
+		if !errors.Is(err, syscall.ENXIO) {
+			return fmt.Errorf("alsatest: open fifo: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	defer w.Close()
+	start := time.Now()
+	fd.started.Store(start.UnixNano())
+	for off := 0; off < len(pcm); off += chunk {
+		end := min(off+chunk, len(pcm))
+		if end-off < chunk {
+			break // a short tail would be padded with zeros: drop it
+		}
+		// Pace: the chunk is written when the real clock reaches its start.
+		due := start.Add(time.Duration(int64(off) * int64(time.Second) / int64(bps)))
+		if d := time.Until(due); d > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(d):
+			}
+		} else if ctx.Err() != nil {
+			return nil
+		}
+		n, err := w.Write(pcm[off:end])
+		fd.written.Add(int64(n))
+		if err != nil {
+			if errors.Is(err, syscall.EPIPE) {
+				return nil // the device closed: nothing more to feed
+			}
+			return fmt.Errorf("alsatest: write fifo: %w", err)
+		}
+	}
+	return nil
+}
+
+// Written is how many bytes reached the FIFO so far.
+func (fd *Feed) Written() int64 { return fd.written.Load() }
+
+// Started is when the first chunk was written (zero before).
+func (fd *Feed) Started() time.Time {
+	n := fd.started.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Stop closes the writer early (the device sees end of input) and waits.
+func (fd *Feed) Stop() error {
+	fd.cancel()
+	<-fd.done
+	return fd.err
+}
+
+// Wait waits until every chunk was written and the FIFO closed.
+func (fd *Feed) Wait() error {
+	<-fd.done
+	return fd.err
+}
+
+// Done is closed when the feed has ended.
+func (fd *Feed) Done() <-chan struct{} { return fd.done }
+
+var speechCache sync.Map // key -> []byte
+
+// Speech returns raw S16LE PCM of text spoken by espeak-ng, converted by sox
+// to rate and channels. Results are cached per process.
+func Speech(t testing.TB, text string, rate, channels int) []byte {
+	t.Helper()
+	key := fmt.Sprintf("%d/%d/%s", rate, channels, text)
+	if b, ok := speechCache.Load(key); ok {
+		return b.([]byte)
+	}
+	espeak := testenv.Tool(t, "espeak-ng")
+	sox := testenv.Tool(t, "sox")
+	dir := t.TempDir()
+	wav := filepath.Join(dir, "speech.wav")
+	raw := filepath.Join(dir, "speech.raw")
+	if out, err := exec.Command(espeak, "-w", wav, text).CombinedOutput(); err != nil {
+		t.Fatalf("alsatest: espeak-ng: %v: %s", err, out)
+	}
+	if out, err := exec.Command(sox, wav, "-r", fmt.Sprint(rate), "-c", fmt.Sprint(channels), "-b", "16",
+		"-e", "signed-integer", "-t", "raw", raw).CombinedOutput(); err != nil {
+		t.Fatalf("alsatest: sox: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	speechCache.Store(key, b)
+	return b
+}
+
+// SpeechFor returns at least d of speech (text repeated), cut to whole
+// chunks of chunk bytes.
+func SpeechFor(t testing.TB, d time.Duration, rate, channels, chunk int) []byte {
+	t.Helper()
+	one := Speech(t, "The quick brown fox jumps over the lazy dog. Counseling session audio test, one two three.", rate, channels)
+	want := int(d.Seconds() * float64(rate*channels*2))
+	out := make([]byte, 0, want+len(one))
+	for len(out) < want {
+		out = append(out, one...)
+	}
+	out = out[:want/chunk*chunk]
+	return out
+}

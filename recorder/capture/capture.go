@@ -1,0 +1,202 @@
+// Package capture opens an ALSA capture device through malgo (miniaudio) and
+// hands its frames out of the audio callback through a bounded pool of
+// preallocated buffers. It is the recorder's only cgo leaf.
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gen2brain/malgo"
+
+	"roomkiosk/recorder"
+)
+
+// Source opens the configured ALSA device. It implements recorder.Source.
+type Source struct {
+	// Device is the ALSA device name; "default" or "" means the default.
+	Device string
+	// Buffers and BufferBytes size the pool between the callback and the
+	// writer (defaults 512 x 4096 bytes: about 64 s at 16 kHz mono with
+	// 100 ms periods, 2 MiB), so a slow SD card fsync does not drop audio.
+	Buffers     int
+	BufferBytes int
+	// PeriodFrames is the ALSA period asked for (default rate/10: 100 ms).
+	PeriodFrames int
+}
+
+var _ recorder.Source = (*Source)(nil)
+
+// Open initialises a fresh miniaudio context (so a changed ALSA config or a
+// replugged device is seen), opens the device and starts it.
+func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
+	nbuf, bsize := s.Buffers, s.BufferBytes
+	if nbuf <= 0 {
+		nbuf = 512
+	}
+	if bsize <= 0 {
+		bsize = 4096
+	}
+	period := s.PeriodFrames
+	if period <= 0 {
+		period = f.SampleRate / 10
+	}
+	st := &stream{
+		free:  make(chan []byte, nbuf),
+		full:  make(chan []byte, nbuf),
+		lost:  make(chan struct{}),
+		frame: f.Channels * 2,
+		rate:  f.SampleRate,
+	}
+	bsize -= bsize % st.frame
+	pool := make([]byte, nbuf*bsize)
+	for i := range nbuf {
+		st.free <- pool[i*bsize : (i+1)*bsize : (i+1)*bsize]
+	}
+
+	ctx, err := malgo.InitContext([]malgo.Backend{malgo.BackendAlsa}, malgo.ContextConfig{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open capture: init audio context: %w", err)
+	}
+	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
+	cfg.Capture.Format = malgo.FormatS16
+	cfg.Capture.Channels = uint32(f.Channels)
+	cfg.SampleRate = uint32(f.SampleRate)
+	cfg.PeriodSizeInFrames = uint32(period)
+	cfg.Periods = 4
+	// Without this miniaudio adds one period of leading silence and
+	// re-chunks frames; we want the device's frames as they come.
+	cfg.NoFixedSizedCallback = 1
+	var id malgo.DeviceID
+	if s.Device != "" && s.Device != "default" {
+		if len(s.Device) >= len(id) {
+			ctx.Uninit()
+			ctx.Free()
+			return nil, fmt.Errorf("open capture: device name %q too long", s.Device)
+		}
+		copy(id[:], s.Device) // miniaudio's ALSA device id is the NUL-terminated name
+		cfg.Capture.DeviceID = id.Pointer()
+	}
+	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: st.onData, Stop: st.onStop})
+	if err != nil {
+		ctx.Uninit()
+		ctx.Free()
+		return nil, fmt.Errorf("open capture device %q: %w", s.name(), err)
+	}
+	st.ctx, st.dev = ctx, dev
+	if err := dev.Start(); err != nil {
+		st.closeDevice()
+		return nil, fmt.Errorf("start capture device %q: %w", s.name(), err)
+	}
+	st.running.Store(true)
+	return st, nil
+}
+
+func (s *Source) name() string {
+	if s.Device == "" {
+		return "default"
+	}
+	return s.Device
+}
+
+type stream struct {
+	ctx      *malgo.AllocatedContext
+	dev      *malgo.Device
+	free     chan []byte
+	full     chan []byte
+	frame    int
+	overruns atomic.Uint64 // frames dropped because the pool was empty
+	running  atomic.Bool
+	closing  atomic.Bool
+	lost     chan struct{}
+	lostOnce sync.Once
+	rate     int
+	start    time.Time // first callback; audio thread only
+	frames   int64     // frames delivered; audio thread only
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+// onData runs on miniaudio's audio thread: it never blocks and never
+// allocates; a missing free buffer counts frames as overrun.
+func (s *stream) onData(_, in []byte, frames uint32) {
+	// A device whose frames run ahead of the real clock is broken: ALSA's
+	// file plugin at end of input (and a device with a broken clock)
+	// delivers silence as fast as it can be read. Report it as lost.
+	now := time.Now()
+	if s.start.IsZero() {
+		s.start = now
+	}
+	s.frames += int64(frames)
+	if ahead := s.frames - int64(now.Sub(s.start).Seconds()*float64(s.rate)); ahead > int64(s.rate) {
+		s.onLost()
+		return
+	}
+	for len(in) > 0 {
+		var b []byte
+		select {
+		case b = <-s.free:
+		default:
+			s.overruns.Add(uint64(len(in) / s.frame))
+			return
+		}
+		n := copy(b[:cap(b)], in)
+		in = in[n:]
+		select {
+		case s.full <- b[:n]:
+		default: // cannot happen: full has room for every buffer
+			s.overruns.Add(uint64(n / s.frame))
+		}
+	}
+}
+
+// onStop is called when the device stops, by Close or on its own (device
+// error). Only the latter is a loss.
+func (s *stream) onStop() {
+	if !s.closing.Load() {
+		s.onLost()
+	}
+}
+
+func (s *stream) onLost() { s.lostOnce.Do(func() { close(s.lost) }) }
+
+func (s *stream) Data() <-chan []byte { return s.full }
+func (s *stream) Release(b []byte) {
+	select {
+	case s.free <- b[:cap(b)]:
+	default:
+	}
+}
+func (s *stream) Lost() <-chan struct{} { return s.lost }
+func (s *stream) Overruns() uint64      { return s.overruns.Load() }
+
+// Close stops and releases the device. It returns once the device is closed
+// (no callback runs after it).
+func (s *stream) Close() error {
+	s.closing.Store(true)
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.closeDevice()
+}
+
+func (s *stream) closeDevice() error {
+	var err error
+	if s.dev != nil {
+		s.dev.Uninit() // stops the device and waits for the audio thread
+	}
+	if s.ctx != nil {
+		err = s.ctx.Uninit()
+		s.ctx.Free()
+	}
+	if err != nil {
+		return errors.Join(errors.New("close capture"), err)
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package recorder
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"filippo.io/age"
+	"github.com/rs/zerolog"
+
+	"roomkiosk/kiosk/session"
+	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/spool"
+)
+
+// Uploader is told when a manifest or a deletion request is ready in the
+// spool. It must return at once (the uploader also scans the spool itself).
+type Uploader interface{ Wake() }
+
+// Options wire a Recorder.
+type Options struct {
+	Config     Config
+	Recipients []age.Recipient
+	RoomID     string
+	DeviceID   string
+	Source     Source // capture.Source in the daemon
+	// OnStatus receives every change of state, alerts and (at most 4 times
+	// a second) level. It is called from the recorder's own goroutine, in
+	// order, never from Start/Stop/Discard, so it may block briefly.
+	OnStatus func(session.RecorderStatus)
+	Uploader Uploader       // may be nil until the uploader exists
+	Log      zerolog.Logger // session ids only, never personal data
+	// FreeSpace returns the bytes available in dir; nil uses statfs.
+	FreeSpace func(dir string) (uint64, error)
+	// DiskCheckEvery is how often free space is checked while recording
+	// (default 5s).
+	DiskCheckEvery time.Duration
+	// NoChunkSync skips the fsync at every age chunk (benchmarks only).
+	NoChunkSync bool
+}
+
+// Errors Start returns; the core shows why the session is not recorded.
+var (
+	ErrBusy         = errors.New("recorder: another session is recording")
+	ErrNoSpace      = errors.New("recorder: not enough free space for the session's maximum length")
+	ErrUnknownState = errors.New("recorder: no such session")
+)
+
+// Metrics are the recorder's figures for /metrics.
+type Metrics struct {
+	State           session.RecorderState `json:"state"`
+	SessionID       string                `json:"session_id,omitempty"`
+	Overruns        uint64                `json:"overrun_frames"`
+	ClippedSamples  uint64                `json:"clipped_samples"`
+	LastRMSdBFS     float64               `json:"last_rms_dbfs"`
+	LastPeakdBFS    float64               `json:"last_peak_dbfs"`
+	FramesCaptured  uint64                `json:"frames_captured"`
+	SegmentsWritten uint64                `json:"segments_written"`
+	BytesWritten    uint64                `json:"bytes_written"` // ciphertext
+	Fsyncs          uint64                `json:"fsyncs"`
+	DeviceOpens     uint64                `json:"device_opens"`
+	DeviceLost      uint64                `json:"device_lost"`
+	WriteErrors     uint64                `json:"write_errors"`
+	SessionsDone    uint64                `json:"sessions_done"`
+}
+
+type counters struct {
+	overruns, clipped, frames, segments, bytes, fsyncs, opens, lost, writeErrs, done atomic.Uint64
+	rms, peak                                                                        atomic.Uint64 // float64 bits
+}
+
+// Recorder implements session.Recorder over a capture Source and the spool.
+type Recorder struct {
+	o     Options
+	spool spool.Spool
+	fmt   Format
+	pub   *publisher
+	c     counters
+
+	mu    sync.Mutex
+	cur   *run            // the session capturing, if any
+	runs  map[string]*run // sessions not yet finalised
+	state session.RecorderState
+	sid   string
+	bg    sync.WaitGroup // finalisation and discards
+}
+
+var _ session.Recorder = (*Recorder)(nil)
+
+// New checks the options and prepares the spool. Call Recover (or
+// spool.Recover) before the first Start.
+func New(o Options) (*Recorder, error) {
+	if err := o.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if len(o.Recipients) == 0 {
+		return nil, errors.New("recorder: no recipients: encryption.recipients is required")
+	}
+	if o.Source == nil {
+		return nil, errors.New("recorder: no capture source")
+	}
+	if o.DiskCheckEvery <= 0 {
+		o.DiskCheckEvery = 5 * time.Second
+	}
+	if o.FreeSpace == nil {
+		o.FreeSpace = FreeSpace
+	}
+	r := &Recorder{o: o, spool: spool.Spool{Root: o.Config.SpoolDir}, fmt: o.Config.Format(),
+		runs: map[string]*run{}, state: session.RecorderIdle}
+	if err := r.spool.Init(); err != nil {
+		return nil, err
+	}
+	r.pub = newPublisher(o.OnStatus)
+	return r, nil
+}
+
+// Recover seals the sessions a crash or power cut left unfinished (see
+// spool.Recover) and wakes the uploader if there were any.
+func (r *Recorder) Recover() ([]spool.Recovered, error) {
+	rec, err := r.spool.Recover(spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat()})
+	for _, x := range rec {
+		r.o.Log.Warn().Str("session", x.SessionID).Int("partial_segments", len(x.Partial)).Msg("recovered interrupted session")
+	}
+	if len(rec) > 0 {
+		r.wake()
+	}
+	return rec, err
+}
+
+// Spool returns the spool the recorder writes.
+func (r *Recorder) Spool() spool.Spool { return r.spool }
+
+func (r *Recorder) manifestFormat() manifest.Format {
+	return manifest.Format{Codec: manifest.Codec, SampleRate: r.fmt.SampleRate, Channels: r.fmt.Channels, Bits: 16}
+}
+
+func (r *Recorder) wake() {
+	if r.o.Uploader != nil {
+		r.o.Uploader.Wake()
+	}
+}
+
+// NeededBytes is the spool space a session of length d needs (ciphertext of
+// its PCM; the margin comes on top).
+func (r *Recorder) NeededBytes(d time.Duration) uint64 {
+	pcm := uint64(d.Seconds() * float64(r.fmt.BytesPerSecond()))
+	return pcm + pcm/4096 + 64<<10
+}
+
+// Start begins capturing a consented session. It returns at once; the device
+// is opened on the recorder's goroutine and progress arrives via OnStatus.
+func (r *Recorder) Start(info session.SessionInfo) error {
+	if !manifest.ValidSessionID(info.ID) {
+		return fmt.Errorf("start recording: %q is not a session id", info.ID)
+	}
+	maxLen := info.MaxLength
+	if maxLen <= 0 {
+		maxLen = r.o.Config.MaxSessionLength.Duration
+	}
+	free, err := r.o.FreeSpace(r.o.Config.SpoolDir)
+	if err != nil {
+		return fmt.Errorf("start recording %s: check free space: %w", info.ID, err)
+	}
+	need := r.NeededBytes(maxLen) + uint64(r.o.Config.FreeMarginMB)<<20
+	if free < need {
+		return fmt.Errorf("start recording %s: %w (%d MB free, %d MB needed)", info.ID, ErrNoSpace, free>>20, need>>20)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != nil {
+		return fmt.Errorf("start recording %s: %w (%s)", info.ID, ErrBusy, r.cur.info.ID)
+	}
+	if _, ok := r.runs[info.ID]; ok {
+		return fmt.Errorf("start recording %s: session already recorded", info.ID)
+	}
+	ru := newRun(r, info, maxLen)
+	r.cur = ru
+	r.runs[info.ID] = ru
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		ru.loop()
+	}()
+	return nil
+}
+
+// stopWait bounds how long Stop waits for the device to close: the
+// withdrawal budget is 250 ms end to end.
+const stopWait = 200 * time.Millisecond
+
+// Stop closes the capture device (before it returns, unless the device is
+// stuck in its open call, which is then closed as soon as that returns) and
+// seals the session in the background: last segment, then the manifest.
+func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
+	r.mu.Lock()
+	ru := r.runs[sessionID]
+	r.mu.Unlock()
+	if ru == nil {
+		return nil // already finished on its own (disk floor, max length) or never started
+	}
+	ru.requestStop(withdrawn)
+	select {
+	case <-ru.captureClosed:
+	case <-time.After(stopWait):
+		r.o.Log.Warn().Str("session", sessionID).Msg("capture device still opening at stop; it is closed when the open returns")
+	}
+	return nil
+}
+
+// Discard deletes the session's local audio and writes a deletion request
+// for anything the uploader may already have. It returns at once; the work
+// happens after the session is sealed.
+func (r *Recorder) Discard(sessionID string) error {
+	if !manifest.ValidSessionID(sessionID) {
+		return fmt.Errorf("discard recording: %q is not a session id", sessionID)
+	}
+	r.mu.Lock()
+	ru := r.runs[sessionID]
+	r.mu.Unlock()
+	if ru != nil {
+		ru.requestStop(true)
+	}
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		if ru != nil {
+			<-ru.done
+		}
+		del := manifest.Deletion{SessionID: sessionID, RoomID: r.o.RoomID, RequestedAt: time.Now().UTC(), Reason: "withdrawn"}
+		// The request first: if power fails before the files are gone,
+		// recovery sees the request and finishes the removal instead of
+		// resurrecting the session.
+		if err := r.spool.WriteDeletion(del); err != nil {
+			r.o.Log.Error().Err(err).Str("session", sessionID).Msg("write deletion request")
+			return
+		}
+		if err := r.spool.RemoveSession(sessionID); err != nil {
+			r.o.Log.Error().Err(err).Str("session", sessionID).Msg("remove discarded session")
+		}
+		r.o.Log.Info().Str("session", sessionID).Msg("session audio deleted; deletion request queued")
+		r.wake()
+	}()
+	return nil
+}
+
+// Wait blocks until every session is sealed and every discard done.
+func (r *Recorder) Wait() { r.bg.Wait() }
+
+// Close stops any session (keeping its audio), waits for the spool work and
+// stops the status goroutine. Used at daemon shutdown.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	var ids []string
+	for id := range r.runs {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	for _, id := range ids {
+		r.Stop(id, false)
+	}
+	r.bg.Wait()
+	r.pub.close()
+	return nil
+}
+
+// Metrics returns the recorder's figures.
+func (r *Recorder) Metrics() Metrics {
+	r.mu.Lock()
+	st, sid := r.state, r.sid
+	var liveOverruns uint64
+	if r.cur != nil {
+		liveOverruns = r.cur.liveOverruns()
+	}
+	r.mu.Unlock()
+	return Metrics{
+		State: st, SessionID: sid,
+		Overruns:        r.c.overruns.Load() + liveOverruns,
+		ClippedSamples:  r.c.clipped.Load(),
+		LastRMSdBFS:     fromBits(r.c.rms.Load()),
+		LastPeakdBFS:    fromBits(r.c.peak.Load()),
+		FramesCaptured:  r.c.frames.Load(),
+		SegmentsWritten: r.c.segments.Load(),
+		BytesWritten:    r.c.bytes.Load(),
+		Fsyncs:          r.c.fsyncs.Load(),
+		DeviceOpens:     r.c.opens.Load(),
+		DeviceLost:      r.c.lost.Load(),
+		WriteErrors:     r.c.writeErrs.Load(),
+		SessionsDone:    r.c.done.Load(),
+	}
+}
+
+func (r *Recorder) setStatus(st session.RecorderStatus) {
+	r.mu.Lock()
+	r.state, r.sid = st.State, st.SessionID
+	r.mu.Unlock()
+	r.pub.push(st)
+}
+
+func (r *Recorder) finished(ru *run) {
+	r.mu.Lock()
+	if r.cur == ru {
+		r.cur = nil
+	}
+	delete(r.runs, ru.info.ID)
+	r.mu.Unlock()
+}
+
+// FreeSpace returns the bytes available to an unprivileged user in dir.
+func FreeSpace(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+// publisher delivers statuses in order on its own goroutine so that OnStatus
+// (the core's RecorderChanged) is never called from inside a core call.
+type publisher struct {
+	fn   func(session.RecorderStatus)
+	mu   sync.Mutex
+	q    []session.RecorderStatus
+	wake chan struct{}
+	quit chan struct{}
+	done chan struct{}
+}
+
+func newPublisher(fn func(session.RecorderStatus)) *publisher {
+	p := &publisher{fn: fn, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+func (p *publisher) push(s session.RecorderStatus) {
+	if p.fn == nil {
+		return
+	}
+	p.mu.Lock()
+	p.q = append(p.q, s)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *publisher) run() {
+	defer close(p.done)
+	for {
+		select {
+		case <-p.wake:
+		case <-p.quit:
+			p.flush()
+			return
+		}
+		p.flush()
+	}
+}
+
+func (p *publisher) flush() {
+	p.mu.Lock()
+	q := p.q
+	p.q = nil
+	p.mu.Unlock()
+	for _, s := range q {
+		p.fn(s)
+	}
+}
+
+func (p *publisher) close() {
+	select {
+	case <-p.quit:
+	default:
+		close(p.quit)
+	}
+	<-p.done
+}

@@ -1,0 +1,326 @@
+// Package spool is the recorder's on-disk queue: the folder layout the
+// uploader codes against, durable file writes, and crash recovery. Pure Go.
+//
+//	<spool>/sessions/<id>/seg-000001.wav.age.part   being written
+//	<spool>/sessions/<id>/seg-000001.wav.age        sealed
+//	<spool>/sessions/<id>/journal.json              recorder's working state
+//	<spool>/sessions/<id>/manifest.json             written last: complete
+//	<spool>/deletions/<id>.json                     deletion request
+package spool
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/segment"
+)
+
+const (
+	// PartSuffix marks a segment still being written.
+	PartSuffix = ".part"
+	// JournalName is the recorder's working copy of the manifest.
+	JournalName = "journal.json"
+)
+
+// Spool is a spool folder.
+type Spool struct{ Root string }
+
+// SessionsDir holds one folder per session.
+func (s Spool) SessionsDir() string { return filepath.Join(s.Root, "sessions") }
+
+// DeletionsDir holds deletion requests.
+func (s Spool) DeletionsDir() string { return filepath.Join(s.Root, "deletions") }
+
+// SessionDir is the folder of one session.
+func (s Spool) SessionDir(id string) string { return filepath.Join(s.SessionsDir(), id) }
+
+// ManifestPath is where a session's manifest goes.
+func (s Spool) ManifestPath(id string) string {
+	return filepath.Join(s.SessionDir(id), manifest.FileName)
+}
+
+// DeletionPath is where a session's deletion request goes.
+func (s Spool) DeletionPath(id string) string {
+	return filepath.Join(s.DeletionsDir(), id+".json")
+}
+
+// Init creates the spool folders.
+func (s Spool) Init() error {
+	for _, d := range []string{s.SessionsDir(), s.DeletionsDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("create spool folder: %w", err)
+		}
+	}
+	return SyncDir(s.Root)
+}
+
+// SyncDir fsyncs a directory so that creates and renames in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to path through a temp file: fsync, rename,
+// fsync of the folder. Readers see the old file or the whole new one.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return SyncDir(dir)
+}
+
+// WriteJournal saves the session's working manifest.
+func (s Spool) WriteJournal(m *manifest.Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode journal: %w", err)
+	}
+	return WriteFileAtomic(filepath.Join(s.SessionDir(m.SessionID), JournalName), b)
+}
+
+// WriteManifest writes the manifest (last, atomically) and removes the
+// journal, which it supersedes.
+func (s Spool) WriteManifest(m *manifest.Manifest) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(s.ManifestPath(m.SessionID), b); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(s.SessionDir(m.SessionID), JournalName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return nil
+}
+
+// WriteDeletion records a deletion request for a session.
+func (s Spool) WriteDeletion(d manifest.Deletion) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode deletion request: %w", err)
+	}
+	if err := os.MkdirAll(s.DeletionsDir(), 0o700); err != nil {
+		return fmt.Errorf("write deletion request: %w", err)
+	}
+	return WriteFileAtomic(s.DeletionPath(d.SessionID), append(b, '\n'))
+}
+
+// RemoveSession deletes a session's local files (ciphertext: removal is
+// enough) and its folder.
+func (s Spool) RemoveSession(id string) error {
+	if !manifest.ValidSessionID(id) {
+		return fmt.Errorf("remove session: %q is not a session id", id)
+	}
+	if err := os.RemoveAll(s.SessionDir(id)); err != nil {
+		return fmt.Errorf("remove session %s: %w", id, err)
+	}
+	return SyncDir(s.SessionsDir())
+}
+
+// HashFile returns the size and hex SHA-256 of a file.
+func HashFile(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// RecoverOptions fill what a session folder cannot tell by itself.
+type RecoverOptions struct {
+	RoomID, DeviceID string
+	Format           manifest.Format // used when the journal is missing
+}
+
+// Recovered describes one session recovery sealed.
+type Recovered struct {
+	SessionID string
+	Partial   []string // segment names sealed as partial
+}
+
+// Recover finishes every session that has no manifest: each *.part is
+// renamed to its sealed name unchanged and listed as partial, and a manifest
+// marked interrupted is written so the session uploads like any other.
+// Nothing is deleted, except the remains of a session whose deletion request
+// exists (a Discard that was cut short). Call it before recording starts.
+func (s Spool) Recover(o RecoverOptions) ([]Recovered, error) {
+	if err := s.Init(); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(s.SessionsDir())
+	if err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	var out []Recovered
+	var errs []error
+	for _, e := range ents {
+		id := e.Name()
+		if !e.IsDir() || !manifest.ValidSessionID(id) {
+			continue
+		}
+		if _, err := os.Stat(s.ManifestPath(id)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(s.DeletionPath(id)); err == nil {
+			if err := s.RemoveSession(id); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		rec, err := s.recoverSession(id, o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("recover session %s: %w", id, err))
+			continue
+		}
+		out = append(out, rec)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (s Spool) recoverSession(id string, o RecoverOptions) (Recovered, error) {
+	dir := s.SessionDir(id)
+	rec := Recovered{SessionID: id}
+	m := &manifest.Manifest{}
+	jb, err := os.ReadFile(filepath.Join(dir, JournalName))
+	if err == nil {
+		err = json.Unmarshal(jb, m)
+	}
+	if err != nil || m.SessionID != id {
+		// No usable journal (cut while writing it): rebuild what the
+		// folder and the configuration tell.
+		started, _ := time.Parse("20060102T150405Z", strings.SplitN(id, "-", 2)[0])
+		m = &manifest.Manifest{Version: manifest.Version, SessionID: id, RoomID: o.RoomID, DeviceID: o.DeviceID,
+			Format: o.Format, Started: started}
+	}
+	known := map[string]bool{}
+	for _, sg := range m.Segments {
+		known[sg.Name] = true
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return rec, err
+	}
+	last := m.Started
+	renamed := false
+	for _, e := range ents {
+		name := e.Name()
+		partial := strings.HasSuffix(name, PartSuffix)
+		sealed := strings.TrimSuffix(name, PartSuffix)
+		idx, ok := manifest.ParseSegmentName(sealed)
+		if !ok || known[sealed] {
+			if ok {
+				if fi, err := e.Info(); err == nil && fi.ModTime().After(last) {
+					last = fi.ModTime()
+				}
+			}
+			continue
+		}
+		if partial {
+			if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, sealed)); err != nil {
+				return rec, fmt.Errorf("seal %s: %w", name, err)
+			}
+			renamed = true
+			rec.Partial = append(rec.Partial, sealed)
+		}
+		sg, mod, err := describe(filepath.Join(dir, sealed), idx, !partial, m.Format)
+		if err != nil {
+			return rec, err
+		}
+		if sg.Bytes == 0 {
+			continue // created, nothing written: kept on disk, nothing to list
+		}
+		if mod.After(last) {
+			last = mod
+		}
+		m.Segments = append(m.Segments, sg)
+	}
+	if renamed {
+		if err := SyncDir(dir); err != nil {
+			return rec, err
+		}
+	}
+	sort.Slice(m.Segments, func(i, j int) bool { return m.Segments[i].Index < m.Segments[j].Index })
+	m.Interrupted = true
+	m.StopReason = "recovered"
+	if last.Before(m.Started) {
+		last = m.Started
+	}
+	m.Ended = last.UTC()
+	if m.DurationNS == 0 {
+		// No monotonic figure survives a crash: use the wall clock span.
+		m.DurationNS = int64(m.Ended.Sub(m.Started))
+	}
+	if m.Gaps == nil {
+		m.Gaps = []manifest.Gap{}
+	}
+	if err := s.WriteManifest(m); err != nil {
+		return rec, err
+	}
+	return rec, nil
+}
+
+// describe computes a segment's manifest entry from its file.
+func describe(path string, idx int, complete bool, f manifest.Format) (manifest.Segment, time.Time, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return manifest.Segment{}, time.Time{}, err
+	}
+	n, sum, err := HashFile(path)
+	if err != nil {
+		return manifest.Segment{}, time.Time{}, fmt.Errorf("hash %s: %w", filepath.Base(path), err)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return manifest.Segment{}, time.Time{}, err
+	}
+	defer fh.Close()
+	pcm, err := segment.PCMSize(fh, n, complete)
+	if err != nil {
+		// A file cut inside its age header holds no audio; keep it listed.
+		pcm = 0
+	}
+	frameBytes := int64(max(f.Channels, 1) * 2)
+	return manifest.Segment{Name: filepath.Base(path), Index: idx, Samples: pcm / frameBytes, Bytes: n, SHA256: sum, Partial: !complete},
+		fi.ModTime(), nil
+}
