@@ -1,0 +1,191 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/session"
+	"roomkiosk/sync/status"
+	"roomkiosk/sync/store"
+	"roomkiosk/sync/store/memstore"
+)
+
+func TestLoadCredentials(t *testing.T) {
+	const secret = "s3cr3t-VALUE-xyz"
+	tests := []struct {
+		name, body string
+		mode       os.FileMode
+		want       string // "" = ok
+	}{
+		{"ok", "access_key = \"dev101\"\nsecret_key = \"" + secret + "\"\n", 0o600, ""},
+		{"owner read only", "access_key = \"dev101\"\nsecret_key = \"" + secret + "\"\n", 0o400, ""},
+		{"group readable", "access_key = \"dev101\"\nsecret_key = \"" + secret + "\"\n", 0o640, "mode 0640"},
+		{"world readable", "access_key = \"dev101\"\nsecret_key = \"" + secret + "\"\n", 0o644, "chmod 600"},
+		{"malformed", "access_key = \"dev101\nsecret_key = \"" + secret + "\"\n", 0o600, "not valid TOML"},
+		{"missing secret", "access_key = \"dev101\"\n", 0o600, "secret_key missing"},
+		{"unknown key", "access_key = \"a\"\nsecret_key = \"" + secret + "\"\nsecret = \"x\"\n", 0o600, "unknown key secret"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "creds.toml")
+			if err := os.WriteFile(p, []byte(tc.body), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadCredentials(p)
+			if tc.want == "" {
+				if err != nil || c.AccessKey != "dev101" || c.SecretKey != secret {
+					t.Fatalf("got %+v, %v", c.AccessKey, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrCredentials) {
+				t.Fatalf("got %v, want an error with %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error shows the secret: %v", err)
+			}
+		})
+	}
+	if _, err := LoadCredentials(filepath.Join(t.TempDir(), "none")); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// A refused credentials file does not stop New (recording goes on); the
+// upload check names the problem.
+func TestCredentialsProblemShownByCheck(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "creds.toml")
+	if err := os.WriteFile(p, []byte("access_key = \"a\"\nsecret_key = \"b\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.CredentialsFile = p
+	u := newTestUploader(t, cfg, t.TempDir(), "")
+	r := u.Checks()[0].Run(context.Background())
+	if r.State != session.CheckAbnormal || r.Value != "refused: Credentials" || !strings.Contains(r.Hint, "0600") {
+		t.Fatalf("upload check %+v", r)
+	}
+}
+
+func TestStatusJSON(t *testing.T) {
+	spool := t.TempDir()
+	mem := memstore.New()
+	// The server's clock runs 5 s ahead of the device's.
+	mem.SetClock(func() time.Time { return time.Now().Add(5 * time.Second) })
+	cfg := testConfig()
+	cfg.StatusInterval = session.Duration{Duration: time.Hour} // only door changes put it here
+	u := newTestUploader(t, cfg, spool, "", WithStore(mem))
+	writeSession(t, spool, time.Now().Add(-time.Minute), 2, 100)
+
+	// The queue is not running: the session stays queued.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { u.runStatus(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "first status", 5*time.Second, func() bool { return mem.Versions(status.Key("101")) == 1 })
+
+	snap := session.Snapshot{
+		RoomID: "101", Door: session.DoorInSession, Recording: true, Recorder: session.RecorderRecording,
+		Checks:       []session.CheckResult{{Name: "door", State: session.CheckGood}, {Name: "temperature", State: session.CheckAbnormal, Value: "28 °C"}},
+		SessionID:    "20261127T100000Z-abcdef",
+		Participants: 2,
+		Decisions:    []session.Decision{{Participant: 1, Consented: true, Language: "zh"}},
+		Message:      "Recording",
+	}
+	u.StatusChanged(snap)
+	waitFor(t, "status on door change", 5*time.Second, func() bool { return mem.Versions(status.Key("101")) == 2 })
+	// Same door and recording state: no extra put.
+	snap.Level = session.Level{RMSdBFS: -30}
+	u.StatusChanged(snap)
+	time.Sleep(100 * time.Millisecond)
+	if n := mem.Versions(status.Key("101")); n != 2 {
+		t.Fatalf("status put on a change that is not the door's: %d versions", n)
+	}
+
+	b, _ := mem.Get(status.Key("101"))
+	for _, personal := range []string{"20261127T100000Z-abcdef", "participant", "consent", "zh", "Recording\""} {
+		if strings.Contains(string(b), personal) {
+			t.Errorf("status.json holds %q:\n%s", personal, b)
+		}
+	}
+	st, err := status.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case st.RoomID != "101" || st.DeviceID != "dev1" || st.Version != "test":
+		t.Errorf("identity %+v", st)
+	case st.Door != session.DoorInSession || !st.Recording || st.Recorder != session.RecorderRecording:
+		t.Errorf("door/recording %+v", st)
+	case len(st.Failing()) != 1 || st.Failing()[0] != "temperature":
+		t.Errorf("failing checks %v", st.Failing())
+	case st.Queue.Sessions != 1 || st.Queue.Objects != 3 || st.Queue.Bytes < 200 || st.Queue.OldestAgeSec < 0:
+		t.Errorf("queue %+v", st.Queue)
+	case st.FreeDiskBytes == 0:
+		t.Errorf("free disk not measured")
+	case st.ClockOffsetMS < 3500 || st.ClockOffsetMS > 6500:
+		t.Errorf("clock offset %d ms, want about 5000", st.ClockOffsetMS)
+	case time.Since(st.At) > time.Minute:
+		t.Errorf("at %v", st.At)
+	}
+
+	// The clock check sees the same offset.
+	r := u.Checks()[1].Run(context.Background())
+	if r.Name != CheckClock || r.State != session.CheckAbnormal || !strings.HasPrefix(r.Value, "+") {
+		t.Errorf("clock check %+v", r)
+	}
+}
+
+func TestClockCheckGood(t *testing.T) {
+	u := newTestUploader(t, testConfig(), t.TempDir(), "", WithStore(memstore.New()))
+	r := u.Checks()[1].Run(context.Background())
+	if r.State != session.CheckGood {
+		t.Fatalf("clock check %+v", r)
+	}
+	if r := u.Checks()[0].Run(context.Background()); r.State != session.CheckGood {
+		t.Fatalf("upload check %+v", r)
+	}
+}
+
+func TestClockCheckUnknownWhenUnreachable(t *testing.T) {
+	mem := memstore.New()
+	mem.FailWith(func(key string) error { return &store.Error{Key: key, Kind: store.Temporary, Err: errors.New("no route to host")} })
+	u := newTestUploader(t, testConfig(), t.TempDir(), "", WithStore(mem))
+	if r := u.Checks()[1].Run(context.Background()); r.State != session.CheckUnknown {
+		t.Fatalf("clock check %+v", r)
+	}
+	if r := u.Checks()[0].Run(context.Background()); r.State != session.CheckAbnormal || r.Value != "unreachable" {
+		t.Fatalf("upload check %+v", r)
+	}
+}
+
+func TestFeedback(t *testing.T) {
+	spool := t.TempDir()
+	mem := memstore.New()
+	u := newTestUploader(t, testConfig(), spool, "", WithStore(mem))
+	u.SessionEnded("20261127T100000Z-abcdef", 4)
+	u.SessionEnded("20261127T110000Z-abcdef", 0) // no feedback: nothing queued
+	waitFor(t, "feedback queued", 5*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(spool, feedbackDir, "20261127T100000Z-abcdef.json"))
+		return err == nil
+	})
+	if err := u.drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, ok := mem.Get("rooms/101/feedback/20261127T100000Z-abcdef.json")
+	if !ok || !strings.Contains(string(b), `"rating":4`) {
+		t.Fatalf("feedback object %q", b)
+	}
+	if len(mem.Keys()) != 1 || !spoolEmpty(t, spool) {
+		t.Fatalf("keys %v", mem.Keys())
+	}
+}
