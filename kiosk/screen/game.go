@@ -1,0 +1,253 @@
+package screen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+	"github.com/rs/zerolog"
+
+	"roomkiosk/kiosk/ui"
+)
+
+// Options configure the screen.
+type Options struct {
+	Fonts      *ui.Fonts
+	Link       *ui.Link       // the daemon connection; its onChange must call Wake
+	Views      *ui.ViewServer // optional: receives every painted scene for /ui
+	Version    string
+	Fullscreen bool
+	Now        func() time.Time // defaults to time.Now
+	Log        zerolog.Logger
+}
+
+// Game is the ebiten game: it rebuilds the scene only when the snapshot,
+// the local state or the clock shown on screen changes, and paints only
+// then. With ebiten's minimum FPS mode the process sleeps in the X event
+// loop the rest of the time, which keeps an idle door screen near 0% CPU.
+type Game struct {
+	opts    Options
+	ctx     context.Context
+	painter *Painter
+
+	scene   *ui.Scene
+	input   ui.Input
+	local   ui.Local
+	version uint64
+	rebuild bool
+	dirty   bool
+	frames  uint64
+	outW    int
+	outH    int
+
+	pressed string
+	touches map[ebiten.TouchID][2]float64
+	ids     []ebiten.TouchID
+
+	timerMu sync.Mutex
+	timer   *time.Timer
+}
+
+// New returns a game for opts.
+func New(opts Options) *Game {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Game{opts: opts, painter: NewPainter(opts.Fonts), touches: map[ebiten.TouchID][2]float64{}, rebuild: true}
+}
+
+// Wake asks for a frame soon; safe from any goroutine. The link calls it on
+// every snapshot.
+func Wake() { ebiten.ScheduleFrame() }
+
+// Run opens the window and runs until ctx ends or the window is closed.
+func (g *Game) Run(ctx context.Context) error {
+	g.ctx = ctx
+	ebiten.SetWindowTitle("roomkiosk")
+	ebiten.SetWindowSize(ui.Width, ui.Height)
+	ebiten.SetRunnableOnUnfocused(true)
+	// Paint only when something changed: the screen keeps its pixels
+	// between frames, and frames happen only on input or ScheduleFrame.
+	ebiten.SetScreenClearedEveryFrame(false)
+	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum) //nolint:staticcheck // the one mode that sleeps in the event loop
+	if g.opts.Fullscreen {
+		ebiten.SetFullscreen(true)
+		ebiten.SetCursorMode(ebiten.CursorModeHidden)
+	}
+	stop := context.AfterFunc(ctx, Wake)
+	defer stop()
+	err := ebiten.RunGame(g)
+	if errors.Is(err, ebiten.Termination) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("run screen: %w", err)
+	}
+	return nil
+}
+
+// Update handles taps and rebuilds the scene when needed.
+func (g *Game) Update() error {
+	if g.ctx != nil && g.ctx.Err() != nil {
+		return ebiten.Termination
+	}
+	g.handleInput()
+	now := g.opts.Now()
+	snap, connected, ver := g.opts.Link.State()
+	if ver != g.version || g.scene == nil || (!g.scene.NextChange.IsZero() && !now.Before(g.scene.NextChange)) {
+		g.rebuild = true
+	}
+	if g.rebuild {
+		g.version = ver
+		g.input = ui.Input{Connected: connected, Snap: snap, Local: g.local, Now: now, Version: g.opts.Version}
+		g.scene = ui.Build(g.opts.Fonts, g.input)
+		g.local = g.scene.Local
+		g.rebuild = false
+		g.dirty = true
+		g.armTimer(now)
+		for _, o := range g.scene.Overflows {
+			g.opts.Log.Warn().Str("text", o).Msg("text does not fit its box")
+		}
+	}
+	return nil
+}
+
+// armTimer schedules a frame for the scene's next clock change (the minute
+// on the door, a lockout's seconds).
+func (g *Game) armTimer(now time.Time) {
+	g.timerMu.Lock()
+	defer g.timerMu.Unlock()
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	if next := g.scene.NextChange; !next.IsZero() {
+		g.timer = time.AfterFunc(next.Sub(now)+5*time.Millisecond, Wake)
+	}
+}
+
+// Draw paints the scene if it changed; otherwise the screen keeps the last
+// frame's pixels.
+func (g *Game) Draw(screen *ebiten.Image) {
+	if !g.dirty || g.scene == nil {
+		return
+	}
+	screen.Fill(ui.ColBG)
+	g.painter.Paint(screen, g.scene)
+	g.dirty = false
+	g.frames++
+	if g.opts.Views != nil {
+		g.opts.Views.Publish(g.view())
+	}
+}
+
+// Layout keeps the 800x480 logical screen; ebiten scales it to the window.
+func (g *Game) Layout(outsideWidth, outsideHeight int) (int, int) {
+	if outsideWidth != g.outW || outsideHeight != g.outH {
+		g.outW, g.outH = outsideWidth, outsideHeight
+		g.dirty = true
+	}
+	return ui.Width, ui.Height
+}
+
+func (g *Game) view() ui.View {
+	w, h := float64(g.outW), float64(g.outH)
+	if w == 0 || h == 0 {
+		w, h = ui.Width, ui.Height
+	}
+	scale := math.Min(w/ui.Width, h/ui.Height)
+	offX, offY := (w-ui.Width*scale)/2, (h-ui.Height*scale)/2
+	var wx, wy int
+	if !ebiten.IsFullscreen() {
+		wx, wy = ebiten.WindowPosition()
+	}
+	return ui.NewView(g.scene, g.input, ui.R(float64(wx), float64(wy), w, h), scale, offX, offY, g.frames)
+}
+
+// handleInput turns presses and releases into taps. A tap fires on release
+// over the target it started on, like a platform button, so a finger that
+// slides off cancels, and the next scene never receives the same tap.
+func (g *Game) handleInput() {
+	if inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft) {
+		x, y := ebiten.CursorPosition()
+		g.press(float64(x), float64(y))
+	}
+	if inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft) {
+		x, y := ebiten.CursorPosition()
+		g.release(float64(x), float64(y))
+	}
+	g.ids = inpututil.AppendJustPressedTouchIDs(g.ids[:0])
+	for _, id := range g.ids {
+		x, y := ebiten.TouchPosition(id)
+		g.touches[id] = [2]float64{float64(x), float64(y)}
+		g.press(float64(x), float64(y))
+	}
+	for id, pos := range g.touches {
+		if inpututil.IsTouchJustReleased(id) {
+			delete(g.touches, id)
+			g.release(pos[0], pos[1]) // a released touch has no position: use the last one
+			continue
+		}
+		x, y := ebiten.TouchPosition(id)
+		g.touches[id] = [2]float64{float64(x), float64(y)}
+	}
+}
+
+func (g *Game) press(x, y float64) {
+	if g.scene == nil {
+		return
+	}
+	t, ok := g.scene.Hit(x, y)
+	if !ok {
+		return
+	}
+	g.pressed = t.ID
+	g.local.Pressed = t.ID
+	g.rebuild = true
+}
+
+func (g *Game) release(x, y float64) {
+	pressed := g.pressed
+	g.pressed = ""
+	if g.local.Pressed != "" {
+		g.local.Pressed = ""
+		g.rebuild = true
+	}
+	if g.scene == nil || pressed == "" {
+		return
+	}
+	t, ok := g.scene.Hit(x, y)
+	if !ok || t.ID != pressed {
+		return
+	}
+	g.fire(t)
+}
+
+func (g *Game) fire(t ui.Target) {
+	if t.Local != ui.LocalNone {
+		g.local.Apply(t.Local, g.scene.Page)
+		g.rebuild = true
+	}
+	if t.Intent == nil {
+		return
+	}
+	in := *t.Intent
+	// Never block the UI goroutine on the socket; the daemon's next
+	// snapshot shows the effect.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := g.opts.Link.Send(ctx, in); err != nil {
+			// The intent kind only: a PIN digit or a consent is never logged.
+			g.opts.Log.Warn().Err(err).Str("intent", string(in.Kind)).Msg("send intent")
+		}
+	}()
+}
+
+// Scene returns the scene last built (for tests in this package).
+func (g *Game) Scene() *ui.Scene { return g.scene }

@@ -1,0 +1,317 @@
+package ui
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Msg is a catalog key. Every string the screen shows comes from a catalog,
+// except what the device config supplies (room name, manual checklist lines,
+// the agreement text) and measured values.
+type Msg string
+
+// Languages the catalogs cover, in the order the language switch shows them.
+var Languages = []string{"en", "zh"}
+
+// catalogs holds one map per language. Placeholders are {name}; both
+// languages must use the same ones (TestCatalogsMatch).
+var catalogs = map[string]map[Msg]string{
+	"en": {
+		"lang.en": "English",
+		"lang.zh": "中文",
+
+		"conn.title": "Connecting…",
+		"conn.sub":   "Waiting for the room service",
+
+		"door.free":           "Free",
+		"door.in_session":     "In session",
+		"door.out_of_service": "Out of service",
+		"door.sub.free":       "This room is available",
+		"door.sub.in_session": "Please do not disturb",
+		"door.sub.out":        "Please contact the front desk",
+		"door.elapsed":        "Started {d} ago",
+		"door.start":          "Start session",
+		"door.maintenance":    "Maintenance",
+		"door.checks.ok":      "All checks passed",
+		"door.checks.bad":     "{n} check(s) need attention",
+		"door.checks.none":    "Checks not run yet",
+		"privacy.recording":   "Recording",
+		"privacy.not":         "Not recorded",
+
+		"pin.title.start":       "Counselor PIN",
+		"pin.title.end":         "Counselor PIN to end the session",
+		"pin.title.maintenance": "Counselor PIN for maintenance",
+		"pin.ok":                "OK",
+		"pin.back":              "Delete",
+		"pin.cancel":            "Cancel",
+		"pin.wrong":             "Wrong PIN, please try again",
+		"pin.locked":            "Too many wrong PINs. Try again in {d}",
+
+		"check.title":       "Before the session",
+		"check.auto":        "Equipment and environment",
+		"check.manual":      "Confirm by hand",
+		"check.good":        "Good",
+		"check.abnormal":    "Abnormal",
+		"check.unknown":     "Unknown",
+		"check.required":    "required",
+		"check.blocked":     "A required check failed",
+		"check.tick":        "Tick every item to continue",
+		"check.ready":       "Ready",
+		"check.continue":    "Continue",
+		"check.override":    "Override…",
+		"check.cancel":      "Cancel",
+		"check.none":        "No results yet",
+		"check.temperature": "Temperature",
+		"check.humidity":    "Humidity",
+		"check.light":       "Light",
+		"check.door":        "Door closed",
+		"check.presence":    "Presence",
+		"check.microphone":  "Microphone",
+		"check.storage":     "Storage",
+		"check.upload":      "Upload path",
+		"check.clock":       "Clock",
+		"check.network":     "Network",
+
+		"override.title":    "Continue despite a failed required check?",
+		"override.sub":      "Choose the reason; it is kept in the maintenance log.",
+		"override.reason.1": "Checked in person: the room is fine",
+		"override.reason.2": "Known sensor fault, already reported",
+		"override.reason.3": "Urgent session that cannot wait",
+		"override.back":     "Back",
+
+		"participants.title": "How many clients are present?",
+		"participants.sub":   "Each client will be asked separately.",
+		"participants.back":  "Cancel",
+
+		"record.title": "Record this session?",
+		"record.sub":   "Every client is asked for consent first. Any “no” means no recording.",
+		"record.yes":   "Record, with consent",
+		"record.no":    "Do not record",
+
+		"consent.title": "Participant {n} of {total}",
+		"consent.sub":   "Please read the agreement. You may stop the recording at any time.",
+		"consent.yes":   "I agree to recording",
+		"consent.no":    "I do not agree",
+
+		"session.stop":       "Stop recording",
+		"session.end":        "End session",
+		"session.declined":   "Not recorded: a participant did not agree",
+		"session.withdrawn":  "Recording stopped at a participant's request",
+		"session.unrecorded": "This session is not recorded",
+		"session.starting":   "Starting the recording…",
+		"session.fault":      "Recording interrupted, retrying",
+		"session.stopped":    "Recording stopped",
+		"session.failed":     "Not recorded: the recorder could not start",
+		"session.maxlen":     "Recording stopped: the maximum length was reached",
+		"session.level":      "Mic",
+		"session.alerts":     "For the counselor",
+
+		"alert.mic_silent":         "Microphone is silent",
+		"alert.mic_lost":           "Microphone lost",
+		"alert.disk_low":           "Storage almost full",
+		"alert.max_length_near":    "Maximum length is near",
+		"alert.upload_failing":     "Uploads are failing",
+		"alert.other":              "Equipment alert",
+		"alert.max_length_reached": "Maximum length reached",
+		"alert.recorder_failed":    "Recorder could not start",
+
+		"withdraw.title":  "Recording stopped",
+		"withdraw.sub":    "Keep what was recorded so far, or delete it?",
+		"withdraw.keep":   "Keep it",
+		"withdraw.delete": "Delete it",
+
+		"feedback.title": "How was your session today?",
+		"feedback.sub":   "Optional and anonymous.",
+		"feedback.1":     "Poor",
+		"feedback.2":     "Fair",
+		"feedback.3":     "Good",
+		"feedback.4":     "Very good",
+		"feedback.5":     "Excellent",
+		"feedback.skip":  "Skip",
+
+		"maint.title":    "Maintenance",
+		"maint.checks":   "Checks",
+		"maint.faults":   "Recent faults",
+		"maint.nofaults": "No faults",
+		"maint.network":  "Network",
+		"maint.storage":  "Storage",
+		"maint.version":  "Software {v}",
+		"maint.back":     "Back",
+
+		"dur.min":  "{m} min",
+		"dur.hmin": "{h} h {m} min",
+	},
+	"zh": {
+		"lang.en": "English",
+		"lang.zh": "中文",
+
+		"conn.title": "正在连接…",
+		"conn.sub":   "正在等待房间服务",
+
+		"door.free":           "空闲",
+		"door.in_session":     "咨询中",
+		"door.out_of_service": "暂停使用",
+		"door.sub.free":       "本房间可以使用",
+		"door.sub.in_session": "请勿打扰",
+		"door.sub.out":        "请联系前台",
+		"door.elapsed":        "已进行 {d}",
+		"door.start":          "开始咨询",
+		"door.maintenance":    "维护",
+		"door.checks.ok":      "检查全部通过",
+		"door.checks.bad":     "{n} 项检查需要处理",
+		"door.checks.none":    "尚未检查",
+		"privacy.recording":   "正在录音",
+		"privacy.not":         "未录音",
+
+		"pin.title.start":       "咨询师 PIN 码",
+		"pin.title.end":         "输入咨询师 PIN 码以结束咨询",
+		"pin.title.maintenance": "输入咨询师 PIN 码以进入维护",
+		"pin.ok":                "确定",
+		"pin.back":              "删除",
+		"pin.cancel":            "取消",
+		"pin.wrong":             "PIN 码错误，请重试",
+		"pin.locked":            "PIN 码错误次数过多，请 {d} 后重试",
+
+		"check.title":       "咨询前检查",
+		"check.auto":        "设备与环境",
+		"check.manual":      "人工确认",
+		"check.good":        "正常",
+		"check.abnormal":    "异常",
+		"check.unknown":     "未知",
+		"check.required":    "必需",
+		"check.blocked":     "有必需检查未通过",
+		"check.tick":        "请确认所有项目后继续",
+		"check.ready":       "就绪",
+		"check.continue":    "继续",
+		"check.override":    "强制继续…",
+		"check.cancel":      "取消",
+		"check.none":        "暂无结果",
+		"check.temperature": "温度",
+		"check.humidity":    "湿度",
+		"check.light":       "光照",
+		"check.door":        "房门关闭",
+		"check.presence":    "有人在场",
+		"check.microphone":  "麦克风",
+		"check.storage":     "存储",
+		"check.upload":      "上传通道",
+		"check.clock":       "时钟",
+		"check.network":     "网络",
+
+		"override.title":    "必需检查未通过，仍要继续吗？",
+		"override.sub":      "请选择原因，原因会记入维护日志。",
+		"override.reason.1": "已现场确认，房间正常",
+		"override.reason.2": "已知传感器故障，已报修",
+		"override.reason.3": "紧急咨询，无法等待",
+		"override.back":     "返回",
+
+		"participants.title": "有几位来访者在场？",
+		"participants.sub":   "将逐一征求每位来访者的意见。",
+		"participants.back":  "取消",
+
+		"record.title": "本次咨询是否录音？",
+		"record.sub":   "录音前须征得每位来访者同意，任何一人不同意即不录音。",
+		"record.yes":   "录音（需同意）",
+		"record.no":    "不录音",
+
+		"consent.title": "来访者 {n} / {total}",
+		"consent.sub":   "请阅读以下同意书。您可以随时停止录音。",
+		"consent.yes":   "我同意录音",
+		"consent.no":    "我不同意",
+
+		"session.stop":       "停止录音",
+		"session.end":        "结束咨询",
+		"session.declined":   "未录音：有来访者不同意录音",
+		"session.withdrawn":  "已应来访者要求停止录音",
+		"session.unrecorded": "本次咨询不录音",
+		"session.starting":   "正在开始录音…",
+		"session.fault":      "录音中断，正在重试",
+		"session.stopped":    "录音已停止",
+		"session.failed":     "未录音：录音设备无法启动",
+		"session.maxlen":     "录音已停止：已达到最长时长",
+		"session.level":      "麦克风",
+		"session.alerts":     "咨询师提示",
+
+		"alert.mic_silent":         "麦克风无声音",
+		"alert.mic_lost":           "麦克风已断开",
+		"alert.disk_low":           "存储空间不足",
+		"alert.max_length_near":    "即将达到最长时长",
+		"alert.upload_failing":     "上传失败",
+		"alert.other":              "设备提示",
+		"alert.max_length_reached": "已达到最长时长",
+		"alert.recorder_failed":    "录音设备无法启动",
+
+		"withdraw.title":  "录音已停止",
+		"withdraw.sub":    "保留还是删除已录制的内容？",
+		"withdraw.keep":   "保留",
+		"withdraw.delete": "删除",
+
+		"feedback.title": "您对今天的咨询满意吗？",
+		"feedback.sub":   "可选，匿名。",
+		"feedback.1":     "很不满意",
+		"feedback.2":     "不太满意",
+		"feedback.3":     "一般",
+		"feedback.4":     "满意",
+		"feedback.5":     "非常满意",
+		"feedback.skip":  "跳过",
+
+		"maint.title":    "维护",
+		"maint.checks":   "检查",
+		"maint.faults":   "最近故障",
+		"maint.nofaults": "无故障",
+		"maint.network":  "网络",
+		"maint.storage":  "存储",
+		"maint.version":  "软件版本 {v}",
+		"maint.back":     "返回",
+
+		"dur.min":  "{m} 分钟",
+		"dur.hmin": "{h} 小时 {m} 分钟",
+	},
+}
+
+// T returns the message in lang (English when lang is unknown), with {name}
+// placeholders replaced from kv pairs ("n", "3", ...). A missing key returns
+// the key itself, which the catalog tests catch.
+func T(lang string, m Msg, kv ...string) string {
+	cat, ok := catalogs[lang]
+	if !ok {
+		cat = catalogs["en"]
+	}
+	s, ok := cat[m]
+	if !ok {
+		return string(m)
+	}
+	if len(kv) == 0 {
+		return s
+	}
+	pairs := make([]string, 0, len(kv))
+	for i := 0; i+1 < len(kv); i += 2 {
+		pairs = append(pairs, "{"+kv[i]+"}", kv[i+1])
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// Has reports whether the catalog has m.
+func Has(m Msg) bool { _, ok := catalogs["en"][m]; return ok }
+
+// Keys returns every catalog key, sorted.
+func Keys() []Msg {
+	keys := make([]Msg, 0, len(catalogs["en"]))
+	for k := range catalogs["en"] {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
+
+var placeholder = regexp.MustCompile(`\{[a-z]+\}`)
+
+// placeholders lists the {name} placeholders of s, sorted.
+func placeholders(s string) []string {
+	p := placeholder.FindAllString(s, -1)
+	sort.Strings(p)
+	return p
+}
+
+// supported reports whether lang has a catalog.
+func supported(lang string) bool { _, ok := catalogs[lang]; return ok }

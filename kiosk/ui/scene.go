@@ -1,0 +1,360 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"time"
+
+	"roomkiosk/kiosk/session"
+)
+
+// Kind is the kind of a display-list element.
+type Kind int
+
+const (
+	KindFill   Kind = iota // filled rectangle, corners rounded by Radius
+	KindStroke             // outlined rectangle, line Width
+	KindCircle             // filled circle inscribed in Rect
+	KindRing               // circle outline inscribed in Rect, line Width
+	KindPath               // polyline through Points, line Width; filled polygon when Width is 0
+	KindText               // one fitted line of text; Box is the box it must stay in
+)
+
+// Pt is a point in logical pixels.
+type Pt struct{ X, Y float64 }
+
+// Element is one thing to paint. The renderer paints elements in order.
+type Element struct {
+	Kind   Kind
+	Rect   Rect
+	Color  color.RGBA
+	Radius float64
+	Width  float64
+	Points []Pt
+
+	// Text: the line, its pixel size and weight, the pen position (X at the
+	// left of the line, Y at the baseline), the box the line was fitted to
+	// and, for scrolled text, the clip rectangle.
+	Text     string
+	Size     float64
+	Bold     bool
+	X, Y     float64
+	Box      Rect
+	Clip     Rect
+	Clipped  bool
+	Advance  float64 // measured width of the line
+	Ascent   float64
+	Descent  float64
+	FromKey  Msg // catalog key the text came from, if any
+	Overflow bool
+}
+
+// LocalAction is what a tap on a target does on the screen itself, without
+// the daemon: scrolling the agreement, opening the override reasons.
+type LocalAction int
+
+const (
+	LocalNone LocalAction = iota
+	LocalScrollUp
+	LocalScrollDown
+	LocalOpenOverride
+	LocalCloseOverride
+)
+
+// Target is a touch target with a stable id (see issue 6 item 9).
+type Target struct {
+	ID      string
+	Rect    Rect
+	Enabled bool
+	Intent  *session.Intent // sent to the daemon on a tap
+	Local   LocalAction     // or handled here
+}
+
+// Local is the screen's own state. None of it matters: a restarted screen
+// starts with the zero value and shows the same scene.
+type Local struct {
+	Pressed   string // target under the finger, drawn highlighted
+	Override  bool   // override reason picker open
+	Scroll    int    // first agreement line shown
+	ScrollKey string // turn and language the scroll belongs to
+}
+
+// Apply performs a local action.
+func (l *Local) Apply(a LocalAction, page int) {
+	switch a {
+	case LocalScrollUp:
+		l.Scroll -= page
+	case LocalScrollDown:
+		l.Scroll += page
+	case LocalOpenOverride:
+		l.Override = true
+	case LocalCloseOverride:
+		l.Override = false
+	}
+	if l.Scroll < 0 {
+		l.Scroll = 0
+	}
+}
+
+// Input is everything a scene is built from.
+type Input struct {
+	Connected bool
+	Snap      session.Snapshot
+	Local     Local
+	Now       time.Time
+	Version   string // software version, shown on the maintenance screen
+}
+
+// Scene is one laid-out screen.
+type Scene struct {
+	Name       string
+	Lang       string
+	Elements   []Element
+	Targets    []Target
+	NextChange time.Time // when the scene must be rebuilt although nothing else changed; zero for never
+	Locked     bool      // the PIN pad is locked out
+	Local      Local     // the local state, normalised (scroll clamped, reset on a new turn)
+	Page       int       // agreement scroll step in lines
+	Overflows  []string  // text that did not fit its box; always empty unless there is a bug
+	Used       map[Msg]bool
+}
+
+// Target returns the target with id, if the scene has it.
+func (s *Scene) Target(id string) (Target, bool) {
+	for _, t := range s.Targets {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+// Hit returns the enabled target at a point; later targets win (overlays).
+func (s *Scene) Hit(x, y float64) (Target, bool) {
+	for i := len(s.Targets) - 1; i >= 0; i-- {
+		t := s.Targets[i]
+		if t.Enabled && t.Rect.Contains(x, y) {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
+// Texts returns every text line of the scene, in paint order.
+func (s *Scene) Texts() []string {
+	var out []string
+	for _, e := range s.Elements {
+		if e.Kind == KindText {
+			out = append(out, e.Text)
+		}
+	}
+	return out
+}
+
+// builder accumulates a scene.
+type builder struct {
+	f    *Fonts
+	in   Input
+	lang string
+	sc   *Scene
+}
+
+// Build lays out the scene for the input.
+func Build(f *Fonts, in Input) *Scene {
+	lang := in.Snap.Language
+	if !supported(lang) {
+		lang = "en"
+	}
+	b := &builder{f: f, in: in, lang: lang, sc: &Scene{Lang: lang, Local: in.Local, Used: map[Msg]bool{}}}
+	b.fill(R(0, 0, Width, Height), ColBG, 0)
+	switch {
+	case !in.Connected:
+		b.connecting()
+	default:
+		switch in.Snap.Step {
+		case session.StepDoor, "":
+			b.door()
+		case session.StepPIN, session.StepEndPIN, session.StepMaintenancePIN:
+			b.pin()
+		case session.StepChecklist:
+			if in.Local.Override && in.Snap.Blocked {
+				b.override()
+			} else {
+				b.sc.Local.Override = false
+				b.checklist()
+			}
+		case session.StepParticipants:
+			b.participants()
+		case session.StepRecordChoice:
+			b.recordChoice()
+		case session.StepConsent:
+			b.consent()
+		case session.StepInSession:
+			b.inSession()
+		case session.StepWithdrawChoice:
+			b.withdrawChoice()
+		case session.StepFeedback:
+			b.feedback()
+		case session.StepMaintenance:
+			b.maintenance()
+		default:
+			// A step this screen does not know (a newer daemon): show the door
+			// rather than nothing.
+			b.door()
+		}
+	}
+	if in.Snap.Step != session.StepChecklist {
+		b.sc.Local.Override = false
+	}
+	return b.sc
+}
+
+// t translates and records that the key was shown.
+func (b *builder) t(m Msg, kv ...string) string {
+	b.sc.Used[m] = true
+	return T(b.lang, m, kv...)
+}
+
+func (b *builder) fill(r Rect, c color.RGBA, radius float64) {
+	b.sc.Elements = append(b.sc.Elements, Element{Kind: KindFill, Rect: r, Color: c, Radius: radius})
+}
+
+func (b *builder) stroke(r Rect, c color.RGBA, radius, width float64) {
+	b.sc.Elements = append(b.sc.Elements, Element{Kind: KindStroke, Rect: r, Color: c, Radius: radius, Width: width})
+}
+
+func (b *builder) circle(cx, cy, radius float64, c color.RGBA) {
+	b.sc.Elements = append(b.sc.Elements, Element{Kind: KindCircle, Rect: R(cx-radius, cy-radius, 2*radius, 2*radius), Color: c})
+}
+
+func (b *builder) ring(cx, cy, radius, width float64, c color.RGBA) {
+	b.sc.Elements = append(b.sc.Elements, Element{Kind: KindRing, Rect: R(cx-radius, cy-radius, 2*radius, 2*radius), Color: c, Width: width})
+}
+
+func (b *builder) path(c color.RGBA, width float64, pts ...Pt) {
+	b.sc.Elements = append(b.sc.Elements, Element{Kind: KindPath, Color: c, Width: width, Points: pts})
+}
+
+// msg lays out a catalog message in a box.
+func (b *builder) msg(r Rect, c color.RGBA, st TextStyle, m Msg, kv ...string) {
+	b.textKey(r, c, st, b.t(m, kv...), m)
+}
+
+// text lays out a string that does not come from the catalog (room name,
+// config text, measured values).
+func (b *builder) text(r Rect, c color.RGBA, st TextStyle, s string) {
+	b.textKey(r, c, st, s, "")
+}
+
+func (b *builder) textKey(r Rect, c color.RGBA, st TextStyle, s string, key Msg) {
+	lines, size, ok := b.f.Fit(s, r.W, r.H, st)
+	if !ok {
+		b.sc.Overflows = append(b.sc.Overflows, fmt.Sprintf("%s/%s: %q does not fit %.0fx%.0f", b.sc.Name, b.lang, s, r.W, r.H))
+	}
+	face := b.f.face(size, st.Bold)
+	lh := b.f.lineHeight(size, st)
+	// Vertical placement: the block of lines, centred or at the top.
+	asc, desc := face.lineMetrics(s)
+	blockH := asc + desc + float64(len(lines)-1)*lh
+	y := r.Y + asc
+	if !st.Top {
+		y = r.Y + (r.H-blockH)/2 + asc
+	}
+	for _, l := range lines {
+		adv := face.advance(l)
+		x := r.X
+		switch st.Align {
+		case AlignCenter:
+			x = r.X + (r.W-adv)/2
+		case AlignRight:
+			x = r.X + r.W - adv
+		}
+		b.sc.Elements = append(b.sc.Elements, Element{
+			Kind: KindText, Text: l, Size: size, Bold: st.Bold, Color: c,
+			X: x, Y: y, Box: r, Advance: adv, Ascent: asc, Descent: desc, FromKey: key, Overflow: !ok,
+		})
+		y += lh
+	}
+}
+
+// target registers a touch target.
+func (b *builder) target(id string, r Rect, enabled bool, in *session.Intent, local LocalAction) {
+	b.sc.Targets = append(b.sc.Targets, Target{ID: id, Rect: r, Enabled: enabled, Intent: in, Local: local})
+}
+
+// ButtonKind picks a button's colours.
+type buttonKind int
+
+const (
+	btnPrimary buttonKind = iota
+	btnSecondary
+	btnDanger
+	btnGood
+	btnGhost
+)
+
+// button draws a button with a catalog label and registers its target.
+func (b *builder) button(id string, r Rect, kind buttonKind, enabled bool, st TextStyle, in *session.Intent, local LocalAction, m Msg, kv ...string) {
+	b.buttonText(id, r, kind, enabled, st, in, local, b.t(m, kv...), m)
+}
+
+func (b *builder) buttonText(id string, r Rect, kind buttonKind, enabled bool, st TextStyle, in *session.Intent, local LocalAction, label string, key Msg) {
+	bg, fg := b.buttonColors(kind, enabled, b.in.Local.Pressed == id)
+	b.fill(r, bg, 14)
+	if kind == btnGhost {
+		b.stroke(r, ColMuted, 14, 2)
+	}
+	if st.Size == 0 {
+		st = TextStyle{Size: 24, MinSize: 14, Bold: true, Align: AlignCenter, Wrap: true}
+	}
+	b.textKey(r.Inset(10), fg, st, label, key)
+	b.target(id, r, enabled, in, local)
+}
+
+func (b *builder) buttonColors(kind buttonKind, enabled, pressed bool) (bg, fg color.RGBA) {
+	fg = ColText
+	switch kind {
+	case btnPrimary:
+		bg = ColAccent
+	case btnSecondary:
+		bg = ColPanelHi
+	case btnDanger:
+		bg = ColDanger
+	case btnGood:
+		bg = ColFree
+	case btnGhost:
+		bg = ColBG
+	}
+	if !enabled {
+		bg = ColPanel
+		fg = ColMuted
+	}
+	if pressed && enabled {
+		bg = lighten(bg, 0.35)
+	}
+	return bg, fg
+}
+
+func lighten(c color.RGBA, k float64) color.RGBA {
+	l := func(v uint8) uint8 { return uint8(float64(v) + (255-float64(v))*k) }
+	return color.RGBA{l(c.R), l(c.G), l(c.B), c.A}
+}
+
+// langSwitch draws the two language buttons ending at right edge x.
+func (b *builder) langSwitch(right, y, h float64) {
+	w := 84.0
+	for i, l := range []string{"en", "zh"} {
+		r := R(right-float64(2-i)*w-float64(1-i)*8, y, w, h)
+		kind := btnGhost
+		if l == b.lang {
+			kind = btnSecondary
+		}
+		b.button("lang-"+l, r, kind, true, TextStyle{Size: 20, MinSize: 14, Bold: l == b.lang, Align: AlignCenter},
+			&session.Intent{Kind: session.IntentLanguage, Language: l}, LocalNone, Msg("lang."+l))
+	}
+}
+
+// header draws a scene title at the top left.
+func (b *builder) header(m Msg, w float64, kv ...string) {
+	b.msg(R(28, 14, w, 46), ColText, TextStyle{Size: 32, MinSize: 18, Bold: true}, m, kv...)
+}

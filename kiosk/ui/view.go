@@ -1,0 +1,84 @@
+package ui
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+)
+
+// View is what the read-only /ui endpoint reports: the scene on screen and
+// its touch targets in window pixels, for tests and for support staff.
+type View struct {
+	Scene     string       `json:"scene"`
+	Language  string       `json:"language"`
+	Connected bool         `json:"connected"`
+	Seq       uint64       `json:"seq"` // snapshot sequence number the scene shows
+	Door      string       `json:"door,omitempty"`
+	Recording bool         `json:"recording"`
+	Locked    bool         `json:"locked"`
+	Window    Rect         `json:"window"` // the window's position and size on the X screen
+	Targets   []ViewTarget `json:"targets"`
+	Texts     []string     `json:"texts"`  // text lines on screen (no personal data is ever shown)
+	Frames    uint64       `json:"frames"` // frames painted so far: idle means this stands still
+}
+
+// ViewTarget is one touch target.
+type ViewTarget struct {
+	ID      string `json:"id"`
+	Rect    Rect   `json:"rect"` // in window pixels
+	Enabled bool   `json:"enabled"`
+}
+
+// NewView describes a painted scene. The window maps logical pixels to
+// window pixels with scale and offset (letterboxing on other panel sizes).
+func NewView(sc *Scene, snap Input, window Rect, scale, offX, offY float64, frames uint64) View {
+	v := View{
+		Scene: sc.Name, Language: sc.Lang, Connected: snap.Connected, Seq: snap.Snap.Seq,
+		Door: string(snap.Snap.Door), Recording: snap.Snap.Recording, Locked: sc.Locked,
+		Window: window, Texts: sc.Texts(), Frames: frames, Targets: []ViewTarget{},
+	}
+	for _, t := range sc.Targets {
+		r := R(t.Rect.X*scale+offX, t.Rect.Y*scale+offY, t.Rect.W*scale, t.Rect.H*scale)
+		v.Targets = append(v.Targets, ViewTarget{ID: t.ID, Rect: r, Enabled: t.Enabled})
+	}
+	return v
+}
+
+// ViewServer serves the latest View at GET /ui. It is read-only: nothing can
+// be tapped or consented through it.
+type ViewServer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+// Publish replaces the served view.
+func (s *ViewServer) Publish(v View) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return // a View always marshals
+	}
+	s.mu.Lock()
+	s.b = b
+	s.mu.Unlock()
+}
+
+func (s *ViewServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/ui" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "read-only endpoint", http.StatusMethodNotAllowed)
+		return
+	}
+	s.mu.Lock()
+	b := s.b
+	s.mu.Unlock()
+	if b == nil {
+		b, _ = json.Marshal(View{Scene: "starting", Targets: []ViewTarget{}})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
