@@ -3,6 +3,7 @@ package board
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -36,5 +37,23 @@ func TestOpen(t *testing.T) {
 	cfg.Backend = "gpio"
 	if _, err := Open(cfg, zerolog.Nop()); err == nil {
 		t.Fatal("bad backend accepted")
+	}
+}
+
+func TestInputsOnlyLeavesTheLightAlone(t *testing.T) {
+	cfg := hardware.Default()
+	cfg.Sim.OnAirFile = t.TempDir() + "/on-air"
+	b, err := Open(cfg, zerolog.Nop(), InputsOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.OnAir.Set(true); !errors.Is(err, hardware.ErrNotPresent) {
+		t.Fatalf("Set = %v, want ErrNotPresent", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cfg.Sim.OnAirFile); !os.IsNotExist(err) {
+		t.Fatalf("the on-air file was touched: %v", err)
 	}
 }
