@@ -408,3 +408,41 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestOverrideAndDoorEdgesLogged(t *testing.T) {
+	cfg := testConfig(t)
+	s, b := simBoard(t)
+	lg, err := OpenLog(cfg.LogDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	got := make(chan []session.CheckResult, 4)
+	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []session.CheckResult) { got <- rs }})
+	ctx, cancel := context.WithCancel(context.Background())
+	r.RunOnDoorChange(ctx, b.Door)
+
+	// Opening the door runs a round by itself.
+	s.Set(sim.State{DoorOpen: sim.Ptr(true)})
+	rs := <-got
+	if Names(Blocking(rs)) != NameDoor {
+		t.Fatalf("round after the door opened: blocking %q", Names(Blocking(rs)))
+	}
+	if err := r.RecordOverride("s-42", "c-1", "door latch broken, porter informed"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	r.Wait()
+	es, err := Recent(cfg.LogDir, 1, KindOverride)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("override entries %v, %v", es, err)
+	}
+	e := es[0]
+	if e.Session != "s-42" || e.Counselor != "c-1" || e.Note == "" || len(e.Results) != 1 || e.Results[0].Name != NameDoor {
+		t.Fatalf("override entry %+v", e)
+	}
+	runs, _ := Recent(cfg.LogDir, 5, KindRun)
+	if len(runs) != 1 || runs[0].Reason != "door" {
+		t.Fatalf("runs %+v, want one with reason door", runs)
+	}
+}

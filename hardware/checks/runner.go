@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/hardware"
 	"roomkiosk/kiosk/session"
 )
 
@@ -263,4 +264,34 @@ func (r *Runner) runOne(ctx context.Context, c Check) session.CheckResult {
 	case <-cctx.Done():
 		return finish(Unknown(name, fmt.Errorf("no answer within %v", r.cfg.Timeout.Duration), "", hangHint))
 	}
+}
+
+// RecordOverride logs that the counselor started a session despite the
+// required checks now blocking, with the reason they gave. The reason is
+// free text typed by staff about the room ("latch broken, porter told"); the
+// screen must not invite client details in it.
+func (r *Runner) RecordOverride(sessionID, counselorID, reason string) error {
+	if r.opt.Log == nil {
+		return nil
+	}
+	return r.opt.Log.Record(Entry{
+		At: r.opt.Now(), Kind: KindOverride, Session: sessionID, Counselor: counselorID,
+		Note: reason, Results: Blocking(r.Last()),
+	})
+}
+
+// RunOnDoorChange requests a round ("door") on every debounced door edge
+// until ctx ends, so the door check (and Out of service) follows the door
+// within a second instead of at the next interval. It returns at once.
+func (r *Runner) RunOnDoorChange(ctx context.Context, door interface {
+	Watch(context.Context) <-chan hardware.DoorEdge
+}) {
+	edges := door.Watch(ctx)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for range edges {
+			r.RunChecks("door")
+		}
+	}()
 }
