@@ -22,7 +22,7 @@ import (
 func testConfig(t *testing.T) Config {
 	cfg := Default()
 	cfg.LogDir = t.TempDir()
-	cfg.Timeout = session.Duration{Duration: 200 * time.Millisecond}
+	cfg.Timeout = session.Duration{Duration: 500 * time.Millisecond}
 	cfg.Required = []string{NameDoor, NameTemperature}
 	return cfg
 }
