@@ -33,11 +33,15 @@ type Server struct {
 	Host      string // 127.0.0.1:PORT
 	AccessKey string // root user
 	SecretKey string // root password
+	CAFile    string // PEM of the CA that signed the server's certificate (StartTLS only)
 
 	bin     string
 	dataDir string
 	mcDir   string
 	logPath string
+
+	certsDir   string       // --certs-dir (StartTLS)
+	httpClient *http.Client // for the readiness probe
 
 	mu     gosync.Mutex
 	cmd    *exec.Cmd
@@ -47,6 +51,13 @@ type Server struct {
 // Start runs a fresh server and waits until it is ready. It is stopped in
 // t.Cleanup; its log is printed if the test failed.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	s := newServer(t)
+	s.start(t)
+	return s
+}
+
+func newServer(t testing.TB) *Server {
 	t.Helper()
 	bin := testenv.Tool(t, "minio")
 	dir := t.TempDir()
@@ -59,6 +70,8 @@ func Start(t testing.TB) *Server {
 		dataDir:   filepath.Join(dir, "data"),
 		mcDir:     filepath.Join(dir, "mc"),
 		logPath:   filepath.Join(dir, "minio.log"),
+
+		httpClient: http.DefaultClient,
 	}
 	s.Endpoint = "http://" + s.Host
 	for _, d := range []string{s.dataDir, s.mcDir} {
@@ -74,7 +87,6 @@ func Start(t testing.TB) *Server {
 			}
 		}
 	})
-	s.start(t)
 	return s
 }
 
@@ -85,7 +97,11 @@ func (s *Server) start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(s.bin, "server", s.dataDir, "--quiet", "--address", s.Host)
+	args := []string{"server", s.dataDir, "--quiet", "--address", s.Host}
+	if s.certsDir != "" {
+		args = append(args, "--certs-dir", s.certsDir)
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
@@ -112,7 +128,7 @@ func (s *Server) start(t testing.TB) {
 			t.Fatalf("miniotest: minio exited before it was ready:\n%s", tail(b, 4000))
 		default:
 		}
-		resp, err := http.Get(s.Endpoint + "/minio/health/ready")
+		resp, err := s.httpClient.Get(s.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -160,7 +176,7 @@ func (s *Server) MC(t testing.TB, args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--config-dir", s.mcDir, "--no-color", "--disable-pager"}, args...)...)
 	cmd.Env = append(os.Environ(),
-		"MC_HOST_local=http://"+s.AccessKey+":"+s.SecretKey+"@"+s.Host,
+		"MC_HOST_local="+s.scheme()+"://"+s.AccessKey+":"+s.SecretKey+"@"+s.Host,
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -178,10 +194,14 @@ func (s *Server) Client(t testing.TB) *minio.Client {
 // ClientFor returns a minio-go client with the given credentials.
 func (s *Server) ClientFor(t testing.TB, accessKey, secretKey string) *minio.Client {
 	t.Helper()
-	c, err := minio.New(s.Host, &minio.Options{
+	opts := &minio.Options{
 		Creds:  credentials.NewStaticV4(accessKey, secretKey, ""),
-		Secure: false,
-	})
+		Secure: s.certsDir != "",
+	}
+	if s.certsDir != "" {
+		opts.Transport = s.httpClient.Transport
+	}
+	c, err := minio.New(s.Host, opts)
 	if err != nil {
 		t.Fatalf("miniotest: client: %v", err)
 	}
@@ -233,6 +253,13 @@ func (s *Server) AddWriteOnlyUser(t testing.TB, bucket, prefix string) (accessKe
 		}
 	}
 	return accessKey, secretKey
+}
+
+func (s *Server) scheme() string {
+	if s.certsDir != "" {
+		return "https"
+	}
+	return "http"
 }
 
 func randHex(n int) string {

@@ -46,3 +46,14 @@ func TestServer(t *testing.T) {
 		t.Fatal("put to a stopped server succeeded")
 	}
 }
+
+func TestServerTLS(t *testing.T) {
+	s := miniotest.StartTLS(t)
+	if !strings.HasPrefix(s.Endpoint, "https://") || s.CAFile == "" {
+		t.Fatalf("endpoint %s, ca %q", s.Endpoint, s.CAFile)
+	}
+	s.MakeBucket(t, "bkt", false)
+	if out, err := s.MC(t, "ls", "local/"); err != nil || !strings.Contains(out, "bkt") {
+		t.Fatalf("mc over TLS: %q %v", out, err)
+	}
+}

@@ -235,3 +235,30 @@ func crashChild(t *testing.T, spool string) {
 	err := u.drain(context.Background())
 	t.Fatalf("child: drain returned without crashing: %v", err)
 }
+
+// TestTLS: with storage.ca_file the server's certificate is verified and the
+// upload works; without it the upload check reports an untrusted
+// certificate as a permanent problem.
+func TestTLS(t *testing.T) {
+	srv := miniotest.StartTLS(t)
+	srv.MakeBucket(t, testBucket, true)
+	cfg := deviceConfig(t, srv)
+	spool := t.TempDir()
+
+	untrusted := newTestUploader(t, cfg, spool, "")
+	r := untrusted.Checks()[0].Run(context.Background())
+	if r.State != session.CheckAbnormal || r.Value != "refused: TLSVerify" || !strings.Contains(r.Hint, "storage.ca_file") {
+		t.Fatalf("upload check without the CA: %+v", r)
+	}
+
+	cfg.CAFile = srv.CAFile
+	u := newTestUploader(t, cfg, spool, "")
+	if r := u.Checks()[0].Run(context.Background()); r.State != session.CheckGood || r.Value != "reachable, TLS verified" {
+		t.Fatalf("upload check with the CA: %+v", r)
+	}
+	s := writeSession(t, spool, time.Now(), 2, 1000)
+	if err := u.drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArrived(t, srv.Client(t), []testSession{s})
+}
