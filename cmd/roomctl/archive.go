@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"filippo.io/age"
+	"golang.org/x/term"
+
+	"roomkiosk/sync/admin"
+	"roomkiosk/sync/archive"
+)
+
+// parseDate reads 2006-01-02 (a whole UTC day) or an RFC 3339 time. For
+// --until a bare day includes that day.
+func parseDate(flagName, s string, endOfDay bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if endOfDay {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usagef("--%s %q: not a date (2006-01-02) or time (2006-01-02T15:04:05Z)", flagName, s)
+}
+
+func (a *app) sessions(ctx context.Context, args []string) error {
+	fs := a.newFlags("sessions")
+	var cf connFlags
+	cf.register(fs)
+	room := fs.String("room", "", "only this room")
+	since := fs.String("since", "", "only sessions started on or after this date (2006-01-02, UTC) or time (RFC 3339)")
+	until := fs.String("until", "", "only sessions started on or before this date (inclusive) or before this time")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	if *room != "" {
+		if err := admin.ValidRoomID(*room); err != nil {
+			return usagef("--room: %v", err)
+		}
+	}
+	var f archive.Filter
+	f.Room = *room
+	if f.Since, err = parseDate("since", *since, false); err != nil {
+		return err
+	}
+	if f.Until, err = parseDate("until", *until, true); err != nil {
+		return err
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	rows, err := (&archive.Archive{Client: cl, Bucket: c.Bucket}).Sessions(ctx, f)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	if *asJSON {
+		if rows == nil {
+			rows = []archive.Session{}
+		}
+		return a.printJSON(rows)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tSESSION\tSTART (UTC)\tDURATION\tSEGMENTS\tSTATE\tSIZE")
+	for _, r := range rows {
+		segs := fmt.Sprint(r.Segments)
+		if r.Partial > 0 {
+			segs += fmt.Sprintf(" (%d partial)", r.Partial)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Room, r.Session, r.Started.UTC().Format("2006-01-02 15:04:05"),
+			r.Duration.Round(time.Second), segs, r.State, humanBytes(r.Bytes))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(a.stderr, "no sessions match")
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func readIdentities(path string) ([]age.Identity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read identity: %w", err)
+	}
+	defer f.Close()
+	ids, err := age.ParseIdentities(f)
+	if err != nil {
+		return nil, fmt.Errorf("identity file %s: %w", path, err)
+	}
+	return ids, nil
+}
+
+func (a *app) pull(ctx context.Context, args []string) error {
+	fs := a.newFlags("pull")
+	var cf connFlags
+	cf.register(fs)
+	idFile := fs.String("i", "", "age identity `file` (from roomctl keygen)")
+	out := fs.String("o", "", "the WAV `file` to write")
+	room := fs.String("room", "", "the session's room (only needed if the id is ambiguous)")
+	force := fs.Bool("force", false, "replace the output file if it exists")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, "SESSION"); err != nil {
+		return err
+	}
+	var missing []string
+	if *idFile == "" {
+		missing = append(missing, "-i IDENTITY")
+	}
+	if *out == "" {
+		missing = append(missing, "-o OUT.wav")
+	}
+	if len(missing) > 0 {
+		return usagef("pull: missing %s", strings.Join(missing, " and "))
+	}
+	ids, err := readIdentities(*idFile)
+	if err != nil {
+		return err
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	bar := a.progressBar(pos[0])
+	res, err := ar.Pull(ctx, archive.PullOptions{
+		SessionID: pos[0], Room: *room, Identities: ids, Out: *out, Overwrite: *force,
+		Progress: bar.update,
+		BeforeCommit: func(r archive.PullResult) error {
+			// The audit record is durable before the audio is handed over.
+			_, err := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: r.Session.Room, Session: r.Session.Session,
+				Objects: []string{r.Session.Key},
+				Detail:  fmt.Sprintf("%d segments, %d frames, %d recovered partial", r.Session.Segments, r.Frames, len(r.Recovered))})
+			return err
+		},
+	})
+	bar.done()
+	if err != nil {
+		// Failed attempts are audited too (best effort: the server may be
+		// what failed).
+		if _, aerr := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: *room, Session: pos[0], Result: err.Error()}); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+		return err
+	}
+	if *asJSON {
+		return a.printJSON(res)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: session %s of room %s, %s of audio (%d segments", res.Out, res.Session.Session, res.Session.Room,
+		(time.Duration(res.Frames) * time.Second / time.Duration(res.Session.Manifest.Format.SampleRate)).Round(time.Millisecond), res.Session.Segments)
+	if res.SilenceFrames > 0 {
+		fmt.Fprintf(a.stdout, ", %s of silence for gaps", (time.Duration(res.SilenceFrames) * time.Second / time.Duration(res.Session.Manifest.Format.SampleRate)).Round(time.Millisecond))
+	}
+	if len(res.Recovered) > 0 {
+		fmt.Fprintf(a.stdout, ", recovered prefix of partial %s", strings.Join(res.Recovered, ", "))
+	}
+	fmt.Fprintln(a.stdout, ")")
+	return nil
+}
+
+// progress draws a one-line bar on stderr when it is a terminal; elsewhere
+// (pipes, logs, tests) it stays silent.
+type progress struct {
+	a     *app
+	f     *os.File
+	label string
+	drawn bool
+}
+
+func (a *app) progressBar(label string) *progress {
+	p := &progress{a: a, label: label}
+	if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.f = f
+	}
+	return p
+}
+
+func (p *progress) update(pr archive.Progress) {
+	if p.f == nil || pr.Total == 0 {
+		return
+	}
+	const width = 30
+	fill := width * pr.Done / pr.Total
+	fmt.Fprintf(p.f, "\r%s [%s%s] %d/%d segments, %s / %s ", p.label, strings.Repeat("#", fill), strings.Repeat(" ", width-fill),
+		pr.Done, pr.Total, humanBytes(pr.Bytes), humanBytes(pr.TotalBytes))
+	p.drawn = true
+}
+
+func (p *progress) done() {
+	if p.drawn {
+		fmt.Fprintln(p.f)
+	}
+}
+
+func (a *app) status(ctx context.Context, args []string) error {
+	fs := a.newFlags("status")
+	var cf connFlags
+	cf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	rows, err := (&archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32}).Statuses(ctx, now)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	if *asJSON {
+		if rows == nil {
+			rows = []archive.RoomStatus{}
+		}
+		return a.printJSON(rows)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET")
+	for _, r := range rows {
+		seen := "never"
+		if !r.LastSeen.IsZero() {
+			seen = now.Sub(r.LastSeen).Round(time.Second).String() + " ago"
+		}
+		if r.Stale {
+			seen = "STALE " + seen
+		}
+		if r.Status == nil {
+			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\n", r.Room, r.Error, seen)
+			continue
+		}
+		st := r.Status
+		rec := "no"
+		if st.Recording {
+			rec = "RECORDING"
+		}
+		failing := strings.Join(r.Failing, ",")
+		if failing == "" {
+			failing = "-"
+		}
+		backlog := "-"
+		if st.Queue.Objects > 0 {
+			backlog = fmt.Sprintf("%d (%s, oldest %s)", st.Queue.Objects, humanBytes(st.Queue.Bytes), (time.Duration(st.Queue.OldestAgeSec) * time.Second).String())
+		}
+		if st.Queue.LastErrorKind == "permanent" {
+			backlog += " BLOCKED"
+		}
+		clock := "-"
+		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
+			clock = fmt.Sprintf("%+.1fs", st.ClockOffset().Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Room, st.Door, rec, failing, backlog, seen, clock)
+	}
+	return tw.Flush()
+}
+
+func (a *app) deletionsApply(ctx context.Context, args []string) error {
+	fs := a.newFlags("deletions apply")
+	var cf connFlags
+	cf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	dry := fs.Bool("dry-run", false, "list the requests and what they would remove, change nothing")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	var outs []archive.DeletionOutcome
+	var applyErr error
+	if *dry {
+		reqs, err := ar.DeletionRequests(ctx)
+		if err != nil {
+			return fmt.Errorf("deletions: %w", err)
+		}
+		for _, r := range reqs {
+			o := archive.DeletionOutcome{DeletionRequest: r, Result: "dry run"}
+			if r.Request != nil {
+				if o.Removed, err = ar.SessionVersions(ctx, r.Room, r.Request.SessionID); err != nil {
+					return fmt.Errorf("deletions: %w", err)
+				}
+			} else {
+				o.Result = r.Error
+			}
+			outs = append(outs, o)
+		}
+	} else {
+		au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+		outs, applyErr = ar.ApplyDeletions(ctx, func(o archive.DeletionOutcome) error {
+			rec := admin.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
+			if o.Request != nil {
+				rec.Session = o.Request.SessionID
+				rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
+			}
+			for _, v := range o.Removed {
+				rec.Objects = append(rec.Objects, v.String())
+			}
+			_, err := au.Write(ctx, rec)
+			return err
+		})
+	}
+	if *asJSON {
+		if outs == nil {
+			outs = []archive.DeletionOutcome{}
+		}
+		if err := a.printJSON(outs); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ROOM\tSESSION\tVERSIONS REMOVED\tRESULT")
+		for _, o := range outs {
+			id := "?"
+			if o.Request != nil {
+				id = o.Request.SessionID
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", o.Room, id, len(o.Removed), o.Result)
+		}
+		tw.Flush()
+		if len(outs) == 0 {
+			fmt.Fprintln(a.stderr, "no deletion requests")
+		}
+	}
+	if applyErr != nil {
+		return fmt.Errorf("deletions: %w", applyErr)
+	}
+	return nil
+}
