@@ -446,7 +446,8 @@ func clone(m map[string]string) map[string]string {
 }
 
 // TestBinary builds roomctl without cgo, as admins do, and runs it as a
-// program: exit codes and the environment reach it.
+// program against a MinIO served over TLS by a private CA (ROOMCTL_CA):
+// exit codes, the environment and the CA reach it, and mc gets the CA too.
 func TestBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "roomctl")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -454,16 +455,20 @@ func TestBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
 	}
-	srv := miniotest.Start(t)
+	srv := miniotest.StartTLS(t)
 	run := func(env []string, args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 		out, _ := cmd.CombinedOutput()
 		return cmd.ProcessState.ExitCode(), string(out)
 	}
-	env := []string{"ROOMCTL_ENDPOINT=" + srv.Endpoint, "ROOMCTL_ACCESS_KEY=" + srv.AccessKey, "ROOMCTL_SECRET_KEY=" + srv.SecretKey, "ROOMCTL_BUCKET=bin"}
+	noCA := []string{"ROOMCTL_ENDPOINT=" + srv.Endpoint, "ROOMCTL_ACCESS_KEY=" + srv.AccessKey, "ROOMCTL_SECRET_KEY=" + srv.SecretKey, "ROOMCTL_BUCKET=bin"}
+	env := append(noCA[:4:4], "ROOMCTL_CA="+srv.CAFile, "ROOMCTL_MC="+testenv.Tool(t, "mc"))
 	if code, out := run(nil, "sessions"); code != exitUsage || !strings.Contains(out, "ROOMCTL_ENDPOINT") {
 		t.Fatalf("no env: exit %d %s", code, out)
+	}
+	if code, out := run(noCA, "bucket", "init"); code != exitFailure || !strings.Contains(out, "certificate") {
+		t.Fatalf("without the CA: exit %d %s", code, out)
 	}
 	if code, out := run(env, "bucket", "init"); code != 0 || !strings.Contains(out, "bucket bin created") {
 		t.Fatalf("bucket init: exit %d %s", code, out)
@@ -471,7 +476,16 @@ func TestBinary(t *testing.T) {
 	if code, out := run(env, "sessions", "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("sessions: exit %d %q", code, out)
 	}
-	bad := append(env[:3:3], "ROOMCTL_BUCKET=missing-bucket")
+	creds := filepath.Join(t.TempDir(), "dev.toml")
+	if code, out := run(env, "provision", "201", "--apply", "--credentials-out", creds); code != 0 || !strings.Contains(out, `ca_file = "/etc/roomkiosk/ca.pem"`) {
+		t.Fatalf("provision over TLS: exit %d %s", code, out)
+	}
+	c, err := upload.LoadCredentials(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admintest.CheckDeviceRights(t, srv.ClientFor(t, c.AccessKey, c.SecretKey), "bin", "201", "202")
+	bad := append(env[:3:3], "ROOMCTL_BUCKET=missing-bucket", "ROOMCTL_CA="+srv.CAFile)
 	if code, out := run(bad, "status"); code != exitFailure || !strings.Contains(out, "bucket does not exist") {
 		t.Fatalf("missing bucket: exit %d %s", code, out)
 	}
