@@ -103,7 +103,7 @@ type Core struct {
 	// applied by Run, so a port calling back while the core is calling it
 	// can never deadlock.
 	pendMu     sync.Mutex
-	pendRec    *RecorderStatus
+	pendRec    []RecorderStatus
 	pendChecks [][]CheckResult
 	wake       chan struct{}
 
@@ -347,11 +347,17 @@ func (c *Core) Subscribe() (<-chan Snapshot, func()) {
 }
 
 // RecorderChanged reports the recorder's state. It never blocks, so the
-// recorder may call it from inside Start or Stop.
+// recorder may call it from inside Start or Stop. Every change of session or
+// state is kept in order; reports that only change levels or alerts replace
+// the previous one, so frequent level updates cannot pile up.
 func (c *Core) RecorderChanged(st RecorderStatus) {
 	st.Alerts = slices.Clone(st.Alerts)
 	c.pendMu.Lock()
-	c.pendRec = &st
+	if n := len(c.pendRec); n > 0 && c.pendRec[n-1].SessionID == st.SessionID && c.pendRec[n-1].State == st.State {
+		c.pendRec[n-1] = st
+	} else {
+		c.pendRec = append(c.pendRec, st)
+	}
 	c.pendMu.Unlock()
 	c.poke()
 }
@@ -400,8 +406,8 @@ func (c *Core) applyPending() {
 	for _, rs := range checks {
 		c.mergeChecks(rs)
 	}
-	if rec != nil {
-		c.recorderStatus(*rec)
+	for _, r := range rec {
+		c.recorderStatus(r)
 	}
 }
 

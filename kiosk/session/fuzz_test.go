@@ -1,0 +1,377 @@
+package session_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/session"
+)
+
+// Fuzz operations: each is two bytes, an opcode and an argument.
+const (
+	opStart = iota
+	opMaintenance
+	opGoodPIN
+	opBadPIN
+	opDigit
+	opPINOK
+	opPINBack
+	opCancel
+	opToggle
+	opContinue // tick everything, then continue
+	opOverride
+	opParticipants
+	opRecord
+	opConsent
+	opWithdraw
+	opWithdrawKeep
+	opWithdrawDelete
+	opEnd
+	opFeedback
+	opLanguage
+	opReport      // recorder report for the current session
+	opReportOther // recorder report for another session
+	opChecks
+	opAdvance
+	numOps
+)
+
+// invariantChecker runs event sequences against a core on fakes and checks
+// the consent invariants after every event.
+type invariantChecker struct {
+	t        testing.TB
+	h        *harness
+	cfg      session.Config
+	accepted map[string][]int // session -> participants whose consent was accepted
+	withdrew map[string]bool
+	started  map[string]bool
+	lastRep  map[string]session.RecorderState // since the Start call
+	seenCall int
+
+	// Coverage counters, so a test can tell that sequences reach the
+	// interesting states.
+	sawRecording, sawWithdrawal, sawStart int
+}
+
+func newInvariantChecker(t testing.TB) *invariantChecker {
+	cfg := testConfig()
+	return &invariantChecker{
+		t: t, cfg: cfg, h: newHarness(t, cfg, false),
+		accepted: map[string][]int{}, withdrew: map[string]bool{},
+		started: map[string]bool{}, lastRep: map[string]session.RecorderState{},
+	}
+}
+
+func (ic *invariantChecker) run(data []byte) {
+	for i := 0; i+1 < len(data); i += 2 {
+		desc := ic.step(data[i]%numOps, data[i+1])
+		ic.check(fmt.Sprintf("op %d (%s)", i/2, desc))
+		if ic.t.Failed() {
+			return
+		}
+	}
+}
+
+func (ic *invariantChecker) step(op, arg byte) string {
+	h := ic.h
+	before := h.snap()
+	sid := before.SessionID
+	send := func(ins ...session.Intent) error {
+		var err error
+		for _, in := range ins {
+			err = h.send(in)
+		}
+		return err
+	}
+	I := func(k session.IntentKind) session.Intent { return session.Intent{Kind: k} }
+	switch op {
+	case opStart:
+		send(I(session.IntentStart))
+		return "start"
+	case opMaintenance:
+		send(I(session.IntentMaintenance))
+		return "maintenance"
+	case opGoodPIN:
+		send(pinIntents(goodPIN)...)
+		return "good pin"
+	case opBadPIN:
+		send(pinIntents(badPIN)...)
+		return "bad pin"
+	case opDigit:
+		send(session.Intent{Kind: session.IntentPINDigit, Digit: int(arg % 11)})
+		return "digit"
+	case opPINOK:
+		send(I(session.IntentPINOK))
+		return "pin ok"
+	case opPINBack:
+		send(I(session.IntentPINBack))
+		return "pin back"
+	case opCancel:
+		send(I(session.IntentCancel))
+		return "cancel"
+	case opToggle:
+		send(session.Intent{Kind: session.IntentCheckToggle, Item: int(arg % 3)})
+		return "toggle"
+	case opContinue:
+		for i, m := range before.ManualItems {
+			if !m.Checked && before.Step == session.StepChecklist {
+				send(session.Intent{Kind: session.IntentCheckToggle, Item: i})
+			}
+		}
+		send(I(session.IntentCheckContinue))
+		return "continue"
+	case opOverride:
+		reason := ""
+		if arg%2 == 1 {
+			reason = "reason"
+		}
+		send(session.Intent{Kind: session.IntentCheckOverride, Reason: reason})
+		return "override"
+	case opParticipants:
+		send(session.Intent{Kind: session.IntentParticipants, Count: int(arg % 8)})
+		return "participants"
+	case opRecord:
+		send(session.Intent{Kind: session.IntentRecord, Yes: arg%4 != 0})
+		return "record"
+	case opConsent:
+		p := before.ConsentTurn
+		if arg%5 == 0 {
+			p = int(arg/5) % 8
+		}
+		in := consent(p, arg%7 != 0)
+		if arg%11 == 0 {
+			in.TextSHA256 = session.TextSHA256("something else")
+		}
+		if arg%13 == 0 {
+			in.Language = "zh"
+		}
+		if send(in) == nil && in.Yes {
+			ic.accepted[sid] = append(ic.accepted[sid], p)
+		}
+		return fmt.Sprintf("consent p%d yes=%v", p, in.Yes)
+	case opWithdraw:
+		if send(I(session.IntentWithdraw)) == nil {
+			ic.withdrew[sid] = true
+		}
+		return "withdraw"
+	case opWithdrawKeep:
+		send(I(session.IntentWithdrawKeep))
+		return "keep"
+	case opWithdrawDelete:
+		send(I(session.IntentWithdrawDelete))
+		return "delete"
+	case opEnd:
+		send(I(session.IntentEnd))
+		return "end"
+	case opFeedback:
+		send(session.Intent{Kind: session.IntentFeedback, Rating: int(arg % 7)})
+		return "feedback"
+	case opLanguage:
+		send(session.Intent{Kind: session.IntentLanguage, Language: []string{"en", "zh", "fr"}[arg%3]})
+		return "language"
+	case opReport:
+		states := []session.RecorderState{session.RecorderRecording, session.RecorderRecording, session.RecorderStarting, session.RecorderFault, session.RecorderStopped, session.RecorderIdle}
+		st := states[int(arg)%len(states)]
+		h.core.RecorderChanged(session.RecorderStatus{SessionID: sid, State: st})
+		session.Sync(h.core)
+		if sid != "" {
+			ic.lastRep[sid] = st
+		}
+		return "report " + string(st)
+	case opReportOther:
+		h.core.RecorderChanged(session.RecorderStatus{SessionID: fmt.Sprintf("s%d", arg%4), State: session.RecorderRecording})
+		session.Sync(h.core)
+		if id := fmt.Sprintf("s%d", arg%4); id == sid {
+			ic.lastRep[sid] = session.RecorderRecording
+		}
+		return "report other"
+	case opChecks:
+		st := session.CheckGood
+		if arg%2 == 1 {
+			st = session.CheckAbnormal
+		}
+		h.core.ChecksUpdated([]session.CheckResult{{Name: "mic", State: st, Required: true}})
+		session.Sync(h.core)
+		return "checks " + string(st)
+	case opAdvance:
+		f := ic.cfg.Flow
+		d := []time.Duration{time.Second, 30 * time.Second, f.PINTimeout.Duration, f.ConsentTimeout.Duration,
+			f.MaxLengthWarn.Duration, ic.cfg.MaxLength, f.LockoutFor.Duration}[int(arg)%7]
+		h.advance(d)
+		return fmt.Sprintf("advance %v", d)
+	}
+	return "?"
+}
+
+func (ic *invariantChecker) check(where string) {
+	t, h := ic.t, ic.h
+	t.Helper()
+	s := h.snap()
+	calls := h.rec.Calls()
+	for _, c := range calls[ic.seenCall:] {
+		switch c.Op {
+		case "start":
+			id := c.Info.ID
+			if ic.started[id] {
+				t.Errorf("%s: Start called twice for session %s", where, id)
+			}
+			if ic.withdrew[id] {
+				t.Errorf("%s: Start called after a withdrawal in session %s", where, id)
+			}
+			ic.started[id] = true
+			ic.lastRep[id] = ""
+			n := s.Participants
+			if id != s.SessionID || n < 1 {
+				t.Errorf("%s: Start for %s while the session is %q with %d participants", where, id, s.SessionID, n)
+			}
+			want := make([]int, n)
+			for i := range want {
+				want[i] = i + 1
+			}
+			if !slices.Equal(ic.accepted[id], want) {
+				t.Errorf("%s: Start for %s with consents accepted from %v, want %v", where, id, ic.accepted[id], want)
+			}
+			d := c.Info.Consent.Decisions
+			if len(d) != n {
+				t.Errorf("%s: consent record has %d decisions for %d participants", where, len(d), n)
+			}
+			for i, dec := range d {
+				if !dec.Consented || dec.Participant != i+1 || dec.TextSHA256 != session.TextSHA256(texts[dec.Language]) {
+					t.Errorf("%s: bad decision in the consent record: %+v", where, dec)
+				}
+			}
+		case "stop":
+			ic.lastRep[c.SessionID] = session.RecorderStopped
+		}
+	}
+	ic.seenCall = len(calls)
+
+	if s.SessionID != "" && s.Door != session.DoorInSession {
+		t.Errorf("%s: door %s while session %s is open", where, s.Door, s.SessionID)
+	}
+	if s.Door == session.DoorFree && s.SessionID != "" {
+		t.Errorf("%s: door free with a session open", where)
+	}
+	if s.Recording {
+		if !ic.started[s.SessionID] || ic.lastRep[s.SessionID] != session.RecorderRecording {
+			t.Errorf("%s: Recording without the recorder reporting it for session %s (started=%v last=%q)", where, s.SessionID, ic.started[s.SessionID], ic.lastRep[s.SessionID])
+		}
+		if !s.Recorded || s.Withdrawn || ic.withdrew[s.SessionID] {
+			t.Errorf("%s: Recording with recorded=%v withdrawn=%v", where, s.Recorded, s.Withdrawn)
+		}
+	}
+	if s.Recording {
+		ic.sawRecording++
+	}
+	if s.Withdrawn {
+		ic.sawWithdrawal++
+	}
+	ic.sawStart = len(ic.started)
+	if s.Withdrawn && s.Recording {
+		t.Errorf("%s: recording after a withdrawal", where)
+	}
+}
+
+// seed encodes a sequence of (op, arg) pairs.
+func seed(ops ...byte) []byte { return ops }
+
+var fuzzSeeds = [][]byte{
+	// A whole recorded session.
+	seed(opStart, 0, opGoodPIN, 0, opContinue, 0, opParticipants, 2, opRecord, 1, opConsent, 1, opConsent, 1,
+		opReport, 0, opEnd, 0, opGoodPIN, 0, opFeedback, 4),
+	// Withdraw, delete, end.
+	seed(opStart, 0, opGoodPIN, 0, opContinue, 0, opParticipants, 1, opRecord, 1, opConsent, 1, opReport, 0,
+		opWithdraw, 0, opReport, 0, opWithdrawDelete, 0, opReport, 0, opEnd, 0, opGoodPIN, 0, opFeedback, 0),
+	// A decline, then a stale recording report.
+	seed(opStart, 0, opGoodPIN, 0, opContinue, 0, opParticipants, 3, opRecord, 1, opConsent, 1, opConsent, 7,
+		opReport, 0, opReportOther, 1, opConsent, 1),
+	// Out of turn and wrong text, then timeouts.
+	seed(opStart, 0, opGoodPIN, 0, opContinue, 0, opParticipants, 2, opRecord, 1, opConsent, 10, opConsent, 11,
+		opConsent, 1, opAdvance, 3, opStart, 0, opAdvance, 2),
+	// Max length, recorder faults, checks failing, override.
+	seed(opChecks, 1, opStart, 0, opGoodPIN, 0, opContinue, 0, opOverride, 1, opParticipants, 1, opRecord, 1,
+		opConsent, 1, opReport, 0, opAdvance, 4, opReport, 3, opReport, 0, opAdvance, 5, opReport, 0, opWithdraw, 0),
+	// Lockout.
+	seed(opStart, 0, opBadPIN, 0, opBadPIN, 0, opBadPIN, 0, opBadPIN, 0, opBadPIN, 0, opGoodPIN, 0, opAdvance, 6,
+		opStart, 0, opGoodPIN, 0, opMaintenance, 0, opCancel, 0, opMaintenance, 0, opGoodPIN, 0, opAdvance, 3),
+	// Report recording before Start: must not count.
+	seed(opStart, 0, opGoodPIN, 0, opContinue, 0, opParticipants, 1, opRecord, 1, opReport, 0, opConsent, 1),
+}
+
+// FuzzCore drives random event sequences (intents, recorder reports, check
+// results, clock advances) and checks the consent invariants after each.
+func FuzzCore(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 400 {
+			data = data[:400]
+		}
+		newInvariantChecker(t).run(data)
+	})
+}
+
+// TestRandomSequences runs the fuzz driver over fixed-seed random walks
+// that mostly follow the flow (so recorded sessions, withdrawals and
+// timeouts happen often) and sometimes do anything at all.
+func TestRandomSequences(t *testing.T) {
+	n := 100
+	if testing.Short() {
+		n = 20
+	}
+	likely := map[session.Step][]byte{
+		session.StepDoor:           {opStart, opStart, opMaintenance},
+		session.StepPIN:            {opGoodPIN, opGoodPIN, opBadPIN, opAdvance},
+		session.StepChecklist:      {opContinue, opOverride, opToggle},
+		session.StepParticipants:   {opParticipants},
+		session.StepRecordChoice:   {opRecord},
+		session.StepConsent:        {opConsent, opConsent, opConsent, opAdvance},
+		session.StepInSession:      {opReport, opReport, opWithdraw, opEnd, opAdvance, opReportOther},
+		session.StepWithdrawChoice: {opWithdrawKeep, opWithdrawDelete, opReport},
+		session.StepEndPIN:         {opGoodPIN, opWithdraw, opCancel},
+		session.StepFeedback:       {opFeedback, opReport},
+		session.StepMaintenancePIN: {opGoodPIN},
+		session.StepMaintenance:    {opCancel},
+	}
+	var recording, withdrawal, starts int
+	defer func() {
+		t.Logf("%d sequences: %d recorder starts, %d events while recording, %d after a withdrawal", n, starts, recording, withdrawal)
+		if starts == 0 || recording == 0 || withdrawal == 0 {
+			t.Errorf("the random sequences never reached a recorded or withdrawn session; bias the generator")
+		}
+	}()
+	for i := range n {
+		r := rand.New(rand.NewPCG(uint64(i), 42))
+		var data []byte
+		ok := t.Run(fmt.Sprint(i), func(t *testing.T) {
+			ic := newInvariantChecker(t)
+			for j := range 60 {
+				op := byte(r.IntN(numOps))
+				if ops := likely[ic.h.snap().Step]; r.IntN(4) > 0 && len(ops) > 0 {
+					op = ops[r.IntN(len(ops))]
+				}
+				arg := byte(r.IntN(256))
+				if op == opParticipants && r.IntN(2) == 0 {
+					arg = byte(1 + r.IntN(3))
+				}
+				data = append(data, op, arg)
+				desc := ic.step(op, arg)
+				ic.check(fmt.Sprintf("op %d (%s)", j, desc))
+				if t.Failed() {
+					return
+				}
+			}
+			recording += ic.sawRecording
+			withdrawal += ic.sawWithdrawal
+			starts += ic.sawStart
+		})
+		if !ok {
+			t.Logf("failing sequence (replay with invariantChecker.run): %v", data)
+			break
+		}
+	}
+}
