@@ -95,7 +95,7 @@ for f in config.txt cmdline.txt; do
 	[ -f "$fw/$f" ] || { echo "build-image: raspi-firmware wrote no $f" >&2; exit 1; }
 done
 ls "$fw"/*.dtb >/dev/null 2>&1 || { echo "build-image: no device trees in /boot/firmware" >&2; exit 1; }
-cp "$here/files/roomkiosk.toml.example" "$fw/roomkiosk.toml.example"
+cp "$here/../configs/example.toml" "$fw/roomkiosk.toml.example"
 
 bootmb=512
 img=$work/roomkiosk-raspi-arm64.img
