@@ -75,7 +75,12 @@ func getObject(t testing.TB, c *minio.Client, key string) []byte {
 // once (one version), with the same bytes, and nothing else is there.
 func checkArrived(t testing.TB, c *minio.Client, sessions []testSession) {
 	t.Helper()
-	got := versions(t, c, "rooms/101/sessions/")
+	checkArrivedUnder(t, c, "rooms/101/sessions/", sessions)
+}
+
+func checkArrivedUnder(t testing.TB, c *minio.Client, prefix string, sessions []testSession) {
+	t.Helper()
+	got := versions(t, c, prefix)
 	want := map[string][]byte{}
 	for _, s := range sessions {
 		for k, v := range s.objects {

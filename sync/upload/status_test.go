@@ -158,7 +158,9 @@ func TestClockCheckGood(t *testing.T) {
 
 func TestClockCheckUnknownWhenUnreachable(t *testing.T) {
 	mem := memstore.New()
-	mem.FailWith(func(key string) error { return &store.Error{Key: key, Kind: store.Temporary, Err: errors.New("no route to host")} })
+	mem.FailWith(func(key string) error {
+		return &store.Error{Key: key, Kind: store.Temporary, Err: errors.New("no route to host")}
+	})
 	u := newTestUploader(t, testConfig(), t.TempDir(), "", WithStore(mem))
 	if r := u.Checks()[1].Run(context.Background()); r.State != session.CheckUnknown {
 		t.Fatalf("clock check %+v", r)

@@ -141,6 +141,9 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 	po := minio.PutObjectOptions{
 		ContentType:      opts.ContentType,
 		DisableMultipart: true, // one request: segments are about 1 MB
+		// The payload is not hashed again for the signature: the server
+		// verifies x-amz-checksum-sha256 over the whole body instead.
+		DisableContentSha256: true,
 		UserMetadata: map[string]string{
 			"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:]),
 		},
