@@ -62,6 +62,16 @@ type harness struct {
 // its state back like the real one.
 func newHarness(t testing.TB, cfg session.Config, autoReport bool) *harness {
 	t.Helper()
+	return newHarnessWith(t, cfg, autoReport, nil)
+}
+
+func depsForNew() session.Deps {
+	return session.Deps{Recorder: &sessiontest.Recorder{}, Checker: &sessiontest.Checker{}, Uploader: &sessiontest.Uploader{}}
+}
+
+// newHarnessWith lets a test adjust the core before it runs.
+func newHarnessWith(t testing.TB, cfg session.Config, autoReport bool, adjust func(*session.Core)) *harness {
+	t.Helper()
 	h := &harness{
 		t:     t,
 		rec:   &sessiontest.Recorder{},
@@ -77,6 +87,9 @@ func newHarness(t testing.TB, cfg session.Config, autoReport bool) *harness {
 		t.Fatal(err)
 	}
 	h.core = core
+	if adjust != nil {
+		adjust(core)
+	}
 	if autoReport {
 		h.rec.SetReport(core.RecorderChanged)
 	}
