@@ -86,35 +86,23 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 			return nil, err
 		}
 	}
-	// Find manifest keys room by room; the date folders let a date range
-	// skip old days without reading them.
+	// Find manifest keys, rooms in parallel; the date folders let a date
+	// range skip old days without reading them.
+	perRoom := make([][]string, len(rooms))
+	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
+		var err error
+		perRoom[i], err = a.manifestKeys(ctx, rooms[i], f)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var keys []string
-	for _, room := range rooms {
-		prefix := RoomsPrefix + room + "/sessions/"
-		opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
-		if !f.Since.IsZero() {
-			// Keys sort by day; start just before the first day wanted.
-			opts.StartAfter = prefix + f.Since.UTC().AddDate(0, 0, -1).Format("2006/01/02") + "/\xff"
-		}
-		lctx, cancel := context.WithCancel(ctx)
-		for obj := range a.Client.ListObjects(lctx, a.Bucket, opts) {
-			if obj.Err != nil {
-				cancel()
-				return nil, fmt.Errorf("list sessions of room %s: %w", room, obj.Err)
-			}
-			_, _, day, ok := parseManifestKey(obj.Key)
-			if !ok {
-				continue
-			}
-			if !f.Until.IsZero() && day.After(f.Until.UTC()) {
-				break // the rest is later still
-			}
-			keys = append(keys, obj.Key)
-		}
-		cancel()
+	for _, ks := range perRoom {
+		keys = append(keys, ks...)
 	}
 	rows := make([]Session, len(keys))
-	err := a.forEach(ctx, len(keys), func(ctx context.Context, i int) error {
+	err = a.forEach(ctx, len(keys), func(ctx context.Context, i int) error {
 		m, err := a.readManifest(ctx, keys[i])
 		if err != nil {
 			return err
@@ -142,6 +130,34 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		return out[i].Key < out[j].Key
 	})
 	return out, nil
+}
+
+// manifestKeys lists one room's manifest keys within f's days.
+func (a *Archive) manifestKeys(ctx context.Context, room string, f Filter) ([]string, error) {
+	prefix := RoomsPrefix + room + "/sessions/"
+	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
+	if !f.Since.IsZero() {
+		// Keys sort by day: every key of the first day wanted sorts after
+		// the bare day folder name, every earlier one before it.
+		opts.StartAfter = prefix + f.Since.UTC().Format("2006/01/02")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // also ends the listing when we stop early
+	var keys []string
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, opts) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list sessions of room %s: %w", room, obj.Err)
+		}
+		_, _, day, ok := parseManifestKey(obj.Key)
+		if !ok {
+			continue
+		}
+		if !f.Until.IsZero() && day.After(f.Until.UTC()) {
+			break // the rest is later still
+		}
+		keys = append(keys, obj.Key)
+	}
+	return keys, nil
 }
 
 func (a *Archive) readManifest(ctx context.Context, key string) (*manifest.Manifest, error) {
