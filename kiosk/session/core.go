@@ -252,6 +252,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 	c.st.lang = cfg.Room.Languages[0]
 	c.st.recSt = RecorderStatus{State: RecorderIdle}
 	s := c.build()
+	s.At = c.clock.Now()
 	c.st.lastPublished = s
 	c.snap.Store(&s)
 	return c, nil
@@ -348,11 +349,15 @@ func (c *Core) Subscribe() (<-chan Snapshot, func()) {
 	}
 }
 
-// RecorderChanged reports the recorder's state. It never blocks, so the
+// RecorderChanged reports the recorder's state. It never blocks (and does
+// nothing on a nil core), so the
 // recorder may call it from inside Start or Stop. Every change of session or
 // state is kept in order; reports that only change levels or alerts replace
 // the previous one, so frequent level updates cannot pile up.
 func (c *Core) RecorderChanged(st RecorderStatus) {
+	if c == nil {
+		return // a report before the core exists (recovery at start-up) has nothing to change
+	}
 	st.Alerts = slices.Clone(st.Alerts)
 	c.pendMu.Lock()
 	if n := len(c.pendRec); n > 0 && c.pendRec[n-1].SessionID == st.SessionID && c.pendRec[n-1].State == st.State {
@@ -367,6 +372,9 @@ func (c *Core) RecorderChanged(st RecorderStatus) {
 // ChecksUpdated reports check results (all or some of them, merged by
 // name). It never blocks.
 func (c *Core) ChecksUpdated(results []CheckResult) {
+	if c == nil {
+		return
+	}
 	c.pendMu.Lock()
 	c.pendChecks = append(c.pendChecks, slices.Clone(results))
 	c.pendMu.Unlock()

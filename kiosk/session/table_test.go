@@ -387,3 +387,11 @@ func TestLanguageResetsAtTheDoor(t *testing.T) {
 		t.Fatalf("language after the door = %s, want the room's first", l)
 	}
 }
+
+// The daemon wires the recorder's callback before the core exists, and
+// recovery at start-up may report through it.
+func TestReportsToNilCore(t *testing.T) {
+	var c *session.Core
+	c.RecorderChanged(session.RecorderStatus{State: session.RecorderIdle})
+	c.ChecksUpdated(nil)
+}
