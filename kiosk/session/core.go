@@ -349,11 +349,11 @@ func (c *Core) Subscribe() (<-chan Snapshot, func()) {
 	}
 }
 
-// RecorderChanged reports the recorder's state. It never blocks (and does
-// nothing on a nil core), so the
-// recorder may call it from inside Start or Stop. Every change of session or
-// state is kept in order; reports that only change levels or alerts replace
-// the previous one, so frequent level updates cannot pile up.
+// RecorderChanged reports the recorder's state. It never blocks, so the
+// recorder may call it from inside Start or Stop, and it does nothing on a
+// nil core. Every change of session or state is kept in order; reports that
+// only change levels or alerts replace the previous one, so frequent level
+// updates cannot pile up.
 func (c *Core) RecorderChanged(st RecorderStatus) {
 	if c == nil {
 		return // a report before the core exists (recovery at start-up) has nothing to change
