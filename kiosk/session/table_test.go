@@ -395,3 +395,29 @@ func TestReportsToNilCore(t *testing.T) {
 	c.RecorderChanged(session.RecorderStatus{State: session.RecorderIdle})
 	c.ChecksUpdated(nil)
 }
+
+// A subscriber that never reads does not block the core, and when it does
+// read it gets the latest snapshot, not a backlog.
+func TestSlowSubscriber(t *testing.T) {
+	h := newHarness(t, testConfig(), true)
+	ch, stop := h.core.Subscribe()
+	defer stop()
+	h.must(toRecorded...)
+	h.must(kind(session.IntentWithdraw))
+	got := <-ch
+	if got.Step != session.StepWithdrawChoice || got.Seq != h.snap().Seq {
+		t.Fatalf("slow subscriber got step=%s seq=%d, want the latest (seq %d)", got.Step, got.Seq, h.snap().Seq)
+	}
+	select {
+	case s := <-ch:
+		t.Fatalf("a second, stale snapshot: seq %d", s.Seq)
+	default:
+	}
+	stop()
+	h.must(kind(session.IntentWithdrawKeep)) // no send to an unsubscribed channel
+	select {
+	case s := <-ch:
+		t.Fatalf("snapshot after unsubscribe: seq %d", s.Seq)
+	default:
+	}
+}
