@@ -382,6 +382,17 @@ func TestLogDayFilesAndTornLines(t *testing.T) {
 	if len(all) != 2 || all[0].Kind != KindRecovery {
 		t.Fatalf("Recent(2) = %+v", all)
 	}
+
+	// Keeping 7 days: a new day file 8 days on removes the two old ones.
+	lg, _ = OpenLog(dir, KeepDays(7))
+	defer lg.Close()
+	if err := lg.Record(Entry{At: day2.AddDate(0, 0, 7), Kind: KindNote, Note: "restart"}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := LogFiles(dir)
+	if len(files) != 2 || filepath.Base(files[0]) != "2026-03-02.jsonl" {
+		t.Fatalf("after pruning: %v, want 2026-03-02 (7 days back) and 2026-03-09", files)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {

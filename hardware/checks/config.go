@@ -23,6 +23,7 @@ type Config struct {
 	Timeout        session.Duration `toml:"timeout"`  // one check's budget; a check still running then is "unknown"
 	CPUTempMaxC    float64          `toml:"cpu_temp_max_c"`
 	MemoryMinMB    float64          `toml:"memory_min_mb"` // MemAvailable below this is abnormal
+	LogKeepDays    int              `toml:"log_keep_days"` // maintenance log days kept on the device; 0 = all
 }
 
 // Default returns the [checks] defaults.
@@ -39,6 +40,7 @@ func Default() Config {
 		Timeout:        session.Duration{Duration: 5 * time.Second},
 		CPUTempMaxC:    80, // Raspberry Pi firmware starts throttling at 80-85 °C
 		MemoryMinMB:    100,
+		LogKeepDays:    90, // the uploader sends each day long before; a log of ~0.4 MB a day
 	}
 }
 
@@ -65,6 +67,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("checks.cpu_temp_max_c: %v is not a CPU limit (40-110 °C)", c.CPUTempMaxC)
 	case c.MemoryMinMB < 0:
 		return fmt.Errorf("checks.memory_min_mb: %v must not be negative", c.MemoryMinMB)
+	case c.LogKeepDays < 0:
+		return fmt.Errorf("checks.log_keep_days: %d must not be negative (0 keeps every day)", c.LogKeepDays)
+	case c.LogKeepDays > 0 && c.LogKeepDays < 7:
+		return fmt.Errorf("checks.log_keep_days: %d is too few (at least 7, so a week offline loses nothing)", c.LogKeepDays)
 	}
 	seen := map[string]bool{}
 	for i, n := range c.Required {

@@ -51,22 +51,34 @@ type Entry struct {
 // Record returns, so a power cut loses at most the line being written. The
 // uploader sends the files as they are. Safe for concurrent use.
 type Log struct {
-	dir string
+	dir      string
+	keepDays int
 
 	mu  sync.Mutex
 	day string
 	f   *os.File
 }
 
+// LogOption changes how OpenLog opens the log.
+type LogOption func(*Log)
+
+// KeepDays makes the log delete day files older than n days whenever it
+// starts a new day file (checks.log_keep_days); 0 keeps them all.
+func KeepDays(n int) LogOption { return func(l *Log) { l.keepDays = n } }
+
 // OpenLog creates dir if needed and returns a log appending to it.
-func OpenLog(dir string) (*Log, error) {
+func OpenLog(dir string, opts ...LogOption) (*Log, error) {
 	if dir == "" {
 		return nil, errors.New("open maintenance log: no folder (checks.log_dir)")
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open maintenance log: %w", err)
 	}
-	return &Log{dir: dir}, nil
+	l := &Log{dir: dir}
+	for _, o := range opts {
+		o(l)
+	}
+	return l, nil
 }
 
 // Dir returns the log's folder.
@@ -125,7 +137,26 @@ func (l *Log) openDay(day string) error {
 		}
 	}
 	l.f, l.day = f, day
+	if l.keepDays > 0 {
+		l.prune(day)
+	}
 	return nil
+}
+
+// prune removes day files more than keepDays before today. The names are
+// dates, so no file needs opening.
+func (l *Log) prune(today string) {
+	t, err := time.Parse(time.DateOnly, today)
+	if err != nil {
+		return
+	}
+	oldest := t.AddDate(0, 0, -l.keepDays).Format(time.DateOnly) + ".jsonl"
+	files, _ := LogFiles(l.dir)
+	for _, f := range files {
+		if filepath.Base(f) < oldest {
+			os.Remove(f)
+		}
+	}
 }
 
 // Close closes the current day file.

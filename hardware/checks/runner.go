@@ -202,7 +202,7 @@ func (r *Runner) runRound(ctx context.Context, reason string) []session.CheckRes
 	}
 	lg.Debug().Str("reason", reason).Int("checks", len(results)).Str("blocking", Names(Blocking(results))).Msg("checks ran")
 	if r.opt.Log != nil {
-		entries := append([]Entry{{At: r.opt.Now(), Kind: KindRun, Reason: reason, Results: results}}, changes...)
+		entries := append([]Entry{{At: r.opt.Now(), Kind: KindRun, Reason: reason, Results: compact(results)}}, changes...)
 		for _, e := range entries {
 			if err := r.opt.Log.Record(e); err != nil {
 				lg.Error().Err(err).Msg("maintenance log")
@@ -214,6 +214,17 @@ func (r *Runner) runRound(ctx context.Context, reason string) []session.CheckRes
 		r.opt.OnResults(slices.Clone(results))
 	}
 	return results
+}
+
+// compact drops hints and thresholds from a run entry's results: a run is
+// logged every few minutes, the texts never change between runs, and each
+// fault entry carries them in full.
+func compact(results []session.CheckResult) []session.CheckResult {
+	out := slices.Clone(results)
+	for i := range out {
+		out[i].Hint, out[i].Threshold = "", ""
+	}
+	return out
 }
 
 // runOne runs c with the timeout. A check still running from an earlier
