@@ -457,3 +457,19 @@ func TestOverrideAndDoorEdgesLogged(t *testing.T) {
 		t.Fatalf("runs %+v, want one with reason door", runs)
 	}
 }
+
+func TestNoRoundsAfterWait(t *testing.T) {
+	cfg := testConfig(t)
+	var n atomic.Int32
+	r := NewRunner(cfg, []Check{Func("count", func(context.Context) session.CheckResult { n.Add(1); return Good("count", "", "") })}, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	r.Start(ctx)
+	cancel()
+	r.Wait()
+	before := n.Load()
+	r.RunChecks(ReasonDemand) // a late caller during shutdown: ignored, no panic
+	r.Wait()
+	if n.Load() != before || before != 1 {
+		t.Fatalf("rounds: %d before Wait (want the boot round), %d after", before, n.Load())
+	}
+}

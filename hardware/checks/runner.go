@@ -47,6 +47,7 @@ type Runner struct {
 	last     []session.CheckResult
 	prev     map[string]session.CheckState
 	inflight map[string]time.Time // checks still running from an earlier round (hung)
+	stopping bool                 // Wait was called: no new rounds
 	wg       sync.WaitGroup
 }
 
@@ -96,7 +97,9 @@ func (r *Runner) UnknownRequired() []string {
 // It returns at once.
 func (r *Runner) Start(ctx context.Context) {
 	r.RunChecks(ReasonBoot)
-	r.wg.Add(1)
+	if !r.track() {
+		return
+	}
 	go func() {
 		defer r.wg.Done()
 		t := time.NewTicker(r.cfg.Interval.Duration)
@@ -112,23 +115,47 @@ func (r *Runner) Start(ctx context.Context) {
 	}()
 }
 
+// track adds a goroutine to wait for, unless Wait has begun.
+func (r *Runner) track() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopping {
+		return false
+	}
+	r.wg.Add(1)
+	return true
+}
+
 // Wait waits for the interval loop (after its ctx ended) and any queued
-// rounds. A check that hangs past its timeout is not waited for.
-func (r *Runner) Wait() { r.wg.Wait() }
+// rounds; RunChecks does nothing after it. A check that hangs past its
+// timeout is not waited for.
+func (r *Runner) Wait() {
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
+	r.wg.Wait()
+}
 
 // RunChecks asks for a round and returns at once; results arrive through
 // Options.OnResults.
 func (r *Runner) RunChecks(reason string) {
 	r.mu.Lock()
+	if r.stopping {
+		r.mu.Unlock()
+		return
+	}
 	first := len(r.queued) == 0
 	if !slices.Contains(r.queued, reason) {
 		r.queued = append(r.queued, reason)
+	}
+	if first {
+		// Added under mu, so never after Wait has begun.
+		r.wg.Add(1)
 	}
 	r.mu.Unlock()
 	if !first {
 		return // a goroutine is already waiting to run the queued round
 	}
-	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		r.round.Lock()
@@ -298,7 +325,9 @@ func (r *Runner) RunOnDoorChange(ctx context.Context, door interface {
 	Watch(context.Context) <-chan hardware.DoorEdge
 }) {
 	edges := door.Watch(ctx)
-	r.wg.Add(1)
+	if !r.track() {
+		return
+	}
 	go func() {
 		defer r.wg.Done()
 		for range edges {
