@@ -89,6 +89,11 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, r := range rows {
+		if r.Error != "" {
+			fmt.Fprintf(a.stderr, "warning: %s\n", r.Error)
+		}
+	}
 	if len(rows) == 0 {
 		fmt.Fprintln(a.stderr, "no sessions match")
 	}

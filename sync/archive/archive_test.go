@@ -105,10 +105,23 @@ func TestArchive(t *testing.T) {
 				}
 			})
 		}
+		// A broken manifest gets a row of its own and hides nothing.
+		bad := "rooms/107/sessions/2026/11/04/20261104T000000Z-bad000/manifest.json"
+		if _, err := e.cl.PutObject(e.ctx, bucket, bad, strings.NewReader("{not json"), 9, minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+			t.Fatal(err)
+		}
 		rows, err := e.ar.Sessions(e.ctx, archive.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(rows) != 5 || rows[3].State != "unreadable" || rows[3].Room != "107" || !strings.Contains(rows[3].Error, "parse manifest") {
+			t.Fatalf("rows %+v", rows)
+		}
+		vs, _ := e.ar.KeyVersions(e.ctx, bad)
+		if _, err := e.ar.RemoveVersions(e.ctx, vs); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows[:3], rows[4:]...)
 		states := map[string]string{}
 		for _, r := range rows {
 			states[r.Session] = r.State
@@ -266,6 +279,30 @@ func TestArchive(t *testing.T) {
 			}
 			if s, err := e.ar.FindSession(e.ctx, plain.Manifest.SessionID, "105"); err != nil || s.Room != "105" {
 				t.Fatalf("with room: %+v %v", s, err)
+			}
+		})
+		t.Run("deleted on the device", func(t *testing.T) {
+			gone := archivetest.Build(t, archivetest.Spec{Room: "106", Started: at("2026-11-07T08:00:00Z"),
+				Segments: []archivetest.SegSpec{{Frames: 1000}}}, rec)
+			gone.Manifest.Deleted, gone.Manifest.Withdrawn = true, true
+			mb, err := gone.Manifest.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.cl.PutObject(e.ctx, bucket, gone.Prefix+manifest.FileName, bytes.NewReader(mb), int64(len(mb)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				vs, _ := e.ar.SessionVersions(e.ctx, "106", gone.Manifest.SessionID)
+				e.ar.RemoveVersions(e.ctx, vs)
+			}()
+			rows, err := e.ar.Sessions(e.ctx, archive.Filter{Room: "106"})
+			if err != nil || len(rows) != 1 || rows[0].State != "deleted" {
+				t.Fatalf("rows %+v %v", rows, err)
+			}
+			_, err = e.ar.Pull(e.ctx, archive.PullOptions{SessionID: gone.Manifest.SessionID, Identities: []age.Identity{e.id}, Out: filepath.Join(t.TempDir(), "x.wav")})
+			if err == nil || !strings.Contains(err.Error(), "deleted on the device") {
+				t.Fatalf("err %v", err)
 			}
 		})
 		t.Run("existing out", func(t *testing.T) {

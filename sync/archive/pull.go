@@ -103,6 +103,9 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	}
 	res.Session = s
 	m := s.Manifest
+	if m.Deleted {
+		return res, fmt.Errorf("pull %s: its audio was deleted on the device at a participant's request; only the manifest was kept as a record", o.SessionID)
+	}
 	prefix := s.Key[:len(s.Key)-len(manifest.FileName)]
 
 	dir, base := filepath.Split(o.Out)

@@ -30,13 +30,14 @@ type Session struct {
 	Audio       time.Duration `json:"audio_ns"` // recorded audio (sum of segments)
 	Segments    int           `json:"segments"`
 	Partial     int           `json:"partial_segments"`
-	State       string        `json:"state"` // recorded, partial, withdrawn, interrupted
+	State       string        `json:"state"` // recorded, partial, withdrawn, interrupted, deleted
 	Withdrawn   bool          `json:"withdrawn"`
 	Interrupted bool          `json:"interrupted"`
 	StopReason  string        `json:"stop_reason,omitempty"`
 	Gaps        int           `json:"gaps"`
 	Bytes       int64         `json:"bytes"` // ciphertext
 	Key         string        `json:"manifest_key"`
+	Error       string        `json:"error,omitempty"` // why the manifest could not be read (State "unreadable")
 
 	Manifest *manifest.Manifest `json:"-"`
 }
@@ -48,6 +49,8 @@ func State(m *manifest.Manifest) string {
 		partial = partial || s.Partial
 	}
 	switch {
+	case m.Deleted:
+		return "deleted"
 	case m.Withdrawn:
 		return "withdrawn"
 	case m.Interrupted:
@@ -105,7 +108,14 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	err = a.forEach(ctx, len(keys), func(ctx context.Context, i int) error {
 		m, err := a.readManifest(ctx, keys[i])
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// One bad manifest (a broken or compromised kiosk) must not
+			// hide every other session: it gets a row saying why.
+			room, id, day, _ := parseManifestKey(keys[i])
+			rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), Key: keys[i]}
+			return nil
 		}
 		rows[i] = rowOf(keys[i], m)
 		return nil
