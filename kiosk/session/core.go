@@ -402,6 +402,27 @@ func (c *Core) post(ev event, done chan struct{}) {
 	}
 }
 
+// Ping returns once the core's goroutine has handled an event posted now.
+// The daemon's watchdog uses it to tell a live core from a hung one.
+func (c *Core) Ping(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case c.events <- syncEvent{done: done}:
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("ping session core: %w", ctx.Err())
+	}
+	select {
+	case <-done:
+		return nil
+	case <-c.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("ping session core: %w", ctx.Err())
+	}
+}
+
 // sync waits until every event posted before it has been handled.
 func (c *Core) sync() {
 	done := make(chan struct{})
