@@ -92,6 +92,11 @@ func newServer(t testing.TB) *Server {
 
 func (s *Server) start(t testing.TB) {
 	t.Helper()
+	s.startAttempt(t, 0)
+}
+
+func (s *Server) startAttempt(t testing.TB, attempt int) {
+	t.Helper()
 	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +129,13 @@ func (s *Server) start(t testing.TB) {
 	for {
 		select {
 		case <-exited:
+			// Right after a Stop the port can still be held for a moment:
+			// try again a few times before giving up.
+			if attempt < 5 {
+				time.Sleep(300 * time.Millisecond)
+				s.startAttempt(t, attempt+1)
+				return
+			}
 			b, _ := os.ReadFile(s.logPath)
 			t.Fatalf("miniotest: minio exited before it was ready:\n%s", tail(b, 4000))
 		default:
