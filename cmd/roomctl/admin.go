@@ -69,7 +69,7 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	cf.register(fs)
 	apply := fs.Bool("apply", false, "create the device user and policy on the server (with mc) and write the credentials file")
 	credOut := fs.String("credentials-out", "", "with --apply: write the device's credentials to this `file` (mode 0600, never overwritten)")
-	credPath := fs.String("credentials-path", "/etc/roomkiosk/storage-credentials.toml", "where the credentials file will live on the device (for the printed config)")
+	credPath := fs.String("credentials-path", "/etc/roomkiosk/credentials.toml", "where the credentials file will live on the device (for the printed config)")
 	devEndpoint := fs.String("device-endpoint", "", "the server URL as the kiosk reaches it (default: --endpoint)")
 	mcPath := fs.String("mc", "", "the mc client (default: mc on PATH; env ROOMCTL_MC)")
 	pos, err := parse(fs, args)
@@ -114,7 +114,7 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	}
 	caOnDevice := ""
 	if c.CAFile != "" {
-		caOnDevice = "/etc/roomkiosk/ca.pem"
+		caOnDevice = "/etc/roomkiosk/clinic-ca.pem"
 	}
 	fmt.Fprintf(a.stdout, "# Device policy %s (PutObject under rooms/%s/ only):\n%s\n", admin.PolicyName(c.Bucket, room), room, policy)
 	fmt.Fprint(a.stdout, admin.DeviceStorageTOML(room, *devEndpoint, c.Bucket, *credPath, caOnDevice))

@@ -477,7 +477,7 @@ func TestBinary(t *testing.T) {
 		t.Fatalf("sessions: exit %d %q", code, out)
 	}
 	creds := filepath.Join(t.TempDir(), "dev.toml")
-	if code, out := run(env, "provision", "201", "--apply", "--credentials-out", creds); code != 0 || !strings.Contains(out, `ca_file = "/etc/roomkiosk/ca.pem"`) {
+	if code, out := run(env, "provision", "201", "--apply", "--credentials-out", creds); code != 0 || !strings.Contains(out, `ca_file = "/etc/roomkiosk/clinic-ca.pem"`) {
 		t.Fatalf("provision over TLS: exit %d %s", code, out)
 	}
 	c, err := upload.LoadCredentials(creds)

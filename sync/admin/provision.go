@@ -78,6 +78,7 @@ func DeviceStorageTOML(room, endpoint, bucket, credentialsFile, caFile string) s
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Device config for room %s: put this in the kiosk's roomkiosk.toml\n", room)
 	fmt.Fprintf(&b, "# and the credentials file at credentials_file (mode 0600, owned by the daemon's user).\n")
+	fmt.Fprintf(&b, "# Its [room] id must be %s: the device may write only under rooms/%s/.\n", strconv.Quote(room), room)
 	b.WriteString("[storage]\n")
 	fmt.Fprintf(&b, "endpoint = %s\n", strconv.Quote(endpoint))
 	fmt.Fprintf(&b, "bucket = %s\n", strconv.Quote(bucket))
@@ -85,7 +86,7 @@ func DeviceStorageTOML(room, endpoint, bucket, credentialsFile, caFile string) s
 	if caFile != "" {
 		fmt.Fprintf(&b, "ca_file = %s\n", strconv.Quote(caFile))
 	} else {
-		b.WriteString("# ca_file = \"/etc/roomkiosk/ca.pem\"   # only for a private CA\n")
+		b.WriteString("# ca_file = \"/etc/roomkiosk/clinic-ca.pem\"   # only for a private CA\n")
 	}
 	return b.String()
 }
