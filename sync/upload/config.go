@@ -1,5 +1,25 @@
 // Package upload is the device side of sync: the spool is the queue, and
 // objects go to MinIO with checksums and idempotent keys.
+//
+// What goes where (room R, bucket from storage.bucket):
+//
+//	<spool>/deletions/<id>.json          -> rooms/R/deletions/<id>.json            first (privacy)
+//	<spool>/feedback/<id>.json           -> rooms/R/feedback/<id>.json             (SessionEnded with a rating)
+//	<spool>/sessions/<id>/seg-*.age      -> rooms/R/sessions/YYYY/MM/DD/<id>/...   oldest session first,
+//	<spool>/sessions/<id>/manifest.json  -> .../<id>/manifest.json                 manifest after all segments
+//	<log_dir>/YYYY-MM-DD.jsonl           -> rooms/R/checks/YYYY/MM/YYYY-MM-DD.jsonl (closed days, whole)
+//	                                        .../YYYY-MM-DD.upto-<bytes>.jsonl      (today, every 30 min if grown)
+//	status (every status_interval, door changes) -> rooms/R/status.json (schema: sync/status)
+//	upload check probe                   -> rooms/R/probe/<device> (If-None-Match: no new versions)
+//
+// Every object but status.json is put with If-None-Match: *, so a retry or a
+// crash between put and local removal never adds an object version, and
+// "already exists" counts as done. Every put carries its SHA-256, which the
+// server verifies; a segment is checked against the manifest before its put
+// and a mismatch quarantines the session in <spool>/quarantine/<id> (with
+// quarantine-reason.txt) instead of retrying forever. Local copies go only
+// after the put is confirmed (or move to <spool>/uploaded/ for
+// storage.keep_uploaded).
 package upload
 
 import (

@@ -490,7 +490,11 @@ func (u *Uploader) put(ctx context.Context, key string, body io.ReadSeeker, size
 		u.failures.Add(1)
 		return err
 	}
-	res, err := st.Put(ctx, key, body, size, sum, opts)
+	// A silently dead connection must not hold the queue for the kernel's
+	// TCP timeout: give each put a generous budget for its size.
+	pctx, cancel := context.WithTimeout(ctx, u.putTimeout(size))
+	res, err := st.Put(pctx, key, body, size, sum, opts)
+	cancel()
 	u.noteTime(res)
 	if err != nil && !(opts.IfAbsent && errors.Is(err, store.ErrExists)) {
 		u.failures.Add(1)
@@ -506,6 +510,16 @@ func (u *Uploader) put(ctx context.Context, key string, body io.ReadSeeker, size
 		u.afterPut(key)
 	}
 	return nil
+}
+
+// putTimeout is 2 minutes plus twice the time size takes at the bandwidth
+// limit (or at a slow 64 KiB/s when there is none).
+func (u *Uploader) putTimeout(size int64) time.Duration {
+	rate := int64(64 << 10)
+	if u.cfg.BandwidthKBps > 0 {
+		rate = int64(u.cfg.BandwidthKBps) << 10
+	}
+	return 2*time.Minute + 2*time.Duration(size/rate+1)*time.Second
 }
 
 func (u *Uploader) store() (store.Store, error) {
