@@ -138,6 +138,47 @@ func TestArchive(t *testing.T) {
 		}
 	})
 
+	checkPull := func(t *testing.T, s *archivetest.Session, room string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "out.wav")
+		var progress []archive.Progress
+		var committed bool
+		res, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: s.Manifest.SessionID, Room: room,
+			Identities: []age.Identity{e.id}, Out: out,
+			Progress:     func(p archive.Progress) { progress = append(progress, p) },
+			BeforeCommit: func(archive.PullResult) error { committed = true; return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		w, err := archive.ReadWAV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.SampleRate != 16000 || w.Channels != 1 || w.Bits != 16 {
+			t.Fatalf("format %+v", w)
+		}
+		if !bytes.Equal(w.PCM, s.WantPCM) {
+			t.Fatalf("PCM differs: got %d bytes, want %d (first difference at %d)", len(w.PCM), len(s.WantPCM), firstDiff(w.PCM, s.WantPCM))
+		}
+		if res.Frames != int64(len(w.PCM)/2) || !committed || len(progress) != len(s.Manifest.Segments) || progress[len(progress)-1].Done != len(s.Manifest.Segments) {
+			t.Fatalf("result %+v committed %v progress %v", res, committed, progress)
+		}
+		if s == crashed && len(res.Recovered) != 2 {
+			t.Fatalf("recovered %v, want both segments", res.Recovered)
+		}
+		if s == gappy && res.SilenceFrames != 24000 {
+			t.Fatalf("silence %d frames, want 24000", res.SilenceFrames)
+		}
+		left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*"))
+		if len(left) != 0 {
+			t.Fatalf("temporary files left: %v", left)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		s    *archivetest.Session
@@ -147,47 +188,24 @@ func TestArchive(t *testing.T) {
 		{"PullGaps", gappy, "101"},
 		{"PullPartialAndTorn", crashed, ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out.wav")
-			var progress []archive.Progress
-			var committed bool
-			res, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: tc.s.Manifest.SessionID, Room: tc.room,
-				Identities: []age.Identity{e.id}, Out: out,
-				Progress:     func(p archive.Progress) { progress = append(progress, p) },
-				BeforeCommit: func(archive.PullResult) error { committed = true; return nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := os.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			w, err := archive.ReadWAV(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if w.SampleRate != 16000 || w.Channels != 1 || w.Bits != 16 {
-				t.Fatalf("format %+v", w)
-			}
-			if !bytes.Equal(w.PCM, tc.s.WantPCM) {
-				t.Fatalf("PCM differs: got %d bytes, want %d (first difference at %d)", len(w.PCM), len(tc.s.WantPCM), firstDiff(w.PCM, tc.s.WantPCM))
-			}
-			if res.Frames != int64(len(w.PCM)/2) || !committed || len(progress) != len(tc.s.Manifest.Segments) || progress[len(progress)-1].Done != len(tc.s.Manifest.Segments) {
-				t.Fatalf("result %+v committed %v progress %v", res, committed, progress)
-			}
-			if tc.s == crashed && len(res.Recovered) != 2 {
-				t.Fatalf("recovered %v, want both segments", res.Recovered)
-			}
-			if tc.s == gappy && res.SilenceFrames != 24000 {
-				t.Fatalf("silence %d frames, want 24000", res.SilenceFrames)
-			}
-			left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*"))
-			if len(left) != 0 {
-				t.Fatalf("temporary files left: %v", left)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkPull(t, tc.s, tc.room) })
 	}
+
+	t.Run("PullCutBeforeFirstChunk", func(t *testing.T) {
+		// Cut before its first chunk was full: listed, holds no audio. (In
+		// the middle only here, to check that later audio keeps its time.)
+		cut := archivetest.Build(t, archivetest.Spec{Room: "108", Started: at("2026-11-08T10:00:00Z"), Seed: 13,
+			Segments: []archivetest.SegSpec{{Frames: 48000}, {Frames: 1000, Partial: true}, {Frames: 16000}}}, rec)
+		if cut.Manifest.Segments[1].Samples != 0 {
+			t.Fatalf("fixture: %+v", cut.Manifest.Segments[1])
+		}
+		cut.Upload(t, e.cl, bucket)
+		defer func() {
+			vs, _ := e.ar.SessionVersions(e.ctx, "108", cut.Manifest.SessionID)
+			e.ar.RemoveVersions(e.ctx, vs)
+		}()
+		checkPull(t, cut, "108")
+	})
 
 	t.Run("PullFailures", func(t *testing.T) {
 		other, _ := age.GenerateX25519Identity()

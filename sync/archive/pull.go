@@ -71,6 +71,7 @@ var ErrChecksum = errors.New("ciphertext does not match the manifest's sha256 (d
 var ErrMissing = errors.New("missing from the archive")
 
 type segResult struct {
+	empty bool // a partial segment with no recoverable audio
 	hdr   segment.Header
 	pcm   []byte
 	bytes int64
@@ -185,7 +186,7 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 		// The segment's start frame counts recorded frames only: if a
 		// partial segment before it lost its tail, fill that with silence so
 		// later audio stays at its time.
-		if want := r.hdr.StartFrame + gapFrames; ww.frames() < want {
+		if want := r.hdr.StartFrame + gapFrames; !r.empty && ww.frames() < want {
 			pad := want - ww.frames()
 			if err := ww.silence(pad); err != nil {
 				return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
@@ -257,6 +258,11 @@ func (a *Archive) fetchSegment(ctx context.Context, m *manifest.Manifest, prefix
 		return segResult{bytes: nr, err: ErrChecksum}
 	}
 	hdr, pcmR, err := segment.Open(bytes.NewReader(buf.Bytes()), ids...)
+	if err != nil && sg.Partial && sg.Samples == 0 && errors.Is(err, segment.ErrTruncated) {
+		// Cut before its first chunk was full: recovery lists it, but it
+		// holds no audio. Later segments' start frames keep the timing.
+		return segResult{bytes: nr, empty: true}
+	}
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
