@@ -261,6 +261,11 @@ func (u *Uploader) pass(ctx context.Context) (int, error) {
 	for _, s := range sessions {
 		if err := u.uploadSession(ctx, s); err != nil {
 			var q *quarantineError
+			if _, statErr := os.Stat(s.dir); errors.Is(statErr, os.ErrNotExist) {
+				// The recorder removed it meanwhile (deleted on withdrawal).
+				u.log.Info().Str("session", s.id).Msg("session left the spool during its upload")
+				continue
+			}
 			if errors.As(err, &q) {
 				u.quarantine(s, q)
 				continue
