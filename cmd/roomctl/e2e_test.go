@@ -17,8 +17,11 @@ import (
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder"
+	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/recordertest"
+	"roomkiosk/recorder/spool"
 	"roomkiosk/sync/archive"
+	"roomkiosk/sync/archive/archivetest"
 	"roomkiosk/sync/upload"
 )
 
@@ -94,29 +97,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Upload with the device's own uploader and provisioned credentials.
-	ucfg := upload.Default()
-	ucfg.Endpoint, ucfg.Bucket, ucfg.CredentialsFile = f.srv.Endpoint, "clinic", creds
-	u, err := upload.New(ucfg, "301", "301", cfg.SpoolDir, t.TempDir(), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); u.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	for {
-		rows, err := (&archive.Archive{Client: f.cl, Bucket: "clinic"}).Sessions(f.ctx, archive.Filter{Room: "301"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rows) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not uploaded in a minute: %+v", u.Status().Queue)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	uploadSpool(t, f, cfg.SpoolDir, "301", creds, id)
 
 	r := runT(t, f.env, "", "sessions", "--room", "301")
 	if r.code != 0 || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "recorded") {
@@ -149,5 +130,139 @@ func TestEndToEnd(t *testing.T) {
 	// Sanity: the objects sit where the layout says.
 	if _, err := f.cl.StatObject(f.ctx, "clinic", archive.ManifestKey("301", m.Manifest.Started, id), minio.StatObjectOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// uploadSpool runs the device's uploader over spoolDir with the provisioned
+// credentials until session id is in the archive.
+func uploadSpool(t *testing.T, f *fleet, spoolDir, room, creds, id string) {
+	t.Helper()
+	ucfg := upload.Default()
+	ucfg.Endpoint, ucfg.Bucket, ucfg.CredentialsFile = f.srv.Endpoint, "clinic", creds
+	u, err := upload.New(ucfg, room, room, spoolDir, t.TempDir(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); u.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	ar := &archive.Archive{Client: f.cl, Bucket: "clinic"}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := ar.FindSession(f.ctx, id, room); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session %s not uploaded in a minute: %+v", id, u.Status().Queue)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEndToEndPowerCut cuts the power in the middle of a recording: the
+// spool is copied as the disk holds it while the recorder is writing (the
+// segment being written is a *.part with whole, fsync'ed age chunks and
+// maybe half a chunk), the recorder's crash recovery seals it on the next
+// start, the uploader sends it, and roomctl pull returns the authenticated
+// prefix: exactly the first samples of what was captured.
+func TestEndToEndPowerCut(t *testing.T) {
+	f := newFleet(t)
+	if r := runT(t, f.env, "", "bucket", "init"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	creds := filepath.Join(t.TempDir(), "dev.toml")
+	if r := runT(t, f.env, "", "provision", "302", "--apply", "--credentials-out", creds); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	pcm := archivetest.Speechlike(30*16000, 1, 5)
+	// 100 ms of audio every 10 ms: ten times real time, still paced.
+	src := &recordertest.Source{PCM: pcm, Chunk: 3200, Every: 10 * time.Millisecond}
+	cfg := recorder.Default()
+	cfg.SpoolDir = t.TempDir()
+	cfg.SegmentLength.Duration = 5 * time.Second // 2.4 age chunks per segment
+	cfg.FreeMarginMB = 0
+	rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{f.id.Recipient()}, RoomID: "302", DeviceID: "302",
+		Source: src, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	now := time.Now().UTC()
+	id := now.Format("20060102T150405Z") + "-0c0702"
+	info := session.SessionInfo{ID: id, CounselorID: "c-1", Started: now, MaxLength: time.Hour,
+		Consent: session.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
+			Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: now}}}}
+	if err := rec.Start(info); err != nil {
+		t.Fatal(err)
+	}
+	// Cut at 13.5 s: two sealed segments and a third holding one whole chunk.
+	deadline := time.Now().Add(time.Minute)
+	for src.Offset() < 27*16000 {
+		if time.Now().After(deadline) {
+			t.Fatal("recorder too slow")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cut := t.TempDir()
+	copyDir(t, filepath.Join(cfg.SpoolDir, "sessions", id), filepath.Join(cut, "sessions", id))
+	if err := rec.Stop(id, false); err != nil {
+		t.Fatal(err)
+	}
+	rec.Wait()
+
+	// Next boot: recovery seals the .part, then the uploader sends it.
+	sp := spool.Spool{Root: cut}
+	got, err := sp.Recover(spool.RecoverOptions{RoomID: "302", DeviceID: "302",
+		Format: manifest.Format{Codec: manifest.Codec, SampleRate: 16000, Channels: 1, Bits: 16}})
+	if err != nil || len(got) != 1 || len(got[0].Partial) != 1 {
+		t.Fatalf("recover: %+v %v", got, err)
+	}
+	uploadSpool(t, f, cut, "302", creds, id)
+
+	out := filepath.Join(t.TempDir(), "cut.wav")
+	r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", out)
+	if r.code != 0 || !strings.Contains(r.stdout, "recovered prefix of partial") {
+		t.Fatalf("pull: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	fh, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := archive.ReadWAV(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The writer may lag the device by up to its 64-buffer queue (6.4 s of
+	// audio here) on a loaded machine, so at least one sealed segment.
+	sealed := 5 * 16000 * 2
+	if len(w.PCM) <= sealed || len(w.PCM) > 27*16000 || !bytes.Equal(w.PCM, pcm[:len(w.PCM)]) {
+		t.Fatalf("pulled %d bytes: want a prefix of the captured audio longer than the %d bytes of a sealed segment", len(w.PCM), sealed)
+	}
+	t.Logf("power cut after %.2f s captured: %.2f s recovered", float64(27*16000)/32000, float64(len(w.PCM))/32000)
+}
+
+// copyDir copies a folder's regular files as they are at this moment.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o640); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
