@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"text/tabwriter"
 
 	"roomkiosk/sync/admin"
 )
@@ -162,4 +163,44 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.stderr, "created device user %s with policy %s; wrote %s (copy it to the kiosk at %s)\n",
 		creds.AccessKey, admin.PolicyName(c.Bucket, room), *credOut, *credPath)
 	return nil
+}
+
+// audit lists the audit records: the admin side's own accountability.
+func (a *app) audit(ctx context.Context, args []string) error {
+	fs := a.newFlags("audit")
+	var cf connFlags
+	cf.register(fs)
+	since := fs.String("since", "", "only records from this date (2006-01-02, UTC) or time (RFC 3339) on")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	from, err := parseDate("since", *since, false)
+	if err != nil {
+		return err
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	recs, err := admin.ReadAuditSince(ctx, cl, c.Bucket, from)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if *asJSON {
+		if recs == nil {
+			recs = []admin.AuditRecord{}
+		}
+		return a.printJSON(recs)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT (UTC)\tWHO\tHOST\tACTION\tROOM\tSESSION\tRESULT")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.At.UTC().Format("2006-01-02 15:04:05"), r.Who, r.Host, r.Action, r.Room, r.Session, r.Result)
+	}
+	return tw.Flush()
 }

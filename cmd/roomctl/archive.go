@@ -177,7 +177,11 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		// Failed attempts are audited too (best effort: the server may be
 		// what failed).
-		if _, aerr := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: *room, Session: pos[0], Result: err.Error()}); aerr != nil {
+		rm := *room
+		if res.Session.Room != "" {
+			rm = res.Session.Room // the session was found before the failure
+		}
+		if _, aerr := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: rm, Session: pos[0], Result: err.Error()}); aerr != nil {
 			return errors.Join(err, aerr)
 		}
 		return err

@@ -37,7 +37,9 @@ usage:
   roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R]
                                            download, verify, decrypt and join a session into one WAV
   roomctl status [--json]                  every room's door, recording, checks, backlog and last seen
-  roomctl deletions apply [--json]         carry out deletion requests uploaded by the rooms
+  roomctl deletions apply [--dry-run] [--json]
+                                           carry out deletion requests uploaded by the rooms
+  roomctl audit [--since DATE] [--json]    who pulled, deleted or provisioned what, and when
   roomctl version
 
 server commands take the admin connection from flags or the environment:
@@ -109,6 +111,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.pull(ctx, rest)
 	case "status":
 		err = a.status(ctx, rest)
+	case "audit":
+		err = a.audit(ctx, rest)
 	case "deletions":
 		if len(rest) == 0 || rest[0] != "apply" {
 			err = usagef("deletions: want `roomctl deletions apply`")

@@ -364,7 +364,7 @@ func TestServer(t *testing.T) {
 			t.Fatalf("left behind: %v", left)
 		}
 		recs, _ := admin.ReadAudit(f.ctx, f.cl, "clinic")
-		if last := recs[len(recs)-1]; last.Action != "pull" || last.Result == "ok" {
+		if last := recs[len(recs)-1]; last.Action != "pull" || last.Result == "ok" || last.Room != "101" {
 			t.Fatalf("failed pull not audited: %+v", last)
 		}
 	})
@@ -433,6 +433,16 @@ func TestServer(t *testing.T) {
 		r = runT(t, f.env, "", "pull", id, "-i", f.key, "-o", filepath.Join(t.TempDir(), "x.wav"))
 		if r.code != exitFailure || !strings.Contains(r.stderr, "no manifest") {
 			t.Fatalf("pull after deletion: %+v", r)
+		}
+		r = runT(t, f.env, "", "audit", "--since", time.Now().UTC().Format("2006-01-02"))
+		for _, want := range []string{"bucket-init", "provision", "pull", "delete-session", f.srv.AccessKey} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("audit lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		t.Logf("roomctl audit:\n%s", r.stdout)
+		if r := runT(t, f.env, "", "audit", "--since", "2999-01-01", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+			t.Fatalf("audit in the future: %+v", r)
 		}
 	})
 }

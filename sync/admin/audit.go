@@ -74,11 +74,21 @@ func (a Auditor) Write(ctx context.Context, r AuditRecord) (string, error) {
 	return key, nil
 }
 
-// ReadAudit returns every audit record under audit/, oldest first. Tests and
-// `roomctl audit` use it.
+// ReadAudit returns every audit record under audit/, oldest first.
 func ReadAudit(ctx context.Context, cl *minio.Client, bucket string) ([]AuditRecord, error) {
+	return ReadAuditSince(ctx, cl, bucket, time.Time{})
+}
+
+// ReadAuditSince returns the audit records from since's day (UTC) on,
+// oldest first; `roomctl audit` uses it.
+func ReadAuditSince(ctx context.Context, cl *minio.Client, bucket string, since time.Time) ([]AuditRecord, error) {
+	opts := minio.ListObjectsOptions{Prefix: AuditPrefix, Recursive: true}
+	if !since.IsZero() {
+		// Keys start with the day folder: this skips every earlier day.
+		opts.StartAfter = AuditPrefix + since.UTC().Format("2006/01/02")
+	}
 	var out []AuditRecord
-	for obj := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: AuditPrefix, Recursive: true}) {
+	for obj := range cl.ListObjects(ctx, bucket, opts) {
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list audit records: %w", obj.Err)
 		}
@@ -91,6 +101,9 @@ func ReadAudit(ctx context.Context, cl *minio.Client, bucket string) ([]AuditRec
 		o.Close()
 		if err != nil {
 			return nil, fmt.Errorf("read audit record %s: %w", obj.Key, err)
+		}
+		if !since.IsZero() && r.At.Before(since) {
+			continue
 		}
 		out = append(out, r)
 	}
