@@ -63,7 +63,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer b.Close()
 
 	opt := checks.Options{Logger: log}
-	if lg, err := checks.OpenLog(cfg.Checks.LogDir); err != nil {
+	if lg, err := checks.OpenLog(cfg.Checks.LogDir, checks.KeepDays(cfg.Checks.LogKeepDays)); err != nil {
 		fmt.Fprintf(stderr, "roomkiosk check: not writing the maintenance log: %v\n", err)
 	} else {
 		defer lg.Close()
