@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -360,5 +361,14 @@ func TestAssembleWithRecordedSensors(t *testing.T) {
 	}
 	if err := bus.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDriverPanicIsAnError(t *testing.T) {
+	// Playback panics on unexpected traffic, as a buggy driver might.
+	bus := &i2ctest.Playback{Ops: []i2ctest.IO{{Addr: 0x76, W: []byte{0x00}}}}
+	c := NewClimate(bus, 0x76)
+	if _, err := c.ReadClimate(context.Background()); err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("err = %v, want the driver panic as an error", err)
 	}
 }

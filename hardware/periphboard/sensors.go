@@ -30,8 +30,19 @@ func (g *guarded) do(ctx context.Context, read func() error) error {
 	}
 	done := make(chan error, 1)
 	go func() {
-		defer g.busy.Store(false)
-		done <- read()
+		var err error
+		func() {
+			// A driver bug must cost one reading, not the kiosk.
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("%s: driver panic: %v", g.name, p)
+				}
+			}()
+			err = read()
+		}()
+		// Free before answering: the caller may read again at once.
+		g.busy.Store(false)
+		done <- err
 	}()
 	select {
 	case err := <-done:
