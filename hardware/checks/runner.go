@@ -283,18 +283,22 @@ func (r *Runner) runOne(ctx context.Context, c Check) session.CheckResult {
 	defer cancel()
 	done := make(chan session.CheckResult, 1)
 	go func() {
-		defer func() {
-			r.mu.Lock()
-			delete(r.inflight, name)
-			r.mu.Unlock()
+		var res session.CheckResult
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					r.opt.Logger.Error().Str("check", name).Interface("panic", p).Msg("check crashed")
+					res = Unknown(name, fmt.Errorf("check crashed: %v", p), "", hangHint)
+				}
+			}()
+			res = c.Run(cctx)
 		}()
-		defer func() {
-			if p := recover(); p != nil {
-				r.opt.Logger.Error().Str("check", name).Interface("panic", p).Msg("check crashed")
-				done <- Unknown(name, fmt.Errorf("check crashed: %v", p), "", hangHint)
-			}
-		}()
-		done <- c.Run(cctx)
+		// No longer in flight before answering: the next round may start
+		// as soon as this one has its result.
+		r.mu.Lock()
+		delete(r.inflight, name)
+		r.mu.Unlock()
+		done <- res
 	}()
 	select {
 	case res := <-done:
