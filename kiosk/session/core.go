@@ -577,7 +577,7 @@ func (c *Core) apply(in Intent, reply chan error) error {
 			c.toDoor()
 		case StepParticipants, StepRecordChoice, StepConsent:
 			c.slog().Info().Str("step", string(st.step)).Msg("session cancelled before it began; nothing recorded")
-			c.closeSession(0)
+			c.closeSession(0, true)
 		case StepEndPIN:
 			c.closePINPad()
 			st.step = StepInSession
@@ -739,7 +739,7 @@ func (c *Core) apply(in Intent, reply chan error) error {
 		if in.Rating < 0 || in.Rating > 5 {
 			return c.refuse(in, ErrInvalid, "rating must be 1 to 5, or 0 to skip, not %d", in.Rating)
 		}
-		c.closeSession(in.Rating)
+		c.closeSession(in.Rating, false)
 		return nil
 	}
 	return c.refuse(in, ErrInvalid, "unknown intent %q", in.Kind)
@@ -930,7 +930,7 @@ func (c *Core) startRecording() {
 	}
 }
 
-func (c *Core) closeSession(rating int) {
+func (c *Core) closeSession(rating int, abandoned bool) {
 	st := &c.st
 	s := st.sess
 	if s.recorded && !s.stopped {
@@ -942,7 +942,11 @@ func (c *Core) closeSession(rating int) {
 		s.stopped = true
 	}
 	c.slog().Info().Bool("recorded", s.recorded).Bool("withdrawn", s.withdrawn).Int("feedback", rating).Msg("session closed")
-	c.uploader.SessionEnded(s.id, rating)
+	c.uploader.SessionEnded(Summary{
+		ID: s.id, Started: s.started, Ended: c.now(), Participants: s.participants,
+		WantRecording: s.want, Declined: s.declined, Recorded: s.recorded, Withdrawn: s.withdrawn,
+		Abandoned: abandoned, Feedback: rating,
+	})
 	c.toDoor()
 }
 
@@ -988,12 +992,12 @@ func (c *Core) timeout(k timerKind) {
 			c.toDoor()
 		case StepParticipants, StepRecordChoice, StepConsent:
 			c.slog().Info().Str("step", string(st.step)).Msg("session abandoned before it began; nothing recorded")
-			c.closeSession(0)
+			c.closeSession(0, true)
 		case StepEndPIN:
 			c.closePINPad()
 			st.step = StepInSession
 		case StepFeedback:
-			c.closeSession(0)
+			c.closeSession(0, false)
 		}
 	case timerMaxWarn:
 		if s := st.sess; s != nil && s.recorded && !s.stopped {

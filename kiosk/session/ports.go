@@ -28,7 +28,7 @@ type Checker interface {
 type Uploader interface {
 	// StatusChanged is called on every change of door or recording state.
 	StatusChanged(s Snapshot)
-	// SessionEnded is called once a session is over (recorded or not), with
-	// its feedback if any was given (0 means none).
-	SessionEnded(sessionID string, feedback int)
+	// SessionEnded is called once a session is over, recorded or not, so
+	// that the archive lists every session.
+	SessionEnded(sum Summary)
 }

@@ -133,6 +133,16 @@ func TestDeclineHidesWhoAndStartsNothing(t *testing.T) {
 	if calls := h.rec.Calls(); len(calls) != 0 {
 		t.Errorf("recorder calls after a decline: %+v", calls)
 	}
+	h.must(kind(session.IntentEnd))
+	h.must(pinIntents(goodPIN)...)
+	h.must(session.Intent{Kind: session.IntentFeedback})
+	ended := h.up.Calls()
+	if len(ended) != 1 {
+		t.Fatalf("uploader calls = %+v, want one session summary", ended)
+	}
+	if sum := ended[0].Summary; !sum.Declined || sum.Recorded || !sum.WantRecording || sum.Participants != 2 || sum.Feedback != 0 {
+		t.Errorf("summary of a declined session = %+v", sum)
+	}
 }
 
 func TestWithdrawStopsAtOnceAndNeverRestarts(t *testing.T) {

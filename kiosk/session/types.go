@@ -121,3 +121,19 @@ type RecorderStatus struct {
 	Level     Level         `json:"level"`
 	Alerts    []Alert       `json:"alerts,omitempty"` // mic_silent, mic_lost, disk_low
 }
+
+// Summary is what is kept of every session, recorded or not, so that the
+// archive lists them all. It holds no personal data: times, counts, flags and
+// the 1-5 rating; never who declined.
+type Summary struct {
+	ID            string    `json:"session_id"`
+	Started       time.Time `json:"started"`
+	Ended         time.Time `json:"ended"`
+	Participants  int       `json:"participants"`
+	WantRecording bool      `json:"want_recording"` // the counselor chose to record
+	Declined      bool      `json:"declined"`       // not everyone agreed: not recorded
+	Recorded      bool      `json:"recorded"`       // the recorder started
+	Withdrawn     bool      `json:"withdrawn"`
+	Abandoned     bool      `json:"abandoned"`          // closed by a timeout before it began
+	Feedback      int       `json:"feedback,omitempty"` // 1-5; 0 = none given
+}

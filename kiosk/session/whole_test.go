@@ -89,6 +89,9 @@ func TestWholeSession(t *testing.T) {
 	}
 	if got := h.up.Calls(); len(got) != 1 || got[0].SessionID != "s1" || got[0].Feedback != 4 {
 		t.Errorf("uploader calls = %+v", got)
+	} else if sum := got[0].Summary; sum.ID != "s1" || sum.Started != t0 || sum.Participants != 2 || !sum.WantRecording ||
+		!sum.Recorded || sum.Declined || sum.Withdrawn || sum.Abandoned || sum.Feedback != 4 || sum.Ended.Before(sum.Started) {
+		t.Errorf("session summary = %+v", sum)
 	}
 	var status []string
 	for _, s := range h.up.Statuses() {

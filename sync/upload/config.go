@@ -4,7 +4,7 @@
 // What goes where (room R, bucket from storage.bucket):
 //
 //	<spool>/deletions/<id>.json          -> rooms/R/deletions/<id>.json            first (privacy)
-//	<spool>/feedback/<id>.json           -> rooms/R/feedback/<id>.json             (SessionEnded with a rating)
+//	<spool>/summaries/<id>.json          -> rooms/R/sessions/YYYY/MM/DD/<id>/summary.json  (every session, recorded or not)
 //	<spool>/sessions/<id>/seg-*.age      -> rooms/R/sessions/YYYY/MM/DD/<id>/...   oldest session first,
 //	<spool>/sessions/<id>/manifest.json  -> .../<id>/manifest.json                 manifest after all segments
 //	<log_dir>/YYYY-MM-DD.jsonl           -> rooms/R/checks/YYYY/MM/YYYY-MM-DD.jsonl (closed days, whole)

@@ -102,7 +102,7 @@ func newTestUploader(t testing.TB, cfg Config, spool, logDir string, opts ...Opt
 // spoolEmpty reports whether no complete session or request waits.
 func spoolEmpty(t testing.TB, spool string) bool {
 	t.Helper()
-	for _, d := range []string{sessionsDir, deletionsDir, feedbackDir} {
+	for _, d := range []string{sessionsDir, deletionsDir, summariesDir} {
 		ents, err := os.ReadDir(filepath.Join(spool, d))
 		if err != nil {
 			t.Fatal(err)

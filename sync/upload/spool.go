@@ -18,7 +18,7 @@ import (
 const (
 	sessionsDir   = "sessions"   // <id>/seg-*.age (+ .part), manifest.json last
 	deletionsDir  = "deletions"  // <id>.json deletion requests
-	feedbackDir   = "feedback"   // <id>.json written by SessionEnded
+	summariesDir  = "summaries"  // <id>.json written by SessionEnded
 	quarantineDir = "quarantine" // sessions and requests that cannot be uploaded as they are
 	uploadedDir   = "uploaded"   // sessions kept after upload (storage.keep_uploaded)
 	stateDir      = "upload-state"

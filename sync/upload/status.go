@@ -33,28 +33,33 @@ func (u *Uploader) StatusChanged(s session.Snapshot) {
 	}
 }
 
-// feedbackRecord is rooms/<room>/feedback/<session>.json: the rating a
-// client gave at the end, and nothing else about anyone.
-type feedbackRecord struct {
-	SessionID string    `json:"session_id"`
-	RoomID    string    `json:"room_id"`
-	Rating    int       `json:"rating"`
-	At        time.Time `json:"at"`
+// SummaryRecord is rooms/<room>/sessions/YYYY/MM/DD/<id>/summary.json: what
+// is kept of every session, recorded or not, so that the archive lists them
+// all (with the client's 1-5 rating if one was given). It names nobody.
+type SummaryRecord struct {
+	RoomID string `json:"room_id"`
+	session.Summary
 }
 
-// SessionEnded implements session.Uploader: it queues the feedback (if any)
+// SummaryKey is the object key of a session's summary: beside its recording,
+// dated by the session's start (UTC).
+func SummaryKey(room string, sum session.Summary) string {
+	return sessionPrefix(room, sum.ID, sum.Started) + "summary.json"
+}
+
+// SessionEnded implements session.Uploader: it queues the session's summary
 // durably in the spool and wakes the queue. The file is written on its own
 // goroutine so the core's call returns at once.
-func (u *Uploader) SessionEnded(sessionID string, feedback int) {
-	if feedback == 0 || !manifest.ValidSessionID(sessionID) {
-		u.Wake()
+func (u *Uploader) SessionEnded(sum session.Summary) {
+	if !manifest.ValidSessionID(sum.ID) {
+		u.log.Error().Str("session", sum.ID).Msg("session summary with an invalid id: not queued")
 		return
 	}
-	rec := feedbackRecord{SessionID: sessionID, RoomID: u.room, Rating: feedback, At: u.now().UTC()}
+	rec := SummaryRecord{RoomID: u.room, Summary: sum}
 	go func() {
 		b, _ := json.Marshal(rec)
-		if err := writeFileSync(filepath.Join(u.spool, feedbackDir, sessionID+".json"), b, 0o640); err != nil {
-			u.log.Error().Err(err).Str("session", sessionID).Msg("queue feedback")
+		if err := writeFileSync(filepath.Join(u.spool, summariesDir, sum.ID+".json"), b, 0o640); err != nil {
+			u.log.Error().Err(err).Str("session", sum.ID).Msg("queue session summary")
 		}
 		u.Wake()
 	}()
@@ -160,7 +165,7 @@ func (u *Uploader) queue() status.Queue {
 			oldest = t
 		}
 	}
-	for _, d := range []string{deletionsDir, feedbackDir} {
+	for _, d := range []string{deletionsDir, summariesDir} {
 		fs, _ := listJSON(filepath.Join(u.spool, d))
 		for _, f := range fs {
 			q.Objects++

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -170,24 +171,56 @@ func TestClockCheckUnknownWhenUnreachable(t *testing.T) {
 	}
 }
 
-func TestFeedback(t *testing.T) {
+func TestSessionSummary(t *testing.T) {
 	spool := t.TempDir()
 	mem := memstore.New()
 	u := newTestUploader(t, testConfig(), spool, "", WithStore(mem))
-	u.SessionEnded("20261127T100000Z-abcdef", 4)
-	u.SessionEnded("20261127T110000Z-abcdef", 0) // no feedback: nothing queued
-	waitFor(t, "feedback queued", 5*time.Second, func() bool {
-		_, err := os.Stat(filepath.Join(spool, feedbackDir, "20261127T100000Z-abcdef.json"))
-		return err == nil
-	})
+	started := time.Date(2026, 11, 27, 23, 50, 0, 0, time.FixedZone("CST", 8*3600)) // 15:50 UTC
+	rated := session.Summary{ID: "20261127T155000Z-abcdef", Started: started, Ended: started.Add(50 * time.Minute),
+		Participants: 2, WantRecording: true, Recorded: true, Feedback: 4}
+	declined := session.Summary{ID: "20261127T170000Z-abcdef", Started: started.Add(70 * time.Minute), Ended: started.Add(2 * time.Hour),
+		Participants: 3, WantRecording: true, Declined: true}
+	u.SessionEnded(rated)
+	u.SessionEnded(declined)
+	u.SessionEnded(session.Summary{ID: "../../etc/passwd", Started: started}) // refused, never written
+	for _, id := range []string{rated.ID, declined.ID} {
+		waitFor(t, "summary queued", 5*time.Second, func() bool {
+			_, err := os.Stat(filepath.Join(spool, summariesDir, id+".json"))
+			return err == nil
+		})
+	}
 	if err := u.drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b, ok := mem.Get("rooms/101/feedback/20261127T100000Z-abcdef.json")
-	if !ok || !strings.Contains(string(b), `"rating":4`) {
-		t.Fatalf("feedback object %q", b)
+	b, ok := mem.Get("rooms/101/sessions/2026/11/27/20261127T155000Z-abcdef/summary.json")
+	var got SummaryRecord
+	if !ok || json.Unmarshal(b, &got) != nil || got.RoomID != "101" || got.Feedback != 4 || !got.Recorded || got.Participants != 2 {
+		t.Fatalf("summary object %q", b)
 	}
-	if len(mem.Keys()) != 1 || !spoolEmpty(t, spool) {
+	b, ok = mem.Get("rooms/101/sessions/2026/11/27/20261127T170000Z-abcdef/summary.json")
+	if !ok || !strings.Contains(string(b), `"declined":true`) || strings.Contains(string(b), `"feedback"`) {
+		t.Fatalf("declined session's summary %q", b)
+	}
+	if len(mem.Keys()) != 2 || !spoolEmpty(t, spool) {
 		t.Fatalf("keys %v", mem.Keys())
+	}
+}
+
+func TestBadSummaryQuarantined(t *testing.T) {
+	spool := t.TempDir()
+	mem := memstore.New()
+	u := newTestUploader(t, testConfig(), spool, "", WithStore(mem))
+	bad := filepath.Join(spool, summariesDir, "20261127T155000Z-abcdef.json")
+	if err := os.WriteFile(bad, []byte(`{"session_id": "20261127T155000Z-abcdef", "started": "yesterday"}`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(mem.Keys()) != 0 {
+		t.Fatalf("a summary that does not parse was uploaded: %v", mem.Keys())
+	}
+	if _, err := os.Stat(filepath.Join(spool, quarantineDir, summariesDir, "20261127T155000Z-abcdef.json")); err != nil {
+		t.Fatalf("bad summary not quarantined: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,7 +124,7 @@ func New(cfg Config, roomID, deviceID, spoolDir, checksLogDir string, log zerolo
 	if u.retryBase > cfg.BackoffMax.Duration {
 		u.retryBase = cfg.BackoffMax.Duration
 	}
-	for _, d := range []string{sessionsDir, deletionsDir, feedbackDir} {
+	for _, d := range []string{sessionsDir, deletionsDir, summariesDir} {
 		if err := os.MkdirAll(filepath.Join(spoolDir, d), 0o750); err != nil {
 			return nil, fmt.Errorf("new uploader: %w", err)
 		}
@@ -225,7 +226,7 @@ func (u *Uploader) drain(ctx context.Context) error {
 }
 
 // pass makes one round over the spool: deletion requests first (privacy),
-// then feedback, then sessions oldest first, then the maintenance log. It
+// then session summaries, then sessions oldest first, then the maintenance log. It
 // returns how many objects it confirmed.
 func (u *Uploader) pass(ctx context.Context) (int, error) {
 	n := 0
@@ -242,13 +243,12 @@ func (u *Uploader) pass(ctx context.Context) (int, error) {
 		n++
 	}
 
-	fbs, err := listJSON(filepath.Join(u.spool, feedbackDir))
+	sums, err := listJSON(filepath.Join(u.spool, summariesDir))
 	if err != nil {
 		return n, err
 	}
-	for _, f := range fbs {
-		id := trimExt(f.name)
-		if err := u.uploadSmallFile(ctx, "rooms/"+u.room+"/feedback/"+id+".json", f.path); err != nil {
+	for _, f := range sums {
+		if err := u.uploadSummary(ctx, f); err != nil {
 			return n, err
 		}
 		n++
@@ -291,7 +291,7 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 		return &quarantineError{reason: s.err.Error()}
 	}
 	m := s.m
-	prefix := "rooms/" + u.room + "/sessions/" + m.Started.UTC().Format("2006/01/02") + "/" + m.SessionID + "/"
+	prefix := sessionPrefix(u.room, m.SessionID, m.Started)
 	log := u.log.With().Str("session", m.SessionID).Logger()
 
 	// A deleted session's audio is gone on purpose: only its manifest (no
@@ -431,6 +431,33 @@ func (u *Uploader) uploadDeletion(ctx context.Context, f fileEntry) error {
 	}
 	u.log.Info().Str("session", del.SessionID).Msg("deletion request uploaded")
 	return nil
+}
+
+// sessionPrefix is the folder of a session's objects, dated by its start.
+func sessionPrefix(room, id string, started time.Time) string {
+	return "rooms/" + room + "/sessions/" + started.UTC().Format("2006/01/02") + "/" + id + "/"
+}
+
+// uploadSummary puts a session's summary beside its recording. A summary
+// that does not parse is quarantined like a bad deletion request.
+func (u *Uploader) uploadSummary(ctx context.Context, f fileEntry) error {
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		return fmt.Errorf("read session summary %s: %w", f.name, err)
+	}
+	var rec SummaryRecord
+	if err := json.Unmarshal(b, &rec); err != nil || rec.ID+".json" != f.name || rec.Started.IsZero() {
+		if err == nil {
+			err = fmt.Errorf("session summary %s does not describe session %s", f.name, trimExt(f.name))
+		}
+		dst := filepath.Join(u.spool, quarantineDir, summariesDir, f.name)
+		u.log.Error().Err(err).Str("file", f.name).Msg("session summary quarantined")
+		if mkErr := os.MkdirAll(filepath.Dir(dst), 0o750); mkErr != nil {
+			return mkErr
+		}
+		return os.Rename(f.path, dst)
+	}
+	return u.uploadSmallFile(ctx, SummaryKey(u.room, rec.Summary), f.path)
 }
 
 // finishSession removes (or, with storage.keep_uploaded, moves aside) a

@@ -20,6 +20,7 @@ type Call struct {
 	Info      session.SessionInfo // start
 	Reason    string              // run_checks
 	Feedback  int                 // session_ended
+	Summary   session.Summary     // session_ended
 }
 
 // Recorder is a fake session.Recorder. With a Report function set, it
@@ -132,10 +133,10 @@ func (u *Uploader) StatusChanged(s session.Snapshot) {
 	u.statuses = append(u.statuses, s)
 }
 
-func (u *Uploader) SessionEnded(id string, feedback int) {
+func (u *Uploader) SessionEnded(sum session.Summary) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.calls = append(u.calls, Call{Op: "session_ended", SessionID: id, Feedback: feedback})
+	u.calls = append(u.calls, Call{Op: "session_ended", SessionID: sum.ID, Feedback: sum.Feedback, Summary: sum})
 }
 
 // Calls returns the SessionEnded calls so far.
