@@ -176,6 +176,13 @@ func TestWithMinIO(t *testing.T) {
 			t.Fatal(err)
 		}
 		admintest.CheckDeviceRights(t, srv.ClientFor(t, creds.AccessKey, creds.SecretKey), "archive", "101", "102")
+		// Provisioning the room again (a replaced kiosk) gives a second
+		// working user; the policy is updated in place.
+		again := NewDeviceCredentials()
+		if err := mc.ProvisionRoom(ctx, "101", again); err != nil {
+			t.Fatalf("provision again: %v", err)
+		}
+		admintest.CheckDeviceRights(t, srv.ClientFor(t, again.AccessKey, again.SecretKey), "archive", "101", "102")
 
 		bad := MC{Path: mc.Path, Conn: conn}
 		bad.Conn.SecretKey = "wrong-secret"
