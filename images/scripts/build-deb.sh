@@ -55,7 +55,7 @@ Maintainer: roomkiosk developers <roomkiosk@localhost>
 Installed-Size: $size
 Section: misc
 Priority: optional
-Depends: libc6, passwd, systemd, libasound2 | libasound2t64, libgl1, libgl1-mesa-dri, libx11-6, libxrandr2, libxcursor1, libxinerama1, libxi6, libxxf86vm1, libxext6, fonts-wqy-microhei, xinit, x11-xserver-utils, xserver-xorg-core | xvfb
+Depends: libc6, passwd, systemd, libasound2 | libasound2t64, libgl1, libgl1-mesa-dri, libx11-6, libxrandr2, libxcursor1, libxinerama1, libxi6, libxxf86vm1, libxext6, fonts-wqy-microhei, x11-xserver-utils, xserver-xorg-core | xvfb
 Recommends: xserver-xorg-core, xserver-xorg-input-libinput, alsa-utils
 Description: counseling-room door kiosk: consented, encrypted session recording
  The roomkiosk daemon (session core, consent-gated recorder that encrypts as it

@@ -34,7 +34,7 @@ test)
 esac
 packages="$packages systemd systemd-sysv udev dbus libpam-systemd kmod initramfs-tools
 	systemd-timesyncd iproute2 ca-certificates e2fsprogs dosfstools procps
-	alsa-utils libgl1-mesa-dri xinit x11-xserver-utils fonts-wqy-microhei"
+	alsa-utils libgl1-mesa-dri x11-xserver-utils fonts-wqy-microhei"
 
 [ "$(id -u)" = 0 ] || { echo "build-image: run as root (mmdebstrap root mode, file owners)" >&2; exit 1; }
 [ -f "$deb" ] || { echo "build-image: package $deb is missing (make deb)" >&2; exit 1; }
@@ -42,11 +42,11 @@ deb=$(cd "$(dirname "$deb")" && pwd)/$(basename "$deb")
 
 # Foreign architecture: mmdebstrap runs the target's maintainer scripts under
 # qemu-user, which needs binfmt_misc (not registered on every build host).
-if [ "$arch" != "$(dpkg --print-architecture)" ] && ! arch-test -n "$arch" >/dev/null 2>&1; then
+if [ "$arch" != "$(dpkg --print-architecture)" ] && ! arch-test "$arch" >/dev/null 2>&1; then
 	[ -f /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 	conf=/usr/lib/binfmt.d/qemu-aarch64.conf
 	[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat "$conf" >/proc/sys/fs/binfmt_misc/register
-	arch-test -n "$arch" >/dev/null || { echo "build-image: cannot run $arch binaries (qemu-user-static, binfmt_misc)" >&2; exit 1; }
+	arch-test "$arch" >/dev/null || { echo "build-image: cannot run $arch binaries (qemu-user-static, binfmt_misc)" >&2; exit 1; }
 fi
 
 work=$out/$flavor

@@ -71,7 +71,7 @@ for f in /usr/bin/roomkiosk /usr/bin/roomkiosk-screen /usr/bin/roomctl \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk.service \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk-screen.service \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk-import-config.service \
-	/etc/roomkiosk/roomkiosk.toml.example /usr/bin/Xorg /usr/bin/xinit /boot/firmware \
+	/etc/roomkiosk/roomkiosk.toml.example /usr/bin/Xorg /usr/bin/xset /boot/firmware \
 	/var/lib/roomkiosk/spool; do
 	check "root: $f" exists "$f"
 done
