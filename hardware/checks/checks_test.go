@@ -473,3 +473,32 @@ func TestNoRoundsAfterWait(t *testing.T) {
 		t.Fatalf("rounds: %d before Wait (want the boot round), %d after", before, n.Load())
 	}
 }
+
+func TestStartRunsAtBootAndEveryInterval(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Interval = session.Duration{Duration: 10 * time.Millisecond} // below what Validate allows, for speed
+	lg, err := OpenLog(cfg.LogDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	rounds := make(chan struct{}, 100)
+	r := NewRunner(cfg, []Check{Func("ok", func(context.Context) session.CheckResult { return Good("ok", "", "") })},
+		Options{Log: lg, OnResults: func([]session.CheckResult) { rounds <- struct{}{} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	r.Start(ctx)
+	for range 3 {
+		select {
+		case <-rounds:
+		case <-time.After(5 * time.Second):
+			t.Fatal("fewer than 3 rounds")
+		}
+	}
+	cancel()
+	r.Wait()
+	runs, _ := Recent(cfg.LogDir, 100, KindRun)
+	// Under load the first tick may coalesce with boot ("boot+interval").
+	if len(runs) < 3 || !strings.HasPrefix(runs[len(runs)-1].Reason, ReasonBoot) || runs[0].Reason != ReasonInterval {
+		t.Fatalf("%d runs, oldest %q newest %q; want boot first, then interval", len(runs), runs[len(runs)-1].Reason, runs[0].Reason)
+	}
+}
