@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 	"github.com/rs/zerolog"
 
+	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/ui"
 )
 
@@ -42,6 +44,7 @@ type Game struct {
 	rebuild bool
 	dirty   bool
 	frames  uint64
+	taps    uint64
 	outW    int
 	outH    int
 
@@ -51,6 +54,11 @@ type Game struct {
 
 	timerMu sync.Mutex
 	timer   *time.Timer
+
+	pendingView int // frames to wait before reporting a painted frame on /ui
+
+	sendOnce sync.Once
+	sends    chan session.Intent
 }
 
 // New returns a game for opts.
@@ -63,7 +71,43 @@ func New(opts Options) *Game {
 
 // Wake asks for a frame soon; safe from any goroutine. The link calls it on
 // every snapshot.
-func Wake() { ebiten.ScheduleFrame() }
+//
+// ebiten drops a ScheduleFrame that comes before its loop runs, so until
+// the next Update has run, a helper goroutine repeats the request every
+// 50 ms. It sleeps on a channel while nothing is wanted, so idle costs
+// nothing.
+func Wake() {
+	wake.once.Do(func() {
+		wake.ch = make(chan struct{}, 1)
+		go wake.repeat()
+	})
+	wake.wanted.Store(true)
+	select {
+	case wake.ch <- struct{}{}:
+	default:
+	}
+	ebiten.ScheduleFrame()
+}
+
+type waker struct {
+	once   sync.Once
+	ch     chan struct{}
+	wanted atomic.Bool
+}
+
+var wake waker
+
+func (w *waker) repeat() {
+	for range w.ch {
+		for {
+			time.Sleep(50 * time.Millisecond)
+			if !w.wanted.Load() {
+				break
+			}
+			ebiten.ScheduleFrame()
+		}
+	}
+}
 
 // Run opens the window and runs until ctx ends or the window is closed.
 func (g *Game) Run(ctx context.Context) error {
@@ -75,6 +119,10 @@ func (g *Game) Run(ctx context.Context) error {
 	// between frames, and frames happen only on input or ScheduleFrame.
 	ebiten.SetScreenClearedEveryFrame(false)
 	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum) //nolint:staticcheck // the one mode that sleeps in the event loop
+	// One Update per frame. With the default 60 TPS a frame that follows
+	// another within 16 ms (a press right after a pointer move) runs no
+	// Update, and the press is never seen.
+	ebiten.SetTPS(ebiten.SyncWithFPS)
 	if g.opts.Fullscreen {
 		ebiten.SetFullscreen(true)
 		ebiten.SetCursorMode(ebiten.CursorModeHidden)
@@ -95,6 +143,17 @@ func (g *Game) Run(ctx context.Context) error {
 func (g *Game) Update() error {
 	if g.ctx != nil && g.ctx.Err() != nil {
 		return ebiten.Termination
+	}
+	wake.wanted.Store(false)
+	if g.pendingView > 0 {
+		g.pendingView--
+		if g.pendingView == 0 {
+			if g.opts.Views != nil {
+				g.opts.Views.Publish(g.view())
+			}
+		} else {
+			go Wake()
+		}
 	}
 	g.handleInput()
 	now := g.opts.Now()
@@ -141,10 +200,15 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.painter.Paint(screen, g.scene)
 	g.dirty = false
 	g.frames++
-	if g.opts.Views != nil {
-		g.opts.Views.Publish(g.view())
-	}
+	g.pendingView = presentDelay
+	// One more frame, right after this one is presented, to publish it.
+	// (Not from this goroutine: ebiten waits on it while it could block.)
+	go Wake()
 }
+
+// presentDelay is how many frames pass before a painted frame is on the X
+// screen.
+var presentDelay = 2
 
 // Layout keeps the 800x480 logical screen; ebiten scales it to the window.
 func (g *Game) Layout(outsideWidth, outsideHeight int) (int, int) {
@@ -166,7 +230,7 @@ func (g *Game) view() ui.View {
 	if !ebiten.IsFullscreen() {
 		wx, wy = ebiten.WindowPosition()
 	}
-	return ui.NewView(g.scene, g.input, ui.R(float64(wx), float64(wy), w, h), scale, offX, offY, g.frames)
+	return ui.NewView(g.scene, g.input, ui.R(float64(wx), float64(wy), w, h), scale, offX, offY, g.frames, g.taps)
 }
 
 // handleInput turns presses and releases into taps. A tap fires on release
@@ -229,6 +293,8 @@ func (g *Game) release(x, y float64) {
 }
 
 func (g *Game) fire(t ui.Target) {
+	g.taps++
+	g.dirty = true // publish the new tap count even if nothing else changes
 	if t.Local != ui.LocalNone {
 		g.local.Apply(t.Local, g.scene.Page)
 		g.rebuild = true
@@ -236,17 +302,30 @@ func (g *Game) fire(t ui.Target) {
 	if t.Intent == nil {
 		return
 	}
-	in := *t.Intent
 	// Never block the UI goroutine on the socket; the daemon's next
-	// snapshot shows the effect.
-	go func() {
+	// snapshot shows the effect. One sender keeps the taps' order (PIN
+	// digits).
+	g.sendOnce.Do(func() {
+		g.sends = make(chan session.Intent, 32)
+		go g.sender()
+	})
+	select {
+	case g.sends <- *t.Intent:
+	default:
+		g.opts.Log.Warn().Str("intent", string(t.Intent.Kind)).Msg("intent dropped: the daemon is not keeping up")
+	}
+}
+
+func (g *Game) sender() {
+	for in := range g.sends {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		if err := g.opts.Link.Send(ctx, in); err != nil {
+		err := g.opts.Link.Send(ctx, in)
+		cancel()
+		if err != nil {
 			// The intent kind only: a PIN digit or a consent is never logged.
-			g.opts.Log.Warn().Err(err).Str("intent", string(in.Kind)).Msg("send intent")
+			g.opts.Log.Warn().Err(err).Str("intent", string(in.Kind)).Msg("intent not taken")
 		}
-	}()
+	}
 }
 
 // Scene returns the scene last built (for tests in this package).

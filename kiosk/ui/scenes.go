@@ -547,6 +547,9 @@ func (b *builder) inSession() {
 		b.fill(bar, ColBG, 5)
 		frac := (s.Level.RMSdBFS + 60) / 60
 		frac = min(max(frac, 0), 1)
+		if s.Level == (session.Level{}) {
+			frac = 0 // no level reported yet
+		}
 		if frac > 0 {
 			b.fill(R(bar.X, bar.Y, math.Max(bar.W*frac, 10), bar.H), ColText, 5)
 		}

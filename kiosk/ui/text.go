@@ -119,8 +119,16 @@ func breakRunes(face *fallbackFace, s string, w float64) []string {
 	var cur []rune
 	for _, r := range s {
 		if len(cur) > 0 && face.advance(string(append(cur, r))) > w {
-			out = append(out, string(cur))
-			cur = cur[:0]
+			if closing(r) && len(cur) > 1 {
+				// Never start a line with closing punctuation: carry the
+				// character before it along.
+				last := cur[len(cur)-1]
+				out = append(out, string(cur[:len(cur)-1]))
+				cur = append(cur[:0], last)
+			} else {
+				out = append(out, string(cur))
+				cur = cur[:0]
+			}
 		}
 		cur = append(cur, r)
 	}
@@ -157,7 +165,9 @@ func tokens(s string) []string {
 				flush()
 			}
 			cur.WriteRune(r)
-			flush()
+			if !opening(r) {
+				flush()
+			}
 		default:
 			if cur.Len() > 0 && isCJKString(cur.String()) && !endsWithOpening(cur.String()) {
 				flush()

@@ -20,6 +20,7 @@ type View struct {
 	Targets   []ViewTarget `json:"targets"`
 	Texts     []string     `json:"texts"`  // text lines on screen (no personal data is ever shown)
 	Frames    uint64       `json:"frames"` // frames painted so far: idle means this stands still
+	Taps      uint64       `json:"taps"`   // taps recognised so far (press and release on one target)
 }
 
 // ViewTarget is one touch target.
@@ -31,11 +32,11 @@ type ViewTarget struct {
 
 // NewView describes a painted scene. The window maps logical pixels to
 // window pixels with scale and offset (letterboxing on other panel sizes).
-func NewView(sc *Scene, snap Input, window Rect, scale, offX, offY float64, frames uint64) View {
+func NewView(sc *Scene, snap Input, window Rect, scale, offX, offY float64, frames, taps uint64) View {
 	v := View{
 		Scene: sc.Name, Language: sc.Lang, Connected: snap.Connected, Seq: snap.Snap.Seq,
 		Door: string(snap.Snap.Door), Recording: snap.Snap.Recording, Locked: sc.Locked,
-		Window: window, Texts: sc.Texts(), Frames: frames, Targets: []ViewTarget{},
+		Window: window, Texts: sc.Texts(), Frames: frames, Taps: taps, Targets: []ViewTarget{},
 	}
 	for _, t := range sc.Targets {
 		r := R(t.Rect.X*scale+offX, t.Rect.Y*scale+offY, t.Rect.W*scale, t.Rect.H*scale)

@@ -54,6 +54,15 @@ func Checks(blocked bool) []session.CheckResult {
 	}
 }
 
+// MoreChecks adds checks reported without a value, as the runner may.
+func MoreChecks() []session.CheckResult {
+	return []session.CheckResult{
+		{Name: "presence", State: session.CheckGood, At: Now},
+		{Name: "network", State: session.CheckAbnormal, Hint: "Check the network cable", At: Now},
+		{Name: "door", State: session.CheckUnknown, Required: true, At: Now},
+	}
+}
+
 func base(lang string) session.Snapshot {
 	return session.Snapshot{
 		Seq: 7, At: Now, RoomID: "dev-101", RoomName: "Room 101 · Family counseling",
@@ -192,6 +201,7 @@ func Cases(lang string) []Case {
 		s.Checks = Checks(true)
 		s.Alerts = []session.Alert{{Code: "disk_low", Since: Now}}
 	})
-	add("maintenance-ok", func(s *session.Snapshot) { s.Step = session.StepMaintenance; s.Checks = Checks(false)[:6] })
+	add("maintenance-ok", func(s *session.Snapshot) { s.Step = session.StepMaintenance; s.Checks = Checks(false)[:2] })
+	add("checklist-novalues", func(s *session.Snapshot) { s.Step = session.StepChecklist; s.Checks = MoreChecks() })
 	return cs
 }

@@ -1,0 +1,324 @@
+package screentest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/testenv"
+	"roomkiosk/kiosk/ui"
+)
+
+// X is an Xvfb server of the test's own, 800x480 like the kiosk panel.
+type X struct {
+	Display string // ":N"
+	cmd     *exec.Cmd
+}
+
+// StartX starts Xvfb on a free display number (Xvfb picks it) and stops it
+// at the end of the test.
+func StartX(t testing.TB) *X {
+	t.Helper()
+	bin := testenv.Tool(t, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "800x480x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	x := &X{cmd: cmd}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+		r.Close()
+	}()
+	select {
+	case n := <-line:
+		if _, err := strconv.Atoi(n); err != nil {
+			t.Fatalf("Xvfb did not report a display (%q)", n)
+		}
+		x.Display = ":" + n
+	case <-time.After(20 * time.Second):
+		t.Fatal("Xvfb did not start within 20 s")
+	}
+	return x
+}
+
+// Env returns the environment for X clients of this server.
+func (x *X) Env() []string {
+	env := []string{"DISPLAY=" + x.Display}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "XAUTHORITY=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+var (
+	buildMu  sync.Mutex
+	builtBin string
+)
+
+// BuildScreen builds cmd/roomkiosk-screen once per test binary and returns
+// its path.
+func BuildScreen(t testing.TB) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if builtBin != "" {
+		if _, err := os.Stat(builtBin); err == nil {
+			return builtBin
+		}
+	}
+	dir, err := os.MkdirTemp("", "roomkiosk-screen-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "roomkiosk-screen")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/roomkiosk-screen")
+	cmd.Dir = testenv.ModuleRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build roomkiosk-screen: %v\n%s", err, out)
+	}
+	builtBin = bin
+	return bin
+}
+
+// Screen is a running roomkiosk-screen process.
+type Screen struct {
+	X      *X
+	Bin    string
+	Socket string
+	Addr   string // the /ui endpoint's host:port
+	Dir    string // screenshots go here
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	shots  int
+	client *http.Client
+}
+
+// StartScreen runs the screen binary against socket on x and waits until
+// /ui answers. Screenshots go to test-artifacts/<test name>/.
+func StartScreen(t testing.TB, bin string, x *X, socket string, extra ...string) *Screen {
+	t.Helper()
+	s := &Screen{X: x, Bin: bin, Socket: socket, client: &http.Client{Timeout: 2 * time.Second}}
+	s.Dir = filepath.Join(testenv.ModuleRoot(t), "test-artifacts", strings.ReplaceAll(t.Name(), "/", "_"))
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.Start(t, extra...)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Start (re)starts the process, on a new port.
+func (s *Screen) Start(t testing.TB, extra ...string) {
+	t.Helper()
+	s.Addr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	args := append([]string{"--socket", s.Socket, "--ui-listen", s.Addr, "--log-level", "debug"}, extra...)
+	cmd := exec.Command(s.Bin, args...)
+	cmd.Env = s.X.Env()
+	s.out = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start roomkiosk-screen: %v", err)
+	}
+	s.cmd = cmd
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := s.View(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roomkiosk-screen /ui did not answer within 30 s; output:\n%s", s.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Pid is the screen process's id.
+func (s *Screen) Pid() int { return s.cmd.Process.Pid }
+
+// Kill kills the process at once (SIGKILL), as a crash would.
+func (s *Screen) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// Stop ends the process with SIGTERM, then SIGKILL after 5 s.
+func (s *Screen) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+// Output is what the process logged.
+func (s *Screen) Output() string { return s.out.String() }
+
+// View reads /ui.
+func (s *Screen) View() (ui.View, error) {
+	var v ui.View
+	res, err := s.client.Get("http://" + s.Addr + "/ui")
+	if err != nil {
+		return v, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return v, fmt.Errorf("/ui: %s", res.Status)
+	}
+	err = json.NewDecoder(res.Body).Decode(&v)
+	return v, err
+}
+
+// WaitFor polls /ui until cond holds, failing the test after timeout.
+func (s *Screen) WaitFor(t testing.TB, what string, timeout time.Duration, cond func(ui.View) bool) ui.View {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last ui.View
+	for {
+		v, err := s.View()
+		if err == nil {
+			last = v
+			if cond(v) {
+				return v
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("screen: %s not reached within %v; last view: scene %q seq %d texts %q; output:\n%s",
+				what, timeout, last.Scene, last.Seq, last.Texts, tail(s.out.String(), 2000))
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+}
+
+// WaitScene waits until the screen shows scene.
+func (s *Screen) WaitScene(t testing.TB, scene string) ui.View {
+	t.Helper()
+	return s.WaitFor(t, "scene "+scene, 10*time.Second, func(v ui.View) bool { return v.Scene == scene })
+}
+
+// Target returns a target of the current scene.
+func (s *Screen) Target(t testing.TB, id string) ui.ViewTarget {
+	t.Helper()
+	v := s.WaitFor(t, "target "+id, 10*time.Second, func(v ui.View) bool {
+		for _, tg := range v.Targets {
+			if tg.ID == id && tg.Enabled {
+				return true
+			}
+		}
+		return false
+	})
+	for _, tg := range v.Targets {
+		if tg.ID == id {
+			return tg
+		}
+	}
+	panic("unreachable")
+}
+
+// Tap taps the centre of target id like a finger: press, 50 ms, release.
+// ebiten samples the button once per frame, so a press and release that
+// both arrive while a frame is still being made (a loaded machine, the
+// first frames after start) are not seen; the screen counts recognised
+// taps in /ui, so an unseen tap is repeated, and a seen one never is.
+func (s *Screen) Tap(t testing.TB, id string) {
+	t.Helper()
+	for try := 0; try < 4; try++ {
+		v, _ := s.View()
+		tg := s.Target(t, id)
+		x := v.Window.X + tg.Rect.X + tg.Rect.W/2
+		y := v.Window.Y + tg.Rect.Y + tg.Rect.H/2
+		s.TapAt(t, x, y)
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			if w, err := s.View(); err == nil && w.Taps > v.Taps {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("tap on %s not seen by the screen, tapping again", id)
+	}
+	t.Fatalf("the screen saw none of 4 taps on %s", id)
+}
+
+// TapAt taps screen coordinates: move, let the frame the move causes pass,
+// then press for 50 ms and release.
+func (s *Screen) TapAt(t testing.TB, x, y float64) {
+	t.Helper()
+	s.xdotool(t, "mousemove", strconv.Itoa(int(x)), strconv.Itoa(int(y)), "sleep", "0.03", "mousedown", "1", "sleep", "0.05", "mouseup", "1")
+}
+
+// TapThen taps id and waits until the daemon's snapshot has moved on (the
+// screen shows a newer sequence number).
+func (s *Screen) TapThen(t testing.TB, id string) ui.View {
+	t.Helper()
+	before, _ := s.View()
+	s.Tap(t, id)
+	return s.WaitFor(t, "a new snapshot after tapping "+id, 10*time.Second, func(v ui.View) bool { return v.Seq > before.Seq })
+}
+
+func (s *Screen) xdotool(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command(testenv.Tool(t, "xdotool"), args...)
+	cmd.Env = s.X.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+	}
+}
+
+// Shot saves a screenshot of the whole X screen as NN-name.png in s.Dir and
+// returns its path.
+func (s *Screen) Shot(t testing.TB, name string) string {
+	t.Helper()
+	s.shots++
+	p := filepath.Join(s.Dir, fmt.Sprintf("%02d-%s.png", s.shots, name))
+	cmd := exec.Command(testenv.Tool(t, "import"), "-window", "root", p)
+	cmd.Env = s.X.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("screenshot %s: %v\n%s", name, err, out)
+	}
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
