@@ -77,14 +77,21 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		return a.printJSON(rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tSESSION\tSTART (UTC)\tDURATION\tSEGMENTS\tSTATE\tSIZE")
+	fmt.Fprintln(tw, "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK")
 	for _, r := range rows {
 		segs := fmt.Sprint(r.Segments)
 		if r.Partial > 0 {
 			segs += fmt.Sprintf(" (%d partial)", r.Partial)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Room, r.Session, r.Started.UTC().Format("2006-01-02 15:04:05"),
-			r.Duration.Round(time.Second), segs, r.State, humanBytes(r.Bytes))
+		clients, feedback := "-", "-"
+		if r.Participants > 0 {
+			clients = fmt.Sprint(r.Participants)
+		}
+		if r.Feedback > 0 {
+			feedback = fmt.Sprintf("%d/5", r.Feedback)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Room, r.Session, r.Started.UTC().Format("2006-01-02 15:04:05"),
+			r.Duration.Round(time.Second), clients, segs, r.State, humanBytes(r.Bytes), feedback)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -59,15 +59,24 @@ func DeletionKey(room, sessionID string) string {
 
 // parseManifestKey splits rooms/R/sessions/yyyy/mm/dd/S/manifest.json.
 func parseManifestKey(key string) (room, session string, day time.Time, ok bool) {
-	p := strings.Split(key, "/")
-	if len(p) != 8 || p[0] != "rooms" || p[2] != "sessions" || p[7] != manifest.FileName {
+	room, session, day, file, ok := parseSessionKey(key)
+	if !ok || file != manifest.FileName {
 		return "", "", time.Time{}, false
+	}
+	return room, session, day, true
+}
+
+// parseSessionKey splits the key of a session's manifest or summary.
+func parseSessionKey(key string) (room, session string, day time.Time, file string, ok bool) {
+	p := strings.Split(key, "/")
+	if len(p) != 8 || p[0] != "rooms" || p[2] != "sessions" || (p[7] != manifest.FileName && p[7] != SummaryFile) {
+		return "", "", time.Time{}, "", false
 	}
 	d, err := time.Parse("2006/01/02", p[3]+"/"+p[4]+"/"+p[5])
 	if err != nil {
-		return "", "", time.Time{}, false
+		return "", "", time.Time{}, "", false
 	}
-	return p[1], p[6], d, true
+	return p[1], p[6], d, p[7], true
 }
 
 // Rooms lists the rooms that have uploaded anything.

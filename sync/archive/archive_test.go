@@ -431,6 +431,48 @@ func TestArchive(t *testing.T) {
 			t.Fatalf("room 101's session touched: %v", vs)
 		}
 	})
+
+	// Every session leaves a summary.json (sync/upload): an unrecorded one
+	// is listed from it alone, a recorded one gets its figures added.
+	t.Run("Summaries", func(t *testing.T) {
+		put := func(key, body string) {
+			t.Helper()
+			if _, err := e.cl.PutObject(e.ctx, bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dec, forged := "20261110T100000Z-bbb222", "20261110T110000Z-ccc333"
+		recorded := archivetest.Build(t, archivetest.Spec{Room: "120", Started: at("2026-11-10T09:00:00Z"), Seed: 21,
+			Segments: []archivetest.SegSpec{{Frames: 16000}}}, e.id.Recipient())
+		recorded.Upload(t, e.cl, bucket)
+		rec := recorded.Manifest.SessionID
+		put(archive.SessionPrefix("120", recorded.Manifest.Started, rec)+archive.SummaryFile,
+			`{"room_id":"120","session_id":"`+rec+`","started":"2026-11-10T09:00:00Z","ended":"2026-11-10T09:50:00Z","participants":2,"want_recording":true,"recorded":true,"feedback":5}`)
+		put("rooms/120/sessions/2026/11/10/"+dec+"/summary.json",
+			`{"room_id":"120","session_id":"`+dec+`","started":"2026-11-10T10:00:00Z","ended":"2026-11-10T10:45:00Z","participants":3,"want_recording":true,"declined":true}`)
+		put("rooms/120/sessions/2026/11/10/"+forged+"/summary.json",
+			`{"room_id":"101","session_id":"`+forged+`","started":"2026-11-10T11:00:00Z","ended":"2026-11-10T11:45:00Z"}`)
+		rows, err := e.ar.Sessions(e.ctx, archive.Filter{Room: "120"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]archive.Session{}
+		for _, r := range rows {
+			got[r.Session] = r
+		}
+		if r := got[rec]; r.State != "recorded" || r.Participants != 2 || r.Feedback != 5 || r.Segments != 1 || r.Key == "" || r.SummaryKey == "" {
+			t.Errorf("recorded session with summary: %+v", r)
+		}
+		if r := got[dec]; r.State != "declined" || !r.Declined || r.Participants != 3 || r.Segments != 0 || r.Duration != 45*time.Minute || r.Key != "" {
+			t.Errorf("declined session: %+v", r)
+		}
+		if r := got[forged]; r.State != "unreadable" || !strings.Contains(r.Error, "not those of its path") {
+			t.Errorf("summary naming another room: %+v", r)
+		}
+		if len(rows) != 3 {
+			t.Errorf("rows = %+v", rows)
+		}
+	})
 }
 
 func firstDiff(a, b []byte) int {

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/kiosk/session"
 	"roomkiosk/recorder/manifest"
 )
 
@@ -36,8 +38,15 @@ type Session struct {
 	StopReason  string        `json:"stop_reason,omitempty"`
 	Gaps        int           `json:"gaps"`
 	Bytes       int64         `json:"bytes"` // ciphertext
-	Key         string        `json:"manifest_key"`
+	Key         string        `json:"manifest_key,omitempty"`
 	Error       string        `json:"error,omitempty"` // why the manifest could not be read (State "unreadable")
+
+	// From the session's summary.json, which every session leaves, recorded
+	// or not (absent for sessions from before summaries existed).
+	Participants int    `json:"participants,omitempty"`
+	Declined     bool   `json:"declined"`
+	Feedback     int    `json:"feedback,omitempty"` // the client's 1-5 rating; 0 = none
+	SummaryKey   string `json:"summary_key,omitempty"`
 
 	Manifest *manifest.Manifest `json:"-"`
 }
@@ -80,7 +89,45 @@ func rowOf(key string, m *manifest.Manifest) Session {
 	return s
 }
 
-// Sessions lists the sessions whose manifests match f, oldest first.
+// SummaryFile is the name of a session's summary object, beside its manifest.
+const SummaryFile = "summary.json"
+
+// summaryRecord is summary.json as the device's uploader writes it.
+type summaryRecord struct {
+	RoomID string `json:"room_id"`
+	session.Summary
+}
+
+// summaryState names the outcome of a session that has no recording
+// manifest (yet).
+func summaryState(s session.Summary) string {
+	switch {
+	case s.Abandoned:
+		return "abandoned"
+	case s.Declined:
+		return "declined"
+	case s.Recorded:
+		return "uploading" // the recording's manifest has not arrived yet
+	}
+	return "not recorded"
+}
+
+// addSummary completes a row with what the session's summary says.
+func addSummary(r *Session, key string, sum *summaryRecord) {
+	r.SummaryKey = key
+	r.Participants = sum.Participants
+	r.Declined = sum.Declined
+	r.Feedback = sum.Feedback
+	if r.Key == "" { // no recording: the summary is all there is
+		r.Room, r.Session, r.Started = sum.RoomID, sum.ID, sum.Started
+		r.Duration = sum.Ended.Sub(sum.Started)
+		r.State = summaryState(sum.Summary)
+		r.Withdrawn = sum.Withdrawn
+	}
+}
+
+// Sessions lists every session matching f, oldest first: recorded ones from
+// their manifests, unrecorded ones from their summaries.
 func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	rooms := []string{f.Room}
 	if f.Room == "" {
@@ -100,24 +147,59 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	var keys []string
+	// A session's manifest and summary may sit in different day folders
+	// (a recording that started after midnight), so group by room and id.
+	type pair struct{ manifest, summary string }
+	var order []string
+	byID := map[string]*pair{}
 	for _, ks := range perRoom {
-		keys = append(keys, ks...)
+		for _, k := range ks {
+			room, id, _, file, _ := parseSessionKey(k)
+			p := byID[room+"/"+id]
+			if p == nil {
+				p = &pair{}
+				byID[room+"/"+id] = p
+				order = append(order, room+"/"+id)
+			}
+			if file == manifest.FileName {
+				p.manifest = k
+			} else {
+				p.summary = k
+			}
+		}
 	}
-	rows := make([]Session, len(keys))
-	err = a.forEach(ctx, len(keys), func(ctx context.Context, i int) error {
-		m, err := a.readManifest(ctx, keys[i])
+	rows := make([]Session, len(order))
+	err = a.forEach(ctx, len(order), func(ctx context.Context, i int) error {
+		p := byID[order[i]]
+		if p.manifest != "" {
+			m, err := a.readManifest(ctx, p.manifest)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// One bad manifest (a broken or compromised kiosk) must not
+				// hide every other session: it gets a row saying why.
+				room, id, day, _, _ := parseSessionKey(p.manifest)
+				rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), Key: p.manifest}
+				return nil
+			}
+			rows[i] = rowOf(p.manifest, m)
+		}
+		if p.summary == "" {
+			return nil
+		}
+		sum, err := a.readSummary(ctx, p.summary)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// One bad manifest (a broken or compromised kiosk) must not
-			// hide every other session: it gets a row saying why.
-			room, id, day, _ := parseManifestKey(keys[i])
-			rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), Key: keys[i]}
-			return nil
+			if p.manifest == "" {
+				room, id, day, _, _ := parseSessionKey(p.summary)
+				rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), SummaryKey: p.summary}
+			}
+			return nil // the manifest row stands on its own
 		}
-		rows[i] = rowOf(keys[i], m)
+		addSummary(&rows[i], p.summary, sum)
 		return nil
 	})
 	if err != nil {
@@ -142,7 +224,23 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	return out, nil
 }
 
-// manifestKeys lists one room's manifest keys within f's days.
+// readSummary reads and checks a session's summary.json.
+func (a *Archive) readSummary(ctx context.Context, key string) (*summaryRecord, error) {
+	b, err := a.get(ctx, key, 64<<10)
+	if err != nil {
+		return nil, fmt.Errorf("read session summary %s: %w", key, err)
+	}
+	var sum summaryRecord
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return nil, fmt.Errorf("session summary %s: %w", key, err)
+	}
+	if room, id, _, _, ok := parseSessionKey(key); ok && (room != sum.RoomID || id != sum.ID) {
+		return nil, fmt.Errorf("session summary %s: names room %q session %q, not those of its path", key, sum.RoomID, sum.ID)
+	}
+	return &sum, nil
+}
+
+// manifestKeys lists one room's manifest and summary keys within f's days.
 func (a *Archive) manifestKeys(ctx context.Context, room string, f Filter) ([]string, error) {
 	prefix := RoomsPrefix + room + "/sessions/"
 	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
@@ -158,7 +256,7 @@ func (a *Archive) manifestKeys(ctx context.Context, room string, f Filter) ([]st
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list sessions of room %s: %w", room, obj.Err)
 		}
-		_, _, day, ok := parseManifestKey(obj.Key)
+		_, _, day, _, ok := parseSessionKey(obj.Key)
 		if !ok {
 			continue
 		}
