@@ -169,7 +169,9 @@ func TestRolloverAndKeep(t *testing.T) {
 	for g.src.Offset() < len(pcm) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording || s.State == session.RecorderFault })
+	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool {
+		return s.State == session.RecorderRecording || s.State == session.RecorderFault
+	})
 	time.Sleep(50 * time.Millisecond)
 	if err := g.rec.Stop(sid, false); err != nil {
 		t.Fatal(err)

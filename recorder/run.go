@@ -38,6 +38,7 @@ const (
 
 const (
 	levelEvery = 250 * time.Millisecond // at most 4 level updates a second
+	closeWait  = 150 * time.Millisecond // longest a device close may hold up Stop
 )
 
 // run is one session's capture-and-write loop, on its own goroutine.
@@ -256,11 +257,21 @@ func (ru *run) pump(st Stream) string {
 	var reason string
 	closed := false
 	closeStream := func() {
-		if !closed {
-			closed = true
-			if err := st.Close(); err != nil {
+		if closed {
+			return
+		}
+		closed = true
+		// A device stuck in a read can hold up its close; the withdrawal
+		// budget must not wait for it.
+		res := make(chan error, 1)
+		go func() { res <- st.Close() }()
+		select {
+		case err := <-res:
+			if err != nil {
 				ru.log.Warn().Err(err).Msg("close capture")
 			}
+		case <-time.After(closeWait):
+			ru.log.Error().Msg("capture device slow to close; it closes when its read returns")
 		}
 	}
 	defer closeStream()

@@ -40,10 +40,19 @@ type Feeder struct {
 // New makes the FIFO and the asound.conf in a test temp folder.
 func New(t testing.TB) *Feeder {
 	t.Helper()
-	dir := t.TempDir()
+	f, err := NewIn(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// NewIn makes the FIFO and the asound.conf in dir (for a TestMain, which
+// has no testing.TB).
+func NewIn(dir string) (*Feeder, error) {
 	f := &Feeder{Dir: dir, FIFO: filepath.Join(dir, "mic.fifo"), ConfPath: filepath.Join(dir, "asound.conf")}
 	if err := syscall.Mkfifo(f.FIFO, 0o600); err != nil {
-		t.Fatalf("alsatest: mkfifo: %v", err)
+		return nil, fmt.Errorf("alsatest: mkfifo: %w", err)
 	}
 	f.conf = fmt.Appendf(nil, `pcm.!default {
     type file
@@ -53,8 +62,10 @@ func New(t testing.TB) *Feeder {
     format "raw"
 }
 `, f.FIFO)
-	f.RestoreConfig(t)
-	return f
+	if err := os.WriteFile(f.ConfPath, f.conf, 0o644); err != nil {
+		return nil, fmt.Errorf("alsatest: write config: %w", err)
+	}
+	return f, nil
 }
 
 // Env is the variable to give a capturing child process.
@@ -90,6 +101,8 @@ type Feed struct {
 	done    chan struct{}
 	written atomic.Int64
 	started atomic.Int64 // unix nanos of the first write
+	fed     chan struct{}
+	fedOnce sync.Once
 	err     error
 }
 
@@ -98,16 +111,28 @@ type Feed struct {
 // bytesPerSecond, then closes it (the device sees end of input). chunk must
 // be a multiple of the capture period in bytes and at most MaxWrite.
 func (f *Feeder) Feed(pcm []byte, chunk, bytesPerSecond int) *Feed {
+	return f.start(pcm, chunk, bytesPerSecond, false)
+}
+
+// FeedAndHold is Feed that keeps the FIFO open after the last chunk and
+// goes on writing digital silence at the same pace (a quiet microphone)
+// until Stop. Written counts only pcm.
+func (f *Feeder) FeedAndHold(pcm []byte, chunk, bytesPerSecond int) *Feed {
+	return f.start(pcm, chunk, bytesPerSecond, true)
+}
+
+func (f *Feeder) start(pcm []byte, chunk, bps int, hold bool) *Feed {
 	ctx, cancel := context.WithCancel(context.Background())
-	fd := &Feed{cancel: cancel, done: make(chan struct{})}
+	fd := &Feed{cancel: cancel, done: make(chan struct{}), fed: make(chan struct{})}
 	go func() {
 		defer close(fd.done)
-		fd.err = f.feed(ctx, fd, pcm, chunk, bytesPerSecond)
+		fd.err = f.feed(ctx, fd, pcm, chunk, bps, hold)
 	}()
 	return fd
 }
 
-func (f *Feeder) feed(ctx context.Context, fd *Feed, pcm []byte, chunk, bps int) error {
+func (f *Feeder) feed(ctx context.Context, fd *Feed, pcm []byte, chunk, bps int, hold bool) error {
+	defer fd.fedOnce.Do(func() { close(fd.fed) })
 	if chunk <= 0 || chunk > MaxWrite {
 		return fmt.Errorf("alsatest: chunk %d out of range (1..%d)", chunk, MaxWrite)
 	}
@@ -161,8 +186,31 @@ func (f *Feeder) feed(ctx context.Context, fd *Feed, pcm []byte, chunk, bps int)
 			return fmt.Errorf("alsatest: write fifo: %w", err)
 		}
 	}
-	return nil
+	fd.fedOnce.Do(func() { close(fd.fed) })
+	if !hold {
+		return nil
+	}
+	// A held FIFO with no data would block the device's read forever (and
+	// with it miniaudio's device uninit): go on like a quiet microphone.
+	silence := make([]byte, chunk)
+	for off := len(pcm) / chunk * chunk; ; off += chunk {
+		due := start.Add(time.Duration(int64(off) * int64(time.Second) / int64(bps)))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Until(due)):
+		}
+		if _, err := w.Write(silence); err != nil {
+			if errors.Is(err, syscall.EPIPE) {
+				return nil
+			}
+			return fmt.Errorf("alsatest: write fifo: %w", err)
+		}
+	}
 }
+
+// Fed is closed once every chunk was written (or the feed ended).
+func (fd *Feed) Fed() <-chan struct{} { return fd.fed }
 
 // Written is how many bytes reached the FIFO so far.
 func (fd *Feed) Written() int64 { return fd.written.Load() }

@@ -40,6 +40,7 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 	if bsize <= 0 {
 		bsize = 4096
 	}
+	const periods = 4
 	period := s.PeriodFrames
 	if period <= 0 {
 		period = f.SampleRate / 10
@@ -50,6 +51,9 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 		lost:  make(chan struct{}),
 		frame: f.Channels * 2,
 		rate:  f.SampleRate,
+		// The device's whole buffer plus one period: a backlog after a
+		// scheduling stall stays under it.
+		maxAhead: int64(period * (periods + 1)),
 	}
 	bsize -= bsize % st.frame
 	pool := make([]byte, nbuf*bsize)
@@ -66,7 +70,7 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 	cfg.Capture.Channels = uint32(f.Channels)
 	cfg.SampleRate = uint32(f.SampleRate)
 	cfg.PeriodSizeInFrames = uint32(period)
-	cfg.Periods = 4
+	cfg.Periods = periods
 	// Without this miniaudio adds one period of leading silence and
 	// re-chunks frames; we want the device's frames as they come.
 	cfg.NoFixedSizedCallback = 1
@@ -114,8 +118,9 @@ type stream struct {
 	lost     chan struct{}
 	lostOnce sync.Once
 	rate     int
-	start    time.Time // first callback; audio thread only
-	frames   int64     // frames delivered; audio thread only
+	last     time.Time // previous callback; audio thread only
+	ahead    int64     // frames delivered ahead of the real clock; audio thread only
+	maxAhead int64
 	closeMu  sync.Mutex
 	closed   bool
 }
@@ -126,12 +131,16 @@ func (s *stream) onData(_, in []byte, frames uint32) {
 	// A device whose frames run ahead of the real clock is broken: ALSA's
 	// file plugin at end of input (and a device with a broken clock)
 	// delivers silence as fast as it can be read. Report it as lost.
+	// A leaky bucket: frames in, real time out; a normal device keeps it
+	// under its buffer (Periods x period), a runaway fills it at once.
 	now := time.Now()
-	if s.start.IsZero() {
-		s.start = now
+	if !s.last.IsZero() {
+		s.ahead -= int64(now.Sub(s.last).Seconds() * float64(s.rate))
+		s.ahead = max(s.ahead, 0)
 	}
-	s.frames += int64(frames)
-	if ahead := s.frames - int64(now.Sub(s.start).Seconds()*float64(s.rate)); ahead > int64(s.rate) {
+	s.last = now
+	s.ahead += int64(frames)
+	if s.ahead > s.maxAhead {
 		s.onLost()
 		return
 	}

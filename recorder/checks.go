@@ -1,0 +1,173 @@
+package recorder
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"roomkiosk/kiosk/session"
+)
+
+// MicCheck is the "microphone" check: the device opens; the quietest 100 ms
+// of the first second is under the noise floor; during the speech window
+// (someone says something) the peak rises above the speech threshold; no
+// sample clips. While a session records, it reports the live level instead
+// of opening the device a second time.
+type MicCheck struct {
+	Config   Config
+	Source   Source
+	Recorder *Recorder // optional: the live recorder
+	Now      func() time.Time
+}
+
+// Name implements the check runner's interface.
+func (c *MicCheck) Name() string { return "microphone" }
+
+// Run opens the device for 1 s plus the speech window.
+func (c *MicCheck) Run(ctx context.Context) session.CheckResult {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	res := session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
+		Threshold: fmt.Sprintf("noise < %.0f dBFS, speech peak > %.0f dBFS, no clipping", c.Config.MicNoiseFloor, c.Config.MicSpeechPeak)}
+	defer func() { res.At = now().UTC() }()
+	if c.Recorder != nil {
+		if m := c.Recorder.Metrics(); m.State == session.RecorderRecording {
+			res.State = session.CheckGood
+			res.Value = fmt.Sprintf("in use by the session; level %.0f dBFS", m.LastRMSdBFS)
+			return res
+		}
+	}
+	f := c.Config.Format()
+	st, err := c.Source.Open(f)
+	if err != nil {
+		res.State = session.CheckAbnormal
+		res.Value = "device does not open"
+		res.Hint = "Check that the microphone is plugged in; replug it and run the check again."
+		return res
+	}
+	defer st.Close()
+	m := NewMeter(f, c.Config.SilenceThreshold)
+	window := time.Second + c.Config.MicSpeechFor.Duration
+	need := uint64(window / (100 * time.Millisecond))
+	timeout := time.NewTimer(window + 2*time.Second)
+	defer timeout.Stop()
+	var noise float64
+	for m.Blocks() < need {
+		select {
+		case b := <-st.Data():
+			m.Write(b)
+			st.Release(b)
+			if m.Blocks() == 10 && noise == 0 {
+				noise = m.MinRMS()
+			}
+		case <-st.Lost():
+			res.State = session.CheckAbnormal
+			res.Value = "device stopped during the check"
+			res.Hint = "Replug the microphone and run the check again."
+			return res
+		case <-timeout.C:
+			res.State = session.CheckAbnormal
+			res.Value = fmt.Sprintf("device delivered %d of %d blocks", m.Blocks(), need)
+			res.Hint = "The microphone does not deliver audio; replug it."
+			return res
+		case <-ctx.Done():
+			res.Value = "check cancelled"
+			return res
+		}
+	}
+	if noise == 0 {
+		noise = m.MinRMS()
+	}
+	res.Value = fmt.Sprintf("noise %.0f dBFS, peak %.0f dBFS, %d clipped", noise, m.MaxPeak(), m.Clipped())
+	switch {
+	case m.Clipped() > 0:
+		res.State = session.CheckAbnormal
+		res.Hint = "The microphone clips: lower its gain or move it away from loud sources."
+	case noise > c.Config.MicNoiseFloor:
+		res.State = session.CheckAbnormal
+		res.Hint = "The room or the microphone is noisy: close windows and doors, switch off fans."
+	case c.Config.MicSpeechFor.Duration > 0 && m.MaxPeak() < c.Config.MicSpeechPeak:
+		res.State = session.CheckUnknown
+		res.Hint = "Say something near the microphone while the check runs."
+	default:
+		res.State = session.CheckGood
+	}
+	return res
+}
+
+// StorageCheck is the "storage" check: the spool is writable (a probe file is
+// written and fsync'ed) and has room for a session of the maximum length
+// plus the margin.
+type StorageCheck struct {
+	Config    Config
+	FreeSpace func(dir string) (uint64, error) // nil: statfs
+	Now       func() time.Time
+}
+
+// Name implements the check runner's interface.
+func (c *StorageCheck) Name() string { return "storage" }
+
+// Run checks free space and writability.
+func (c *StorageCheck) Run(ctx context.Context) session.CheckResult {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	free := c.FreeSpace
+	if free == nil {
+		free = FreeSpace
+	}
+	f := c.Config.Format()
+	pcm := uint64(c.Config.MaxSessionLength.Seconds() * float64(f.BytesPerSecond()))
+	need := pcm + pcm/4096 + uint64(c.Config.FreeMarginMB)<<20
+	res := session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
+		Threshold: fmt.Sprintf(">= %d MB free (%v of audio + margin)", need>>20, c.Config.MaxSessionLength.Duration)}
+	defer func() { res.At = now().UTC() }()
+	if err := os.MkdirAll(c.Config.SpoolDir, 0o700); err != nil {
+		res.State = session.CheckAbnormal
+		res.Value = "spool folder cannot be created"
+		res.Hint = "Storage is missing or read-only: call maintenance."
+		return res
+	}
+	probe := filepath.Join(c.Config.SpoolDir, ".probe")
+	err := func() error {
+		fh, err := os.Create(probe)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(probe)
+		if _, err := fh.Write([]byte("probe")); err != nil {
+			fh.Close()
+			return err
+		}
+		if err := fh.Sync(); err != nil {
+			fh.Close()
+			return err
+		}
+		return fh.Close()
+	}()
+	if err != nil {
+		res.State = session.CheckAbnormal
+		res.Value = "spool not writable"
+		res.Hint = "Storage is full, failing or read-only: call maintenance."
+		return res
+	}
+	n, err := free(c.Config.SpoolDir)
+	if err != nil {
+		res.Value = "free space unknown"
+		res.Hint = "Storage could not be measured: call maintenance."
+		return res
+	}
+	res.Value = fmt.Sprintf("%d MB free", n>>20)
+	if n < need {
+		res.State = session.CheckAbnormal
+		res.Hint = "Not enough room for a full recorded session: wait for uploads to finish or call maintenance."
+		return res
+	}
+	res.State = session.CheckGood
+	return res
+}
