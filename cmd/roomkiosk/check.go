@@ -19,13 +19,32 @@ import (
 	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/session"
+	"roomkiosk/recorder"
+	"roomkiosk/recorder/capture"
+	"roomkiosk/sync/upload"
 )
 
+// checkParts are what the checks look at besides the board.
+type checkParts struct {
+	source   recorder.Source    // the capture device
+	recorder *recorder.Recorder // the live recorder (the daemon's); nil: the mic check opens the device itself
+	uploader *upload.Uploader   // nil: no storage checks (the uploader could not be made)
+}
+
 // allChecks is the one list of checks, in display order, for both the daemon
-// and `roomkiosk check`. Other packages' checks (microphone, storage,
-// upload, clock, backlog) are added here as they are wired.
-func allChecks(cfg *config.Config, b *hardware.Board) []checks.Check {
-	return checks.Builtin(cfg.Checks, b)
+// and `roomkiosk check`.
+func allChecks(cfg *config.Config, b *hardware.Board, p checkParts) []checks.Check {
+	list := checks.Builtin(cfg.Checks, b)
+	list = append(list,
+		&recorder.MicCheck{Config: cfg.Recording, Source: p.source, Recorder: p.recorder},
+		&recorder.StorageCheck{Config: cfg.Recording},
+	)
+	if p.uploader != nil {
+		for _, c := range p.uploader.Checks() {
+			list = append(list, c)
+		}
+	}
+	return list
 }
 
 // checkReport is `roomkiosk check --json`'s output.
@@ -69,7 +88,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer lg.Close()
 		opt.Log = lg
 	}
-	runner := checks.NewRunner(cfg.Checks, allChecks(cfg, b), opt)
+	parts := checkParts{source: &capture.Source{Device: cfg.Recording.Device}}
+	if up, err := upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version)); err != nil {
+		fmt.Fprintf(stderr, "roomkiosk check: no storage checks: %v\n", err)
+	} else {
+		parts.uploader = up
+	}
+	runner := checks.NewRunner(cfg.Checks, allChecks(cfg, b, parts), opt)
 	results := runner.Run(ctx, "command")
 
 	rep := checkReport{Room: cfg.Room.ID, At: time.Now().UTC(), Results: results, Blocking: []string{}}

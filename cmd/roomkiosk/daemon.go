@@ -82,7 +82,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		return fmt.Errorf("open board: %w", err)
 	}
 	defer d.board.Close()
-	if d.mlog, err = checks.OpenLog(cfg.Checks.LogDir); err != nil {
+	if d.mlog, err = checks.OpenLog(cfg.Checks.LogDir, checks.KeepDays(cfg.Checks.LogKeepDays)); err != nil {
 		return fmt.Errorf("open maintenance log: %w", err)
 	}
 	defer d.mlog.Close()
@@ -112,14 +112,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		log.Error().Err(err).Msg("recover interrupted sessions")
 	}
 
-	list := allChecks(cfg, d.board)
-	list = append(list,
-		&recorder.MicCheck{Config: cfg.Recording, Source: src, Recorder: d.recorder},
-		&recorder.StorageCheck{Config: cfg.Recording},
-	)
-	for _, c := range d.uploader.Checks() {
-		list = append(list, c)
-	}
+	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
 		Log: d.mlog, Logger: log,
 		OnResults: func(rs []session.CheckResult) { corePtr.Load().ChecksUpdated(rs) },
