@@ -26,9 +26,9 @@ type Meter struct {
 	rate      int
 	threshold float64 // silence below this RMS in dBFS
 
-	n     int
-	sumSq int64
-	peak  int32
+	n        int
+	sumSq    int64
+	max, min int32
 
 	blocks      uint64
 	clipped     uint64
@@ -50,25 +50,37 @@ func NewMeter(f Format, silenceDBFS float64) *Meter {
 func (m *Meter) Reset() {
 	m.minRMS = math.Inf(1)
 	m.maxPeak = FloorDBFS
-	m.n, m.sumSq, m.peak = 0, 0, 0
+	m.n, m.sumSq, m.max, m.min = 0, 0, 0, 0
 }
 
 // Write feeds S16LE PCM. A trailing odd byte is ignored (callers feed whole
 // frames).
 func (m *Meter) Write(pcm []byte) {
-	for i := 0; i+1 < len(pcm); i += 2 {
-		s := int32(int16(binary.LittleEndian.Uint16(pcm[i:])))
-		if s == 32767 || s == -32768 {
-			m.clipped++
+	for len(pcm) >= 2 {
+		// Up to the end of the current block, in one tight loop: sum of
+		// squares, min and max (branch-free); clipping is looked for
+		// only in a block that reached full scale.
+		n := min((m.block-m.n)*2, len(pcm)&^1)
+		blk := pcm[:n]
+		var sum int64
+		mx, mn := m.max, m.min
+		for i := 0; i+1 < len(blk); i += 2 {
+			s := int32(int16(uint16(blk[i]) | uint16(blk[i+1])<<8))
+			sum += int64(s * s)
+			mx = max(mx, s)
+			mn = min(mn, s)
 		}
-		if s < 0 {
-			s = -s
+		if mx == 32767 || mn == -32768 {
+			for i := 0; i+1 < len(blk); i += 2 {
+				if s := int16(binary.LittleEndian.Uint16(blk[i:])); s == 32767 || s == -32768 {
+					m.clipped++
+				}
+			}
 		}
-		if s > m.peak {
-			m.peak = s
-		}
-		m.sumSq += int64(s) * int64(s)
-		m.n++
+		m.sumSq += sum
+		m.max, m.min = mx, mn
+		m.n += n / 2
+		pcm = pcm[n:]
 		if m.n == m.block {
 			m.finishBlock()
 		}
@@ -77,7 +89,7 @@ func (m *Meter) Write(pcm []byte) {
 
 func (m *Meter) finishBlock() {
 	rms := DBFS(math.Sqrt(float64(m.sumSq) / float64(m.n)))
-	peak := DBFS(float64(m.peak))
+	peak := DBFS(float64(max(m.max, -m.min)))
 	m.last = session.Level{RMSdBFS: rms, PeakdBFS: peak}
 	if rms < m.minRMS {
 		m.minRMS = rms
@@ -89,7 +101,7 @@ func (m *Meter) finishBlock() {
 		m.silentFrame = 0
 	}
 	m.blocks++
-	m.n, m.sumSq, m.peak = 0, 0, 0
+	m.n, m.sumSq, m.max, m.min = 0, 0, 0, 0
 }
 
 // Level is the last complete block's RMS and peak.

@@ -38,8 +38,9 @@ type Options struct {
 	// DiskCheckEvery is how often free space is checked while recording
 	// (default 5s).
 	DiskCheckEvery time.Duration
-	// NoChunkSync skips the fsync at every age chunk (benchmarks only).
-	NoChunkSync bool
+	// NoSync skips every fsync: per age chunk, at seals, journal and
+	// manifest (benchmarks of the CPU path only; not power-cut safe).
+	NoSync bool
 }
 
 // Errors Start returns; the core shows why the session is not recorded.
@@ -108,7 +109,7 @@ func New(o Options) (*Recorder, error) {
 	if o.FreeSpace == nil {
 		o.FreeSpace = FreeSpace
 	}
-	r := &Recorder{o: o, spool: spool.Spool{Root: o.Config.SpoolDir}, fmt: o.Config.Format(),
+	r := &Recorder{o: o, spool: spool.Spool{Root: o.Config.SpoolDir, NoSync: o.NoSync}, fmt: o.Config.Format(),
 		runs: map[string]*run{}, state: session.RecorderIdle}
 	if err := r.spool.Init(); err != nil {
 		return nil, err

@@ -169,7 +169,7 @@ func (ru *run) prepare() (string, error) {
 	if err := os.MkdirAll(ru.r.spool.SessionDir(ru.info.ID), 0o700); err != nil {
 		return ReasonWriteFail, fmt.Errorf("create session folder: %w", err)
 	}
-	if err := spool.SyncDir(ru.r.spool.SessionsDir()); err != nil {
+	if err := ru.r.spool.SyncDir(ru.r.spool.SessionsDir()); err != nil {
 		return ReasonWriteFail, err
 	}
 	if err := ru.r.spool.WriteJournal(ru.m); err != nil {
@@ -445,10 +445,10 @@ func (ru *run) sealSegment() error {
 		return fmt.Errorf("seal segment %d: %w", sf.idx, err)
 	}
 	ru.r.c.segments.Add(1)
+	// The journal is not rewritten here: recovery describes sealed segments
+	// from their files exactly (segment.PCMSize), so only the session's
+	// fields and gaps need it.
 	ru.m.Segments = append(ru.m.Segments, sg)
-	if err := ru.r.spool.WriteJournal(ru.m); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -502,10 +502,10 @@ func createSegment(dir string, h segment.Header, r *Recorder) (*segFile, error) 
 	}
 	s := &segFile{r: r, dir: dir, idx: h.Index, name: name, f: f, h: sha256.New()}
 	s.w, err = segment.NewWriter(s, h, r.o.Recipients...)
-	if err == nil && !r.o.NoChunkSync {
+	if err == nil {
 		err = s.sync()
 		if err == nil {
-			err = spool.SyncDir(dir)
+			err = r.spool.SyncDir(dir)
 		}
 	}
 	if err != nil {
@@ -516,6 +516,9 @@ func createSegment(dir string, h segment.Header, r *Recorder) (*segFile, error) 
 }
 
 func (s *segFile) sync() error {
+	if s.r.o.NoSync {
+		return nil
+	}
 	s.r.c.fsyncs.Add(1)
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.name, err)
@@ -532,9 +535,7 @@ func (s *segFile) write(pcm []byte) error {
 	if c := s.w.CipherBytes(); c != s.written {
 		s.r.c.bytes.Add(uint64(c - s.written))
 		s.written = c
-		if !s.r.o.NoChunkSync {
-			return s.sync()
-		}
+		return s.sync()
 	}
 	return nil
 }
@@ -557,7 +558,7 @@ func (s *segFile) seal() (manifest.Segment, error) {
 		err = os.Rename(filepath.Join(s.dir, s.name+spool.PartSuffix), filepath.Join(s.dir, s.name))
 	}
 	if err == nil {
-		err = spool.SyncDir(s.dir)
+		err = s.r.spool.SyncDir(s.dir)
 	}
 	if err != nil {
 		return manifest.Segment{}, errors.Join(errors.New("seal"), err)

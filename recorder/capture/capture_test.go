@@ -532,6 +532,13 @@ func childMain() int {
 	}
 	<-ready
 	fmt.Println("recording")
+	if d, err := time.ParseDuration(os.Getenv("RK_RECORD_FOR")); err == nil {
+		// Benchmark mode: record for d, then stop cleanly and exit.
+		time.Sleep(d)
+		rec.Stop(os.Getenv("RK_SESSION"), false)
+		rec.Close()
+		return 0
+	}
 	select {} // until SIGKILL
 }
 

@@ -33,7 +33,22 @@ const (
 )
 
 // Spool is a spool folder.
-type Spool struct{ Root string }
+type Spool struct {
+	Root string
+	// NoSync skips every fsync (benchmarks of the CPU path only; a spool
+	// without fsync does not survive a power cut).
+	NoSync bool
+}
+
+func (s Spool) syncDir(dir string) error {
+	if s.NoSync {
+		return nil
+	}
+	return SyncDir(dir)
+}
+
+// SyncDir fsyncs dir unless the spool is NoSync.
+func (s Spool) SyncDir(dir string) error { return s.syncDir(dir) }
 
 // SessionsDir holds one folder per session.
 func (s Spool) SessionsDir() string { return filepath.Join(s.Root, "sessions") }
@@ -61,7 +76,7 @@ func (s Spool) Init() error {
 			return fmt.Errorf("create spool folder: %w", err)
 		}
 	}
-	return SyncDir(s.Root)
+	return s.syncDir(s.Root)
 }
 
 // SyncDir fsyncs a directory so that creates and renames in it are durable.
@@ -79,7 +94,13 @@ func SyncDir(dir string) error {
 
 // WriteFileAtomic writes data to path through a temp file: fsync, rename,
 // fsync of the folder. Readers see the old file or the whole new one.
-func WriteFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data, true) }
+
+func (s Spool) writeFileAtomic(path string, data []byte) error {
+	return writeFileAtomic(path, data, !s.NoSync)
+}
+
+func writeFileAtomic(path string, data []byte, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -87,7 +108,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -100,6 +121,9 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
+	if !durable {
+		return nil
+	}
 	return SyncDir(dir)
 }
 
@@ -109,7 +133,7 @@ func (s Spool) WriteJournal(m *manifest.Manifest) error {
 	if err != nil {
 		return fmt.Errorf("encode journal: %w", err)
 	}
-	return WriteFileAtomic(filepath.Join(s.SessionDir(m.SessionID), JournalName), b)
+	return s.writeFileAtomic(filepath.Join(s.SessionDir(m.SessionID), JournalName), b)
 }
 
 // WriteManifest writes the manifest (last, atomically) and removes the
@@ -119,7 +143,7 @@ func (s Spool) WriteManifest(m *manifest.Manifest) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(s.ManifestPath(m.SessionID), b); err != nil {
+	if err := s.writeFileAtomic(s.ManifestPath(m.SessionID), b); err != nil {
 		return err
 	}
 	if err := os.Remove(filepath.Join(s.SessionDir(m.SessionID), JournalName)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -137,7 +161,7 @@ func (s Spool) WriteDeletion(d manifest.Deletion) error {
 	if err := os.MkdirAll(s.DeletionsDir(), 0o700); err != nil {
 		return fmt.Errorf("write deletion request: %w", err)
 	}
-	return WriteFileAtomic(s.DeletionPath(d.SessionID), append(b, '\n'))
+	return s.writeFileAtomic(s.DeletionPath(d.SessionID), append(b, '\n'))
 }
 
 // RemoveSession deletes a session's local files (ciphertext: removal is
@@ -149,7 +173,7 @@ func (s Spool) RemoveSession(id string) error {
 	if err := os.RemoveAll(s.SessionDir(id)); err != nil {
 		return fmt.Errorf("remove session %s: %w", id, err)
 	}
-	return SyncDir(s.SessionsDir())
+	return s.syncDir(s.SessionsDir())
 }
 
 // HashFile returns the size and hex SHA-256 of a file.
@@ -276,7 +300,7 @@ func (s Spool) recoverSession(id string, o RecoverOptions) (Recovered, error) {
 		m.Segments = append(m.Segments, sg)
 	}
 	if renamed {
-		if err := SyncDir(dir); err != nil {
+		if err := s.syncDir(dir); err != nil {
 			return rec, err
 		}
 	}
