@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -50,7 +51,7 @@ type run struct {
 
 	stopOnce      sync.Once
 	stop          chan struct{} // closed by Stop/Discard
-	withdrawn     bool          // set before stop is closed
+	withdrawn     atomic.Bool   // set before stop is closed
 	captureClosed chan struct{} // closed once no device is open after stop
 	ccOnce        sync.Once
 	done          chan struct{} // closed after the manifest is written
@@ -86,7 +87,7 @@ func newRun(r *Recorder, info session.SessionInfo, maxLen time.Duration) *run {
 
 func (ru *run) requestStop(withdrawn bool) {
 	ru.stopOnce.Do(func() {
-		ru.withdrawn = withdrawn
+		ru.withdrawn.Store(withdrawn)
 		close(ru.stop)
 	})
 }
@@ -241,7 +242,7 @@ func (ru *run) captureLoop() string {
 }
 
 func (ru *run) stopReason() string {
-	if ru.withdrawn {
+	if ru.withdrawn.Load() {
 		return ReasonWithdrawn
 	}
 	return ReasonEnd
@@ -458,7 +459,7 @@ func (ru *run) finish(reason string) {
 	}
 	ru.m.Ended = time.Now().UTC()
 	ru.m.DurationNS = int64(time.Since(ru.t0))
-	ru.m.Withdrawn = ru.withdrawn
+	ru.m.Withdrawn = ru.withdrawn.Load()
 	ru.m.StopReason = reason
 	if err := ru.r.spool.WriteManifest(ru.m); err != nil {
 		ru.log.Error().Err(err).Msg("write manifest")

@@ -20,11 +20,11 @@ type Source struct {
 	// Device is the ALSA device name; "default" or "" means the default.
 	Device string
 	// Buffers and BufferBytes size the pool between the callback and the
-	// writer (defaults 512 x 4096 bytes: about 64 s at 16 kHz mono with
-	// 100 ms periods, 2 MiB), so a slow SD card fsync does not drop audio.
+	// writer (defaults 512 x 4096 bytes, 2 MiB: 512 periods, about 25 s at
+	// 50 ms periods), so a slow SD card fsync does not drop audio.
 	Buffers     int
 	BufferBytes int
-	// PeriodFrames is the ALSA period asked for (default rate/10: 100 ms).
+	// PeriodFrames is the ALSA period asked for (default rate/20: 50 ms).
 	PeriodFrames int
 }
 
@@ -43,7 +43,9 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 	const periods = 4
 	period := s.PeriodFrames
 	if period <= 0 {
-		period = f.SampleRate / 10
+		// 50 ms: closing the device waits for the read in progress, and
+		// a withdrawal must close it within 250 ms.
+		period = f.SampleRate / 20
 	}
 	st := &stream{
 		free:  make(chan []byte, nbuf),
@@ -51,9 +53,9 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 		lost:  make(chan struct{}),
 		frame: f.Channels * 2,
 		rate:  f.SampleRate,
-		// The device's whole buffer plus one period: a backlog after a
-		// scheduling stall stays under it.
-		maxAhead: int64(period * (periods + 1)),
+		// The device's whole buffer plus one period, and at least 0.5 s:
+		// a backlog after a scheduling stall stays under it.
+		maxAhead: int64(max(period*(periods+1), f.SampleRate/2)),
 	}
 	bsize -= bsize % st.frame
 	pool := make([]byte, nbuf*bsize)

@@ -37,7 +37,7 @@ import (
 const (
 	rate  = 16000
 	bps   = rate * 2
-	chunk = 3200 // one 100 ms period: capture.Source asks for rate/10 frames
+	chunk = 1600 // one 50 ms period: capture.Source asks for rate/20 frames
 )
 
 // feeder is the one ALSA "microphone" of this test process: alsa-lib reads
@@ -458,7 +458,7 @@ func TestDeviceDisappears(t *testing.T) {
 	}
 	end := g + len(src) - len(src)/2
 	alignedPrefix(t, first[:end], src)
-	if junk := len(first) - end; junk > 5*chunk {
+	if junk := len(first) - end; junk > bps/2+chunk {
 		t.Fatalf("%d bytes after the feed ended, more than the device buffer", junk)
 	}
 	alignedPrefix(t, segs[1].pcm, src)
@@ -617,7 +617,7 @@ func TestKillAndRecover(t *testing.T) {
 	t.Logf("killed after %v: fed %d bytes, recovered %d (lost %d bytes = %v) in %d segments",
 		wait, fed, got, lost, time.Duration(lost)*time.Second/bps, len(segs))
 	// One age chunk, plus what ALSA's 4 periods, the pool and the FIFO held.
-	if limit := segment.ChunkSize + 4*chunk + bps/4; lost > limit {
+	if limit := segment.ChunkSize + 4*chunk + bps/4; lost > limit { // 64 KiB + ALSA buffer + 250 ms
 		t.Fatalf("lost %d bytes, more than one chunk plus in-flight audio (%d)", lost, limit)
 	}
 }
