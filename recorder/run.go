@@ -255,6 +255,7 @@ func (ru *run) pump(st Stream) string {
 	tick := time.NewTicker(levelEvery)
 	defer tick.Stop()
 	lastDisk := time.Now()
+	var lastOverruns uint64
 	var reason string
 	closed := false
 	closeStream := func() {
@@ -301,6 +302,10 @@ loop:
 			break loop
 		case <-tick.C:
 			ru.tick()
+			if o := st.Overruns(); o != lastOverruns {
+				ru.log.Warn().Uint64("frames_dropped", o-lastOverruns).Msg("capture overrun: the writer fell behind")
+				lastOverruns = o
+			}
 			if time.Since(lastDisk) >= ru.r.o.DiskCheckEvery {
 				lastDisk = time.Now()
 				if r := ru.checkDisk(); r != "" {
