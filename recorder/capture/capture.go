@@ -57,11 +57,6 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 		// a backlog after a scheduling stall stays under it.
 		maxAhead: int64(max(period*(periods+1), f.SampleRate/2)),
 	}
-	bsize -= bsize % st.frame
-	pool := make([]byte, nbuf*bsize)
-	for i := range nbuf {
-		st.free <- pool[i*bsize : (i+1)*bsize : (i+1)*bsize]
-	}
 
 	ctx, err := malgo.InitContext([]malgo.Backend{malgo.BackendAlsa}, malgo.ContextConfig{}, nil)
 	if err != nil {
@@ -93,6 +88,13 @@ func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 		return nil, fmt.Errorf("open capture device %q: %w", s.name(), err)
 	}
 	st.ctx, st.dev = ctx, dev
+	// The pool is filled only for a device that opened (a missing one is
+	// retried every few seconds) and before Start (no callback yet).
+	bsize -= bsize % st.frame
+	pool := make([]byte, nbuf*bsize)
+	for i := range nbuf {
+		st.free <- pool[i*bsize : (i+1)*bsize : (i+1)*bsize]
+	}
 	if err := dev.Start(); err != nil {
 		st.closeDevice()
 		return nil, fmt.Errorf("start capture device %q: %w", s.name(), err)
