@@ -1,0 +1,395 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"roomkiosk/kiosk/screen/screentest"
+	"roomkiosk/kiosk/testenv"
+	"roomkiosk/kiosk/ui"
+	"roomkiosk/sync/archive"
+)
+
+const room = "e2e-101"
+
+// kiosk is the appliance as a passer-by, a counselor and clients meet it:
+// the screen on the door, tapped through /ui.
+type kiosk struct {
+	*screentest.Screen
+	dev    *device
+	taps   int // taps made
+	missed int // taps the screen did not see (and that were made again)
+}
+
+// Tap taps target id like a finger (press, 50 ms, release) until the
+// screen counts it. screentest.Tap gives up after 4 unseen taps; on this
+// shared two-core machine (load often above 8) a frame can take longer
+// than the 50 ms press, and ebiten, which samples the button once a frame,
+// then sees neither edge (findings F2). A tap the screen saw is never
+// repeated, so no PIN digit is entered twice.
+func (k *kiosk) Tap(t *testing.T, id string) {
+	t.Helper()
+	tg := k.Target(t, id)
+	before, err := k.View()
+	if err != nil {
+		t.Fatalf("/ui: %v", err)
+	}
+	// A tap seen late (after a slow frame) still counts against the count
+	// from before the first try, so it is never made twice.
+	seen := func() bool { v, err := k.View(); return err == nil && v.Taps > before.Taps }
+	for try := 0; try < 12; try++ {
+		if try > 0 {
+			if seen() {
+				return
+			}
+			k.missed++
+			tg = k.Target(t, id)
+		}
+		k.taps++
+		k.TapAt(t, before.Window.X+tg.Rect.X+tg.Rect.W/2, before.Window.Y+tg.Rect.Y+tg.Rect.H/2)
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			if seen() {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t.Fatalf("the screen saw none of 12 taps on %s", id)
+}
+
+// TapThen taps id and waits until the screen shows a newer snapshot.
+func (k *kiosk) TapThen(t *testing.T, id string) ui.View {
+	t.Helper()
+	before, _ := k.View()
+	k.Tap(t, id)
+	return k.WaitFor(t, "a new snapshot after tapping "+id, 10*time.Second, func(v ui.View) bool { return v.Seq > before.Seq })
+}
+
+func (k *kiosk) enterPIN(t *testing.T) {
+	t.Helper()
+	for _, d := range pinCode {
+		k.TapThen(t, "pin-"+string(d))
+	}
+	k.Tap(t, "pin-ok")
+}
+
+// begin runs the counselor's part up to the consent screens: PIN, the
+// checklist with every manual item ticked, the number of participants and
+// the choice to record.
+func (k *kiosk) begin(t *testing.T, participants int, shots string) {
+	t.Helper()
+	k.WaitFor(t, "free door", 20*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
+	k.Tap(t, "start")
+	k.WaitScene(t, "pin")
+	k.enterPIN(t)
+	k.WaitScene(t, "checklist")
+	// The checks run before each session (the microphone opens for a
+	// second): wait until they are in and good before ticking.
+	k.dev.waitStatus(t, "checks before the session", 30*time.Second, func(s daemonStatus) bool {
+		return s.Step == "checklist" && failing(s) == nil && len(s.Checks) > 0
+	})
+	for i := range 3 {
+		k.TapThen(t, "check-item-"+string(rune('0'+i)))
+	}
+	k.Shot(t, shots+"-checklist")
+	k.Tap(t, "check-continue")
+	k.WaitScene(t, "participants")
+	k.Tap(t, "participants-"+string(rune('0'+participants)))
+	k.WaitScene(t, "record_choice")
+	k.Tap(t, "record-yes")
+}
+
+// consent answers the consent screens in turn.
+func (k *kiosk) consent(t *testing.T, shots string, answers ...bool) {
+	t.Helper()
+	for i, yes := range answers {
+		want := "Participant " + string(rune('1'+i)) + " of " + string(rune('0'+len(answers)))
+		k.WaitFor(t, want, 10*time.Second, func(v ui.View) bool { return v.Scene == "consent" && slices.Contains(v.Texts, want) })
+		if i == 0 {
+			k.Shot(t, shots+"-consent")
+		}
+		if yes {
+			k.Tap(t, "consent-yes")
+		} else {
+			k.Tap(t, "consent-no")
+		}
+	}
+}
+
+// recording waits until the daemon, the on-air light and the screen all say
+// audio is being captured, and returns the session id.
+func (k *kiosk) recording(t *testing.T, shots string) string {
+	t.Helper()
+	s := k.dev.waitStatus(t, "recording", 20*time.Second, func(s daemonStatus) bool { return s.Recording && s.Recorder == "recording" })
+	if s.Door != "in_session" {
+		t.Errorf("door while recording: %q", s.Door)
+	}
+	v := k.WaitFor(t, "recording on screen", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" && v.Recording })
+	if !slices.Contains(v.Texts, "Recording") {
+		t.Errorf("the screen does not say Recording: %q", v.Texts)
+	}
+	waitFor(t, "on-air light on", 5*time.Second, func() bool { return k.dev.onAir(t) == "on" })
+	k.Shot(t, shots+"-recording")
+	return s.SessionID
+}
+
+// end ends the session with the PIN and gives feedback (0: skip).
+func (k *kiosk) end(t *testing.T, feedback int, shots string) {
+	t.Helper()
+	k.Tap(t, "end")
+	k.WaitScene(t, "end_pin")
+	k.enterPIN(t)
+	k.WaitScene(t, "feedback")
+	k.Shot(t, shots+"-feedback")
+	if feedback == 0 {
+		k.Tap(t, "feedback-skip")
+	} else {
+		k.Tap(t, "feedback-"+string(rune('0'+feedback)))
+	}
+	k.WaitFor(t, "free door", 10*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" })
+	k.Shot(t, shots+"-free")
+}
+
+func failing(s daemonStatus) []string {
+	var f []string
+	for _, c := range s.Checks {
+		if c.State == "abnormal" {
+			f = append(f, c.Name+": "+c.Value)
+		}
+	}
+	return f
+}
+
+// TestAppliance runs the whole product as a clinic would: the admin makes
+// the bucket, a key and a room's credentials with roomctl; the kiosk runs
+// from its config with the sim board and a real ALSA microphone fed with
+// speech; three sessions are held through the real screen (recorded,
+// declined, and killed with SIGKILL mid-recording); then roomctl lists,
+// pulls and checks what arrived.
+func TestAppliance(t *testing.T) {
+	bin := binaries(t)
+	adm := newAdmin(t, bin)
+	mic := startMic(t, 10*time.Minute)
+	dev := provision(t, adm, bin, room, mic, 5*time.Second)
+	dev.start(t)
+
+	x := screentest.StartX(t)
+	scr := screentest.StartScreen(t, filepath.Join(bin, "roomkiosk-screen"), x, dev.socket)
+	scr.Dir = filepath.Join(testenv.ModuleRoot(t), "test-artifacts", "e2e")
+	if err := os.RemoveAll(scr.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(scr.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	k := &kiosk{Screen: scr, dev: dev}
+	k.WaitFor(t, "free door", 30*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
+	k.Shot(t, "door")
+
+	// Session 1: two participants consent; about 8 s (two segments) recorded.
+	k.begin(t, 2, "s1")
+	k.consent(t, "s1", true, true)
+	s1 := k.recording(t, "s1")
+	t.Logf("session 1: %s", s1)
+	time.Sleep(8 * time.Second)
+	k.Shot(t, "s1-recording-8s") // the level indicator moves with the speech
+	k.end(t, 4, "s1")
+	if got := dev.onAir(t); got != "off" {
+		t.Errorf("on-air light after session 1: %q", got)
+	}
+
+	// Session 2: the second participant declines: nothing is recorded, and
+	// the door says so.
+	k.begin(t, 2, "s2")
+	k.consent(t, "s2", true, false)
+	v := k.WaitFor(t, "unrecorded session", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" && !v.Recording })
+	if !slices.Contains(v.Texts, "Not recorded") {
+		t.Errorf("declined session: the screen does not say Not recorded: %q", v.Texts)
+	}
+	k.Shot(t, "s2-not-recorded")
+	st := dev.waitStatus(t, "unrecorded session", 5*time.Second, func(s daemonStatus) bool { return s.Step == "in_session" })
+	s2 := st.SessionID
+	if st.Recording || st.Door != "in_session" {
+		t.Errorf("declined session status: door %q recording %v", st.Door, st.Recording)
+	}
+	time.Sleep(2 * time.Second) // the session runs a little, unrecorded
+	if st, _ := dev.status(); st.Recording || dev.onAir(t) == "on" {
+		t.Errorf("declined session: recording %v, on-air %q", st.Recording, dev.onAir(t))
+	}
+	k.end(t, 5, "s2")
+
+	// Session 3: recording, then the daemon dies (SIGKILL) mid-recording.
+	k.begin(t, 1, "s3")
+	k.consent(t, "s3", true)
+	s3 := k.recording(t, "s3")
+	time.Sleep(7 * time.Second)
+	killedAt := mic.fed()
+	dev.kill()
+	k.WaitFor(t, "screen notices the daemon is gone", 10*time.Second, func(v ui.View) bool { return !v.Connected })
+	k.Shot(t, "s3-daemon-killed")
+	dev.start(t)
+	k.WaitFor(t, "free door after restart", 30*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
+	k.Shot(t, "s3-restarted")
+
+	// Everything uploads: the spool's queue drains.
+	dev.waitStatus(t, "upload queue empty", 2*time.Minute, func(s daemonStatus) bool {
+		n, _ := s.Queue["objects"].(float64)
+		return s.Queue != nil && n == 0
+	})
+
+	// roomctl sessions lists the recorded and the interrupted session.
+	var rows []archive.Session
+	waitFor(t, "both recorded sessions listed", time.Minute, func() bool {
+		rows = adm.sessions(t, room)
+		return len(rows) >= 2
+	})
+	byID := map[string]archive.Session{}
+	for _, r := range rows {
+		byID[r.Session] = r
+	}
+	if r, ok := byID[s1]; !ok || r.State != "recorded" || r.Segments < 2 || r.Partial != 0 {
+		t.Errorf("session 1 row: %+v (listed %v)", r, ok)
+	}
+	if r, ok := byID[s3]; !ok || r.State != "interrupted" || !r.Interrupted || r.Partial == 0 {
+		t.Errorf("session 3 row: %+v (listed %v)", r, ok)
+	}
+	if r, ok := byID[s2]; ok {
+		if r.State == "recorded" || r.Segments != 0 {
+			t.Errorf("declined session 2 listed as recorded: %+v", r)
+		}
+	} else {
+		// Findings F1: an unrecorded session leaves no session record; what
+		// exists of it is its absence from the recorded list. Assert that
+		// nothing of it was recorded.
+		t.Logf("declined session %s is not listed by roomctl sessions (findings F1)", s2)
+	}
+	// What the declined session leaves in the bucket: its session summary
+	// (or, before findings F1 was fixed, its feedback), and no audio.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := adm.srv.Client(t)
+	var s2Keys []string
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if strings.Contains(o.Key, s2) {
+			s2Keys = append(s2Keys, o.Key)
+			if strings.HasSuffix(o.Key, ".age") || strings.HasSuffix(o.Key, "/manifest.json") {
+				t.Errorf("declined session left audio in the bucket: %s", o.Key)
+			}
+		}
+	}
+	if len(s2Keys) == 0 {
+		t.Errorf("declined session %s left no record at all in the bucket (summary or feedback)", s2)
+	}
+	t.Logf("declined session objects: %q", s2Keys)
+	if len(rows) > 3 {
+		t.Errorf("roomctl sessions lists %d sessions, want at most 3: %+v", len(rows), rows)
+	}
+
+	// roomctl pull: session 1 is byte-exact what was fed.
+	pcm1 := adm.pull(t, room, s1)
+	m1, err := locate(mic.stream, pcm1)
+	if err != nil {
+		t.Fatalf("session 1: %v", err)
+	}
+	t.Logf("session 1: %d bytes pulled (%.2f s), %d leading zero bytes, at stream offset %d", len(pcm1), float64(len(pcm1))/bytesPerSec, m1.LeadingZeros, m1.Offset)
+	if m1.Trailing != 0 {
+		t.Errorf("session 1: only %d of %d bytes equal the fed speech (then %d bytes differ)", m1.Matched, len(pcm1)-m1.LeadingZeros, m1.Trailing)
+	}
+	if d := float64(m1.Matched) / bytesPerSec; d < 7 {
+		t.Errorf("session 1: %.2f s of audio, want the ~8 s recorded", d)
+	}
+
+	// Session 3: everything up to at most one age chunk before the kill.
+	pcm3 := adm.pull(t, room, s3)
+	m3, err := locate(mic.stream, pcm3)
+	if err != nil {
+		t.Fatalf("session 3: %v", err)
+	}
+	lost := killedAt - m3.End()
+	t.Logf("session 3: %d bytes pulled, %d equal the fed speech from offset %d; fed up to %d at the kill: %d bytes (%.0f ms) lost, trailing %d bytes (zero %v)",
+		len(pcm3), m3.Matched, m3.Offset, killedAt, lost, float64(lost)/bytesPerSec*1000, m3.Trailing, m3.TrailingZero)
+	if m3.Trailing != 0 && !m3.TrailingZero {
+		t.Errorf("session 3: %d bytes after the recovered prefix are neither the fed speech nor silence", m3.Trailing)
+	}
+	// What was written to the FIFO but not yet read by the capture is lost
+	// too: allow one capture period in flight besides the age chunk.
+	if lost > ageChunk+2*feedChunk {
+		t.Errorf("session 3: %d bytes lost at the kill, more than one age chunk (%d) plus two capture periods", lost, ageChunk)
+	}
+	if m3.Matched < 4*bytesPerSec {
+		t.Errorf("session 3: only %.2f s recovered of ~7 s", float64(m3.Matched)/bytesPerSec)
+	}
+	if m1.End() > m3.Offset {
+		t.Errorf("session 3 audio (offset %d) overlaps session 1 (ends %d)", m3.Offset, m1.End())
+	}
+
+	// roomctl status: the room is Free, checks good, seen recently.
+	var last string
+	free := func(within time.Duration) bool {
+		deadline := time.Now().Add(within)
+		for !roomFreeAndGood(t, adm.run(t, "", "status", "--json"), &last) {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		return true
+	}
+	if !free(10 * time.Second) {
+		// Findings F5: status.json gets check results only with a door
+		// change. Open and close the door (the sim board's state file) so
+		// that the core tells the uploader, then assert.
+		t.Logf("findings F5: status.json has no good checks 10 s after the restart; opening and closing the door. last:\n%s", last)
+		dev.setSim(t, `{"door_open": true, "presence": true}`)
+		dev.waitStatus(t, "door open seen", 20*time.Second, func(s daemonStatus) bool { return s.Door == "out_of_service" })
+		dev.setSim(t, `{"door_open": false, "presence": true}`)
+		if !free(30 * time.Second) {
+			t.Fatalf("roomctl status: room %s not Free with good required checks; last:\n%s", room, last)
+		}
+	}
+	t.Logf("taps: %d made, %d not seen by the screen and made again", k.taps, k.missed)
+	out := adm.run(t, "", "status")
+	t.Logf("roomctl status:\n%s", out)
+	t.Logf("roomctl sessions:\n%s", adm.run(t, "", "sessions", "--room", room))
+	if strings.Contains(dev.logTail(1<<20), pinCode+"\"") {
+		t.Error("the daemon logged the PIN")
+	}
+}
+
+// roomFreeAndGood reads `roomctl status --json`: the room is Free, not
+// recording, seen recently, no check failing and every required check good.
+func roomFreeAndGood(t *testing.T, out string, last *string) bool {
+	t.Helper()
+	*last = out
+	var rs []archive.RoomStatus
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("roomctl status --json: %v\n%s", err, out)
+	}
+	for _, r := range rs {
+		if r.Room != room || r.Status == nil {
+			continue
+		}
+		if r.Status.Door != "free" || r.Status.Recording || r.Stale || len(r.Failing) != 0 || len(r.Status.Checks) == 0 {
+			return false
+		}
+		for _, c := range r.Status.Checks {
+			if c.Required && c.State != "good" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
