@@ -26,12 +26,12 @@ type MicCheck struct {
 func (c *MicCheck) Name() string { return "microphone" }
 
 // Run opens the device for 1 s plus the speech window.
-func (c *MicCheck) Run(ctx context.Context) session.CheckResult {
+func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
-	res := session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
+	res = session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
 		Threshold: fmt.Sprintf("noise < %.0f dBFS, speech peak > %.0f dBFS, no clipping", c.Config.MicNoiseFloor, c.Config.MicSpeechPeak)}
 	defer func() { res.At = now().UTC() }()
 	if c.Recorder != nil {
@@ -112,7 +112,7 @@ type StorageCheck struct {
 func (c *StorageCheck) Name() string { return "storage" }
 
 // Run checks free space and writability.
-func (c *StorageCheck) Run(ctx context.Context) session.CheckResult {
+func (c *StorageCheck) Run(ctx context.Context) (res session.CheckResult) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -124,7 +124,7 @@ func (c *StorageCheck) Run(ctx context.Context) session.CheckResult {
 	f := c.Config.Format()
 	pcm := uint64(c.Config.MaxSessionLength.Seconds() * float64(f.BytesPerSecond()))
 	need := pcm + pcm/4096 + uint64(c.Config.FreeMarginMB)<<20
-	res := session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
+	res = session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
 		Threshold: fmt.Sprintf(">= %d MB free (%v of audio + margin)", need>>20, c.Config.MaxSessionLength.Duration)}
 	defer func() { res.At = now().UTC() }()
 	if err := os.MkdirAll(c.Config.SpoolDir, 0o700); err != nil {

@@ -1,0 +1,94 @@
+package recorder_test
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/session"
+	"roomkiosk/recorder"
+	"roomkiosk/recorder/recordertest"
+)
+
+func tone(seconds float64, amp func(i int) int16) []byte {
+	n := int(seconds * 16000)
+	b := make([]byte, 2*n)
+	for i := range n {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(amp(i)))
+	}
+	return b
+}
+
+func TestMicCheckStates(t *testing.T) {
+	quietThenSpeech := func(i int) int16 {
+		if i < 16000 {
+			return int16(i%3 - 1) // about -90 dBFS
+		}
+		return int16((i % 64) * 300)
+	}
+	tests := []struct {
+		name    string
+		pcm     []byte
+		unplug  bool
+		want    session.CheckState
+		hasHint bool
+	}{
+		{"good", tone(2, quietThenSpeech), false, session.CheckGood, false},
+		{"noisy room", tone(2, func(i int) int16 { return int16((i % 50) * 100) }), false, session.CheckAbnormal, true},
+		{"clipping", tone(2, func(i int) int16 {
+			if i > 16000 && i%10 == 0 {
+				return 32767
+			}
+			return quietThenSpeech(i)
+		}), false, session.CheckAbnormal, true},
+		{"nobody spoke", tone(2, func(int) int16 { return 0 }), false, session.CheckUnknown, true},
+		{"no device", nil, true, session.CheckAbnormal, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := recorder.Default()
+			cfg.MicSpeechFor.Duration = 900 * time.Millisecond
+			src := &recordertest.Source{PCM: tt.pcm, Chunk: 1600}
+			if tt.unplug {
+				src.Unplug()
+			}
+			res := (&recorder.MicCheck{Config: cfg, Source: src}).Run(context.Background())
+			if res.Name != "microphone" || res.State != tt.want || (res.Hint != "") != tt.hasHint || res.At.IsZero() {
+				t.Fatalf("%+v", res)
+			}
+			if src.IsOpen() {
+				t.Fatal("device left open")
+			}
+		})
+	}
+}
+
+func TestStorageCheck(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o600)
+	tests := []struct {
+		name  string
+		spool string
+		free  uint64
+		want  session.CheckState
+	}{
+		{"room for a session", filepath.Join(dir, "spool"), 10 << 30, session.CheckGood},
+		{"full", filepath.Join(dir, "spool"), 100 << 20, session.CheckAbnormal},
+		{"not writable", filepath.Join(file, "spool"), 10 << 30, session.CheckAbnormal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := recorder.Default()
+			cfg.SpoolDir = tt.spool
+			c := &recorder.StorageCheck{Config: cfg, FreeSpace: func(string) (uint64, error) { return tt.free, nil }}
+			res := c.Run(context.Background())
+			if res.Name != "storage" || res.State != tt.want || (tt.want != session.CheckGood && res.Hint == "") || res.At.IsZero() {
+				t.Fatalf("%+v", res)
+			}
+		})
+	}
+}
