@@ -262,10 +262,21 @@ func (r *Recorder) Close() error {
 	for _, id := range ids {
 		r.Stop(id, false)
 	}
-	r.bg.Wait()
+	// Sealing takes a few fsyncs; a device stuck in its open call must not
+	// hold up shutdown for ever (its .part is sealed by Recover next start).
+	done := make(chan struct{})
+	go func() { r.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeTimeout):
+		r.o.Log.Error().Msg("recorder: sessions still sealing at shutdown; recovery finishes them at next start")
+		return errors.New("close recorder: timed out waiting for sessions to seal")
+	}
 	r.pub.close()
 	return nil
 }
+
+const closeTimeout = 10 * time.Second
 
 // Metrics returns the recorder's figures.
 func (r *Recorder) Metrics() Metrics {
