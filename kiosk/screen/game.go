@@ -48,9 +48,10 @@ type Game struct {
 	outW    int
 	outH    int
 
-	pressed string
-	touches map[ebiten.TouchID][2]float64
-	ids     []ebiten.TouchID
+	pressed   string
+	unpressAt time.Time // when to drop a fired target's highlight if no snapshot came
+	touches   map[ebiten.TouchID][2]float64
+	ids       []ebiten.TouchID
 
 	timerMu sync.Mutex
 	timer   *time.Timer
@@ -159,6 +160,10 @@ func (g *Game) Update() error {
 	now := g.opts.Now()
 	snap, connected, ver := g.opts.Link.State()
 	if ver != g.version || g.scene == nil || (!g.scene.NextChange.IsZero() && !now.Before(g.scene.NextChange)) {
+		g.rebuild = true
+	}
+	if !g.unpressAt.IsZero() && (g.rebuild || !now.Before(g.unpressAt)) {
+		g.unpressAt = time.Time{}
 		g.rebuild = true
 	}
 	if g.rebuild {
@@ -278,23 +283,34 @@ func (g *Game) press(x, y float64) {
 func (g *Game) release(x, y float64) {
 	pressed := g.pressed
 	g.pressed = ""
-	if g.local.Pressed != "" {
-		g.local.Pressed = ""
-		g.rebuild = true
-	}
+	g.local.Pressed = ""
 	if g.scene == nil || pressed == "" {
 		return
 	}
 	t, ok := g.scene.Hit(x, y)
 	if !ok || t.ID != pressed {
+		g.rebuild = true // drop the highlight now
 		return
+	}
+	if t.Intent != nil && t.Local == ui.LocalNone {
+		// The daemon's answer repaints the screen in a moment: keep the
+		// highlight until then rather than paint a frame in between, which
+		// would delay the answer's frame. If no answer comes, drop it soon.
+		g.unpressAt = time.Now().Add(300 * time.Millisecond)
+		time.AfterFunc(310*time.Millisecond, Wake)
+	} else {
+		g.rebuild = true
 	}
 	g.fire(t)
 }
 
 func (g *Game) fire(t ui.Target) {
 	g.taps++
-	g.dirty = true // publish the new tap count even if nothing else changes
+	if g.pendingView == 0 {
+		// Publish the new tap count without painting.
+		g.pendingView = 1
+		go Wake()
+	}
 	if t.Local != ui.LocalNone {
 		g.local.Apply(t.Local, g.scene.Page)
 		g.rebuild = true

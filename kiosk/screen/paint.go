@@ -6,14 +6,17 @@
 package screen
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
+	"strings"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/vector"
 	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
+	xvector "golang.org/x/image/vector"
 
 	"roomkiosk/kiosk/ui"
 )
@@ -22,9 +25,9 @@ import (
 // package ui (so what is drawn is exactly what was measured) and kept as
 // images while they stay on screen.
 type Painter struct {
-	fonts *ui.Fonts
-	cache map[textKey]*textImage
-	white *ebiten.Image
+	fonts  *ui.Fonts
+	cache  map[textKey]*textImage
+	shapes map[shapeKey]*shapeImage
 }
 
 type textKey struct {
@@ -44,27 +47,31 @@ const pad = 2 // pixels around a rasterised line, for glyphs that overhang
 
 // NewPainter returns a painter using fonts.
 func NewPainter(fonts *ui.Fonts) *Painter {
-	return &Painter{fonts: fonts, cache: map[textKey]*textImage{}}
+	return &Painter{fonts: fonts, cache: map[textKey]*textImage{}, shapes: map[shapeKey]*shapeImage{}}
 }
 
 // Paint draws the whole scene on dst, which has the scene's logical size.
 func (p *Painter) Paint(dst *ebiten.Image, sc *ui.Scene) {
-	if p.white == nil {
-		w := ebiten.NewImage(3, 3)
-		w.Fill(color.White)
-		p.white = w.SubImage(image.Rect(1, 1, 2, 2)).(*ebiten.Image)
-	}
 	for _, t := range p.cache {
 		t.used = false
+	}
+	for _, sh := range p.shapes {
+		sh.used = false
 	}
 	for i := range sc.Elements {
 		p.element(dst, &sc.Elements[i])
 	}
-	// Free the lines no longer shown: the kiosk runs for weeks.
+	// Free the lines and shapes no longer shown: the kiosk runs for weeks.
 	for k, t := range p.cache {
 		if !t.used {
 			t.img.Deallocate()
 			delete(p.cache, k)
+		}
+	}
+	for k, sh := range p.shapes {
+		if !sh.used {
+			sh.img.Deallocate()
+			delete(p.shapes, k)
 		}
 	}
 }
@@ -77,33 +84,29 @@ func (p *Painter) element(dst *ebiten.Image, e *ui.Element) {
 			vector.DrawFilledRect(dst, f32(r.X), f32(r.Y), f32(r.W), f32(r.H), e.Color, false)
 			return
 		}
-		var path vector.Path
-		roundRect(&path, r, e.Radius)
-		p.fillPath(dst, &path, e.Color)
+		p.shape(dst, shapeKey{kind: ui.KindFill, w: iround(r.W), h: iround(r.H), radius: iround(e.Radius)}, r.X, r.Y, e.Color)
 	case ui.KindStroke:
-		var path vector.Path
-		half := e.Width / 2
-		roundRect(&path, ui.R(r.X+half, r.Y+half, r.W-e.Width, r.H-e.Width), math.Max(e.Radius-half, 0))
-		p.strokePath(dst, &path, e.Color, e.Width)
+		p.shape(dst, shapeKey{kind: ui.KindStroke, w: iround(r.W), h: iround(r.H), radius: iround(e.Radius), width: iround(e.Width)}, r.X, r.Y, e.Color)
 	case ui.KindCircle:
-		vector.DrawFilledCircle(dst, f32(r.X+r.W/2), f32(r.Y+r.H/2), f32(r.W/2), e.Color, true)
+		p.shape(dst, shapeKey{kind: ui.KindCircle, w: iround(r.W), h: iround(r.W)}, r.X, r.Y, e.Color)
 	case ui.KindRing:
-		vector.StrokeCircle(dst, f32(r.X+r.W/2), f32(r.Y+r.H/2), f32(r.W/2-e.Width/2), f32(e.Width), e.Color, true)
+		p.shape(dst, shapeKey{kind: ui.KindRing, w: iround(r.W), h: iround(r.W), width: iround(e.Width)}, r.X, r.Y, e.Color)
 	case ui.KindPath:
 		if len(e.Points) < 2 {
 			return
 		}
-		var path vector.Path
-		path.MoveTo(f32(e.Points[0].X), f32(e.Points[0].Y))
-		for _, pt := range e.Points[1:] {
-			path.LineTo(f32(pt.X), f32(pt.Y))
+		// Paths are few and small (a tick, arrows): rasterise them whole,
+		// relative to their bounding box.
+		minX, minY := math.Inf(1), math.Inf(1)
+		for _, pt := range e.Points {
+			minX, minY = math.Min(minX, pt.X), math.Min(minY, pt.Y)
 		}
-		if e.Width == 0 {
-			path.Close()
-			p.fillPath(dst, &path, e.Color)
-		} else {
-			p.strokePath(dst, &path, e.Color, e.Width)
+		ox, oy := math.Floor(minX-e.Width), math.Floor(minY-e.Width)
+		k := shapeKey{kind: ui.KindPath, width: iround(e.Width)}
+		for _, pt := range e.Points {
+			k.points += fmt.Sprintf("%.1f,%.1f;", pt.X-ox, pt.Y-oy)
 		}
+		p.shape(dst, k, ox, oy, e.Color)
 	case ui.KindText:
 		p.text(dst, e)
 	}
@@ -142,41 +145,144 @@ func (p *Painter) rasterise(k textKey) *textImage {
 	return &textImage{img: ebiten.NewImageFromImage(rgba), ascent: asc}
 }
 
-func (p *Painter) fillPath(dst *ebiten.Image, path *vector.Path, c color.RGBA) {
-	vs, is := path.AppendVerticesAndIndicesForFilling(nil, nil)
-	p.drawVertices(dst, vs, is, c)
+// shapeKey names a rasterised shape mask. Masks are anti-aliased on the
+// CPU once (golang.org/x/image/vector) and drawn tinted; ebiten's own
+// anti-aliased triangles render the whole target at a higher resolution,
+// which on a software renderer costs a hundred milliseconds a frame.
+type shapeKey struct {
+	kind          ui.Kind
+	w, h          int
+	radius, width int
+	points        string // KindPath: the points, relative to the mask
 }
 
-func (p *Painter) strokePath(dst *ebiten.Image, path *vector.Path, c color.RGBA, width float64) {
-	vs, is := path.AppendVerticesAndIndicesForStroke(nil, nil, &vector.StrokeOptions{
-		Width: f32(width), LineJoin: vector.LineJoinRound, LineCap: vector.LineCapRound,
-	})
-	p.drawVertices(dst, vs, is, c)
+type shapeImage struct {
+	img  *ebiten.Image
+	used bool
 }
 
-func (p *Painter) drawVertices(dst *ebiten.Image, vs []ebiten.Vertex, is []uint16, c color.RGBA) {
-	cr, cg, cb, ca := float32(c.R)/255, float32(c.G)/255, float32(c.B)/255, float32(c.A)/255
-	for i := range vs {
-		vs[i].SrcX, vs[i].SrcY = 1, 1
-		vs[i].ColorR, vs[i].ColorG, vs[i].ColorB, vs[i].ColorA = cr, cg, cb, ca
+func (p *Painter) shape(dst *ebiten.Image, k shapeKey, x, y float64, c color.RGBA) {
+	sh, ok := p.shapes[k]
+	if !ok {
+		m := rasteriseShape(k)
+		if m == nil {
+			return
+		}
+		sh = &shapeImage{img: ebiten.NewImageFromImage(m)}
+		p.shapes[k] = sh
 	}
-	dst.DrawTriangles(vs, is, p.white, &ebiten.DrawTrianglesOptions{AntiAlias: true, FillRule: ebiten.FillRuleNonZero})
+	sh.used = true
+	op := &ebiten.DrawImageOptions{}
+	op.GeoM.Translate(math.Round(x), math.Round(y))
+	op.ColorScale.ScaleWithColor(c)
+	dst.DrawImage(sh.img, op)
 }
 
-// roundRect adds a rounded rectangle to path.
-func roundRect(path *vector.Path, r ui.Rect, radius float64) {
-	radius = math.Min(radius, math.Min(r.W, r.H)/2)
-	x0, y0, x1, y1, rd := f32(r.X), f32(r.Y), f32(r.X+r.W), f32(r.Y+r.H), f32(radius)
-	path.MoveTo(x0+rd, y0)
-	path.LineTo(x1-rd, y0)
-	path.ArcTo(x1, y0, x1, y0+rd, rd)
-	path.LineTo(x1, y1-rd)
-	path.ArcTo(x1, y1, x1-rd, y1, rd)
-	path.LineTo(x0+rd, y1)
-	path.ArcTo(x0, y1, x0, y1-rd, rd)
-	path.LineTo(x0, y0+rd)
-	path.ArcTo(x0, y0, x0+rd, y0, rd)
-	path.Close()
+// rasteriseShape draws a shape's coverage into an alpha mask.
+func rasteriseShape(k shapeKey) *image.Alpha {
+	switch k.kind {
+	case ui.KindFill:
+		z := xvector.NewRasterizer(k.w, k.h)
+		roundRectPath(z, 0, 0, float32(k.w), float32(k.h), float32(k.radius), false)
+		return mask(z)
+	case ui.KindStroke:
+		z := xvector.NewRasterizer(k.w, k.h)
+		wd := float32(k.width)
+		roundRectPath(z, 0, 0, float32(k.w), float32(k.h), float32(k.radius), false)
+		// The inner outline wound the other way cuts the hole.
+		roundRectPath(z, wd, wd, float32(k.w)-wd, float32(k.h)-wd, float32(max(k.radius-k.width, 0)), true)
+		return mask(z)
+	case ui.KindCircle:
+		z := xvector.NewRasterizer(k.w, k.w)
+		d := float32(k.w)
+		roundRectPath(z, 0, 0, d, d, d/2, false)
+		return mask(z)
+	case ui.KindRing:
+		z := xvector.NewRasterizer(k.w, k.w)
+		d, wd := float32(k.w), float32(k.width)
+		roundRectPath(z, 0, 0, d, d, d/2, false)
+		roundRectPath(z, wd, wd, d-wd, d-wd, d/2-wd, true)
+		return mask(z)
+	case ui.KindPath:
+		var pts [][2]float32
+		var maxX, maxY float32
+		for _, s := range strings.Split(strings.TrimSuffix(k.points, ";"), ";") {
+			var px, py float32
+			if _, err := fmt.Sscanf(s, "%f,%f", &px, &py); err != nil {
+				return nil
+			}
+			pts = append(pts, [2]float32{px, py})
+			maxX, maxY = max(maxX, px), max(maxY, py)
+		}
+		w, h := int(maxX)+2*k.width+2, int(maxY)+2*k.width+2
+		z := xvector.NewRasterizer(w, h)
+		if k.width == 0 {
+			z.MoveTo(pts[0][0], pts[0][1])
+			for _, pt := range pts[1:] {
+				z.LineTo(pt[0], pt[1])
+			}
+			z.ClosePath()
+			return mask(z)
+		}
+		// A polyline: a quad per segment and a disc per joint.
+		hw := float32(k.width) / 2
+		for i := 0; i+1 < len(pts); i++ {
+			a, b := pts[i], pts[i+1]
+			dx, dy := b[0]-a[0], b[1]-a[1]
+			l := float32(math.Hypot(float64(dx), float64(dy)))
+			if l == 0 {
+				continue
+			}
+			nx, ny := -dy/l*hw, dx/l*hw
+			z.MoveTo(a[0]+nx, a[1]+ny)
+			z.LineTo(b[0]+nx, b[1]+ny)
+			z.LineTo(b[0]-nx, b[1]-ny)
+			z.LineTo(a[0]-nx, a[1]-ny)
+			z.ClosePath()
+		}
+		for _, pt := range pts {
+			roundRectPath(z, pt[0]-hw, pt[1]-hw, pt[0]+hw, pt[1]+hw, hw, false)
+		}
+		return mask(z)
+	}
+	return nil
 }
+
+func mask(z *xvector.Rasterizer) *image.Alpha {
+	m := image.NewAlpha(z.Bounds())
+	z.Draw(m, m.Bounds(), image.Opaque, image.Point{})
+	return m
+}
+
+// roundRectPath adds a rounded rectangle from (x0,y0) to (x1,y1), clockwise
+// or, reversed, counter-clockwise. Corners are cubic quarter circles.
+func roundRectPath(z *xvector.Rasterizer, x0, y0, x1, y1, r float32, reversed bool) {
+	r = min(r, (x1-x0)/2, (y1-y0)/2)
+	const k = 0.5523 // cubic Bézier handle length of a quarter circle
+	c := r * k
+	if !reversed {
+		z.MoveTo(x0+r, y0)
+		z.LineTo(x1-r, y0)
+		z.CubeTo(x1-r+c, y0, x1, y0+r-c, x1, y0+r)
+		z.LineTo(x1, y1-r)
+		z.CubeTo(x1, y1-r+c, x1-r+c, y1, x1-r, y1)
+		z.LineTo(x0+r, y1)
+		z.CubeTo(x0+r-c, y1, x0, y1-r+c, x0, y1-r)
+		z.LineTo(x0, y0+r)
+		z.CubeTo(x0, y0+r-c, x0+r-c, y0, x0+r, y0)
+	} else {
+		z.MoveTo(x0+r, y0)
+		z.CubeTo(x0+r-c, y0, x0, y0+r-c, x0, y0+r)
+		z.LineTo(x0, y1-r)
+		z.CubeTo(x0, y1-r+c, x0+r-c, y1, x0+r, y1)
+		z.LineTo(x1-r, y1)
+		z.CubeTo(x1-r+c, y1, x1, y1-r+c, x1, y1-r)
+		z.LineTo(x1, y0+r)
+		z.CubeTo(x1, y0+r-c, x1-r+c, y0, x1-r, y0)
+	}
+	z.ClosePath()
+}
+
+func iround(v float64) int { return int(math.Round(v)) }
 
 func f32(v float64) float32 { return float32(v) }

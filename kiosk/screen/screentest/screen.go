@@ -114,7 +114,7 @@ type Screen struct {
 	Addr   string // the /ui endpoint's host:port
 	Dir    string // screenshots go here
 	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	out    *syncBuffer
 	shots  int
 	client *http.Client
 }
@@ -140,7 +140,7 @@ func (s *Screen) Start(t testing.TB, extra ...string) {
 	args := append([]string{"--socket", s.Socket, "--ui-listen", s.Addr, "--log-level", "debug"}, extra...)
 	cmd := exec.Command(s.Bin, args...)
 	cmd.Env = s.X.Env()
-	s.out = &bytes.Buffer{}
+	s.out = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start roomkiosk-screen: %v", err)
@@ -314,6 +314,24 @@ func (s *Screen) Shot(t testing.TB, name string) string {
 		t.Fatalf("screenshot %s: %v\n%s", name, err, out)
 	}
 	return p
+}
+
+// syncBuffer collects a process's output while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func tail(s string, n int) string {
