@@ -310,6 +310,23 @@ func TestDeviceLostAndBack(t *testing.T) {
 	}
 }
 
+func TestEndsWhileDeviceMissing(t *testing.T) {
+	g := newRig(t, randomPCM(5), 20*time.Millisecond, 30*time.Second)
+	g.src.Unplug()
+	const sid = "20261102T150405Z-abc129"
+	if err := g.rec.Start(info(sid)); err != nil {
+		t.Fatal(err)
+	}
+	g.st.waitFor(t, "fault", func(s session.RecorderStatus) bool { return s.State == session.RecorderFault })
+	time.Sleep(200 * time.Millisecond)
+	g.rec.Stop(sid, false)
+	g.rec.Wait()
+	m, _ := readSession(t, g.rec.Spool().SessionDir(sid), g.id)
+	if len(m.Segments) != 0 || len(m.Gaps) != 1 || m.Gaps[0].AfterSegment != 0 || m.Gaps[0].DurationNS < int64(150*time.Millisecond) {
+		t.Fatalf("segments %+v gaps %+v", m.Segments, m.Gaps)
+	}
+}
+
 func TestSilenceAlertAndLevelRate(t *testing.T) {
 	pcm := make([]byte, 16000*2*4) // 4 s of digital silence
 	g := newRig(t, pcm, 50*time.Millisecond, 30*time.Second)

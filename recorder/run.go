@@ -69,6 +69,7 @@ type run struct {
 	reason   string
 	level    session.Level
 	t0       time.Time // monotonic start
+	lostAt   time.Time // when the device was lost (zero: not lost)
 }
 
 func newRun(r *Recorder, info session.SessionInfo, maxLen time.Duration) *run {
@@ -183,7 +184,6 @@ func (ru *run) prepare() (string, error) {
 // frames, and returns the reason recording ended.
 func (ru *run) captureLoop() string {
 	cfg := ru.r.o.Config
-	var lostAt time.Time // when the device was lost (zero: not lost)
 	retry := time.NewTimer(0)
 	defer retry.Stop()
 	for {
@@ -194,8 +194,8 @@ func (ru *run) captureLoop() string {
 		}
 		st, err := ru.r.o.Source.Open(ru.r.fmt)
 		if err != nil {
-			if lostAt.IsZero() {
-				lostAt = time.Now()
+			if ru.lostAt.IsZero() {
+				ru.lostAt = time.Now()
 				ru.r.c.lost.Add(1)
 			}
 			ru.log.Warn().Err(err).Msg("capture device not available; retrying")
@@ -209,9 +209,9 @@ func (ru *run) captureLoop() string {
 			return ru.stopReason()
 		}
 		ru.r.c.opens.Add(1)
-		if !lostAt.IsZero() {
-			ru.noteGap(time.Since(lostAt))
-			lostAt = time.Time{}
+		if !ru.lostAt.IsZero() {
+			ru.noteGap(time.Since(ru.lostAt))
+			ru.lostAt = time.Time{}
 		}
 		ru.alert(AlertMicLost, "", false)
 		ru.streamMu.Lock()
@@ -232,7 +232,7 @@ func (ru *run) captureLoop() string {
 			return reason
 		}
 		// Device lost: seal done; report, then retry.
-		lostAt = time.Now()
+		ru.lostAt = time.Now()
 		ru.r.c.lost.Add(1)
 		ru.log.Warn().Msg("capture device lost; retrying")
 		ru.alert(AlertMicLost, "Microphone disconnected; retrying", true)
@@ -461,6 +461,11 @@ func (ru *run) sealSegment() error {
 func (ru *run) finish(reason string) {
 	if err := ru.sealSegment(); err != nil {
 		ru.log.Error().Err(err).Msg("seal last segment")
+	}
+	if !ru.lostAt.IsZero() {
+		// The session ended while the device was missing: the rest of it
+		// is a gap too.
+		ru.noteGap(time.Since(ru.lostAt))
 	}
 	ru.m.Ended = time.Now().UTC()
 	ru.m.DurationNS = int64(time.Since(ru.t0))
