@@ -14,7 +14,6 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/vector"
-	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
 	xvector "golang.org/x/image/vector"
 
@@ -138,10 +137,9 @@ func (p *Painter) rasterise(k textKey) *textImage {
 	m := face.Metrics()
 	asc := m.Ascent.Ceil() + pad
 	h := asc + m.Descent.Ceil() + pad
-	w := font.MeasureString(face, k.text).Ceil() + 2*pad
+	w := int(math.Ceil(p.fonts.Advance(k.text, k.size, k.bold))) + 2*pad
 	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
-	d := font.Drawer{Dst: rgba, Src: image.NewUniform(k.color), Face: face, Dot: fixed.P(pad, asc)}
-	d.DrawString(k.text)
+	p.fonts.Draw(rgba, fixed.P(pad, asc), k.text, k.size, k.bold, k.color)
 	return &textImage{img: ebiten.NewImageFromImage(rgba), ascent: asc}
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"image/draw"
 	"os"
 	"sync"
 
@@ -142,6 +144,9 @@ func (f *Fonts) face(size float64, bold bool) *fallbackFace {
 		panic(fmt.Sprintf("ui: cjk font face at %dpx: %v", k.size, err))
 	}
 	ff := &fallbackFace{primary: p, secondary: s, pfont: primary}
+	if bold && k.size >= 16 {
+		ff.boldExtra = 1 + k.size/32
+	}
 	f.faces[k] = ff
 	return ff
 }
@@ -152,6 +157,7 @@ type fallbackFace struct {
 	primary, secondary font.Face
 	pfont              *sfnt.Font
 	buf                sfnt.Buffer
+	boldExtra          int // faux bold for CJK glyphs: extra copies, one pixel apart
 }
 
 func (f *fallbackFace) pick(r rune) font.Face {
@@ -219,9 +225,44 @@ func (f *fallbackFace) lineMetrics(s string) (ascent, descent float64) {
 	return fx(m.Ascent), fx(m.Descent)
 }
 
-// advance measures s in pixels.
+// advance measures s in pixels, faux-bold overhang included.
 func (f *fallbackFace) advance(s string) float64 {
-	return fx(font.MeasureString(f, s))
+	w := fx(font.MeasureString(f, s))
+	if f.boldExtra > 0 && !f.onlyPrimary(s) {
+		w += float64(f.boldExtra)
+	}
+	return w
+}
+
+// Advance measures s in pixels as Draw draws it.
+func (f *Fonts) Advance(s string, size float64, bold bool) float64 {
+	return f.face(size, bold).advance(s)
 }
 
 func fx(v fixed.Int26_6) float64 { return float64(v) / 64 }
+
+// Draw draws s on dst with its baseline starting at dot. The CJK font has no
+// bold weight, so bold CJK glyphs are drawn a few times, one pixel apart;
+// the overhang is part of what advance measures, so text still fits.
+func (f *Fonts) Draw(dst draw.Image, dot fixed.Point26_6, s string, size float64, bold bool, c color.Color) {
+	face := f.face(size, bold)
+	src := image.NewUniform(c)
+	prev := rune(-1)
+	for _, r := range s {
+		if prev >= 0 {
+			dot.X += face.Kern(prev, r)
+		}
+		g := face.pick(r)
+		dr, mask, mp, adv, ok := g.Glyph(dot, r)
+		if ok {
+			draw.DrawMask(dst, dr, src, image.Point{}, mask, mp, draw.Over)
+			if g == face.secondary {
+				for dx := 1; dx <= face.boldExtra; dx++ {
+					draw.DrawMask(dst, dr.Add(image.Pt(dx, 0)), src, image.Point{}, mask, mp, draw.Over)
+				}
+			}
+		}
+		dot.X += adv
+		prev = r
+	}
+}

@@ -181,3 +181,60 @@ func TestReconnectsToRestartedDaemon(t *testing.T) {
 	StartDaemon(t, DaemonConfig(t), d.Socket)
 	s.WaitFor(t, "door from the new daemon", 10*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Connected })
 }
+
+// TestDeclineLanguageAndMaintenance: the maintenance screen behind the
+// PIN; then a participant switches the consent screen to Chinese and
+// declines, and the session runs unrecorded, saying so plainly.
+func TestDeclineLanguageAndMaintenance(t *testing.T) {
+	d := StartDaemon(t, DaemonConfig(t), "")
+	x := StartX(t)
+	s := StartScreen(t, BuildScreen(t), x, d.Socket)
+	s.WaitScene(t, "door")
+	s.Tap(t, "maintenance")
+	s.WaitScene(t, "maintenance_pin")
+	enterPIN(t, s, PIN)
+	v := s.WaitScene(t, "maintenance")
+	if !slices.Contains(v.Texts, "Temperature") || !slices.Contains(v.Texts, "No faults") {
+		t.Errorf("maintenance: %q", v.Texts)
+	}
+	s.Shot(t, "maintenance")
+	s.Tap(t, "maintenance-back")
+	s.WaitScene(t, "door")
+
+	s.Tap(t, "start")
+	s.WaitScene(t, "pin")
+	enterPIN(t, s, PIN)
+	s.WaitScene(t, "checklist")
+	for i := range 3 {
+		s.TapThen(t, "check-item-"+string(rune('0'+i)))
+	}
+	s.Tap(t, "check-continue")
+	s.WaitScene(t, "participants")
+	s.Tap(t, "participants-1")
+	s.WaitScene(t, "record_choice")
+	s.Tap(t, "record-yes")
+	s.WaitScene(t, "consent")
+	s.Tap(t, "lang-zh")
+	s.WaitFor(t, "chinese agreement", 10*time.Second, func(v ui.View) bool {
+		return v.Language == "zh" && slices.Contains(v.Texts, "来访者 1 / 1")
+	})
+	s.Shot(t, "consent-zh")
+	s.Tap(t, "consent-no")
+	v = s.WaitFor(t, "unrecorded session", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" })
+	if v.Recording || hasTarget(v, "withdraw") || !slices.Contains(v.Texts, "未录音：有来访者不同意录音") {
+		t.Errorf("declined session: recording %v, texts %q", v.Recording, v.Texts)
+	}
+	s.Shot(t, "declined-zh")
+	if calls := d.Recorder.Calls(); len(calls) != 0 {
+		t.Errorf("the recorder was called after a decline: %+v", calls)
+	}
+	s.Tap(t, "end")
+	s.WaitScene(t, "end_pin")
+	enterPIN(t, s, PIN)
+	s.WaitScene(t, "feedback")
+	s.Tap(t, "feedback-skip")
+	s.WaitScene(t, "door")
+	if ended := d.Uploader.Calls(); len(ended) != 1 || ended[0].Feedback != 0 {
+		t.Errorf("uploader calls %+v, want one session end without feedback", ended)
+	}
+}
