@@ -73,7 +73,7 @@ var catalogs = map[string]map[Msg]string{
 		"check.network":     "Network",
 
 		"override.title":    "Continue despite a failed required check?",
-		"override.sub":      "Choose the reason; it is kept in the maintenance log.",
+		"override.sub":      "Choose the reason; it is kept with the session record.",
 		"override.reason.1": "Checked in person: the room is fine",
 		"override.reason.2": "Known sensor fault, already reported",
 		"override.reason.3": "Urgent session that cannot wait",
@@ -197,7 +197,7 @@ var catalogs = map[string]map[Msg]string{
 		"check.network":     "网络",
 
 		"override.title":    "必需检查未通过，仍要继续吗？",
-		"override.sub":      "请选择原因，原因会记入维护日志。",
+		"override.sub":      "请选择原因，原因会随本次咨询记录保存。",
 		"override.reason.1": "已现场确认，房间正常",
 		"override.reason.2": "已知传感器故障，已报修",
 		"override.reason.3": "紧急咨询，无法等待",

@@ -68,10 +68,14 @@ func (b *builder) door() {
 	b.langSwitch(488, 388, 56)
 	b.button("maintenance", R(496, 388, 96, 56), btnGhost, true,
 		TextStyle{Size: 16, MinSize: 11, Align: AlignCenter, Wrap: true}, &session.Intent{Kind: session.IntentMaintenance}, LocalNone, "door.maintenance")
-	if s.Door != session.DoorOutOfService {
-		b.button("start", R(600, 372, 176, 88), btnPrimary, true,
-			TextStyle{Size: 28, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}, &session.Intent{Kind: session.IntentStart}, LocalNone, "door.start")
+	// Start stays when the room is out of service: the counselor may
+	// still override a failing check, with a reason, on the checklist.
+	kind := btnPrimary
+	if s.Door == session.DoorOutOfService {
+		kind = btnSecondary
 	}
+	b.button("start", R(600, 372, 176, 88), kind, true,
+		TextStyle{Size: 28, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}, &session.Intent{Kind: session.IntentStart}, LocalNone, "door.start")
 }
 
 // nextAt asks for a rebuild at t (the earliest such time wins).
@@ -364,8 +368,8 @@ func (b *builder) override() {
 	b.msg(R(28, 70, 744, 34), ColMuted, TextStyle{Size: 20, MinSize: 12}, "override.sub")
 	for i := 1; i <= 3; i++ {
 		m := Msg(fmt.Sprintf("override.reason.%d", i))
-		// The reason goes to the maintenance log in English, whatever the
-		// screen's language, so logs read the same everywhere.
+		// The reason goes into the session record in English, whatever the
+		// screen's language, so records read the same everywhere.
 		in := &session.Intent{Kind: session.IntentCheckOverride, Reason: T("en", m)}
 		b.button(fmt.Sprintf("override-reason-%d", i), R(28, 116+float64(i-1)*92, 744, 80), btnSecondary, true,
 			TextStyle{Size: 24, MinSize: 14, Align: AlignCenter, Wrap: true}, in, LocalCloseOverride, m)

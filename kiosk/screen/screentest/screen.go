@@ -81,8 +81,19 @@ var (
 	builtBin string
 )
 
-// BuildScreen builds cmd/roomkiosk-screen once per test binary and returns
-// its path.
+// RemoveBuilt deletes the binary BuildScreen made; call it from TestMain
+// after m.Run.
+func RemoveBuilt() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+		builtBin = ""
+	}
+}
+
+// BuildScreen builds cmd/roomkiosk-screen once per test binary (until
+// RemoveBuilt) and returns its path.
 func BuildScreen(t testing.TB) string {
 	t.Helper()
 	buildMu.Lock()

@@ -238,3 +238,43 @@ func TestDeclineLanguageAndMaintenance(t *testing.T) {
 		t.Errorf("uploader calls %+v, want one session end without feedback", ended)
 	}
 }
+
+// TestOverrideFailedCheck: a failing required check blocks Continue; the
+// counselor overrides it with a reason and the flow goes on.
+func TestOverrideFailedCheck(t *testing.T) {
+	d := StartDaemon(t, DaemonConfig(t), "")
+	failing := GoodChecks()
+	for i := range failing {
+		if failing[i].Name == "door" {
+			failing[i].State, failing[i].Value = session.CheckAbnormal, "open"
+			failing[i].Hint = "Close the door"
+		}
+	}
+	d.Checker.SetResults(failing, d.Core.ChecksUpdated)
+	d.Core.ChecksUpdated(failing)
+	x := StartX(t)
+	s := StartScreen(t, BuildScreen(t), x, d.Socket)
+	s.WaitScene(t, "door")
+	s.Tap(t, "start")
+	s.WaitScene(t, "pin")
+	enterPIN(t, s, PIN)
+	s.WaitScene(t, "checklist")
+	for i := range 3 {
+		s.TapThen(t, "check-item-"+string(rune('0'+i)))
+	}
+	v := s.WaitFor(t, "blocked checklist", 10*time.Second, func(v ui.View) bool { return hasTarget(v, "check-override") })
+	for _, tg := range v.Targets {
+		if tg.ID == "check-continue" && tg.Enabled {
+			t.Error("Continue enabled while a required check fails")
+		}
+	}
+	if !slices.Contains(v.Texts, "Close the door") {
+		t.Errorf("remedy hint not shown: %q", v.Texts)
+	}
+	s.Shot(t, "blocked")
+	s.Tap(t, "check-override")
+	s.WaitScene(t, "override")
+	s.Shot(t, "override-reasons")
+	s.Tap(t, "override-reason-1")
+	s.WaitScene(t, "participants")
+}
