@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"slices"
 	"time"
 
 	"roomkiosk/kiosk/session"
@@ -340,17 +341,28 @@ func lighten(c color.RGBA, k float64) color.RGBA {
 	return color.RGBA{l(c.R), l(c.G), l(c.B), c.A}
 }
 
-// langSwitch draws the two language buttons ending at right edge x.
+// langSwitch draws a button per room language, ending at right edge x.
+// A room with one language gets none.
 func (b *builder) langSwitch(right, y, h float64) {
-	w := 84.0
-	for i, l := range []string{"en", "zh"} {
-		r := R(right-float64(2-i)*w-float64(1-i)*8, y, w, h)
+	var langs []string
+	for _, l := range Languages {
+		if slices.Contains(b.in.Snap.Languages, l) {
+			langs = append(langs, l)
+		}
+	}
+	if len(langs) < 2 {
+		return
+	}
+	const w, gap = 84.0, 8.0
+	x := right - float64(len(langs))*w - float64(len(langs)-1)*gap
+	for _, l := range langs {
 		kind := btnGhost
 		if l == b.lang {
 			kind = btnSecondary
 		}
-		b.button("lang-"+l, r, kind, true, TextStyle{Size: 20, MinSize: 14, Bold: l == b.lang, Align: AlignCenter},
+		b.button("lang-"+l, R(x, y, w, h), kind, true, TextStyle{Size: 20, MinSize: 14, Bold: l == b.lang, Align: AlignCenter},
 			&session.Intent{Kind: session.IntentLanguage, Language: l}, LocalNone, Msg("lang."+l))
+		x += w + gap
 	}
 }
 

@@ -229,6 +229,18 @@ func overlap(a, b Rect) bool {
 	return a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
 }
 
+func TestLanguageSwitchFollowsRoomLanguages(t *testing.T) {
+	f := testFonts(t)
+	snap := uitest.Cases("en")[0].Snap
+	snap.Languages = []string{"en"}
+	sc := Build(f, Input{Connected: true, Snap: snap, Now: uitest.Now})
+	for _, id := range []string{"lang-en", "lang-zh"} {
+		if _, ok := sc.Target(id); ok {
+			t.Errorf("a one-language room shows %s", id)
+		}
+	}
+}
+
 func TestConsentSendsHashOfShownText(t *testing.T) {
 	f := testFonts(t)
 	tests := []struct {
