@@ -49,6 +49,9 @@ type Game struct {
 	outH    int
 
 	pressed   string
+	dragging  bool    // a drag in the scroll area is under way
+	dragY0    float64 // where it started
+	scroll0   int     // the scroll position it started from
 	unpressAt time.Time // when to drop a fired target's highlight if no snapshot came
 	touches   map[ebiten.TouchID][2]float64
 	ids       []ebiten.TouchID
@@ -245,6 +248,9 @@ func (g *Game) handleInput() {
 	if inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft) {
 		x, y := ebiten.CursorPosition()
 		g.press(float64(x), float64(y))
+	} else if g.dragging && ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) {
+		_, y := ebiten.CursorPosition()
+		g.drag(float64(y))
 	}
 	if inpututil.IsMouseButtonJustReleased(ebiten.MouseButtonLeft) {
 		x, y := ebiten.CursorPosition()
@@ -264,6 +270,21 @@ func (g *Game) handleInput() {
 		}
 		x, y := ebiten.TouchPosition(id)
 		g.touches[id] = [2]float64{float64(x), float64(y)}
+		if g.dragging {
+			g.drag(float64(y))
+		}
+	}
+}
+
+// drag scrolls the agreement by whole lines as the finger moves.
+func (g *Game) drag(y float64) {
+	if g.scene == nil || g.scene.ScrollLine <= 0 {
+		return
+	}
+	lines := int(math.Round((g.dragY0 - y) / g.scene.ScrollLine))
+	if s := max(g.scroll0+lines, 0); s != g.local.Scroll {
+		g.local.Scroll = s
+		g.rebuild = true
 	}
 }
 
@@ -273,6 +294,9 @@ func (g *Game) press(x, y float64) {
 	}
 	t, ok := g.scene.Hit(x, y)
 	if !ok {
+		if g.scene.ScrollArea.Contains(x, y) {
+			g.dragging, g.dragY0, g.scroll0 = true, y, g.local.Scroll
+		}
 		return
 	}
 	g.pressed = t.ID
@@ -281,6 +305,10 @@ func (g *Game) press(x, y float64) {
 }
 
 func (g *Game) release(x, y float64) {
+	if g.dragging {
+		g.drag(y)
+		g.dragging = false
+	}
 	pressed := g.pressed
 	g.pressed = ""
 	g.local.Pressed = ""

@@ -165,3 +165,28 @@ func TestScrollIsLocal(t *testing.T) {
 		t.Errorf("scrolling sent %+v", got)
 	}
 }
+
+func TestDragScrollsAgreement(t *testing.T) {
+	var snap session.Snapshot
+	for _, c := range uitest.Cases("en") {
+		if c.Name == "consent" {
+			snap = c.Snap
+		}
+	}
+	g, conn := newTestGame(t, snap)
+	area := g.Scene().ScrollArea
+	x, y := area.X+area.W/2, area.Y+area.H-20
+	g.press(x, y)
+	g.drag(y - 3*g.Scene().ScrollLine) // finger moves up three lines
+	if err := g.Update(); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Scene().Local.Scroll; got == 0 {
+		t.Error("dragging up did not scroll")
+	}
+	g.release(x, y-3*g.Scene().ScrollLine)
+	time.Sleep(50 * time.Millisecond)
+	if got := conn.intents(); len(got) != 0 {
+		t.Errorf("dragging sent %+v", got)
+	}
+}

@@ -116,6 +116,8 @@ type Scene struct {
 	Locked     bool      // the PIN pad is locked out
 	Local      Local     // the local state, normalised (scroll clamped, reset on a new turn)
 	Page       int       // agreement scroll step in lines
+	ScrollArea Rect      // where a vertical drag scrolls the agreement (zero: none)
+	ScrollLine float64   // pixels per agreement line
 	Overflows  []string  // text that did not fit its box; always empty unless there is a bug
 	Used       map[Msg]bool
 }

@@ -477,6 +477,7 @@ func (b *builder) consent() {
 	local.Scroll = min(max(local.Scroll, 0), maxScroll)
 	b.sc.Local.Scroll, b.sc.Local.ScrollKey = local.Scroll, local.ScrollKey
 	b.sc.Page = max(1, visible-1)
+	b.sc.ScrollArea, b.sc.ScrollLine = box, lh
 	y := inner.Y + fx(face.Metrics().Ascent)
 	for i := local.Scroll; i < len(lines) && i < local.Scroll+visible; i++ {
 		adv := face.advance(lines[i])
