@@ -49,9 +49,9 @@ type Game struct {
 	outH    int
 
 	pressed   string
-	dragging  bool    // a drag in the scroll area is under way
-	dragY0    float64 // where it started
-	scroll0   int     // the scroll position it started from
+	dragging  bool      // a drag in the scroll area is under way
+	dragY0    float64   // where it started
+	scroll0   int       // the scroll position it started from
 	unpressAt time.Time // when to drop a fired target's highlight if no snapshot came
 	touches   map[ebiten.TouchID][2]float64
 	ids       []ebiten.TouchID
