@@ -266,26 +266,36 @@ func (s *Screen) Target(t testing.TB, id string) ui.ViewTarget {
 // Tap taps the centre of target id like a finger: press, 50 ms, release.
 // ebiten samples the button once per frame, so a press and release that
 // both arrive while a frame is still being made (a loaded machine, the
-// first frames after start) are not seen; the screen counts recognised
-// taps in /ui, so an unseen tap is repeated, and a seen one never is.
+// first frames after start) are not seen. The screen counts the taps it
+// recognised in /ui: an unseen tap is made again, and a tap seen late still
+// counts against the count from before the first try, so no tap (no PIN
+// digit) is ever made twice.
 func (s *Screen) Tap(t testing.TB, id string) {
 	t.Helper()
-	for try := 0; try < 4; try++ {
-		v, _ := s.View()
-		tg := s.Target(t, id)
-		x := v.Window.X + tg.Rect.X + tg.Rect.W/2
-		y := v.Window.Y + tg.Rect.Y + tg.Rect.H/2
-		s.TapAt(t, x, y)
-		deadline := time.Now().Add(time.Second)
+	tg := s.Target(t, id)
+	before, err := s.View()
+	if err != nil {
+		t.Fatalf("/ui: %v", err)
+	}
+	seen := func() bool { v, err := s.View(); return err == nil && v.Taps > before.Taps }
+	for try := 0; try < 12; try++ {
+		if try > 0 {
+			if seen() {
+				return
+			}
+			t.Logf("tap on %s not seen by the screen, tapping again", id)
+			tg = s.Target(t, id)
+		}
+		s.TapAt(t, before.Window.X+tg.Rect.X+tg.Rect.W/2, before.Window.Y+tg.Rect.Y+tg.Rect.H/2)
+		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) {
-			if w, err := s.View(); err == nil && w.Taps > v.Taps {
+			if seen() {
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		t.Logf("tap on %s not seen by the screen, tapping again", id)
 	}
-	t.Fatalf("the screen saw none of 4 taps on %s", id)
+	t.Fatalf("the screen saw none of 12 taps on %s", id)
 }
 
 // TapAt taps screen coordinates: move, let the frame the move causes pass,
