@@ -302,7 +302,7 @@ func (s *Screen) Tap(t testing.TB, id string) {
 // then press for 50 ms and release.
 func (s *Screen) TapAt(t testing.TB, x, y float64) {
 	t.Helper()
-	s.xdotool(t, "mousemove", strconv.Itoa(int(x)), strconv.Itoa(int(y)), "sleep", "0.03", "mousedown", "1", "sleep", "0.05", "mouseup", "1")
+	s.xdotool(t, "mousemove", strconv.Itoa(int(x)), strconv.Itoa(int(y)), "sleep", "0.1", "mousedown", "1", "sleep", "0.05", "mouseup", "1")
 }
 
 // TapThen taps id and waits until the daemon's snapshot has moved on (the
