@@ -32,10 +32,10 @@ type ViewTarget struct {
 
 // NewView describes a painted scene. The window maps logical pixels to
 // window pixels with scale and offset (letterboxing on other panel sizes).
-func NewView(sc *Scene, snap Input, window Rect, scale, offX, offY float64, frames, taps uint64) View {
+func NewView(sc *Scene, in Input, window Rect, scale, offX, offY float64, frames, taps uint64) View {
 	v := View{
-		Scene: sc.Name, Language: sc.Lang, Connected: snap.Connected, Seq: snap.Snap.Seq,
-		Door: string(snap.Snap.Door), Recording: snap.Snap.Recording, Locked: sc.Locked,
+		Scene: sc.Name, Language: sc.Lang, Connected: in.Connected, Seq: in.Snap.Seq,
+		Door: string(in.Snap.Door), Recording: in.Snap.Recording, Locked: sc.Locked,
 		Window: window, Texts: sc.Texts(), Frames: frames, Taps: taps, Targets: []ViewTarget{},
 	}
 	for _, t := range sc.Targets {
