@@ -13,6 +13,7 @@ import (
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/testenv"
+	"roomkiosk/sync/archive"
 )
 
 // driver holds a session through the daemon's real control socket, as the
@@ -61,15 +62,23 @@ func (d *driver) wait(what string, cond func(session.Snapshot) bool) session.Sna
 // participant and returns the session id.
 func (d *driver) recordOne() string {
 	d.t.Helper()
-	d.wait("free door", func(s session.Snapshot) bool { return s.Step == session.StepDoor && s.Door == session.DoorFree })
+	// The boot round first (its microphone check holds the device).
+	d.wait("free door with the boot checks in", func(s session.Snapshot) bool {
+		return s.Step == session.StepDoor && s.Door == session.DoorFree && len(s.Checks) > 0
+	})
 	d.send(session.Intent{Kind: session.IntentStart})
 	d.wait("pin", func(s session.Snapshot) bool { return s.Step == session.StepPIN })
 	for _, c := range pinCode {
 		d.send(session.Intent{Kind: session.IntentPINDigit, Digit: int(c - '0')})
 	}
+	asked := time.Now()
 	d.send(session.Intent{Kind: session.IntentPINOK})
-	snap := d.wait("checklist with checks in", func(s session.Snapshot) bool {
-		return s.Step == session.StepChecklist && len(s.Checks) > 0 && !s.Blocked
+	// Wait for the pre-session round (the microphone check holds the
+	// device for a second), as a counselor reading the checklist does:
+	// a recording that starts while it runs shares the device with it
+	// (findings F6).
+	snap := d.wait("checklist with fresh checks", func(s session.Snapshot) bool {
+		return s.Step == session.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
 	})
 	for i := range snap.ManualItems {
 		d.send(session.Intent{Kind: session.IntentCheckToggle, Item: i})
@@ -102,8 +111,8 @@ func TestBenchSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, uint64(time.Now().UnixNano())))
 
 	type kill struct {
-		id  string
-		fed int64
+		id         string
+		start, fed int64 // stream offsets fed when recording began and at the kill
 	}
 	var ks []kill
 	for i := 0; i < kills; i++ {
@@ -111,9 +120,10 @@ func TestBenchSIGKILL(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		d := dial(t, ctx, dev.socket)
 		id := d.recordOne()
+		start := mic.fed()
 		// Anywhere in the first three segments, on or off a chunk boundary.
 		time.Sleep(time.Duration(500+rng.IntN(8000)) * time.Millisecond)
-		ks = append(ks, kill{id: id, fed: mic.fed()})
+		ks = append(ks, kill{id: id, start: start, fed: mic.fed()})
 		dev.kill()
 		d.c.Close()
 		cancel()
@@ -126,28 +136,33 @@ func TestBenchSIGKILL(t *testing.T) {
 	dev.stop()
 
 	rows := adm.sessions(t, dev.room)
-	states := map[string]string{}
+	byID := map[string]archive.Session{}
 	for _, r := range rows {
-		states[r.Session] = r.State
+		byID[r.Session] = r
 	}
 	var losses []float64
-	recovered, worst := 0, int64(0)
+	recovered, worst, gaps := 0, int64(0), 0
 	for _, k := range ks {
-		if states[k.id] != "interrupted" {
-			t.Errorf("session %s: state %q, want interrupted", k.id, states[k.id])
+		r := byID[k.id]
+		if r.State != "interrupted" {
+			t.Errorf("session %s: state %q, want interrupted", k.id, r.State)
 			continue
 		}
-		m, err := locate(mic.stream, adm.pull(t, dev.room, k.id))
+		gaps += r.Gaps
+		ss, err := spans(mic.stream, adm.pull(t, dev.room, k.id))
 		if err != nil {
-			t.Errorf("session %s: %v", k.id, err)
+			t.Errorf("session %s (%d segments, %d partial, %d gaps): %v", k.id, r.Segments, r.Partial, r.Gaps, err)
 			continue
 		}
-		if m.Trailing != 0 && !m.TrailingZero {
-			t.Errorf("session %s: %d bytes after the recovered prefix are neither fed audio nor silence", k.id, m.Trailing)
-			continue
+		end := k.start // nothing recovered: everything since the start is lost
+		if len(ss) > 0 {
+			end = ss[len(ss)-1].Offset + int64(ss[len(ss)-1].Len)
+		}
+		if len(ss) > 1 {
+			t.Logf("session %s: %d runs of audio (%d recorded gaps): %+v", k.id, len(ss), r.Gaps, ss)
 		}
 		recovered++
-		lost := k.fed - m.End()
+		lost := k.fed - end
 		worst = max(worst, lost)
 		losses = append(losses, float64(lost)/bytesPerSec*1000)
 	}
@@ -176,9 +191,18 @@ func TestBenchSIGKILL(t *testing.T) {
 		Name: "sigkill audio lost per kill median", Value: median, Unit: "ms",
 		Baseline: "one age chunk (64 KiB of 16 kHz mono)", BaseVal: chunkMS, Ratio: median / chunkMS,
 		Target: "<= 1", Met: median <= chunkMS,
-		Note: fmt.Sprintf("%d kills", kills),
+		Note: fmt.Sprintf("%d kills; %d mic-lost gaps recorded inside the sessions", kills, gaps),
 	})
 	if recovered != kills || worst > ageChunk+2*feedChunk {
 		t.Errorf("recovered %d of %d; worst loss %d bytes", recovered, kills, worst)
 	}
+}
+
+func micCheckedSince(cs []session.CheckResult, t time.Time) bool {
+	for _, c := range cs {
+		if c.Name == "microphone" {
+			return c.At.After(t)
+		}
+	}
+	return false
 }

@@ -88,14 +88,21 @@ func (k *kiosk) enterPIN(t *testing.T) {
 func (k *kiosk) begin(t *testing.T, participants int, shots string) {
 	t.Helper()
 	k.WaitFor(t, "free door", 20*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
+	k.dev.waitStatus(t, "boot checks in", 30*time.Second, func(s daemonStatus) bool { return len(s.Checks) > 0 })
 	k.Tap(t, "start")
 	k.WaitScene(t, "pin")
+	asked := time.Now()
 	k.enterPIN(t)
 	k.WaitScene(t, "checklist")
 	// The checks run before each session (the microphone opens for a
-	// second): wait until they are in and good before ticking.
+	// second): wait until this round is in and good before going on, as a
+	// counselor reading the list does (findings F6).
 	k.dev.waitStatus(t, "checks before the session", 30*time.Second, func(s daemonStatus) bool {
-		return s.Step == "checklist" && failing(s) == nil && len(s.Checks) > 0
+		fresh := false
+		for _, c := range s.Checks {
+			fresh = fresh || c.Name == "microphone" && c.At.After(asked)
+		}
+		return s.Step == "checklist" && failing(s) == nil && fresh
 	})
 	for i := range 3 {
 		k.TapThen(t, "check-item-"+string(rune('0'+i)))

@@ -348,10 +348,11 @@ type daemonStatus struct {
 	Alerts    []string       `json:"alerts"`
 	Queue     map[string]any `json:"queue"`
 	Checks    []struct {
-		Name     string `json:"name"`
-		State    string `json:"state"`
-		Required bool   `json:"required"`
-		Value    string `json:"value"`
+		Name     string    `json:"name"`
+		State    string    `json:"state"`
+		Required bool      `json:"required"`
+		Value    string    `json:"value"`
+		At       time.Time `json:"at"`
 	} `json:"checks"`
 }
 
@@ -553,6 +554,46 @@ func locate(stream, pcm []byte) (match, error) {
 	m.Trailing = len(body) - m.Matched
 	m.TrailingZero = allZero(body[m.Matched:])
 	return m, nil
+}
+
+// span is one run of captured PCM found in the fed stream.
+type span struct {
+	At     int   // byte index in the captured PCM
+	Offset int64 // stream offset
+	Len    int
+}
+
+// spans splits captured PCM into runs of fed audio separated by silence
+// (start-up zeros, silence the pull put in for a recorded gap or a lost
+// tail). Each run must come later in the stream than the one before.
+func spans(stream, pcm []byte) ([]span, error) {
+	var out []span
+	from := 0
+	for i := 0; i < len(pcm); {
+		for i+1 < len(pcm) && pcm[i] == 0 && pcm[i+1] == 0 {
+			i += 2
+		}
+		if i >= len(pcm)-1 {
+			break
+		}
+		if len(pcm)-i < 512 {
+			return out, fmt.Errorf("%d bytes at %d of %d are neither fed audio nor silence", len(pcm)-i, i, len(pcm))
+		}
+		j := bytes.Index(stream[from:], pcm[i:i+512])
+		if j < 0 {
+			return out, fmt.Errorf("captured audio at byte %d of %d is nowhere later in the fed stream", i, len(pcm))
+		}
+		off := from + j
+		n := 0
+		for i+n < len(pcm) && off+n < len(stream) && pcm[i+n] == stream[off+n] {
+			n++
+		}
+		n &^= 1
+		out = append(out, span{At: i, Offset: int64(off), Len: n})
+		i += n
+		from = off + n
+	}
+	return out, nil
 }
 
 // waitFor polls cond every 100 ms until it holds.
