@@ -105,6 +105,7 @@ var catalogs = map[string]map[Msg]string{
 		"session.maxlen":     "Recording stopped: the maximum length was reached",
 		"session.level":      "Mic",
 		"session.alerts":     "For the counselor",
+		"session.overridden": "Started despite a failed required check",
 
 		"alert.mic_silent":         "Microphone is silent",
 		"alert.mic_lost":           "Microphone lost",
@@ -229,6 +230,7 @@ var catalogs = map[string]map[Msg]string{
 		"session.maxlen":     "录音已停止：已达到最长时长",
 		"session.level":      "麦克风",
 		"session.alerts":     "咨询师提示",
+		"session.overridden": "有必需检查未通过，已强制开始",
 
 		"alert.mic_silent":         "麦克风无声音",
 		"alert.mic_lost":           "麦克风已断开",

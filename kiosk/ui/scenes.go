@@ -568,22 +568,34 @@ func (b *builder) inSession() {
 		b.msg(R(28, 168, 744, 44), ColText, TextStyle{Size: 26, MinSize: 14, Bold: true, Wrap: true}, m)
 	}
 
-	// Counselor-facing alerts: codes only, never client information.
-	if len(s.Alerts) > 0 {
+	// Counselor-facing notes and alerts: codes only, never client
+	// information.
+	type row struct {
+		m Msg
+		c color.RGBA
+	}
+	var rows []row
+	if s.OverrideNote != "" {
+		rows = append(rows, row{"session.overridden", ColMuted})
+	}
+	for _, a := range s.Alerts {
+		m := Msg("alert." + a.Code)
+		if !Has(m) {
+			m = "alert.other"
+		}
+		rows = append(rows, row{m, ColBusy})
+	}
+	if len(rows) > 0 {
 		panel := R(24, 220, 752, 124)
 		b.fill(panel, ColPanel, 14)
 		b.msg(R(panel.X+16, panel.Y+6, panel.W-32, 24), ColMuted, TextStyle{Size: 16, MinSize: 10}, "session.alerts")
-		for i, a := range s.Alerts {
+		for i, r := range rows {
 			if i == 3 {
 				break
 			}
 			y := panel.Y + 34 + float64(i)*28
-			b.circle(panel.X+24, y+14, 6, ColBusy)
-			m := Msg("alert." + a.Code)
-			if !Has(m) {
-				m = "alert.other"
-			}
-			b.msg(R(panel.X+40, y, panel.W-56, 28), ColText, TextStyle{Size: 20, MinSize: 12}, m)
+			b.circle(panel.X+24, y+14, 6, r.c)
+			b.msg(R(panel.X+40, y, panel.W-56, 28), ColText, TextStyle{Size: 20, MinSize: 12}, r.m)
 		}
 	}
 

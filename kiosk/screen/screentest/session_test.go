@@ -240,7 +240,8 @@ func TestDeclineLanguageAndMaintenance(t *testing.T) {
 }
 
 // TestOverrideFailedCheck: a failing required check blocks Continue; the
-// counselor overrides it with a reason and the flow goes on.
+// counselor overrides it with a reason and the flow goes on to a recorded
+// session, which a participant stops, deleting what was recorded.
 func TestOverrideFailedCheck(t *testing.T) {
 	d := StartDaemon(t, DaemonConfig(t), "")
 	failing := GoodChecks()
@@ -277,4 +278,28 @@ func TestOverrideFailedCheck(t *testing.T) {
 	s.Shot(t, "override-reasons")
 	s.Tap(t, "override-reason-1")
 	s.WaitScene(t, "participants")
+	s.Tap(t, "participants-1")
+	s.WaitScene(t, "record_choice")
+	s.Tap(t, "record-yes")
+	s.WaitScene(t, "consent")
+	s.Tap(t, "consent-yes")
+	v = s.WaitFor(t, "recording", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" && v.Recording })
+	if !slices.Contains(v.Texts, "Started despite a failed required check") {
+		t.Errorf("override not shown to the counselor: %q", v.Texts)
+	}
+	s.Shot(t, "recording-overridden")
+	if calls := d.Recorder.Calls(); len(calls) != 1 || !calls[0].Info.ChecksOverridden || calls[0].Info.OverrideReason != "Checked in person: the room is fine" {
+		t.Errorf("recorder start %+v, want the override and its reason", calls)
+	}
+	s.Tap(t, "withdraw")
+	s.WaitScene(t, "withdraw_choice")
+	s.Tap(t, "withdraw-delete")
+	s.WaitFor(t, "stopped session", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" && !v.Recording })
+	var ops []string
+	for _, c := range d.Recorder.Calls() {
+		ops = append(ops, c.Op)
+	}
+	if !slices.Equal(ops, []string{"start", "stop", "discard"}) {
+		t.Errorf("recorder calls %v, want start, stop, discard", ops)
+	}
 }

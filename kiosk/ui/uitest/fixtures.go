@@ -167,6 +167,7 @@ func Cases(lang string) []Case {
 		s.Step = session.StepInSession
 		s.WantRecording, s.Recorded = true, true
 		s.Recorder = session.RecorderStopped
+		s.OverrideNote = "Required checks overridden by the counselor."
 		s.Alerts = []session.Alert{{Code: "max_length_reached", Since: Now}, {Code: "recorder_failed", Since: Now}}
 	})
 	for _, n := range []struct{ name, notice string }{
