@@ -253,34 +253,31 @@ func TestAppliance(t *testing.T) {
 		return s.Queue != nil && n == 0
 	})
 
-	// roomctl sessions lists the recorded and the interrupted session.
+	// roomctl sessions lists all three: recorded, declined and interrupted.
 	var rows []archive.Session
-	waitFor(t, "both recorded sessions listed", time.Minute, func() bool {
+	waitFor(t, "the three sessions listed", time.Minute, func() bool {
 		rows = adm.sessions(t, room)
-		return len(rows) >= 2
+		return len(rows) >= 3
 	})
 	byID := map[string]archive.Session{}
 	for _, r := range rows {
 		byID[r.Session] = r
 	}
-	if r, ok := byID[s1]; !ok || r.State != "recorded" || r.Segments < 2 || r.Partial != 0 {
+	if r, ok := byID[s1]; !ok || r.State != "recorded" || r.Segments < 2 || r.Partial != 0 || r.Participants != 2 || r.Feedback != 4 {
 		t.Errorf("session 1 row: %+v (listed %v)", r, ok)
 	}
 	if r, ok := byID[s3]; !ok || r.State != "interrupted" || !r.Interrupted || r.Partial == 0 {
 		t.Errorf("session 3 row: %+v (listed %v)", r, ok)
 	}
-	if r, ok := byID[s2]; ok {
-		if r.State == "recorded" || r.Segments != 0 {
-			t.Errorf("declined session 2 listed as recorded: %+v", r)
-		}
-	} else {
-		// Findings F1: an unrecorded session leaves no session record; what
-		// exists of it is its absence from the recorded list. Assert that
-		// nothing of it was recorded.
-		t.Logf("declined session %s is not listed by roomctl sessions (findings F1)", s2)
+	// The declined session is listed from its summary: no audio, its
+	// feedback kept.
+	if r, ok := byID[s2]; !ok || r.State != "declined" || !r.Declined || r.Segments != 0 || r.Bytes != 0 || r.Feedback != 5 {
+		t.Errorf("declined session 2 row: %+v (listed %v)", r, ok)
 	}
-	// What the declined session leaves in the bucket: its session summary
-	// (or, before findings F1 was fixed, its feedback), and no audio.
+	if len(rows) != 3 {
+		t.Errorf("roomctl sessions lists %d sessions, want 3: %+v", len(rows), rows)
+	}
+	// What the declined session leaves in the bucket: its summary, no audio.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cl := adm.srv.Client(t)
@@ -300,9 +297,6 @@ func TestAppliance(t *testing.T) {
 		t.Errorf("declined session %s left no record at all in the bucket (summary or feedback)", s2)
 	}
 	t.Logf("declined session objects: %q", s2Keys)
-	if len(rows) > 3 {
-		t.Errorf("roomctl sessions lists %d sessions, want at most 3: %+v", len(rows), rows)
-	}
 
 	// roomctl pull: session 1 is byte-exact what was fed.
 	pcm1 := adm.pull(t, room, s1)
