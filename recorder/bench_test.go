@@ -101,9 +101,10 @@ const benchChunk = 32000
 // cryptoFloor is the work the pipeline cannot skip, done in process with
 // nothing else: one age stream per 30 s segment to the same recipient, the
 // ciphertext going only into SHA-256 (no files, no meter, no hand-overs).
+// It returns the CPU time taken (the process does nothing else meanwhile).
 func cryptoFloor(t *testing.T, pcm []byte, id *age.X25519Identity) time.Duration {
 	const seg = 30 * 16000 * 2
-	t0 := time.Now()
+	c0 := cpuTime()
 	for off := 0; off < len(pcm); off += seg {
 		h := sha256.New()
 		w, err := age.Encrypt(h, id.Recipient())
@@ -118,7 +119,7 @@ func cryptoFloor(t *testing.T, pcm []byte, id *age.X25519Identity) time.Duration
 		}
 		h.Sum(nil)
 	}
-	return time.Since(t0)
+	return cpuTime() - c0
 }
 
 // TestBenchPipelineVsAge: the offline pipeline (frames -> meter -> segments
@@ -179,11 +180,12 @@ func TestBenchPipelineVsAge(t *testing.T) {
 			"manifest, and creates, seals and renames 120 files with an age header (two X25519 operations) each: SHA-256 alone costs "+
 			"about as much as age's ChaCha20-Poly1305, so on one core 0.8 is out of reach (see the floor figure); "+
 			"%d mallocs in all (%.0f per segment; none per hand-over, see the allocation figure)", mb, best.wall, bestAge, best.mallocs, float64(best.mallocs)/120)})
-	testenv.Report(t, testenv.Figure{Name: "recorder pipeline vs its mandatory crypto", Value: ours, Unit: "MB/s",
-		Baseline: "in process: 120 age streams into SHA-256 only", BaseVal: mb / bestFloor.Seconds(), Ratio: bestFloor.Seconds() / best.wall.Seconds(),
+	testenv.Report(t, testenv.Figure{Name: "recorder pipeline vs its mandatory crypto (CPU time)", Value: mb / best.cpu.Seconds(), Unit: "MB per CPU-second",
+		Baseline: "in process: 120 age streams into SHA-256 only", BaseVal: mb / bestFloor.Seconds(), Ratio: bestFloor.Seconds() / best.cpu.Seconds(),
 		Target: "information (what files and metering add)", Met: true,
-		Note: fmt.Sprintf("best of 3: floor %v, pipeline %v; the difference is the meter, creating/writing/renaming 120 files "+
-			"(kernel time) and the hand-overs", bestFloor, best.wall)})
+		Note: fmt.Sprintf("best of 3: floor %v CPU, pipeline %v CPU; the difference is the meter, creating/writing/renaming 120 files "+
+			"(kernel time) and the hand-overs. The floor alone reaches %.2f of the age CLI's MB per CPU-second, though the CLI also reads and writes a file",
+			bestFloor, best.cpu, bestAgeCPU.Seconds()/bestFloor.Seconds())})
 	oursCPU, theirsCPU := mb/best.cpu.Seconds(), mb/bestAgeCPU.Seconds()
 	testenv.Report(t, testenv.Figure{Name: "recorder pipeline vs age (CPU time)", Value: oursCPU, Unit: "MB per CPU-second",
 		Baseline: "age -r (same 1 h PCM file)", BaseVal: theirsCPU, Ratio: oursCPU / theirsCPU, Target: ">= 0.8", Met: oursCPU/theirsCPU >= 0.8,
