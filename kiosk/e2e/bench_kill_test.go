@@ -115,6 +115,7 @@ func TestBenchSIGKILL(t *testing.T) {
 		start, fed int64 // stream offsets fed when recording began and at the kill
 	}
 	var ks []kill
+	var rss int64 // the daemon's largest resident set while recording, kB
 	for i := 0; i < kills; i++ {
 		dev.start(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -123,6 +124,11 @@ func TestBenchSIGKILL(t *testing.T) {
 		start := mic.fed()
 		// Anywhere in the first three segments, on or off a chunk boundary.
 		time.Sleep(time.Duration(500+rng.IntN(8000)) * time.Millisecond)
+		if kb, err := dev.rssKB(); err == nil {
+			rss = max(rss, kb)
+		} else {
+			t.Errorf("daemon memory: %v", err)
+		}
 		ks = append(ks, kill{id: id, start: start, fed: mic.fed()})
 		dev.kill()
 		d.c.Close()
@@ -192,6 +198,11 @@ func TestBenchSIGKILL(t *testing.T) {
 		Baseline: "one age chunk (64 KiB of 16 kHz mono)", BaseVal: chunkMS, Ratio: median / chunkMS,
 		Target: "<= 1", Met: median <= chunkMS,
 		Note: fmt.Sprintf("%d kills; %d mic-lost gaps recorded inside the sessions", kills, gaps),
+	})
+	testenv.Report(t, testenv.Figure{
+		Name: "daemon resident memory while recording", Value: float64(rss) / 1024, Unit: "MB",
+		Baseline: "", Target: "< 40 MB", Met: rss < 40*1024,
+		Note: fmt.Sprintf("largest VmRSS of the real roomkiosk daemon over %d recordings (sim board, ALSA capture, uploader)", kills),
 	})
 	if recovered != kills || worst > ageChunk+2*feedChunk {
 		t.Errorf("recovered %d of %d; worst loss %d bytes", recovered, kills, worst)

@@ -41,6 +41,14 @@ var (
 	buildErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
 // binaries builds roomkiosk, roomkiosk-screen and roomctl once per test
 // binary (without -race: they are the product, not the test) and returns
 // the folder that holds them.
@@ -391,6 +399,28 @@ func (d *device) waitStatus(t testing.TB, what string, timeout time.Duration, co
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// rssKB is the running daemon's resident set size (VmRSS) in kB.
+func (d *device) rssKB() (int64, error) {
+	d.mu.Lock()
+	cmd := d.cmd
+	d.mu.Unlock()
+	if cmd == nil {
+		return 0, fmt.Errorf("daemon not running")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			var kb int64
+			_, err := fmt.Sscan(f[1], &kb)
+			return kb, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", cmd.Process.Pid)
 }
 
 // setSim writes the sim board's state file (door, presence, sensors).
