@@ -209,6 +209,12 @@ func TestAppliance(t *testing.T) {
 	t.Logf("session 1: %s", s1)
 	time.Sleep(8 * time.Second)
 	k.Shot(t, "s1-recording-8s") // the level indicator moves with the speech
+	if n := dev.metric(t, "roomkiosk_recorder_overrun_frames_total"); n != 0 {
+		t.Errorf("the capture dropped %v frames (overruns)", n)
+	}
+	if n := dev.metric(t, "roomkiosk_recorder_frames_captured_total"); n < 7*rate {
+		t.Errorf("/metrics: %v frames captured after 8 s of recording", n)
+	}
 	k.end(t, 4, "s1")
 	if got := dev.onAir(t); got != "off" {
 		t.Errorf("on-air light after session 1: %q", got)
@@ -297,6 +303,17 @@ func TestAppliance(t *testing.T) {
 		t.Errorf("declined session %s left no record at all in the bucket (summary or feedback)", s2)
 	}
 	t.Logf("declined session objects: %q", s2Keys)
+	// The maintenance log (every check round) reaches the bucket too.
+	checkLogs := 0
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/checks/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		checkLogs++
+	}
+	if checkLogs == 0 {
+		t.Errorf("no maintenance log under rooms/%s/checks/", room)
+	}
 
 	// roomctl pull: session 1 is byte-exact what was fed.
 	pcm1 := adm.pull(t, room, s1)

@@ -6,11 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -377,6 +379,31 @@ func (d *device) status() (daemonStatus, error) {
 		return s, fmt.Errorf("/status: %s", res.Status)
 	}
 	return s, json.NewDecoder(res.Body).Decode(&s)
+}
+
+// metric reads one sample of the daemon's /metrics (Prometheus text).
+func (d *device) metric(t testing.TB, name string) float64 {
+	t.Helper()
+	res, err := statusClient.Get("http://" + d.statusAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == name {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err != nil {
+				t.Fatalf("/metrics %s: %v", name, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
 }
 
 // waitStatus polls /status until cond holds.
