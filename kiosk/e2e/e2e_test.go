@@ -240,6 +240,23 @@ func TestAppliance(t *testing.T) {
 	}
 	k.end(t, 5, "s2")
 
+	// Session 4 (held third): both consent, then one withdraws and asks
+	// for the recording to be deleted; the session goes on unrecorded.
+	k.begin(t, 2, "s4")
+	k.consent(t, "s4", true, true)
+	s4 := k.recording(t, "s4")
+	time.Sleep(6 * time.Second) // the first segment is sealed (and maybe uploaded)
+	k.Tap(t, "withdraw")
+	k.WaitScene(t, "withdraw_choice")
+	k.Shot(t, "s4-withdraw-choice")
+	k.Tap(t, "withdraw-delete")
+	v = k.WaitFor(t, "unrecorded after withdrawal", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" && !v.Recording })
+	k.Shot(t, "s4-withdrawn")
+	if st, _ := dev.status(); st.Recording || dev.onAir(t) == "on" {
+		t.Errorf("after withdrawal: recording %v, on-air %q", st.Recording, dev.onAir(t))
+	}
+	k.end(t, 0, "s4")
+
 	// Session 3: recording, then the daemon dies (SIGKILL) mid-recording.
 	k.begin(t, 1, "s3")
 	k.consent(t, "s3", true)
@@ -259,11 +276,12 @@ func TestAppliance(t *testing.T) {
 		return s.Queue != nil && n == 0
 	})
 
-	// roomctl sessions lists all three: recorded, declined and interrupted.
+	// roomctl sessions lists all four: recorded, declined, withdrawn with
+	// delete, and interrupted.
 	var rows []archive.Session
 	waitFor(t, "the three sessions listed", time.Minute, func() bool {
 		rows = adm.sessions(t, room)
-		return len(rows) >= 3
+		return len(rows) >= 4
 	})
 	byID := map[string]archive.Session{}
 	for _, r := range rows {
@@ -280,8 +298,13 @@ func TestAppliance(t *testing.T) {
 	if r, ok := byID[s2]; !ok || r.State != "declined" || !r.Declined || r.Segments != 0 || r.Bytes != 0 || r.Feedback != 5 {
 		t.Errorf("declined session 2 row: %+v (listed %v)", r, ok)
 	}
-	if len(rows) != 3 {
-		t.Errorf("roomctl sessions lists %d sessions, want 3: %+v", len(rows), rows)
+	if len(rows) != 4 {
+		t.Errorf("roomctl sessions lists %d sessions, want 4: %+v", len(rows), rows)
+	}
+	// Withdrawn with delete: today its audio is uploaded before the choice
+	// and removed by `roomctl deletions apply` (findings F9).
+	if r, ok := byID[s4]; ok && (!r.Withdrawn || r.State == "recorded") {
+		t.Errorf("withdrawn session 4 row: %+v", r)
 	}
 	// What the declined session leaves in the bucket: its summary, no audio.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -313,6 +336,30 @@ func TestAppliance(t *testing.T) {
 	}
 	if checkLogs == 0 {
 		t.Errorf("no maintenance log under rooms/%s/checks/", room)
+	}
+
+	// The admin carries out the deletion request: nothing of session 4's
+	// audio is left, and pull refuses it.
+	t.Logf("roomctl deletions apply:\n%s", adm.run(t, "", "deletions", "apply"))
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/sessions/", Recursive: true, WithVersions: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if strings.Contains(o.Key, s4) && strings.HasSuffix(o.Key, ".age") && !o.IsDeleteMarker {
+			t.Errorf("deleted session 4: %s (version %s) is still stored", o.Key, o.VersionID)
+		}
+	}
+	if _, stderr, err := adm.try("", "pull", s4, "-i", adm.key, "-o", filepath.Join(t.TempDir(), "s4.wav"), "--room", room); err == nil {
+		t.Errorf("roomctl pull of the deleted session 4 succeeded")
+	} else {
+		t.Logf("pull of the deleted session: %s", strings.TrimSpace(stderr))
+	}
+	for _, r := range adm.sessions(t, room) {
+		if r.Session == s4 {
+			if r.State != "deleted" {
+				t.Errorf("session 4 after deletions apply: state %q, want deleted", r.State)
+			}
+		}
 	}
 
 	// roomctl pull: session 1 is byte-exact what was fed.
