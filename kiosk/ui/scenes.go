@@ -597,6 +597,9 @@ func (b *builder) inSession() {
 			b.circle(panel.X+24, y+14, 6, r.c)
 			b.msg(R(panel.X+40, y, panel.W-56, 28), ColText, TextStyle{Size: 20, MinSize: 12}, r.m)
 		}
+	} else {
+		// Nothing for the counselor: tell passers-by, large.
+		b.msg(R(24, 228, 752, 100), ColMuted, TextStyle{Size: 44, MinSize: 24, Bold: true, Align: AlignCenter}, "door.sub.in_session")
 	}
 
 	canWithdraw := s.Recorded && !s.Withdrawn
