@@ -209,14 +209,18 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.dirty = false
 	g.frames++
 	g.pendingView = presentDelay
-	// One more frame, right after this one is presented, to publish it.
-	// (Not from this goroutine: ebiten waits on it while it could block.)
+	// More frames, right after this one, to publish it once it is on the
+	// X screen. (Not from this goroutine: ebiten waits on it while it
+	// could block.)
 	go Wake()
 }
 
 // presentDelay is how many frames pass before a painted frame is on the X
-// screen.
-var presentDelay = 2
+// screen. Measured under Xvfb with Mesa's llvmpipe: a frame's pixels reach
+// the server with the next frame's buffer swap, so /ui reports a scene after
+// two more frames; a screenshot taken on its word then shows that scene.
+// (Those frames paint nothing and cost little.)
+const presentDelay = 2
 
 // Layout keeps the 800x480 logical screen; ebiten scales it to the window.
 func (g *Game) Layout(outsideWidth, outsideHeight int) (int, int) {
