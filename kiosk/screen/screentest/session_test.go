@@ -172,6 +172,19 @@ func TestReconnectsToRestartedDaemon(t *testing.T) {
 	x := StartX(t)
 	s := StartScreen(t, BuildScreen(t), x, d.Socket)
 	s.WaitScene(t, "door")
+	// What /ui says is on the X screen: the big state panel is Free's green.
+	g, err := x.NewGrabber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	img, err := g.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := img.RGBAAt(60, 100); c != ui.ColFree {
+		t.Errorf("pixel in the state panel is %v, want Free's %v", c, ui.ColFree)
+	}
 	s.Tap(t, "lang-zh")
 	s.WaitFor(t, "chinese door", 10*time.Second, func(v ui.View) bool { return v.Language == "zh" && slices.Contains(v.Texts, "空闲") })
 	s.Shot(t, "door-zh")
