@@ -115,7 +115,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
 		Log: d.mlog, Logger: log,
-		OnResults: func(rs []session.CheckResult) { corePtr.Load().ChecksUpdated(rs) },
+		OnResults: func(rs []session.CheckResult) {
+			core := corePtr.Load()
+			core.ChecksUpdated(rs)
+			core.FaultsUpdated(d.recentFaults())
+		},
 	})
 
 	core, err := session.New(session.Config{
@@ -244,6 +248,21 @@ func (d *daemon) watchdog(ctx context.Context) error {
 			_, _ = sdnotify.Notify("WATCHDOG=1")
 		}
 	}
+}
+
+// recentFaults reads the maintenance log's last faults for the maintenance
+// screen (the round that just ran has already logged its own).
+func (d *daemon) recentFaults() []session.Fault {
+	es, err := d.mlog.LastFaults(5)
+	if err != nil {
+		d.log.Warn().Err(err).Msg("read recent faults from the maintenance log")
+		return nil
+	}
+	fs := make([]session.Fault, 0, len(es))
+	for _, e := range es {
+		fs = append(fs, session.Fault{At: e.At, Check: e.Check, State: e.State, Value: e.Value})
+	}
+	return fs
 }
 
 // overrideLogger records a counselor's override of failing required checks

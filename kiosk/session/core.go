@@ -106,6 +106,8 @@ type Core struct {
 	pendMu     sync.Mutex
 	pendRec    []RecorderStatus
 	pendChecks [][]CheckResult
+	pendFaults []Fault
+	haveFaults bool
 	wake       chan struct{}
 
 	snap   atomic.Pointer[Snapshot]
@@ -162,6 +164,7 @@ type state struct {
 
 	// Checklist.
 	checks     []CheckResult
+	faults     []Fault // the latest from the maintenance log, newest first
 	manual     []ManualItem
 	counselor  string // who passed the start PIN
 	overridden bool
@@ -381,6 +384,18 @@ func (c *Core) ChecksUpdated(results []CheckResult) {
 	c.poke()
 }
 
+// FaultsUpdated replaces the recent faults the maintenance screen shows
+// (newest first). Like ChecksUpdated it never blocks.
+func (c *Core) FaultsUpdated(faults []Fault) {
+	if c == nil {
+		return
+	}
+	c.pendMu.Lock()
+	c.pendFaults, c.haveFaults = slices.Clone(faults), true
+	c.pendMu.Unlock()
+	c.poke()
+}
+
 func (c *Core) poke() {
 	select {
 	case c.wake <- struct{}{}:
@@ -433,6 +448,9 @@ func (c *Core) applyPending() {
 	c.pendMu.Lock()
 	rec, checks := c.pendRec, c.pendChecks
 	c.pendRec, c.pendChecks = nil, nil
+	if c.haveFaults {
+		c.st.faults, c.pendFaults, c.haveFaults = c.pendFaults, nil, false
+	}
 	c.pendMu.Unlock()
 	for _, rs := range checks {
 		c.mergeChecks(rs)
@@ -1069,6 +1087,7 @@ func (c *Core) build() Snapshot {
 		PINDigits:   len(st.digits),
 		PINError:    st.pinErr,
 		Checks:      slices.Clone(st.checks),
+		Faults:      slices.Clone(st.faults),
 		ManualItems: slices.Clone(st.manual),
 		Blocked:     len(c.failingRequired()) > 0,
 		Agreement:   Agreement{ID: c.cfg.Agreement.ID, Texts: c.cfg.Agreement.Texts},

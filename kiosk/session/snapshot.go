@@ -25,6 +25,7 @@ type Snapshot struct {
 
 	// Checklist.
 	Checks       []CheckResult `json:"checks"`
+	Faults       []Fault       `json:"faults,omitempty"` // recent faults from the maintenance log, newest first
 	ManualItems  []ManualItem  `json:"manual_items,omitempty"`
 	Blocked      bool          `json:"blocked"` // a required check is failing
 	OverrideNote string        `json:"override_note,omitempty"`
@@ -44,6 +45,15 @@ type Snapshot struct {
 	Message        string        `json:"message,omitempty"` // a plain reason shown to the room ("Not recorded: consent declined")
 	Notice         string        `json:"notice,omitempty"`  // stable code of Message (Notice* constants), for translation
 	MaxLength      time.Duration `json:"max_length"`
+}
+
+// Fault is one entry of the maintenance log's recent faults, for the
+// maintenance screen. It names a check, never a person.
+type Fault struct {
+	At    time.Time  `json:"at"`
+	Check string     `json:"check"`
+	State CheckState `json:"state"`
+	Value string     `json:"value,omitempty"`
 }
 
 // ManualItem is a checklist line the counselor confirms by hand.

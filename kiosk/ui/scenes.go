@@ -699,8 +699,26 @@ func (b *builder) maintenance() {
 	b.msg(R(right.X+14, right.Y+6, right.W-28, 26), ColMuted, TextStyle{Size: 17, MinSize: 11}, "maint.faults")
 	y := right.Y + 36
 	faults := 0
+	// The maintenance log's last faults when the daemon sends them; else
+	// the checks abnormal now.
+	for _, f := range s.Faults {
+		if faults == 3 {
+			break
+		}
+		faults++
+		name, key := checkName(b.lang, f.Check)
+		if key != "" {
+			b.sc.Used[key] = true
+		}
+		col := ColBad
+		if f.State == session.CheckUnknown {
+			col = ColUnknown
+		}
+		b.textKey(R(right.X+14, y, right.W-28, 26), col, TextStyle{Size: 17, MinSize: 10}, f.At.Local().Format("01-02 15:04")+"  "+name, key)
+		y += 28
+	}
 	for _, c := range s.Checks {
-		if c.State != session.CheckAbnormal || faults == 3 {
+		if c.State != session.CheckAbnormal || faults == 3 || len(s.Faults) > 0 {
 			continue
 		}
 		faults++

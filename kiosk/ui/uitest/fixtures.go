@@ -203,6 +203,14 @@ func Cases(lang string) []Case {
 		s.Alerts = []session.Alert{{Code: "disk_low", Since: Now}}
 	})
 	add("maintenance-ok", func(s *session.Snapshot) { s.Step = session.StepMaintenance; s.Checks = Checks(false)[:2] })
+	add("maintenance-logged-faults", func(s *session.Snapshot) {
+		s.Step = session.StepMaintenance
+		s.Faults = []session.Fault{
+			{At: Now, Check: "cpu_temperature", State: session.CheckAbnormal, Value: "83 °C"},
+			{At: Now.Add(-time.Hour), Check: "memory", State: session.CheckUnknown},
+			{At: Now.Add(-26 * time.Hour), Check: "backlog", State: session.CheckAbnormal, Value: "41 waiting"},
+		}
+	})
 	add("checklist-novalues", func(s *session.Snapshot) { s.Step = session.StepChecklist; s.Checks = MoreChecks() })
 	return cs
 }
