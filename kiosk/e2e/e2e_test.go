@@ -306,7 +306,7 @@ func TestAppliance(t *testing.T) {
 		t.Errorf("roomctl sessions lists %d sessions, want at most 4: %+v", len(rows), rows)
 	}
 	// Withdrawn with delete: today its audio is uploaded before the choice
-	// and removed by `roomctl deletions apply` (findings F9).
+	// and removed by `roomctl deletions apply` (findings F8).
 	if r, ok := byID[sw]; ok && (!r.Withdrawn || r.State == "recorded") {
 		t.Errorf("withdrawn session row: %+v", r)
 	}
