@@ -20,7 +20,7 @@ raspi)
 	arch=arm64
 	components="main non-free-firmware"
 	packages="linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb wpasupplicant
-		xserver-xorg-core xserver-xorg-input-libinput openssh-server systemd-resolved"
+		xserver-xorg-core xserver-xorg-input-libinput openssh-server systemd-resolved fdisk"
 	;;
 test)
 	arch=amd64
@@ -51,6 +51,11 @@ fi
 
 work=$out/$flavor
 rootfs=$work/rootfs
+# A failed mmdebstrap can leave /proc or /sys mounted in the old root: never
+# let rm walk into them.
+if [ -d "$work" ]; then
+	findmnt -rn -o TARGET | grep "^$(cd "$work" && pwd)/" | sort -r | while read -r m; do umount -l "$m"; done
+fi
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -66,7 +71,6 @@ echo "build-image: mmdebstrap $suite $arch ($flavor) into $rootfs"
 mmdebstrap --mode=root --variant=minbase --arch="$arch" \
 	--include="$include" \
 	--essential-hook='mkdir -p "$1/boot/firmware" "$1/etc/default"' \
-	--setup-hook='mkdir -p "$1/etc/default" && echo "ROOTPART=LABEL=RASPIROOT" >"$1/etc/default/raspi-firmware"' \
 	--customize-hook="copy-in $deb /tmp" \
 	--customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/'"$(basename "$deb")" \
 	--customize-hook='rm -f "$1"/tmp/*.deb' \
@@ -81,7 +85,8 @@ if [ "$flavor" = test ]; then
 	t=$work
 	cp "$rootfs"/boot/vmlinuz-* "$t/vmlinuz"
 	cp "$rootfs"/boot/initrd.img-* "$t/initrd.img"
-	mke2fs -q -t ext4 -L RASPIROOT -d "$rootfs" "$t/root.ext4" "$(rootsize_mb "$rootfs" 200)M"
+	# 1.5 GB free (a sparse file): the storage check wants room for a full session.
+	mke2fs -q -t ext4 -L RASPIROOT -d "$rootfs" "$t/root.ext4" "$(rootsize_mb "$rootfs" 1500)M"
 	rm -rf "$rootfs"
 	echo "build-image: $t/root.ext4 $t/vmlinuz $t/initrd.img"
 	exit 0

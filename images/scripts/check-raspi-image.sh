@@ -72,6 +72,7 @@ for f in /usr/bin/roomkiosk /usr/bin/roomkiosk-screen /usr/bin/roomctl \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk-screen.service \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk-import-config.service \
 	/etc/roomkiosk/roomkiosk.toml.example /usr/bin/Xorg /usr/bin/xset /boot/firmware \
+	/etc/systemd/system/multi-user.target.wants/roomkiosk-growroot.service /usr/lib/roomkiosk/growroot \
 	/var/lib/roomkiosk/spool; do
 	check "root: $f" exists "$f"
 done

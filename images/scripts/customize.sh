@@ -35,6 +35,10 @@ Name=e*
 DHCP=yes
 NET
 	chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service ssh.service
+	# First boot: the root partition grows to the whole card (room for the spool).
+	install -m 0755 "$here/files/growroot" "$root/usr/lib/roomkiosk/growroot"
+	install -m 0644 "$here/systemd/roomkiosk-growroot.service" "$root/etc/systemd/system/roomkiosk-growroot.service"
+	chroot "$root" systemctl enable roomkiosk-growroot.service
 	# Key-only SSH for root: import-config installs the technician's
 	# authorized_keys from the boot partition; there is no password.
 	install -d -m 0700 "$root/root/.ssh"
