@@ -56,6 +56,8 @@ i=$(sed -n 's/^initramfs \([^ ]*\).*/\1/p' "$tmp/config.txt" | head -1)
 check "config.txt: its kernel $k is on the partition" has "$k"
 check "config.txt: its initrd $i is on the partition" has "$i"
 check "config.txt: roomkiosk's settings" grep -q '^# roomkiosk' "$tmp/config.txt"
+check "config.txt: I2C on" grep -q "^dtparam=i2c_arm=on" "$tmp/config.txt"
+check "cmdline.txt: a serial console" grep -q "console=ttyS1,115200" "$tmp/cmdline.txt"
 check "cmdline.txt: root=LABEL=RASPIROOT" grep -q 'root=LABEL=RASPIROOT' "$tmp/cmdline.txt"
 check "cmdline.txt: no console blanking" grep -q 'consoleblank=0' "$tmp/cmdline.txt"
 check "boot: example config for the technician" has roomkiosk.toml.example
@@ -73,6 +75,7 @@ for f in /usr/bin/roomkiosk /usr/bin/roomkiosk-screen /usr/bin/roomctl \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk-import-config.service \
 	/etc/roomkiosk/roomkiosk.toml.example /usr/bin/Xorg /usr/bin/xset /boot/firmware \
 	/etc/systemd/system/multi-user.target.wants/roomkiosk-growroot.service /usr/lib/roomkiosk/growroot \
+	/etc/modules-load.d/roomkiosk.conf \
 	/var/lib/roomkiosk/spool; do
 	check "root: $f" exists "$f"
 done

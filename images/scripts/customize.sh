@@ -42,25 +42,25 @@ NET
 	# Key-only SSH for root: import-config installs the technician's
 	# authorized_keys from the boot partition; there is no password.
 	install -d -m 0700 "$root/root/.ssh"
-	# config.txt: KMS display (the touchscreen), I2C for the sensors, audio.
-	# raspi-firmware appends raspi-firmware-custom to config.txt on every kernel
-	# update, so the same lines survive upgrades on the device.
+	# config.txt: Debian's kernel boots with its own (upstream) device trees,
+	# where the display (vc4 KMS) is on already and Raspberry Pi OS overlays
+	# do not exist. raspi-firmware appends raspi-firmware-custom to
+	# config.txt on every kernel update, so these lines survive upgrades.
 	cat >"$root/etc/default/raspi-firmware-custom" <<'CFG'
-# roomkiosk: KMS display and touch, I2C bus 1 for the sensors, analogue audio.
-dtoverlay=vc4-kms-v3d
+# roomkiosk: I2C bus 1 on the header for the sensors, whole screen used.
 dtparam=i2c_arm=on
-dtparam=audio=on
 disable_overscan=1
 CFG
-	echo "ROOTPART=LABEL=RASPIROOT" >"$root/etc/default/raspi-firmware"
+	# Root by label (the card's device name differs between boards); boot
+	# messages on the serial port (the last console), the screen stays the kiosk's.
+	printf 'ROOTPART=LABEL=RASPIROOT\nCONSOLES="tty0 ttyS1,115200"\n' >"$root/etc/default/raspi-firmware"
+	# /dev/i2c-* exist only with i2c-dev loaded.
+	mkdir -p "$root/etc/modules-load.d"
+	echo i2c-dev >"$root/etc/modules-load.d/roomkiosk.conf"
 	# Kernel command line extras: no console blanking, no cursor on the kiosk VT.
-	echo "consoleblank=0 vt.global_cursor_default=0 fsck.repair=yes" >"$root/etc/default/raspi-extra-cmdline"
+	echo "consoleblank=0 vt.global_cursor_default=0" >"$root/etc/default/raspi-extra-cmdline"
 	# Regenerate config.txt and cmdline.txt from the settings above.
-	for h in "$root"/etc/initramfs/post-update.d/z50-raspi-firmware; do
-		[ -x "$h" ] || continue
-		kver=$(ls "$root/lib/modules" | sort -V | tail -1)
-		chroot "$root" /etc/initramfs/post-update.d/z50-raspi-firmware "$kver" "/boot/initrd.img-$kver"
-	done
+	chroot "$root" env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware
 	;;
 test)
 	echo '/dev/vda  /  ext4  rw,noatime  0 1' >"$root/etc/fstab"
