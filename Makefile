@@ -48,6 +48,7 @@ $(BIN)/age:
 
 # The kiosk against a local MinIO and the simulated board; Ctrl-C stops it all.
 run: deps build
+	$(GO) build -o $(BIN)/devmic ./recorder/alsatest/devmic
 	@sh $(CURDIR)/configs/run-dev.sh
 
 # --- test -------------------------------------------------------------------

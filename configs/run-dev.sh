@@ -57,6 +57,22 @@ fi
 sed -e "s|@DEV_RECIPIENT@|$RECIPIENT|" -e "s|127.0.0.1:9000|127.0.0.1:$MINIO_PORT|" configs/dev.toml > "$DEV/roomkiosk.toml"
 [ -f "$DEV/sim-state.json" ] || echo '{"door_open": false, "presence": false, "temperature_c": 22.5, "humidity_pct": 45, "lux": 420}' > "$DEV/sim-state.json"
 
+# No sound card (a server, a VM): a pretend microphone speaks through ALSA's
+# file plugin, so sessions really record.
+if ! grep -qE '^ *[0-9]+ ' /proc/asound/cards 2>/dev/null; then
+	echo "no sound card: a pretend microphone (espeak-ng speech through ALSA's file plugin) feeds the recorder"
+	rm -rf "$DEV/mic"
+	devmic -dir "$DEV/mic" > "$DEV/devmic.log" 2>&1 &
+	pids="$pids $!"
+	i=0
+	until [ -f "$DEV/mic/asound.conf" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then echo "the pretend microphone did not start; see .dev/devmic.log" >&2; exit 1; fi
+		sleep 0.1
+	done
+	export ALSA_CONFIG_PATH="$DEV/mic/asound.conf"
+fi
+
 roomkiosk --config "$DEV/roomkiosk.toml" &
 pids="$pids $!"
 i=0
@@ -67,14 +83,14 @@ until [ -S "$DEV/run/control.sock" ]; do
 done
 
 if [ -n "${DISPLAY:-}" ]; then
-	roomkiosk-screen --config "$DEV/roomkiosk.toml" &
+	roomkiosk-screen --config "$DEV/roomkiosk.toml" --ui-listen 127.0.0.1:8090 &
 	pids="$pids $!"
 else
 	echo "no DISPLAY: running the screen in a virtual X server (Xvfb); screenshot it with: DISPLAY=:99 import -window root shot.png"
 	Xvfb :99 -screen 0 800x480x24 -nolisten tcp > "$DEV/xvfb.log" 2>&1 &
 	pids="$pids $!"
 	sleep 1
-	DISPLAY=:99 roomkiosk-screen --config "$DEV/roomkiosk.toml" &
+	DISPLAY=:99 roomkiosk-screen --config "$DEV/roomkiosk.toml" --ui-listen 127.0.0.1:8090 &
 	pids="$pids $!"
 fi
 
@@ -82,6 +98,7 @@ cat <<MSG
 
 roomkiosk is running (Ctrl-C stops it all):
   status        http://127.0.0.1:8089/status   (also /healthz, /metrics)
+  screen        http://127.0.0.1:8090/ui       (the scene and its touch targets, read-only)
   MinIO         $ROOMCTL_ENDPOINT (bucket roomkiosk; root credentials in .dev/minio-root.env)
   counselor PIN 1234
   sim board     edit .dev/sim-state.json (e.g. "door_open": true) and watch the checks change
