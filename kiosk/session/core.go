@@ -178,6 +178,7 @@ type state struct {
 	// What the uploader was last told.
 	toldDoor      Door
 	toldRecording bool
+	toldChecks    string
 	told          bool
 	lastPublished Snapshot
 }
@@ -1129,6 +1130,18 @@ func (c *Core) build() Snapshot {
 
 // publish stores and fans out a new snapshot if anything changed, and tells
 // the uploader about door and recording changes.
+// checkStates is a comparable digest of the checks' names and states.
+func checkStates(cs []CheckResult) string {
+	var b strings.Builder
+	for _, r := range cs {
+		b.WriteString(r.Name)
+		b.WriteByte('=')
+		b.WriteString(string(r.State))
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
 func (c *Core) publish() {
 	s := c.build()
 	prev := c.st.lastPublished
@@ -1149,8 +1162,12 @@ func (c *Core) publish() {
 		}
 		c.subMu.Unlock()
 	}
-	if !c.st.told || s.Door != c.st.toldDoor || s.Recording != c.st.toldRecording {
-		c.st.told, c.st.toldDoor, c.st.toldRecording = true, s.Door, s.Recording
+	// The uploader hears of what status.json shows: the door, recording,
+	// and each check's state (so the fleet view sees a check turn abnormal
+	// while the room stays free), not of every level update.
+	checks := checkStates(s.Checks)
+	if !c.st.told || s.Door != c.st.toldDoor || s.Recording != c.st.toldRecording || checks != c.st.toldChecks {
+		c.st.told, c.st.toldDoor, c.st.toldRecording, c.st.toldChecks = true, s.Door, s.Recording, checks
 		c.uploader.StatusChanged(c.st.lastPublished)
 	}
 }

@@ -95,9 +95,11 @@ func TestWholeSession(t *testing.T) {
 	}
 	var status []string
 	for _, s := range h.up.Statuses() {
-		status = append(status, fmt.Sprintf("%s/%v", s.Door, s.Recording))
+		status = append(status, fmt.Sprintf("%s/%v/%d checks", s.Door, s.Recording, len(s.Checks)))
 	}
-	wantStatus := []string{"free/false", "in_session/false", "in_session/true", "in_session/false", "free/false"}
+	// The uploader hears of every change status.json shows: the door, the
+	// recording, and the checks arriving (so the fleet view has them).
+	wantStatus := []string{"free/false/0 checks", "free/false/1 checks", "in_session/false/1 checks", "in_session/true/1 checks", "in_session/false/1 checks", "free/false/1 checks"}
 	if !slices.Equal(status, wantStatus) {
 		t.Errorf("uploader statuses = %v, want %v", status, wantStatus)
 	}

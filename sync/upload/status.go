@@ -18,11 +18,12 @@ import (
 )
 
 // StatusChanged implements session.Uploader. It keeps the snapshot for the
-// next status.json and asks for an immediate put when the door or the
-// recording state changed. It never blocks.
+// next status.json and asks for an immediate put when the door, the
+// recording state or a check's state changed. It never blocks.
 func (u *Uploader) StatusChanged(s session.Snapshot) {
 	u.mu.Lock()
-	changed := !u.haveSnap || u.snap.Door != s.Door || u.snap.Recording != s.Recording || u.snap.Recorder != s.Recorder
+	changed := !u.haveSnap || u.snap.Door != s.Door || u.snap.Recording != s.Recording || u.snap.Recorder != s.Recorder ||
+		!sameCheckStates(u.snap.Checks, s.Checks)
 	u.snap, u.haveSnap = s, true
 	u.mu.Unlock()
 	if changed {
@@ -31,6 +32,18 @@ func (u *Uploader) StatusChanged(s session.Snapshot) {
 		default:
 		}
 	}
+}
+
+func sameCheckStates(a, b []session.CheckResult) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].State != b[i].State {
+			return false
+		}
+	}
+	return true
 }
 
 // SummaryRecord is rooms/<room>/sessions/YYYY/MM/DD/<id>/summary.json: what

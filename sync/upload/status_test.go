@@ -224,3 +224,35 @@ func TestBadSummaryQuarantined(t *testing.T) {
 		t.Fatalf("bad summary not quarantined: %v", err)
 	}
 }
+
+// A check turning abnormal while the room stays free must reach status.json
+// at once, not at the next period; a level update alone must not.
+func TestStatusChangedKicksOnCheckStates(t *testing.T) {
+	u := newTestUploader(t, testConfig(), t.TempDir(), "", WithStore(memstore.New()))
+	kicked := func() bool {
+		select {
+		case <-u.statusKick:
+			return true
+		default:
+			return false
+		}
+	}
+	snap := session.Snapshot{Door: session.DoorFree, Checks: []session.CheckResult{{Name: "door", State: session.CheckGood}}}
+	u.StatusChanged(snap)
+	if !kicked() {
+		t.Fatal("first snapshot: no immediate put")
+	}
+	snap.Level = session.Level{RMSdBFS: -20}
+	u.StatusChanged(snap)
+	if kicked() {
+		t.Fatal("a level change asked for an immediate put")
+	}
+	snap.Checks = []session.CheckResult{{Name: "door", State: session.CheckAbnormal}}
+	u.StatusChanged(snap)
+	if !kicked() {
+		t.Fatal("a check turning abnormal did not ask for an immediate put")
+	}
+	if got := u.Status(); len(got.Checks) != 1 || got.Checks[0].State != session.CheckAbnormal {
+		t.Fatalf("status checks = %+v", got.Checks)
+	}
+}
