@@ -211,9 +211,55 @@ func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
 	return nil
 }
 
+// Keep releases a withdrawn session to the uploader: its participants chose
+// to keep what was recorded until the withdrawal. Until Keep (or Discard) a
+// withdrawn session's manifest is held (spool.HeldName) and nothing of it is
+// uploaded. It returns at once when the session is still sealing (the
+// release follows); for a session held from before (a restart), the release
+// is done before it returns. Keeping a session that was not withdrawn is a
+// no-op.
+func (r *Recorder) Keep(sessionID string) error {
+	if !manifest.ValidSessionID(sessionID) {
+		return fmt.Errorf("keep recording: %q is not a session id", sessionID)
+	}
+	r.mu.Lock()
+	ru := r.runs[sessionID]
+	if ru != nil {
+		r.bg.Add(1)
+	}
+	r.mu.Unlock()
+	release := func() error {
+		if err := r.spool.Release(sessionID); err != nil {
+			return fmt.Errorf("keep recording: %w", err)
+		}
+		r.o.Log.Info().Str("session", sessionID).Msg("withdrawn session kept: released for upload")
+		r.wake()
+		return nil
+	}
+	if ru == nil {
+		return release()
+	}
+	go func() {
+		defer r.bg.Done()
+		<-ru.done
+		if !ru.withdrawn.Load() {
+			return // not held: its manifest.json is already queued
+		}
+		if err := release(); err != nil {
+			r.o.Log.Error().Err(err).Str("session", sessionID).Msg("release kept session")
+		}
+	}()
+	return nil
+}
+
+// Held lists the withdrawn sessions awaiting a keep-or-delete choice (also
+// those a restart or power cut left held). Keep or Discard each.
+func (r *Recorder) Held() ([]string, error) { return r.spool.Held() }
+
 // Discard deletes the session's local audio and writes a deletion request
-// for anything the uploader may already have. It returns at once; the work
-// happens after the session is sealed.
+// for anything the uploader may already have (nothing, for a withdrawn
+// session: it was held). It returns at once; the work happens after the
+// session is sealed.
 func (r *Recorder) Discard(sessionID string) error {
 	if !manifest.ValidSessionID(sessionID) {
 		return fmt.Errorf("discard recording: %q is not a session id", sessionID)

@@ -55,6 +55,7 @@ type run struct {
 	captureClosed chan struct{} // closed once no device is open after stop
 	ccOnce        sync.Once
 	done          chan struct{} // closed after the manifest is written
+	heldJournal   bool          // the journal says withdrawn (run goroutine only)
 
 	streamMu sync.Mutex
 	stream   Stream
@@ -319,6 +320,9 @@ loop:
 	if reason == ReasonWithdrawn || reason == ReasonEnd {
 		ru.markCaptureClosed()
 	}
+	if reason == ReasonWithdrawn {
+		ru.holdJournal()
+	}
 	if reason != ReasonWriteFail {
 		ru.drain(st)
 	}
@@ -458,7 +462,22 @@ func (ru *run) sealSegment() error {
 	return nil
 }
 
+// holdJournal marks the journal withdrawn as soon as capture stopped, so
+// that a power cut before the held manifest is written recovers the session
+// as held too (never released for upload without a choice).
+func (ru *run) holdJournal() {
+	if ru.heldJournal || !ru.withdrawn.Load() {
+		return
+	}
+	ru.heldJournal = true
+	ru.m.Withdrawn = true
+	if err := ru.r.spool.WriteJournal(ru.m); err != nil {
+		ru.log.Error().Err(err).Msg("write journal")
+	}
+}
+
 func (ru *run) finish(reason string) {
+	ru.holdJournal()
 	if err := ru.sealSegment(); err != nil {
 		ru.log.Error().Err(err).Msg("seal last segment")
 	}
@@ -471,7 +490,15 @@ func (ru *run) finish(reason string) {
 	ru.m.DurationNS = int64(time.Since(ru.t0))
 	ru.m.Withdrawn = ru.withdrawn.Load()
 	ru.m.StopReason = reason
-	if err := ru.r.spool.WriteManifest(ru.m); err != nil {
+	if ru.m.Withdrawn {
+		// Held out of the upload queue until the participants choose:
+		// Keep releases it, Discard deletes it.
+		if err := ru.r.spool.WriteHeldManifest(ru.m); err != nil {
+			ru.log.Error().Err(err).Msg("write held manifest")
+		} else {
+			ru.log.Info().Int("segments", len(ru.m.Segments)).Int64("frames", ru.frames).Msg("withdrawn session sealed; held until keep or delete")
+		}
+	} else if err := ru.r.spool.WriteManifest(ru.m); err != nil {
 		ru.log.Error().Err(err).Msg("write manifest")
 	} else {
 		ru.log.Info().Str("reason", reason).Int("segments", len(ru.m.Segments)).Int64("frames", ru.frames).Msg("session sealed")

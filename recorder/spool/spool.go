@@ -5,6 +5,9 @@
 //	<spool>/sessions/<id>/seg-000001.wav.age        sealed
 //	<spool>/sessions/<id>/journal.json              recorder's working state
 //	<spool>/sessions/<id>/manifest.json             written last: complete
+//	<spool>/sessions/<id>/manifest.held.json        withdrawn: complete, held
+//	                                                 until keep (renamed to
+//	                                                 manifest.json) or delete
 //	<spool>/deletions/<id>.json                     deletion request
 package spool
 
@@ -30,7 +33,16 @@ const (
 	PartSuffix = ".part"
 	// JournalName is the recorder's working copy of the manifest.
 	JournalName = "journal.json"
+	// HeldName is the manifest of a withdrawn session whose participants
+	// have not chosen yet between keeping and deleting its audio. The
+	// uploader only looks for manifest.json, so a held session never
+	// leaves the device; Release renames it to manifest.json (keep), a
+	// discard removes the folder (delete).
+	HeldName = "manifest.held.json"
 )
+
+// ErrNotHeld says a session has no held manifest to release.
+var ErrNotHeld = errors.New("no withdrawn session awaiting a choice")
 
 // Spool is a spool folder.
 type Spool struct {
@@ -62,6 +74,11 @@ func (s Spool) SessionDir(id string) string { return filepath.Join(s.SessionsDir
 // ManifestPath is where a session's manifest goes.
 func (s Spool) ManifestPath(id string) string {
 	return filepath.Join(s.SessionDir(id), manifest.FileName)
+}
+
+// HeldPath is where a withdrawn session's manifest waits for the choice.
+func (s Spool) HeldPath(id string) string {
+	return filepath.Join(s.SessionDir(id), HeldName)
 }
 
 // DeletionPath is where a session's deletion request goes.
@@ -152,6 +169,62 @@ func (s Spool) WriteManifest(m *manifest.Manifest) error {
 	return nil
 }
 
+// WriteHeldManifest writes a withdrawn session's manifest under HeldName
+// (atomically, like WriteManifest) and removes the journal. The session is
+// complete but stays on the device until Release.
+func (s Spool) WriteHeldManifest(m *manifest.Manifest) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := s.writeFileAtomic(s.HeldPath(m.SessionID), b); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(s.SessionDir(m.SessionID), JournalName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return nil
+}
+
+// Release hands a held session to the uploader: its held manifest becomes
+// manifest.json (rename, folder fsync). A session already released is not
+// an error; one with neither file is ErrNotHeld.
+func (s Spool) Release(id string) error {
+	if !manifest.ValidSessionID(id) {
+		return fmt.Errorf("release session: %q is not a session id", id)
+	}
+	err := os.Rename(s.HeldPath(id), s.ManifestPath(id))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Stat(s.ManifestPath(id)); serr == nil {
+			return nil
+		}
+		return fmt.Errorf("release session %s: %w", id, ErrNotHeld)
+	}
+	if err != nil {
+		return fmt.Errorf("release session %s: %w", id, err)
+	}
+	return s.syncDir(s.SessionDir(id))
+}
+
+// Held lists the sessions whose held manifest awaits a keep-or-delete
+// choice (withdrawn sessions, also those a restart or power cut left).
+func (s Spool) Held() ([]string, error) {
+	ents, err := os.ReadDir(s.SessionsDir())
+	if err != nil {
+		return nil, fmt.Errorf("list held sessions: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if !e.IsDir() || !manifest.ValidSessionID(e.Name()) {
+			continue
+		}
+		if _, err := os.Stat(s.HeldPath(e.Name())); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
 // WriteDeletion records a deletion request for a session.
 func (s Spool) WriteDeletion(d manifest.Deletion) error {
 	b, err := json.MarshalIndent(d, "", "  ")
@@ -201,13 +274,19 @@ type RecoverOptions struct {
 type Recovered struct {
 	SessionID string
 	Partial   []string // segment names sealed as partial
+	// Held: the session was withdrawn before the cut, so its manifest was
+	// written under HeldName: it awaits a keep-or-delete choice.
+	Held bool
 }
 
 // Recover finishes every session that has no manifest: each *.part is
 // renamed to its sealed name unchanged and listed as partial, and a manifest
 // marked interrupted is written so the session uploads like any other.
 // Nothing is deleted, except the remains of a session whose deletion request
-// exists (a Discard that was cut short). Call it before recording starts.
+// exists (a Discard that was cut short). A withdrawn session (held manifest,
+// or a journal marked withdrawn) is never released here: it stays held
+// until someone chooses (Release or a discard). Call it before recording
+// starts.
 func (s Spool) Recover(o RecoverOptions) ([]Recovered, error) {
 	if err := s.Init(); err != nil {
 		return nil, err
@@ -223,13 +302,16 @@ func (s Spool) Recover(o RecoverOptions) ([]Recovered, error) {
 		if !e.IsDir() || !manifest.ValidSessionID(id) {
 			continue
 		}
-		if _, err := os.Stat(s.ManifestPath(id)); err == nil {
-			continue
-		}
 		if _, err := os.Stat(s.DeletionPath(id)); err == nil {
 			if err := s.RemoveSession(id); err != nil {
 				errs = append(errs, err)
 			}
+			continue
+		}
+		if _, err := os.Stat(s.ManifestPath(id)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(s.HeldPath(id)); err == nil {
 			continue
 		}
 		rec, err := s.recoverSession(id, o)
@@ -317,6 +399,11 @@ func (s Spool) recoverSession(id string, o RecoverOptions) (Recovered, error) {
 	}
 	if m.Gaps == nil {
 		m.Gaps = []manifest.Gap{}
+	}
+	if m.Withdrawn {
+		// Withdrawn before the cut, and nobody chose: hold it.
+		rec.Held = true
+		return rec, s.WriteHeldManifest(m)
 	}
 	if err := s.WriteManifest(m); err != nil {
 		return rec, err
