@@ -1,0 +1,83 @@
+//go:build bench
+
+package screentest
+
+import (
+	"fmt"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"roomkiosk/kiosk/testenv"
+)
+
+// busyLoops starts n shell busy loops (bounded by timeout) to load the CPUs
+// and kills them at the end of the test.
+func busyLoops(t *testing.T, n int, bound time.Duration) {
+	t.Helper()
+	for range n {
+		cmd := exec.Command("timeout", fmt.Sprint(int(bound.Seconds())), "sh", "-c", "while :; do :; done")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start busy loop: %v", err)
+		}
+		pid := cmd.Process.Pid
+		t.Cleanup(func() { _ = syscall.Kill(-pid, syscall.SIGKILL); _ = cmd.Wait() })
+	}
+}
+
+// TestBenchTapsUnderLoad: two busy loops load the CPUs; taps alternate Start
+// and Cancel between the door and the PIN pad, one try each; the figure is
+// the share the screen recognised (its /ui tap counter), findings F2. Two
+// series: a finger's tap (press, 50 ms, release) and a quick click (press and
+// release at once, as `xdotool click` or a brisk tap).
+func TestBenchTapsUnderLoad(t *testing.T) {
+	for _, c := range []struct{ name, hold string }{{"50 ms taps", "0.05"}, {"quick clicks", "0"}} {
+		t.Run(c.name, func(t *testing.T) { tapsUnderLoad(t, c.name, c.hold) })
+	}
+}
+
+func tapsUnderLoad(t *testing.T, name, hold string) {
+	const taps = 40
+	d := StartDaemon(t, DaemonConfig(t), "")
+	x := StartX(t)
+	s := StartScreen(t, BuildScreen(t), x, d.Socket)
+	s.WaitScene(t, "door")
+	time.Sleep(time.Second)
+	busyLoops(t, 2, 3*time.Minute)
+	time.Sleep(time.Second)
+	v0, _ := s.View()
+	for range taps {
+		v, err := s.View()
+		if err != nil {
+			t.Fatalf("/ui: %v", err)
+		}
+		id := "start"
+		if v.Scene == "pin" {
+			id = "cancel"
+		}
+		tg := s.Target(t, id)
+		x, y := int(v.Window.X+tg.Rect.X+tg.Rect.W/2), int(v.Window.Y+tg.Rect.Y+tg.Rect.H/2)
+		s.xdotool(t, "mousemove", fmt.Sprint(x), fmt.Sprint(y), "sleep", "0.1", "mousedown", "1", "sleep", hold, "mouseup", "1")
+		// Until the screen has counted the tap and shows the next scene, or 1.5 s.
+		deadline := time.Now().Add(1500 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			w, err := s.View()
+			if err == nil && w.Taps > v.Taps && w.Scene != v.Scene {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	v1, _ := s.View()
+	seen := int(v1.Taps - v0.Taps)
+	pct := 100 * float64(seen) / taps
+	testenv.Report(t, testenv.Figure{
+		Name: "screen " + name + " seen under CPU load", Value: pct, Unit: "% of taps",
+		Target: "100 %", Met: seen == taps,
+		Note: fmt.Sprintf("%d of %d taps (xdotool press, %s s, release; one try each) with two busy loops; load average %s", seen, taps, hold, loadavg()),
+	})
+}
