@@ -44,6 +44,7 @@ type Game struct {
 	rebuild bool
 	dirty   bool
 	frames  uint64
+	skipped uint64 // rebuilt scenes that painted the same picture
 	taps    uint64
 	outW    int
 	outH    int
@@ -184,10 +185,22 @@ func (g *Game) Update() error {
 	if g.rebuild {
 		g.version = ver
 		g.input = ui.Input{Connected: connected, Snap: snap, Local: g.local, Now: now, Version: g.opts.Version}
+		prev := g.scene
 		g.scene = ui.Build(g.opts.Fonts, g.input)
 		g.local = g.scene.Local
 		g.rebuild = false
-		g.dirty = true
+		if !g.dirty && prev.SamePicture(g.scene) {
+			// The screen shows it already (a snapshot with no visible
+			// change: a level within its step, a heartbeat): no frame to
+			// paint, only /ui to tell (its sequence number moved).
+			g.skipped++
+			if g.pendingView == 0 {
+				g.pendingView = 1
+				go Wake()
+			}
+		} else {
+			g.dirty = true
+		}
 		g.armTimer(now)
 		for _, o := range g.scene.Overflows {
 			g.opts.Log.Warn().Str("text", o).Msg("text does not fit its box")

@@ -190,3 +190,49 @@ func TestDragScrollsAgreement(t *testing.T) {
 		t.Errorf("dragging sent %+v", got)
 	}
 }
+
+// TestUnchangedPictureIsNotRepainted: while recording, a snapshot that moves
+// only the sequence number or the level within its step costs no frame, but
+// /ui still learns the new sequence number; a visible change repaints.
+func TestUnchangedPictureIsNotRepainted(t *testing.T) {
+	var snap session.Snapshot
+	for _, c := range uitest.Cases("en") {
+		if c.Name == "session-recording" {
+			snap = c.Snap
+		}
+	}
+	snap.Level.RMSdBFS = -24.5
+	g, conn := newTestGame(t, snap)
+	g.dirty = false // as after Draw painted it
+	g.pendingView = 0
+	next := func(change func(*session.Snapshot)) {
+		t.Helper()
+		snap.Seq++
+		change(&snap)
+		conn.ch <- snap
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if s, _, _ := g.opts.Link.State(); s.Seq == snap.Seq {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("link did not deliver the snapshot")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err := g.Update(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next(func(s *session.Snapshot) { s.Level.RMSdBFS += 1 })
+	if g.dirty || g.skipped != 1 || g.pendingView == 0 {
+		t.Errorf("level within its step: dirty %v, skipped %d, pendingView %d; want no paint and a /ui update", g.dirty, g.skipped, g.pendingView)
+	}
+	if g.input.Snap.Seq != snap.Seq {
+		t.Errorf("/ui would report seq %d, want %d", g.input.Snap.Seq, snap.Seq)
+	}
+	next(func(s *session.Snapshot) { s.Recording = false })
+	if !g.dirty {
+		t.Error("recording stopped: not repainted")
+	}
+}

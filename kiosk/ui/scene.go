@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"reflect"
 	"slices"
 	"time"
 
@@ -48,6 +49,18 @@ type Element struct {
 	Descent  float64
 	FromKey  Msg // catalog key the text came from, if any
 	Overflow bool
+}
+
+// SamePicture reports whether o paints exactly what s paints: the screen
+// then keeps its pixels (a snapshot whose change is not shown, such as a
+// level that stays in its step, costs no frame).
+func (s *Scene) SamePicture(o *Scene) bool {
+	if s == nil || o == nil {
+		return false
+	}
+	// Every field of an element matters to the painter; a few hundred
+	// elements compare in microseconds, a frame costs milliseconds.
+	return reflect.DeepEqual(s.Elements, o.Elements)
 }
 
 // LocalAction is what a tap on a target does on the screen itself, without

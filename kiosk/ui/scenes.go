@@ -528,6 +528,9 @@ func (b *builder) scrollButton(id string, r Rect, enabled, up bool) {
 
 // --- in session -----------------------------------------------------------
 
+// levelStep is the in-session level bar's resolution in dB.
+const levelStep = 5
+
 func (b *builder) inSession() {
 	s := b.in.Snap
 	b.sc.Name = "in_session"
@@ -550,7 +553,11 @@ func (b *builder) inSession() {
 		b.msg(R(lv.X, lv.Y, 90, lv.H), ColBG, TextStyle{Size: 17, MinSize: 11}, "session.level")
 		bar := R(lv.X+96, lv.Y+11, lv.W-96, 10)
 		b.fill(bar, ColBG, 5)
-		frac := (s.Level.RMSdBFS + 60) / 60
+		// In steps of levelStep dB: a finer bar would repaint the whole
+		// screen on every small change of the voice (the daemon sends a
+		// snapshot per dB), which on the device costs CPU while recording
+		// and delays taps.
+		frac := math.Floor((s.Level.RMSdBFS+60)/levelStep) * levelStep / 60
 		frac = min(max(frac, 0), 1)
 		if s.Level == (session.Level{}) {
 			frac = 0 // no level reported yet
