@@ -16,3 +16,23 @@ func TestProcFigures(t *testing.T) {
 		t.Fatalf("memory %+v, %v", m, err)
 	}
 }
+
+// TestSyncBufferConcurrent: the process output is written by exec's copying
+// goroutine while WaitFor and Output read it (findings F4; run with -race).
+func TestSyncBufferConcurrent(t *testing.T) {
+	var b syncBuffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			_, _ = b.Write([]byte("line\n"))
+		}
+	}()
+	for range 100 {
+		_ = b.String()
+	}
+	<-done
+	if got := len(b.String()); got != 5000 {
+		t.Errorf("buffered %d bytes, want 5000", got)
+	}
+}

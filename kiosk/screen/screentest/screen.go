@@ -124,6 +124,7 @@ type Screen struct {
 	Socket string
 	Addr   string // the /ui endpoint's host:port
 	Dir    string // screenshots go here
+	Missed int    // taps Tap made again because the screen had not seen them
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	shots  int
@@ -264,12 +265,13 @@ func (s *Screen) Target(t testing.TB, id string) ui.ViewTarget {
 }
 
 // Tap taps the centre of target id like a finger: press, 50 ms, release.
-// ebiten samples the button once per frame, so a press and release that
-// both arrive while a frame is still being made (a loaded machine, the
-// first frames after start) are not seen. The screen counts the taps it
-// recognised in /ui: an unseen tap is made again, and a tap seen late still
-// counts against the count from before the first try, so no tap (no PIN
-// digit) is ever made twice.
+// The screen sees taps that begin and end between two of its frames (its
+// XInput2 press watcher, findings F2), yet a tap can still go unseen: the
+// first frames after start, a window not mapped yet, a machine so loaded
+// that the screen's frame comes seconds late. The screen counts the taps it
+// recognised in /ui: an unseen tap is made again, after a longer wait each
+// time, and a tap seen late still counts against the count from before the
+// first try, so no tap (no PIN digit) is ever made twice.
 func (s *Screen) Tap(t testing.TB, id string) {
 	t.Helper()
 	tg := s.Target(t, id)
@@ -278,16 +280,20 @@ func (s *Screen) Tap(t testing.TB, id string) {
 		t.Fatalf("/ui: %v", err)
 	}
 	seen := func() bool { v, err := s.View(); return err == nil && v.Taps > before.Taps }
-	for try := 0; try < 12; try++ {
+	const tries = 12
+	wait := 2 * time.Second
+	for try := 0; try < tries; try++ {
 		if try > 0 {
 			if seen() {
 				return
 			}
-			t.Logf("tap on %s not seen by the screen, tapping again", id)
+			s.Missed++
+			t.Logf("tap on %s not seen by the screen within %v, tapping again", id, wait)
 			tg = s.Target(t, id)
+			wait = min(wait*3/2, 6*time.Second)
 		}
 		s.TapAt(t, before.Window.X+tg.Rect.X+tg.Rect.W/2, before.Window.Y+tg.Rect.Y+tg.Rect.H/2)
-		deadline := time.Now().Add(2 * time.Second)
+		deadline := time.Now().Add(wait)
 		for time.Now().Before(deadline) {
 			if seen() {
 				return
@@ -295,7 +301,7 @@ func (s *Screen) Tap(t testing.TB, id string) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	t.Fatalf("the screen saw none of 12 taps on %s", id)
+	t.Fatalf("the screen saw none of %d taps on %s", tries, id)
 }
 
 // TapAt taps screen coordinates: move, let the frame the move causes pass,

@@ -113,8 +113,11 @@ func TestWholeSession(t *testing.T) {
 			t.Error("stop not marked as a withdrawal")
 		}
 	}
-	if !slices.Equal(ops, []string{"start", "stop"}) {
-		t.Errorf("recorder calls %v, want start, stop (keep: no discard)", ops)
+	// Keep means no discard; a core that tells the recorder "keep" after
+	// the stop (holding a withdrawal out of the upload until the choice,
+	// findings F8) is as right as one that says nothing.
+	if !slices.Equal(ops, []string{"start", "stop"}) && !slices.Equal(ops, []string{"start", "stop", "keep"}) {
+		t.Errorf("recorder calls %v, want start, stop (and keep): no discard", ops)
 	}
 
 	// End with the PIN, give feedback, back to Free.
