@@ -20,11 +20,17 @@ import (
 // Update (ebiten's own test pattern). The package needs a display: the whole
 // test run is under xvfb-run.
 type testGame struct {
-	m    *testing.M
-	code int
+	m      *testing.M
+	code   int
+	frames int
 }
 
 func (g *testGame) Update() error {
+	// A few frames first: ebiten maps the window after its first buffer
+	// swap, and the press watcher's test clicks on it.
+	if g.frames++; g.frames < 5 {
+		return nil
+	}
 	g.code = g.m.Run()
 	return ebiten.Termination
 }

@@ -5,13 +5,46 @@ package screen
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <X11/Xatom.h>
 #include <X11/Xlib.h>
 #include <X11/extensions/XInput2.h>
 
 typedef struct {
 	Display *d;
 	int opcode;
+	Atom pid;
 } pw_t;
+
+// pw_ours reports whether the pointer is over a window of this process
+// (GLFW sets _NET_WM_PID on its window), following the windows under the
+// pointer from the root down (a window manager's frame, then ours). A press
+// on another window that covers ours is not a tap on the kiosk.
+static int pw_ours(pw_t *p) {
+	Window w = DefaultRootWindow(p->d);
+	long me = (long)getpid();
+	for (int depth = 0; depth < 8; depth++) {
+		Window root, child;
+		int rx, ry, wx, wy;
+		unsigned int mask;
+		if (!XQueryPointer(p->d, w, &root, &child, &rx, &ry, &wx, &wy, &mask) || child == None) {
+			return 0;
+		}
+		w = child;
+		Atom type;
+		int format;
+		unsigned long n, after;
+		unsigned char *data = NULL;
+		if (XGetWindowProperty(p->d, w, p->pid, 0, 1, False, XA_CARDINAL, &type, &format, &n, &after, &data) == Success && data != NULL) {
+			int mine = format == 32 && n == 1 && *(long *)data == me;
+			XFree(data);
+			if (mine) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
 
 // pw_open opens a connection of its own to the X server and selects the
 // raw button and touch events of the master devices on the root window.
@@ -54,11 +87,13 @@ static pw_t *pw_open(int *reason) {
 	pw_t *p = malloc(sizeof *p);
 	p->d = d;
 	p->opcode = opcode;
+	p->pid = XInternAtom(d, "_NET_WM_PID", False);
 	return p;
 }
 
-// pw_next blocks until a primary button or touch goes down (1) or up (2),
-// or stopfd becomes readable or the connection fails (-1).
+// pw_next blocks until a primary button or touch goes down over a window
+// of this process (1) or up anywhere (2), or stopfd becomes readable or the
+// connection fails (-1).
 static int pw_next(pw_t *p, int stopfd) {
 	for (;;) {
 		while (XPending(p->d)) {
@@ -85,6 +120,9 @@ static int pw_next(pw_t *p, int stopfd) {
 				break;
 			}
 			XFreeEventData(p->d, c);
+			if (kind == 1 && !pw_ours(p)) {
+				kind = 0;
+			}
 			if (kind != 0) {
 				return kind;
 			}
