@@ -727,6 +727,13 @@ func (c *Core) apply(in Intent, reply chan error) error {
 		c.slog().Info().Msg("consent withdrawn: recording stopped")
 		return nil
 
+	// The keep-or-delete choice. Until it is made the recorder holds the
+	// withdrawn audio on the device (Stop(id, true) seals it out of the
+	// upload queue). The choice screen has no timeout and the session
+	// cannot end before it, so nobody chooses for the participants: a
+	// choice still pending at a daemon stop, crash or power cut leaves the
+	// audio held on the device, never uploaded and never deleted, for an
+	// admin to settle (recorder/FORMAT.md, "Withdrawal hold").
 	case IntentWithdrawKeep, IntentWithdrawDelete:
 		if st.step != StepWithdrawChoice {
 			return wrongStep()
@@ -738,6 +745,12 @@ func (c *Core) apply(in Intent, reply chan error) error {
 			}
 			c.slog().Info().Msg("withdrawn recording deleted")
 		} else {
+			// The recorder held the withdrawn audio out of the upload
+			// queue; only this explicit choice releases it.
+			if err := c.rec.Keep(s.id); err != nil {
+				c.slog().Error().Err(err).Msg("keep recording")
+				return fmt.Errorf("keep the recording: %w", err)
+			}
 			c.slog().Info().Msg("withdrawn recording kept")
 		}
 		st.step = StepInSession

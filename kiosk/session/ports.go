@@ -11,8 +11,12 @@ type Recorder interface {
 	// back through Core.RecorderChanged.
 	Start(info SessionInfo) error
 	// Stop closes the capture device and seals what was written. withdrawn
-	// says the stop came from a participant's withdrawal.
+	// says the stop came from a participant's withdrawal: the sealed audio
+	// is then held on the device (never uploaded) until Keep or Discard.
 	Stop(sessionID string, withdrawn bool) error
+	// Keep releases a withdrawn session's held audio for upload: the
+	// participants chose to keep what was recorded before the withdrawal.
+	Keep(sessionID string) error
 	// Discard deletes the session's local audio and records a deletion
 	// request for anything already handed to the uploader.
 	Discard(sessionID string) error

@@ -14,7 +14,7 @@ import (
 
 // Call is one call made to a fake port, in order.
 type Call struct {
-	Op        string // "start", "stop", "discard", "run_checks", "session_ended"
+	Op        string // "start", "stop", "keep", "discard", "run_checks", "session_ended"
 	SessionID string
 	Withdrawn bool                // stop
 	Info      session.SessionInfo // start
@@ -70,6 +70,13 @@ func (r *Recorder) Stop(id string, withdrawn bool) error {
 	if report != nil {
 		report(session.RecorderStatus{SessionID: id, State: session.RecorderStopped})
 	}
+	return nil
+}
+
+func (r *Recorder) Keep(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, Call{Op: "keep", SessionID: id})
 	return nil
 }
 
