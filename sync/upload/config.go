@@ -7,6 +7,9 @@
 //	<spool>/summaries/<id>.json          -> rooms/R/sessions/YYYY/MM/DD/<id>/summary.json  (every session, recorded or not)
 //	<spool>/sessions/<id>/seg-*.age      -> rooms/R/sessions/YYYY/MM/DD/<id>/...   oldest session first,
 //	<spool>/sessions/<id>/manifest.json  -> .../<id>/manifest.json                 manifest after all segments
+//	<spool>/sessions/<id>/manifest.held.json -> nothing: a withdrawn session held on the device until
+//	                                        its participants keep it (the recorder renames it to
+//	                                        manifest.json) or delete it (recorder/FORMAT.md)
 //	<log_dir>/YYYY-MM-DD.jsonl           -> rooms/R/checks/YYYY/MM/YYYY-MM-DD.jsonl (closed days, whole)
 //	                                        .../YYYY-MM-DD.upto-<bytes>.jsonl      (today, every 30 min if grown)
 //	status (every status_interval, door changes) -> rooms/R/status.json (schema: sync/status)

@@ -44,8 +44,9 @@ type fileEntry struct {
 }
 
 // listSessions returns the complete sessions, oldest start first. Folders
-// without a manifest are being recorded (or await crash recovery) and are
-// not touched.
+// without a manifest.json are being recorded, await crash recovery, or hold
+// a withdrawn session awaiting its participants' choice (manifest.held.json):
+// none of them is touched.
 func listSessions(spool string) ([]sessionEntry, error) {
 	root := filepath.Join(spool, sessionsDir)
 	ents, err := os.ReadDir(root)
