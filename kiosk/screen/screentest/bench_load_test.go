@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/testenv"
+	"roomkiosk/kiosk/ui"
 )
 
 // busyLoops starts n shell busy loops (bounded by timeout) to load the CPUs
@@ -92,5 +94,71 @@ func tapsUnderLoad(t *testing.T, name, hold string) {
 		Name: "screen " + name + " seen under CPU load", Value: pct, Unit: "% of taps",
 		Target: "100 %", Met: seen == taps,
 		Note: fmt.Sprintf("%d of %d taps (xdotool press, %s s, release; one try each) with %d busy loops; load average %s", seen, taps, hold, loops, loadavg()),
+	})
+}
+
+// TestBenchSessionRepaints: while recording, the recorder reports the level
+// each time it moves by a whole dB (a snapshot each); a voice moves it
+// several times a second. 60 such snapshots at 10 a second (level wandering
+// over a few dB, as speech does): frames the screen painted and its CPU
+// time. The screen paints only a visible change (the bar moves in 5 dB
+// steps).
+func TestBenchSessionRepaints(t *testing.T) {
+	bin := os.Getenv("SCREEN_BENCH_BIN")
+	if bin == "" {
+		bin = BuildScreen(t)
+	}
+	d := StartDaemon(t, DaemonConfig(t), "")
+	x := StartX(t)
+	s := StartScreen(t, bin, x, d.Socket)
+	s.WaitScene(t, "door")
+	s.Tap(t, "start")
+	s.WaitScene(t, "pin")
+	enterPIN(t, s, PIN)
+	s.WaitScene(t, "checklist")
+	for i := range 3 {
+		s.TapThen(t, fmt.Sprintf("check-item-%d", i))
+	}
+	s.Tap(t, "check-continue")
+	s.WaitScene(t, "participants")
+	s.Tap(t, "participants-1")
+	s.WaitScene(t, "record_choice")
+	s.Tap(t, "record-yes")
+	s.WaitScene(t, "consent")
+	s.Tap(t, "consent-yes")
+	s.WaitFor(t, "recording", 10*time.Second, func(v ui.View) bool { return v.Recording })
+	var id string
+	for _, c := range d.Recorder.Calls() {
+		if c.Op == "start" {
+			id = c.SessionID
+		}
+	}
+	time.Sleep(time.Second)
+	v0, _ := s.View()
+	c0, err := CPUTime(s.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const snaps = 60
+	for i := range snaps {
+		// -30 dB wandering by one dB steps over -33..-27, peaks beside it.
+		rms := -30 + float64([]int{0, 1, 2, 3, 2, 1, 0, -1, -2, -3, -2, -1}[i%12])
+		d.Core.RecorderChanged(session.RecorderStatus{SessionID: id, State: session.RecorderRecording,
+			Level: session.Level{RMSdBFS: rms, PeakdBFS: rms + 12}})
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	v1, _ := s.View()
+	c1, err := CPUTime(s.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := float64(v1.Frames - v0.Frames)
+	testenv.Report(t, testenv.Figure{
+		Name: "screen frames painted for level snapshots while recording", Value: frames, Unit: "frames",
+		Baseline: "snapshots sent", BaseVal: snaps, Ratio: frames / snaps,
+		Target: "< snapshots", Met: frames < snaps,
+		Note: fmt.Sprintf("level moving by 1 dB steps over -33..-27 dBFS, 10 snapshots a second; screen CPU %v over %v; /ui seq %d -> %d; load average %s",
+			(c1 - c0).Round(10*time.Millisecond), (snaps*100*time.Millisecond + 500*time.Millisecond), v0.Seq, v1.Seq, loadavg()),
 	})
 }
