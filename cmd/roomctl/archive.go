@@ -336,9 +336,11 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 		for _, r := range reqs {
 			o := archive.DeletionOutcome{DeletionRequest: r, Result: "dry run"}
 			if r.Request != nil {
-				if o.Removed, err = ar.SessionVersions(ctx, r.Room, r.Request.SessionID); err != nil {
+				vs, err := ar.SessionVersions(ctx, r.Room, r.Request.SessionID)
+				if err != nil {
 					return fmt.Errorf("deletions: %w", err)
 				}
+				o.Removed = archive.RemovedOnDeletion(vs) // the summary stays
 			} else {
 				o.Result = r.Error
 			}

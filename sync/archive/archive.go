@@ -6,6 +6,8 @@
 //
 //	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/seg-NNNNNN.wav.age
 //	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/manifest.json
+//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/summary.json    every session
+//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/deleted.json    written by ApplyDeletions
 //	rooms/<room>/status.json
 //	rooms/<room>/deletions/<session>.json
 //
@@ -66,10 +68,11 @@ func parseManifestKey(key string) (room, session string, day time.Time, ok bool)
 	return room, session, day, true
 }
 
-// parseSessionKey splits the key of a session's manifest or summary.
+// parseSessionKey splits the key of a session's manifest, summary or
+// deletion record.
 func parseSessionKey(key string) (room, session string, day time.Time, file string, ok bool) {
 	p := strings.Split(key, "/")
-	if len(p) != 8 || p[0] != "rooms" || p[2] != "sessions" || (p[7] != manifest.FileName && p[7] != SummaryFile) {
+	if len(p) != 8 || p[0] != "rooms" || p[2] != "sessions" || (p[7] != manifest.FileName && p[7] != SummaryFile && p[7] != DeletedFile) {
 		return "", "", time.Time{}, "", false
 	}
 	d, err := time.Parse("2006/01/02", p[3]+"/"+p[4]+"/"+p[5])

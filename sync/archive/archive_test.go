@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -393,8 +394,36 @@ func TestArchive(t *testing.T) {
 		// Room 101 cannot ask to delete room 102's sessions.
 		forged := archive.DeletionKey("101", plain.Manifest.SessionID)
 		put(forged, manifest.Deletion{SessionID: plain.Manifest.SessionID, RoomID: "102", RequestedAt: time.Now(), Reason: "withdrawn"})
+		// Its summary (no audio, no personal data) survives the deletion.
+		sumKey := archive.SessionPrefix("102", withdrawn.Manifest.Started, id) + archive.SummaryFile
+		put(sumKey, map[string]any{"room_id": "102", "session_id": id, "started": withdrawn.Manifest.Started,
+			"ended": withdrawn.Manifest.Ended, "participants": 2, "recorded": true, "withdrawn": true})
+		// A withdrawn session whose audio never left the device (held,
+		// then deleted): a summary and a request only.
+		const heldID = "20261106T100000Z-abc777"
+		heldStart := at("2026-11-06T10:00:00Z")
+		heldSum := archive.SessionPrefix("102", heldStart, heldID) + archive.SummaryFile
+		put(heldSum, map[string]any{"room_id": "102", "session_id": heldID, "started": heldStart,
+			"ended": heldStart.Add(time.Minute), "participants": 2, "recorded": true, "withdrawn": true})
+		put(archive.DeletionKey("102", heldID), manifest.Deletion{SessionID: heldID, RoomID: "102", RequestedAt: time.Now(), Reason: "withdrawn"})
+		states := func() map[string]archive.Session {
+			t.Helper()
+			rows, err := e.ar.Sessions(e.ctx, archive.Filter{Room: "102"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := map[string]archive.Session{}
+			for _, r := range rows {
+				m[r.Session] = r
+			}
+			return m
+		}
+		st := states()
+		if st[id].State != archive.StateDeletionRequested || st[heldID].State != archive.StateDeleted || !st[heldID].Withdrawn {
+			t.Fatalf("before apply: %+v / %+v", st[id], st[heldID])
+		}
 		before, err := e.ar.SessionVersions(e.ctx, "102", id)
-		if err != nil || len(before) != 2 {
+		if err != nil || len(before) != 3 {
 			t.Fatalf("before: %v %v", before, err)
 		}
 		var audited []archive.DeletionOutcome
@@ -402,7 +431,7 @@ func TestArchive(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "names room") {
 			t.Fatalf("err %v, want the forged request reported", err)
 		}
-		if len(outs) != 2 || len(audited) != 2 {
+		if len(outs) != 3 || len(audited) != 3 {
 			t.Fatalf("outcomes %+v", outs)
 		}
 		for _, o := range outs {
@@ -411,6 +440,10 @@ func TestArchive(t *testing.T) {
 				if o.Result == "ok" || len(o.Removed) != 0 {
 					t.Fatalf("forged: %+v", o)
 				}
+			case archive.DeletionKey("102", heldID):
+				if o.Result != "ok" || len(o.Removed) != 0 {
+					t.Fatalf("held: %+v", o)
+				}
 			default:
 				if o.Result != "ok" || len(o.Removed) != 2 {
 					t.Fatalf("withdrawn: %+v", o)
@@ -418,8 +451,22 @@ func TestArchive(t *testing.T) {
 			}
 		}
 		after, err := e.ar.SessionVersions(e.ctx, "102", id)
-		if err != nil || len(after) != 0 {
+		var left []string
+		for _, v := range after {
+			left = append(left, v.Key[strings.LastIndexByte(v.Key, '/')+1:])
+		}
+		slices.Sort(left)
+		if err != nil || strings.Join(left, ",") != "deleted.json,summary.json" {
 			t.Fatalf("after: %v %v", after, err)
+		}
+		st = states()
+		for _, sid := range []string{id, heldID} {
+			if r := st[sid]; r.State != archive.StateDeleted || r.DeletedKey == "" || r.SummaryKey == "" || r.Key != "" || r.Participants != 2 {
+				t.Errorf("after apply: %+v", r)
+			}
+		}
+		if _, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: id, Room: "102", Identities: []age.Identity{e.id}, Out: filepath.Join(t.TempDir(), "x.wav")}); err == nil || !strings.Contains(err.Error(), "no recording") {
+			t.Errorf("pull of a deleted session: %v", err)
 		}
 		if vs, _ := e.ar.KeyVersions(e.ctx, archive.DeletionKey("102", id)); len(vs) != 0 {
 			t.Fatalf("request still there: %v", vs)

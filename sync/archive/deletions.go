@@ -1,7 +1,9 @@
 package archive
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -130,8 +132,69 @@ type DeletionOutcome struct {
 	Result  string          `json:"result"` // "ok" or the error
 }
 
+// Tombstone is deleted.json, which ApplyDeletions leaves in a deleted
+// session's folder beside its summary.json: the record that the session
+// existed and that its audio was removed at the participants' request.
+type Tombstone struct {
+	SessionID   string    `json:"session_id"`
+	RoomID      string    `json:"room_id"`
+	RequestedAt time.Time `json:"requested_at"`
+	AppliedAt   time.Time `json:"applied_at"`
+	Removed     int       `json:"removed_versions"`
+}
+
+// keptOnDeletion says whether a session object survives a deletion: the
+// summary (no audio, no personal data: times, counts, the rating) and the
+// tombstone, so that the archive still lists the session as deleted.
+func keptOnDeletion(key string) bool {
+	return strings.HasSuffix(key, "/"+SummaryFile) || strings.HasSuffix(key, "/"+DeletedFile)
+}
+
+// RemovedOnDeletion returns the versions a deletion removes: all but the
+// summary's and the tombstone's.
+func RemovedOnDeletion(vs []ObjectVersion) []ObjectVersion {
+	var out []ObjectVersion
+	for _, v := range vs {
+		if !keptOnDeletion(v.Key) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// putTombstone writes deleted.json in the session's folder: the summary's
+// if there is one, else that of the removed objects, else the id's day.
+func (a *Archive) putTombstone(ctx context.Context, r DeletionRequest, all []ObjectVersion, removed int) error {
+	folder := ""
+	for _, v := range all {
+		if i := strings.LastIndexByte(v.Key, '/'); i >= 0 && (folder == "" || strings.HasSuffix(v.Key, "/"+SummaryFile)) {
+			folder = v.Key[:i+1]
+		}
+	}
+	if folder == "" {
+		day, err := time.Parse("20060102T150405Z", r.Request.SessionID[:16])
+		if err != nil {
+			return fmt.Errorf("session %q: %w", r.Request.SessionID, err)
+		}
+		folder = SessionPrefix(r.Room, day, r.Request.SessionID)
+	}
+	b, err := json.MarshalIndent(Tombstone{SessionID: r.Request.SessionID, RoomID: r.Room, RequestedAt: r.Request.RequestedAt,
+		AppliedAt: time.Now().UTC(), Removed: removed}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = a.Client.PutObject(ctx, a.Bucket, folder+DeletedFile, bytes.NewReader(b), int64(len(b)),
+		minio.PutObjectOptions{ContentType: "application/json", SendContentMd5: true})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", folder+DeletedFile, err)
+	}
+	return nil
+}
+
 // ApplyDeletions carries out every valid deletion request: it removes every
-// version of the session's objects, then calls audit (which must record the
+// version of the session's objects but its summary.json (which holds no
+// audio and no personal data), leaves a deleted.json (Tombstone) beside it,
+// then calls audit (which must record the
 // outcome durably), and only then removes the request itself, so a failure
 // anywhere leaves the request to be applied again. Invalid requests are
 // reported, audited and left in place. The error is the first failure.
@@ -158,9 +221,12 @@ func (a *Archive) ApplyDeletions(ctx context.Context, audit func(DeletionOutcome
 			out = append(out, o)
 			continue
 		}
-		vs, err := a.SessionVersions(ctx, r.Room, r.Request.SessionID)
+		all, err := a.SessionVersions(ctx, r.Room, r.Request.SessionID)
 		if err == nil {
-			o.Removed, err = a.RemoveVersions(ctx, vs)
+			o.Removed, err = a.RemoveVersions(ctx, RemovedOnDeletion(all))
+		}
+		if err == nil {
+			err = a.putTombstone(ctx, r, all, len(o.Removed))
 		}
 		if err != nil {
 			fail(&o, err)

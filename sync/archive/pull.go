@@ -104,6 +104,10 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	}
 	res.Session = s
 	m := s.Manifest
+	if m == nil {
+		// Listed from its summary or deletion record alone: no audio here.
+		return res, fmt.Errorf("pull %s: no recording in the archive (session %s)", o.SessionID, s.State)
+	}
 	if m.Deleted {
 		return res, fmt.Errorf("pull %s: its audio was deleted on the device at a participant's request; only the manifest was kept as a record", o.SessionID)
 	}

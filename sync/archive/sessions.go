@@ -25,21 +25,26 @@ type Filter struct {
 
 // Session is one row of `roomctl sessions`.
 type Session struct {
-	Room        string        `json:"room"`
-	Session     string        `json:"session"`
-	Started     time.Time     `json:"started"`
-	Duration    time.Duration `json:"duration_ns"`
-	Audio       time.Duration `json:"audio_ns"` // recorded audio (sum of segments)
-	Segments    int           `json:"segments"`
-	Partial     int           `json:"partial_segments"`
-	State       string        `json:"state"` // recorded, partial, withdrawn, interrupted, deleted
-	Withdrawn   bool          `json:"withdrawn"`
-	Interrupted bool          `json:"interrupted"`
-	StopReason  string        `json:"stop_reason,omitempty"`
-	Gaps        int           `json:"gaps"`
-	Bytes       int64         `json:"bytes"` // ciphertext
-	Key         string        `json:"manifest_key,omitempty"`
-	Error       string        `json:"error,omitempty"` // why the manifest could not be read (State "unreadable")
+	Room     string        `json:"room"`
+	Session  string        `json:"session"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	Audio    time.Duration `json:"audio_ns"` // recorded audio (sum of segments)
+	Segments int           `json:"segments"`
+	Partial  int           `json:"partial_segments"`
+	// State: recorded, partial, withdrawn, interrupted, deleted (its audio
+	// removed or never uploaded, at a participant's request), deletion
+	// requested (audio still in the archive: run `roomctl deletions
+	// apply`), or from the summary alone: declined, not recorded,
+	// abandoned, uploading.
+	State       string `json:"state"`
+	Withdrawn   bool   `json:"withdrawn"`
+	Interrupted bool   `json:"interrupted"`
+	StopReason  string `json:"stop_reason,omitempty"`
+	Gaps        int    `json:"gaps"`
+	Bytes       int64  `json:"bytes"` // ciphertext
+	Key         string `json:"manifest_key,omitempty"`
+	Error       string `json:"error,omitempty"` // why the manifest could not be read (State "unreadable")
 
 	// From the session's summary.json, which every session leaves, recorded
 	// or not (absent for sessions from before summaries existed).
@@ -47,6 +52,7 @@ type Session struct {
 	Declined     bool   `json:"declined"`
 	Feedback     int    `json:"feedback,omitempty"` // the client's 1-5 rating; 0 = none
 	SummaryKey   string `json:"summary_key,omitempty"`
+	DeletedKey   string `json:"deleted_key,omitempty"` // deleted.json, left by ApplyDeletions
 
 	Manifest *manifest.Manifest `json:"-"`
 }
@@ -91,6 +97,16 @@ func rowOf(key string, m *manifest.Manifest) Session {
 
 // SummaryFile is the name of a session's summary object, beside its manifest.
 const SummaryFile = "summary.json"
+
+// DeletedFile is the Tombstone ApplyDeletions leaves in a deleted session's
+// folder.
+const DeletedFile = "deleted.json"
+
+// Session states a deletion gives.
+const (
+	StateDeleted           = "deleted"
+	StateDeletionRequested = "deletion requested"
+)
 
 // summaryRecord is summary.json as the device's uploader writes it.
 type summaryRecord struct {
@@ -139,9 +155,13 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	// Find manifest keys, rooms in parallel; the date folders let a date
 	// range skip old days without reading them.
 	perRoom := make([][]string, len(rooms))
+	pending := make([]map[string]bool, len(rooms)) // session ids with a deletion request
 	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
 		var err error
 		perRoom[i], err = a.manifestKeys(ctx, rooms[i], f)
+		if err == nil {
+			pending[i], err = a.pendingDeletions(ctx, rooms[i])
+		}
 		return err
 	})
 	if err != nil {
@@ -149,7 +169,7 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	}
 	// A session's manifest and summary may sit in different day folders
 	// (a recording that started after midnight), so group by room and id.
-	type pair struct{ manifest, summary string }
+	type pair struct{ manifest, summary, deleted string }
 	var order []string
 	byID := map[string]*pair{}
 	for _, ks := range perRoom {
@@ -161,9 +181,12 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 				byID[room+"/"+id] = p
 				order = append(order, room+"/"+id)
 			}
-			if file == manifest.FileName {
+			switch file {
+			case manifest.FileName:
 				p.manifest = k
-			} else {
+			case DeletedFile:
+				p.deleted = k
+			default:
 				p.summary = k
 			}
 		}
@@ -185,6 +208,15 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 			}
 			rows[i] = rowOf(p.manifest, m)
 		}
+		if p.deleted != "" {
+			defer func() {
+				rows[i].State, rows[i].DeletedKey = StateDeleted, p.deleted
+				if rows[i].Session == "" {
+					room, id, day, _, _ := parseSessionKey(p.deleted)
+					rows[i].Room, rows[i].Session, rows[i].Started = room, id, day
+				}
+			}()
+		}
 		if p.summary == "" {
 			return nil
 		}
@@ -205,8 +237,22 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	isPending := map[string]bool{}
+	for i, room := range rooms {
+		for id := range pending[i] {
+			isPending[room+"/"+id] = true
+		}
+	}
 	out := rows[:0]
 	for _, r := range rows {
+		if isPending[r.Room+"/"+r.Session] && r.State != StateDeleted {
+			// A withdrawn session's audio is held on the device until its
+			// participants choose, so after a Delete none was uploaded.
+			r.State = StateDeleted
+			if r.Key != "" {
+				r.State = StateDeletionRequested
+			}
+		}
 		if !f.Since.IsZero() && r.Started.Before(f.Since) {
 			continue
 		}
@@ -221,6 +267,22 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		}
 		return out[i].Key < out[j].Key
 	})
+	return out, nil
+}
+
+// pendingDeletions lists the session ids of a room's deletion requests not
+// yet applied (from their keys: rooms/R/deletions/<id>.json).
+func (a *Archive) pendingDeletions(ctx context.Context, room string) (map[string]bool, error) {
+	out := map[string]bool{}
+	prefix := RoomsPrefix + room + "/deletions/"
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list deletion requests of room %s: %w", room, obj.Err)
+		}
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, prefix), ".json"); ok && manifest.ValidSessionID(id) {
+			out[id] = true
+		}
+	}
 	return out, nil
 }
 
