@@ -13,8 +13,10 @@ import (
 // MicCheck is the "microphone" check: the device opens; the quietest 100 ms
 // of the first second is under the noise floor; during the speech window
 // (someone says something) the peak rises above the speech threshold; no
-// sample clips. While a session records, it reports the live level instead
-// of opening the device a second time.
+// sample clips. With Recorder set, the recorder is the device's one owner:
+// while a session records (or is starting) the check reports the live level
+// instead of opening the device, and a session starting while the check
+// holds the device cancels the check, which closes its stream at once.
 type MicCheck struct {
 	Config   Config
 	Source   Source
@@ -34,12 +36,19 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 	res = session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
 		Threshold: fmt.Sprintf("noise < %.0f dBFS, speech peak > %.0f dBFS, no clipping", c.Config.MicNoiseFloor, c.Config.MicSpeechPeak)}
 	defer func() { res.At = now().UTC() }()
+	parent := ctx
 	if c.Recorder != nil {
-		if m := c.Recorder.Metrics(); m.State == session.RecorderRecording {
-			res.State = session.CheckGood
-			res.Value = fmt.Sprintf("in use by the session; level %.0f dBFS", m.LastRMSdBFS)
+		cctx, release, owner := c.Recorder.claimForCheck(ctx)
+		switch owner {
+		case ownerSession:
+			return c.live(res)
+		case ownerCheck:
+			res.Value = "in use by another microphone check"
 			return res
 		}
+		// Runs after the stream's Close (defers run last-in first-out).
+		defer release()
+		ctx = cctx
 	}
 	f := c.Config.Format()
 	st, err := c.Source.Open(f)
@@ -76,6 +85,9 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 			return res
 		case <-ctx.Done():
 			res.Value = "check cancelled"
+			if parent.Err() == nil {
+				res.Value = "check stopped: a session started recording"
+			}
 			return res
 		}
 	}
@@ -95,6 +107,23 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 		res.Hint = "Say something near the microphone while the check runs."
 	default:
 		res.State = session.CheckGood
+	}
+	return res
+}
+
+// live reports the session's own view of the device instead of opening it.
+func (c *MicCheck) live(res session.CheckResult) session.CheckResult {
+	m := c.Recorder.Metrics()
+	switch m.State {
+	case session.RecorderRecording:
+		res.State = session.CheckGood
+		res.Value = fmt.Sprintf("in use by the session; level %.0f dBFS", m.LastRMSdBFS)
+	case session.RecorderFault:
+		res.State = session.CheckAbnormal
+		res.Value = "in use by the session, which cannot capture"
+		res.Hint = "Check that the microphone is plugged in; replug it."
+	default:
+		res.Value = "in use by the session (starting)"
 	}
 	return res
 }

@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -83,6 +84,7 @@ type Recorder struct {
 
 	mu    sync.Mutex
 	cur   *run            // the session capturing, if any
+	check *checkHold      // the microphone check holding the device, if any
 	runs  map[string]*run // sessions not yet finalised
 	state session.RecorderState
 	sid   string
@@ -178,6 +180,14 @@ func (r *Recorder) Start(info session.SessionInfo) error {
 		return fmt.Errorf("start recording %s: session already recorded", info.ID)
 	}
 	ru := newRun(r, info, maxLen)
+	if h := r.check; h != nil {
+		// One owner of the capture device: a microphone check holding it
+		// is cancelled now, and the run opens the device once the
+		// check's stream is closed (two PCMs on one device split its
+		// frames, or the second open fails "device busy").
+		h.cancel()
+		ru.yield = h
+	}
 	r.cur = ru
 	r.runs[info.ID] = ru
 	r.bg.Add(1)
@@ -186,6 +196,59 @@ func (r *Recorder) Start(info session.SessionInfo) error {
 		ru.loop()
 	}()
 	return nil
+}
+
+// checkHold is a microphone check's claim on the capture device.
+type checkHold struct {
+	cancel context.CancelFunc
+	closed chan struct{} // closed once the check's stream is closed
+}
+
+// checkYield bounds how long a starting session waits for a cancelled
+// microphone check to close its stream (a close takes a few ms; consent
+// must not wait on a check).
+const checkYield = 300 * time.Millisecond
+
+// deviceOwner is who has the capture device when a check asks for it.
+type deviceOwner int
+
+const (
+	ownerNone deviceOwner = iota
+	ownerSession
+	ownerCheck
+)
+
+// claimForCheck gives the capture device to a microphone check unless a
+// session records (or is starting, or may reopen it) or another check has
+// it. On success the check must open the device with the returned context
+// (cancelled when a session starts) and call release once its stream is
+// closed.
+func (r *Recorder) claimForCheck(parent context.Context) (ctx context.Context, release func(), owner deviceOwner) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ru := r.cur; ru != nil {
+		select {
+		case <-ru.captureClosed:
+			// Stopped and closed: sealing only, the device is free.
+		default:
+			return nil, nil, ownerSession
+		}
+	}
+	if r.check != nil {
+		return nil, nil, ownerCheck
+	}
+	ctx, cancel := context.WithCancel(parent)
+	h := &checkHold{cancel: cancel, closed: make(chan struct{})}
+	r.check = h
+	return ctx, func() {
+		cancel()
+		r.mu.Lock()
+		if r.check == h {
+			r.check = nil
+		}
+		r.mu.Unlock()
+		close(h.closed)
+	}, ownerNone
 }
 
 // stopWait bounds how long Stop waits for the device to close: the

@@ -56,6 +56,7 @@ type run struct {
 	ccOnce        sync.Once
 	done          chan struct{} // closed after the manifest is written
 	heldJournal   bool          // the journal says withdrawn (run goroutine only)
+	yield         *checkHold    // a microphone check cancelled by Start: wait for its close
 
 	streamMu sync.Mutex
 	stream   Stream
@@ -185,6 +186,18 @@ func (ru *run) prepare() (string, error) {
 // frames, and returns the reason recording ended.
 func (ru *run) captureLoop() string {
 	cfg := ru.r.o.Config
+	if y := ru.yield; y != nil {
+		t := time.NewTimer(checkYield)
+		select {
+		case <-y.closed:
+		case <-t.C:
+			ru.log.Warn().Msg("microphone check slow to release the capture device; opening it anyway")
+		case <-ru.stop:
+			t.Stop()
+			return ru.stopReason()
+		}
+		t.Stop()
+	}
 	retry := time.NewTimer(0)
 	defer retry.Stop()
 	for {

@@ -390,9 +390,17 @@ func TestWithdrawalClosesCaptureWithin250ms(t *testing.T) {
 		t.Fatalf("capture closed %v after withdrawal, budget 250ms", closed)
 	}
 	rec.Wait()
-	m, _ := decryptAll(t, rec.Spool().SessionDir(sid), id)
-	if !m.Withdrawn || m.StopReason != recorder.ReasonWithdrawn {
-		t.Fatalf("manifest %+v", m)
+	// Held until the participants choose: no manifest.json for the uploader.
+	if _, err := os.Stat(rec.Spool().ManifestPath(sid)); !os.IsNotExist(err) {
+		t.Fatalf("withdrawn session queued for upload before the choice: %v", err)
+	}
+	hb, err := os.ReadFile(rec.Spool().HeldPath(sid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse(hb)
+	if err != nil || !m.Withdrawn || m.StopReason != recorder.ReasonWithdrawn || len(m.Segments) == 0 {
+		t.Fatalf("held manifest %+v %v", m, err)
 	}
 	if err := rec.Discard(sid); err != nil {
 		t.Fatal(err)

@@ -175,3 +175,49 @@ func (u *Uploader) Wake() { u.n.Add(1) }
 
 // Wakes returns the number of calls so far.
 func (u *Uploader) Wakes() int { return int(u.n.Load()) }
+
+// Counting wraps a Source and counts its streams open at once: a test of
+// the one-owner rule asserts Max stays 1.
+type Counting struct {
+	recorder.Source
+
+	mu        sync.Mutex
+	open, max int
+	opens     int
+}
+
+// Open opens the wrapped source and counts the stream until it is closed.
+func (c *Counting) Open(f recorder.Format) (recorder.Stream, error) {
+	st, err := c.Source.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.open++
+	c.opens++
+	c.max = max(c.max, c.open)
+	c.mu.Unlock()
+	return &countedStream{Stream: st, c: c}, nil
+}
+
+// Now is how many streams are open; Max the most ever open at once; Opens
+// how many were opened.
+func (c *Counting) Now() int   { c.mu.Lock(); defer c.mu.Unlock(); return c.open }
+func (c *Counting) Max() int   { c.mu.Lock(); defer c.mu.Unlock(); return c.max }
+func (c *Counting) Opens() int { c.mu.Lock(); defer c.mu.Unlock(); return c.opens }
+
+type countedStream struct {
+	recorder.Stream
+	c    *Counting
+	once sync.Once
+}
+
+func (s *countedStream) Close() error {
+	err := s.Stream.Close()
+	s.once.Do(func() {
+		s.c.mu.Lock()
+		s.c.open--
+		s.c.mu.Unlock()
+	})
+	return err
+}
