@@ -125,10 +125,18 @@ func New(o Options) (*Recorder, error) {
 func (r *Recorder) Recover() ([]spool.Recovered, error) {
 	rec, err := r.spool.Recover(spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat()})
 	for _, x := range rec {
-		r.o.Log.Warn().Str("session", x.SessionID).Int("partial_segments", len(x.Partial)).Msg("recovered interrupted session")
+		r.o.Log.Warn().Str("session", x.SessionID).Int("partial_segments", len(x.Partial)).Bool("held", x.Held).Msg("recovered interrupted session")
 	}
 	if len(rec) > 0 {
 		r.wake()
+	}
+	// Withdrawn sessions whose participants never chose stay on the device,
+	// neither uploaded nor deleted: say so at every start (FORMAT.md,
+	// "Withdrawal hold").
+	if held, herr := r.spool.Held(); herr == nil {
+		for _, id := range held {
+			r.o.Log.Warn().Str("session", id).Msg("withdrawn session held on the device awaiting keep or delete; not uploaded")
+		}
 	}
 	return rec, err
 }
