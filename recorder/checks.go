@@ -51,6 +51,10 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 		ctx = cctx
 	}
 	f := c.Config.Format()
+	if ctx.Err() != nil && parent.Err() == nil {
+		res.Value = "check stopped: a session started recording"
+		return res
+	}
 	st, err := c.Source.Open(f)
 	if err != nil {
 		res.State = session.CheckAbnormal
