@@ -57,7 +57,7 @@ run: deps build
 # speech, Xvfb). Test binaries that import ebiten need a display, so the whole
 # run has one; tests that take screenshots start their own.
 test: deps
-	xvfb-run -a -s "-screen 0 800x480x24" $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	xvfb-run -a $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
@@ -66,7 +66,7 @@ lint:
 # Figures as ratios against baselines measured in the same run; see bench/REPORT.md.
 bench: deps
 	rm -rf $(CURDIR)/bench/results
-	ROOMKIOSK_BENCH_OUT=$(CURDIR)/bench/results xvfb-run -a -s "-screen 0 800x480x24" \
+	ROOMKIOSK_BENCH_OUT=$(CURDIR)/bench/results xvfb-run -a \
 		$(GO) test -tags bench -run 'Bench' -bench . -benchtime 1x -count=1 -timeout 60m ./...
 	$(GO) run ./bench/report -in $(CURDIR)/bench/results -out $(CURDIR)/bench/REPORT.md
 
