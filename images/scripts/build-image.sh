@@ -66,13 +66,25 @@ while IFS= read -r line; do set -- "$@" "$line"; done <<SOURCES
 $sources
 SOURCES
 
-include=$(echo $packages | tr ' ' ',')
+# The package's own dependencies go into mmdebstrap's one apt run (the first
+# of each alternative unless another is already listed), and the package is
+# then installed with dpkg alone: once systemd-resolved is in the new system,
+# its resolv.conf no longer works inside the chroot.
+for group in $(dpkg-deb -f "$deb" Depends | tr -d ' ' | tr ',' ' '); do
+	have=
+	for alt in $(echo "$group" | tr '|' ' '); do
+		name=${alt%%(*}
+		case " $(echo $packages) " in *" $name "*) have=1 ;; esac
+	done
+	[ -n "$have" ] || packages="$packages ${group%%|*}"
+done
+include=$(echo $packages | sed 's/([^)]*)//g' | tr ' ' ',')
 echo "build-image: mmdebstrap $suite $arch ($flavor) into $rootfs"
 mmdebstrap --mode=root --variant=minbase --arch="$arch" \
 	--include="$include" \
 	--essential-hook='mkdir -p "$1/boot/firmware" "$1/etc/default"' \
 	--customize-hook="copy-in $deb /tmp" \
-	--customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /tmp/'"$(basename "$deb")" \
+	--customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/'"$(basename "$deb")" \
 	--customize-hook='rm -f "$1"/tmp/*.deb' \
 	--customize-hook="$here/scripts/customize.sh $flavor \"\$1\"" \
 	--customize-hook='chroot "$1" apt-get clean' \
