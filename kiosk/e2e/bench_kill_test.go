@@ -73,10 +73,8 @@ func (d *driver) recordOne() string {
 	}
 	asked := time.Now()
 	d.send(session.Intent{Kind: session.IntentPINOK})
-	// Wait for the pre-session round (the microphone check holds the
-	// device for a second), as a counselor reading the checklist does:
-	// a recording that starts while it runs shares the device with it
-	// (findings F6).
+	// Wait for the pre-session round, as a counselor reading the
+	// checklist does.
 	snap := d.wait("checklist with fresh checks", func(s session.Snapshot) bool {
 		return s.Step == session.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
 	})
