@@ -38,6 +38,8 @@ for f in import-config screen-session screen-client; do
 done
 install -m 0644 "$here/files/60-roomkiosk.rules" "$root/lib/udev/rules.d/60-roomkiosk.rules"
 install -m 0644 "$here/files/roomkiosk-screen.default" "$root/etc/default/roomkiosk-screen"
+install -d "$root/lib/systemd/logind.conf.d"
+install -m 0644 "$here/files/logind-roomkiosk.conf" "$root/lib/systemd/logind.conf.d/roomkiosk.conf"
 # The project's example for a real Pi (configs/example.toml).
 install -m 0644 "$top/configs/example.toml" "$root/etc/roomkiosk/roomkiosk.toml.example"
 install -m 0644 "$here/README.md" "$root/usr/share/doc/roomkiosk/README.md"
