@@ -1,5 +1,5 @@
 # Appliance targets, included by the top-level Makefile:
-#   make deb         roomkiosk_VERSION_{amd64,arm64}.deb in images/out/
+#   make deb         roomkiosk_VERSION_{amd64,arm64}.deb in images/_out/
 #   make image       the Raspberry Pi (arm64) SD-card image, then its static check
 #   make image-check the static check of an image already built
 #   make image-test  the amd64 image booted under qemu-system-x86_64 (TCG)
@@ -8,7 +8,9 @@
 # they lack through .ci/apt-install.sh. See images/README.md.
 
 IMAGES     := $(CURDIR)/images
-IMAGES_OUT ?= $(IMAGES)/out
+# "_out": Go's ./... skips folders starting with "_", and a root file system
+# (with /proc mounted while it is built) must never be walked by go test.
+IMAGES_OUT ?= $(IMAGES)/_out
 DEB_ARCHES ?= amd64 arm64
 
 APT_DEB   := dpkg
