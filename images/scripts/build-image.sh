@@ -135,5 +135,5 @@ start=$(((start + bootmb) * 2048)), size=$((rootmb * 2048)), type=83
 TABLE
 dd if="$work/boot.vfat" of="$img" bs=1M seek=$start conv=notrunc,sparse status=none
 dd if="$work/root.ext4" of="$img" bs=1M seek=$((start + bootmb)) conv=notrunc,sparse status=none
-rm -rf "$rootfs" "$work/boot.vfat" "$work/root.ext4"
+rm -rf "$rootfs" "$fw" "$work/boot.vfat" "$work/root.ext4"
 echo "build-image: $img"

@@ -22,7 +22,7 @@ sfdisk --dump "$img" >"$tmp/table" 2>/dev/null || true
 check "DOS partition table" grep -q '^label: dos' "$tmp/table"
 p1=$(grep "^$img""1 " "$tmp/table" || true)
 p2=$(grep "^$img""2 " "$tmp/table" || true)
-field() { echo "$1" | tr ',' '\n' | sed -n "s/^ *$2= *//p"; }
+field() { echo "$1" | sed -n "s/.*[ :,]$2= *\([^, ]*\).*/\1/p"; }
 check "partition 1 is FAT32 LBA (type c), bootable" sh -c "echo '$p1' | grep -q 'type=c' && echo '$p1' | grep -q bootable"
 check "partition 2 is Linux (type 83)" sh -c "echo '$p2' | grep -q 'type=83'"
 check "no third partition" sh -c "! grep -q '^$img""3 ' '$tmp/table'"
@@ -36,7 +36,7 @@ boot="$img@@$((s1 * 512))"
 mdir -i "$boot" -b -/ :: >"$tmp/bootfiles" 2>/dev/null || true
 sed -i 's|^::/||' "$tmp/bootfiles"
 has() { grep -qx "$1" "$tmp/bootfiles"; }
-check "boot partition label RASPIFIRM" sh -c "minfo -i '$boot' :: | grep -q 'volume label: RASPIFIRM\|label=RASPIFIRM'"
+check "boot partition label RASPIFIRM" sh -c "minfo -i '$boot' :: | grep -q 'label=\"RASPIFIRM'"
 for f in config.txt cmdline.txt start4.elf fixup4.dat bootcode.bin start.elf fixup.dat; do
 	check "boot: $f" has "$f"
 done
