@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"roomkiosk/kiosk/testenv"
 )
 
 const helperEnv = "ROOMKIOSK_CONTROL_PEER_HELPER"
@@ -57,7 +60,7 @@ func peerHelper(path string) {
 // SO_PEERCRED check decides.
 func TestPeerCredentials(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to run peers as other users")
+		testenv.Missing(t, "root, to run peers as other users")
 	}
 	e := start(t)
 	dir, err := os.MkdirTemp("", "rkpeer")
@@ -88,7 +91,7 @@ func TestPeerCredentials(t *testing.T) {
 	var logs syncBuffer
 	srv, err := Listen(path, "nogroup", e.core, zerolog.New(&logs))
 	if err != nil {
-		t.Skipf("no nogroup group here: %v", err)
+		testenv.Missing(t, fmt.Sprintf("the nogroup group: %v", err))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
