@@ -58,7 +58,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // daemon holds the parts so that shutdown can release them in order.
 type daemon struct {
-	cfg      *config.Config
 	log      zerolog.Logger
 	board    *hardware.Board
 	mlog     *checks.Log
@@ -71,7 +70,7 @@ type daemon struct {
 func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &daemon{cfg: cfg, log: log}
+	d := &daemon{log: log}
 	log.Info().Str("version", version).Str("backend", cfg.Hardware.Backend).Msg("roomkiosk starting")
 
 	recipients, err := cfg.Encryption.ParsedRecipients()
