@@ -13,6 +13,15 @@ import (
 	"roomkiosk/sync/admin"
 )
 
+// printList prints rows as a JSON array, [] rather than null when empty, so
+// that scripts can always iterate.
+func printList[T any](a *app, rows []T) error {
+	if rows == nil {
+		rows = []T{}
+	}
+	return a.printJSON(rows)
+}
+
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
@@ -192,10 +201,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	if *asJSON {
-		if recs == nil {
-			recs = []admin.AuditRecord{}
-		}
-		return a.printJSON(recs)
+		return printList(a, recs)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT (UTC)\tWHO\tHOST\tACTION\tROOM\tSESSION\tRESULT")

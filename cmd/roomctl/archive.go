@@ -71,10 +71,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		return fmt.Errorf("sessions: %w", err)
 	}
 	if *asJSON {
-		if rows == nil {
-			rows = []archive.Session{}
-		}
-		return a.printJSON(rows)
+		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK")
@@ -264,10 +261,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 		return fmt.Errorf("status: %w", err)
 	}
 	if *asJSON {
-		if rows == nil {
-			rows = []archive.RoomStatus{}
-		}
-		return a.printJSON(rows)
+		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET")
@@ -362,10 +356,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 		})
 	}
 	if *asJSON {
-		if outs == nil {
-			outs = []archive.DeletionOutcome{}
-		}
-		if err := a.printJSON(outs); err != nil {
+		if err := printList(a, outs); err != nil {
 			return err
 		}
 	} else {
