@@ -112,19 +112,7 @@ func TestBenchSessionRepaints(t *testing.T) {
 	x := StartX(t)
 	s := StartScreen(t, bin, x, d.Socket)
 	s.WaitScene(t, "door")
-	s.Tap(t, "start")
-	s.WaitScene(t, "pin")
-	enterPIN(t, s, PIN)
-	s.WaitScene(t, "checklist")
-	for i := range 3 {
-		s.TapThen(t, fmt.Sprintf("check-item-%d", i))
-	}
-	s.Tap(t, "check-continue")
-	s.WaitScene(t, "participants")
-	s.Tap(t, "participants-1")
-	s.WaitScene(t, "record_choice")
-	s.Tap(t, "record-yes")
-	s.WaitScene(t, "consent")
+	toConsent(t, s)
 	s.Tap(t, "consent-yes")
 	s.WaitFor(t, "recording", 10*time.Second, func(v ui.View) bool { return v.Recording })
 	var id string

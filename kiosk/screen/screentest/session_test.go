@@ -1,6 +1,7 @@
 package screentest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,25 @@ func enterPIN(t *testing.T, s *Screen, pin string) {
 		s.TapThen(t, "pin-"+string(d))
 	}
 	s.Tap(t, "pin-ok")
+}
+
+// toConsent goes from the door to the consent screen of a recorded session
+// with one participant: Start, PIN, every manual item, Continue, 1, record.
+func toConsent(t *testing.T, s *Screen) {
+	t.Helper()
+	s.Tap(t, "start")
+	s.WaitScene(t, "pin")
+	enterPIN(t, s, PIN)
+	s.WaitScene(t, "checklist")
+	for i := range 3 {
+		s.TapThen(t, fmt.Sprintf("check-item-%d", i))
+	}
+	s.Tap(t, "check-continue")
+	s.WaitScene(t, "participants")
+	s.Tap(t, "participants-1")
+	s.WaitScene(t, "record_choice")
+	s.Tap(t, "record-yes")
+	s.WaitScene(t, "consent")
 }
 
 // TestWholeSession drives a recorded session with two participants through
@@ -217,19 +237,7 @@ func TestDeclineLanguageAndMaintenance(t *testing.T) {
 	s.Tap(t, "maintenance-back")
 	s.WaitScene(t, "door")
 
-	s.Tap(t, "start")
-	s.WaitScene(t, "pin")
-	enterPIN(t, s, PIN)
-	s.WaitScene(t, "checklist")
-	for i := range 3 {
-		s.TapThen(t, "check-item-"+string(rune('0'+i)))
-	}
-	s.Tap(t, "check-continue")
-	s.WaitScene(t, "participants")
-	s.Tap(t, "participants-1")
-	s.WaitScene(t, "record_choice")
-	s.Tap(t, "record-yes")
-	s.WaitScene(t, "consent")
+	toConsent(t, s)
 	s.Tap(t, "lang-zh")
 	s.WaitFor(t, "chinese agreement", 10*time.Second, func(v ui.View) bool {
 		return v.Language == "zh" && slices.Contains(v.Texts, "来访者 1 / 1")
