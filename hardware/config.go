@@ -7,9 +7,8 @@ package hardware
 import (
 	"errors"
 	"fmt"
+	"roomkiosk/kiosk/room"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Config is the [hardware] section. A pin or address left empty (or 0) means
@@ -24,11 +23,11 @@ type Config struct {
 	PIRPin  string    `toml:"pir_pin"`     // presence sensor output, active high
 	LEDPin  string    `toml:"on_air_pin"`  // on-air light, high = on
 
-	Debounce     session.Duration `toml:"debounce"`      // door switch must be stable this long
-	PresenceHold session.Duration `toml:"presence_hold"` // "present" lasts this long after the last motion
+	Debounce     room.Duration `toml:"debounce"`      // door switch must be stable this long
+	PresenceHold room.Duration `toml:"presence_hold"` // "present" lasts this long after the last motion
 	// A PIR output that reports motion without a break for this long is taken
 	// as stuck (a loose wire reads as motion through the pull-up).
-	PresenceStuckAfter session.Duration `toml:"presence_stuck_after"`
+	PresenceStuckAfter room.Duration `toml:"presence_stuck_after"`
 }
 
 // SimConfig is [hardware.sim]: the simulated board's starting values. The
@@ -48,9 +47,9 @@ type SimConfig struct {
 func Default() Config {
 	return Config{
 		Backend: "sim", BME280: 0x76, BH1750: 0x23, DoorPin: "GPIO17", PIRPin: "GPIO27", LEDPin: "GPIO22",
-		Debounce:           session.Duration{Duration: 50 * time.Millisecond},
-		PresenceHold:       session.Duration{Duration: 3 * time.Minute},
-		PresenceStuckAfter: session.Duration{Duration: 6 * time.Hour},
+		Debounce:           room.Duration{Duration: 50 * time.Millisecond},
+		PresenceHold:       room.Duration{Duration: 3 * time.Minute},
+		PresenceStuckAfter: room.Duration{Duration: 6 * time.Hour},
 		Sim:                SimConfig{TemperatureC: 21.5, HumidityPct: 45, PressureHPa: 1013.2, Lux: 420},
 	}
 }

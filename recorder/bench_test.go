@@ -15,7 +15,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
@@ -67,8 +67,8 @@ func runPipeline(t *testing.T, pcm []byte, id *age.X25519Identity, noSync bool, 
 	stopped := make(chan struct{}, 1)
 	rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{id.Recipient()}, RoomID: "101", DeviceID: "101",
 		Source: src, NoSync: noSync,
-		OnStatus: func(s session.RecorderStatus) {
-			if s.State == session.RecorderStopped {
+		OnStatus: func(s room.RecorderStatus) {
+			if s.State == room.RecorderStopped {
 				stopped <- struct{}{}
 			}
 		}})
@@ -76,7 +76,7 @@ func runPipeline(t *testing.T, pcm []byte, id *age.X25519Identity, noSync bool, 
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	in := session.SessionInfo{ID: "20261127T100000Z-bbbbbb", CounselorID: "c-1", MaxLength: time.Hour}
+	in := room.SessionInfo{ID: "20261127T100000Z-bbbbbb", CounselorID: "c-1", MaxLength: time.Hour}
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)

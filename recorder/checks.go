@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"roomkiosk/kiosk/room"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // MicCheck is the "microphone" check: the device opens; the quietest 100 ms
@@ -28,12 +27,12 @@ type MicCheck struct {
 func (c *MicCheck) Name() string { return "microphone" }
 
 // Run opens the device for 1 s plus the speech window.
-func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
+func (c *MicCheck) Run(ctx context.Context) (res room.CheckResult) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
-	res = session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
+	res = room.CheckResult{Name: c.Name(), Required: true, State: room.CheckUnknown,
 		Threshold: fmt.Sprintf("noise < %.0f dBFS, speech peak > %.0f dBFS, no clipping", c.Config.MicNoiseFloor, c.Config.MicSpeechPeak)}
 	defer func() { res.At = now().UTC() }()
 	parent := ctx
@@ -57,7 +56,7 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 	}
 	st, err := c.Source.Open(f)
 	if err != nil {
-		res.State = session.CheckAbnormal
+		res.State = room.CheckAbnormal
 		res.Value = "device does not open"
 		res.Hint = "Check that the microphone is plugged in; replug it and run the check again."
 		return res
@@ -78,12 +77,12 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 				noise = m.MinRMS()
 			}
 		case <-st.Lost():
-			res.State = session.CheckAbnormal
+			res.State = room.CheckAbnormal
 			res.Value = "device stopped during the check"
 			res.Hint = "Replug the microphone and run the check again."
 			return res
 		case <-timeout.C:
-			res.State = session.CheckAbnormal
+			res.State = room.CheckAbnormal
 			res.Value = fmt.Sprintf("device delivered %d of %d blocks", m.Blocks(), need)
 			res.Hint = "The microphone does not deliver audio; replug it."
 			return res
@@ -101,29 +100,29 @@ func (c *MicCheck) Run(ctx context.Context) (res session.CheckResult) {
 	res.Value = fmt.Sprintf("noise %.0f dBFS, peak %.0f dBFS, %d clipped", noise, m.MaxPeak(), m.Clipped())
 	switch {
 	case m.Clipped() > 0:
-		res.State = session.CheckAbnormal
+		res.State = room.CheckAbnormal
 		res.Hint = "The microphone clips: lower its gain or move it away from loud sources."
 	case noise > c.Config.MicNoiseFloor:
-		res.State = session.CheckAbnormal
+		res.State = room.CheckAbnormal
 		res.Hint = "The room or the microphone is noisy: close windows and doors, switch off fans."
 	case c.Config.MicSpeechFor.Duration > 0 && m.MaxPeak() < c.Config.MicSpeechPeak:
-		res.State = session.CheckUnknown
+		res.State = room.CheckUnknown
 		res.Hint = "Say something near the microphone while the check runs."
 	default:
-		res.State = session.CheckGood
+		res.State = room.CheckGood
 	}
 	return res
 }
 
 // live reports the session's own view of the device instead of opening it.
-func (c *MicCheck) live(res session.CheckResult) session.CheckResult {
+func (c *MicCheck) live(res room.CheckResult) room.CheckResult {
 	m := c.Recorder.Metrics()
 	switch m.State {
-	case session.RecorderRecording:
-		res.State = session.CheckGood
+	case room.RecorderRecording:
+		res.State = room.CheckGood
 		res.Value = fmt.Sprintf("in use by the session; level %.0f dBFS", m.LastRMSdBFS)
-	case session.RecorderFault:
-		res.State = session.CheckAbnormal
+	case room.RecorderFault:
+		res.State = room.CheckAbnormal
 		res.Value = "in use by the session, which cannot capture"
 		res.Hint = "Check that the microphone is plugged in; replug it."
 	default:
@@ -145,7 +144,7 @@ type StorageCheck struct {
 func (c *StorageCheck) Name() string { return "storage" }
 
 // Run checks free space and writability.
-func (c *StorageCheck) Run(ctx context.Context) (res session.CheckResult) {
+func (c *StorageCheck) Run(ctx context.Context) (res room.CheckResult) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -157,11 +156,11 @@ func (c *StorageCheck) Run(ctx context.Context) (res session.CheckResult) {
 	f := c.Config.Format()
 	pcm := uint64(c.Config.MaxSessionLength.Seconds() * float64(f.BytesPerSecond()))
 	need := pcm + pcm/4096 + uint64(c.Config.FreeMarginMB)<<20
-	res = session.CheckResult{Name: c.Name(), Required: true, State: session.CheckUnknown,
+	res = room.CheckResult{Name: c.Name(), Required: true, State: room.CheckUnknown,
 		Threshold: fmt.Sprintf(">= %d MB free (%v of audio + margin)", need>>20, c.Config.MaxSessionLength.Duration)}
 	defer func() { res.At = now().UTC() }()
 	if err := os.MkdirAll(c.Config.SpoolDir, 0o700); err != nil {
-		res.State = session.CheckAbnormal
+		res.State = room.CheckAbnormal
 		res.Value = "spool folder cannot be created"
 		res.Hint = "Storage is missing or read-only: call maintenance."
 		return res
@@ -184,7 +183,7 @@ func (c *StorageCheck) Run(ctx context.Context) (res session.CheckResult) {
 		return fh.Close()
 	}()
 	if err != nil {
-		res.State = session.CheckAbnormal
+		res.State = room.CheckAbnormal
 		res.Value = "spool not writable"
 		res.Hint = "Storage is full, failing or read-only: call maintenance."
 		return res
@@ -197,10 +196,10 @@ func (c *StorageCheck) Run(ctx context.Context) (res session.CheckResult) {
 	}
 	res.Value = fmt.Sprintf("%d MB free", n>>20)
 	if n < need {
-		res.State = session.CheckAbnormal
+		res.State = room.CheckAbnormal
 		res.Hint = "Not enough room for a full recorded session: wait for uploads to finish or call maintenance."
 		return res
 	}
-	res.State = session.CheckGood
+	res.State = room.CheckGood
 	return res
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
 )
@@ -33,19 +33,19 @@ func TestMicCheckStates(t *testing.T) {
 		name    string
 		pcm     []byte
 		unplug  bool
-		want    session.CheckState
+		want    room.CheckState
 		hasHint bool
 	}{
-		{"good", tone(2, quietThenSpeech), false, session.CheckGood, false},
-		{"noisy room", tone(2, func(i int) int16 { return int16((i % 50) * 100) }), false, session.CheckAbnormal, true},
+		{"good", tone(2, quietThenSpeech), false, room.CheckGood, false},
+		{"noisy room", tone(2, func(i int) int16 { return int16((i % 50) * 100) }), false, room.CheckAbnormal, true},
 		{"clipping", tone(2, func(i int) int16 {
 			if i > 16000 && i%10 == 0 {
 				return 32767
 			}
 			return quietThenSpeech(i)
-		}), false, session.CheckAbnormal, true},
-		{"nobody spoke", tone(2, func(int) int16 { return 0 }), false, session.CheckUnknown, true},
-		{"no device", nil, true, session.CheckAbnormal, true},
+		}), false, room.CheckAbnormal, true},
+		{"nobody spoke", tone(2, func(int) int16 { return 0 }), false, room.CheckUnknown, true},
+		{"no device", nil, true, room.CheckAbnormal, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,11 +74,11 @@ func TestStorageCheck(t *testing.T) {
 		name  string
 		spool string
 		free  uint64
-		want  session.CheckState
+		want  room.CheckState
 	}{
-		{"room for a session", filepath.Join(dir, "spool"), 10 << 30, session.CheckGood},
-		{"full", filepath.Join(dir, "spool"), 100 << 20, session.CheckAbnormal},
-		{"not writable", filepath.Join(file, "spool"), 10 << 30, session.CheckAbnormal},
+		{"room for a session", filepath.Join(dir, "spool"), 10 << 30, room.CheckGood},
+		{"full", filepath.Join(dir, "spool"), 100 << 20, room.CheckAbnormal},
+		{"not writable", filepath.Join(file, "spool"), 10 << 30, room.CheckAbnormal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,7 +86,7 @@ func TestStorageCheck(t *testing.T) {
 			cfg.SpoolDir = tt.spool
 			c := &recorder.StorageCheck{Config: cfg, FreeSpace: func(string) (uint64, error) { return tt.free, nil }}
 			res := c.Run(context.Background())
-			if res.Name != "storage" || res.State != tt.want || (tt.want != session.CheckGood && res.Hint == "") || res.At.IsZero() {
+			if res.Name != "storage" || res.State != tt.want || (tt.want != room.CheckGood && res.Hint == "") || res.At.IsZero() {
 				t.Fatalf("%+v", res)
 			}
 		})

@@ -6,28 +6,27 @@ package recorder
 import (
 	"errors"
 	"fmt"
+	"roomkiosk/kiosk/room"
 	"strings"
 	"time"
 
 	"filippo.io/age"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Config is the [recording] section.
 type Config struct {
-	Device           string           `toml:"device"`             // ALSA device name; "default"
-	SampleRate       int              `toml:"sample_rate"`        // 16000 or 48000
-	Channels         int              `toml:"channels"`           // 1 or 2
-	SegmentLength    session.Duration `toml:"segment_length"`     // 30s
-	MaxSessionLength session.Duration `toml:"max_session_length"` // 2h
-	SpoolDir         string           `toml:"spool_dir"`
+	Device           string        `toml:"device"`             // ALSA device name; "default"
+	SampleRate       int           `toml:"sample_rate"`        // 16000 or 48000
+	Channels         int           `toml:"channels"`           // 1 or 2
+	SegmentLength    room.Duration `toml:"segment_length"`     // 30s
+	MaxSessionLength room.Duration `toml:"max_session_length"` // 2h
+	SpoolDir         string        `toml:"spool_dir"`
 
 	// Level metering and the counselor's silence alert.
-	SilenceThreshold float64          `toml:"silence_threshold_dbfs"` // -45: RMS below this is silence
-	SilenceAfter     session.Duration `toml:"silence_after"`          // 120s of silence raises mic_silent
+	SilenceThreshold float64       `toml:"silence_threshold_dbfs"` // -45: RMS below this is silence
+	SilenceAfter     room.Duration `toml:"silence_after"`          // 120s of silence raises mic_silent
 	// Device loss: how often to try reopening a lost microphone.
-	RetryInterval session.Duration `toml:"retry_interval"` // 3s
+	RetryInterval room.Duration `toml:"retry_interval"` // 3s
 	// Storage guard: a session needs room for max_session_length plus
 	// free_margin_mb to start; under disk_floor_mb recording stops cleanly.
 	FreeMarginMB int `toml:"free_margin_mb"` // 200
@@ -36,9 +35,9 @@ type Config struct {
 	// Microphone check (check runner): noise floor over 1 s must be below
 	// mic_noise_floor_dbfs; during the "say something" window the peak must
 	// rise above mic_speech_peak_dbfs; no clipped samples.
-	MicNoiseFloor float64          `toml:"mic_noise_floor_dbfs"` // -50
-	MicSpeechPeak float64          `toml:"mic_speech_peak_dbfs"` // -30
-	MicSpeechFor  session.Duration `toml:"mic_speech_window"`    // 3s; 0 skips the speech part
+	MicNoiseFloor float64       `toml:"mic_noise_floor_dbfs"` // -50
+	MicSpeechPeak float64       `toml:"mic_speech_peak_dbfs"` // -30
+	MicSpeechFor  room.Duration `toml:"mic_speech_window"`    // 3s; 0 skips the speech part
 }
 
 // Format is the configured capture format.
@@ -55,17 +54,17 @@ func Default() Config {
 		Device:           "default",
 		SampleRate:       16000,
 		Channels:         1,
-		SegmentLength:    session.Duration{Duration: 30 * time.Second},
-		MaxSessionLength: session.Duration{Duration: 2 * time.Hour},
+		SegmentLength:    room.Duration{Duration: 30 * time.Second},
+		MaxSessionLength: room.Duration{Duration: 2 * time.Hour},
 		SpoolDir:         "/var/lib/roomkiosk/spool",
 		SilenceThreshold: -45,
-		SilenceAfter:     session.Duration{Duration: 120 * time.Second},
-		RetryInterval:    session.Duration{Duration: 3 * time.Second},
+		SilenceAfter:     room.Duration{Duration: 120 * time.Second},
+		RetryInterval:    room.Duration{Duration: 3 * time.Second},
 		FreeMarginMB:     200,
 		DiskFloorMB:      50,
 		MicNoiseFloor:    -50,
 		MicSpeechPeak:    -30,
-		MicSpeechFor:     session.Duration{Duration: 3 * time.Second},
+		MicSpeechFor:     room.Duration{Duration: 3 * time.Second},
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 )
@@ -23,7 +23,7 @@ func TestWithdrawnHeldUntilKeep(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	wakes := g.up.Wakes()
 	if err := g.rec.Stop(sid, true); err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestKeepWhileSealing(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	g.rec.Stop(sid, true)
 	if err := g.rec.Keep(sid); err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestDiscardHeld(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	g.rec.Stop(sid, true)
 	g.rec.Wait()
 	if err := g.rec.Discard(sid); err != nil {

@@ -3,9 +3,8 @@ package recorder
 import (
 	"encoding/binary"
 	"math"
+	"roomkiosk/kiosk/room"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // FloorDBFS is the level reported for digital silence.
@@ -32,7 +31,7 @@ type Meter struct {
 
 	blocks      uint64
 	clipped     uint64
-	last        session.Level
+	last        room.Level
 	minRMS      float64 // quietest block since Reset
 	maxPeak     float64 // loudest peak since Reset
 	silentFrame int64   // consecutive frames in silent blocks
@@ -83,7 +82,7 @@ func (m *Meter) Write(pcm []byte) {
 func (m *Meter) finishBlock() {
 	rms := DBFS(math.Sqrt(float64(m.sumSq) / float64(m.n)))
 	peak := DBFS(math.Sqrt(float64(m.peakSq)))
-	m.last = session.Level{RMSdBFS: rms, PeakdBFS: peak}
+	m.last = room.Level{RMSdBFS: rms, PeakdBFS: peak}
 	if rms < m.minRMS {
 		m.minRMS = rms
 	}
@@ -98,7 +97,7 @@ func (m *Meter) finishBlock() {
 }
 
 // Level is the last complete block's RMS and peak.
-func (m *Meter) Level() session.Level { return m.last }
+func (m *Meter) Level() room.Level { return m.last }
 
 // Blocks counts complete 100 ms blocks.
 func (m *Meter) Blocks() uint64 { return m.blocks }

@@ -4,9 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"roomkiosk/kiosk/room"
 	"testing"
-
-	"roomkiosk/kiosk/session"
 )
 
 func TestMeter(t *testing.T) {
@@ -75,7 +74,7 @@ func TestMeterMatchesReference(t *testing.T) {
 		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(s))
 	}
 	var clipped uint64
-	want := make([]session.Level, 0, len(samples)/block)
+	want := make([]room.Level, 0, len(samples)/block)
 	for b := 0; b < len(samples)/block; b++ {
 		var sq, peak float64
 		for _, s := range samples[b*block : (b+1)*block] {
@@ -85,7 +84,7 @@ func TestMeterMatchesReference(t *testing.T) {
 				clipped++
 			}
 		}
-		want = append(want, session.Level{RMSdBFS: DBFS(math.Sqrt(sq / block)), PeakdBFS: DBFS(peak)})
+		want = append(want, room.Level{RMSdBFS: DBFS(math.Sqrt(sq / block)), PeakdBFS: DBFS(peak)})
 	}
 	for _, step := range []int{2, 6, 14, 3200, 3202, 32000} {
 		m := NewMeter(f, -45)

@@ -8,7 +8,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
 )
@@ -32,20 +32,20 @@ func TestMicCheckYieldsToSession(t *testing.T) {
 	t.Cleanup(func() { rec.Close() })
 	check := &recorder.MicCheck{Config: cfg, Source: src, Recorder: rec}
 
-	res := make(chan session.CheckResult, 1)
+	res := make(chan room.CheckResult, 1)
 	go func() { res <- check.Run(context.Background()) }()
 	for src.Now() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	// A second check meanwhile does not open the device a second time.
-	if r := check.Run(context.Background()); r.State != session.CheckUnknown || !strings.Contains(r.Value, "another microphone check") {
+	if r := check.Run(context.Background()); r.State != room.CheckUnknown || !strings.Contains(r.Value, "another microphone check") {
 		t.Errorf("second check: %+v", r)
 	}
 	const sid = "20261102T150405Z-abc130"
 	if err := rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	var r session.CheckResult
+	var r room.CheckResult
 	select {
 	case r = <-res:
 	case <-time.After(5 * time.Second):
@@ -54,9 +54,9 @@ func TestMicCheckYieldsToSession(t *testing.T) {
 	if !strings.Contains(r.Value, "a session started recording") {
 		t.Errorf("preempted check: %+v", r)
 	}
-	st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	opens := src.Opens()
-	if r := check.Run(context.Background()); r.State != session.CheckGood || !strings.Contains(r.Value, "in use by the session") {
+	if r := check.Run(context.Background()); r.State != room.CheckGood || !strings.Contains(r.Value, "in use by the session") {
 		t.Errorf("check while recording: %+v", r)
 	}
 	if src.Opens() != opens {

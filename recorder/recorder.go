@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/rs/zerolog"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
@@ -31,7 +32,7 @@ type Options struct {
 	// OnStatus receives every change of state, alerts and (at most 4 times
 	// a second) level. It is called from the recorder's own goroutine, in
 	// order, never from Start/Stop/Discard, so it may block briefly.
-	OnStatus func(session.RecorderStatus)
+	OnStatus func(room.RecorderStatus)
 	Uploader Uploader       // may be nil until the uploader exists
 	Log      zerolog.Logger // session ids only, never personal data
 	// FreeSpace returns the bytes available in dir; nil uses statfs.
@@ -53,20 +54,20 @@ var (
 
 // Metrics are the recorder's figures for /metrics.
 type Metrics struct {
-	State           session.RecorderState `json:"state"`
-	SessionID       string                `json:"session_id,omitempty"`
-	Overruns        uint64                `json:"overrun_frames"`
-	ClippedSamples  uint64                `json:"clipped_samples"`
-	LastRMSdBFS     float64               `json:"last_rms_dbfs"`
-	LastPeakdBFS    float64               `json:"last_peak_dbfs"`
-	FramesCaptured  uint64                `json:"frames_captured"`
-	SegmentsWritten uint64                `json:"segments_written"`
-	BytesWritten    uint64                `json:"bytes_written"` // ciphertext
-	Fsyncs          uint64                `json:"fsyncs"`
-	DeviceOpens     uint64                `json:"device_opens"`
-	DeviceLost      uint64                `json:"device_lost"`
-	WriteErrors     uint64                `json:"write_errors"`
-	SessionsDone    uint64                `json:"sessions_done"`
+	State           room.RecorderState `json:"state"`
+	SessionID       string             `json:"session_id,omitempty"`
+	Overruns        uint64             `json:"overrun_frames"`
+	ClippedSamples  uint64             `json:"clipped_samples"`
+	LastRMSdBFS     float64            `json:"last_rms_dbfs"`
+	LastPeakdBFS    float64            `json:"last_peak_dbfs"`
+	FramesCaptured  uint64             `json:"frames_captured"`
+	SegmentsWritten uint64             `json:"segments_written"`
+	BytesWritten    uint64             `json:"bytes_written"` // ciphertext
+	Fsyncs          uint64             `json:"fsyncs"`
+	DeviceOpens     uint64             `json:"device_opens"`
+	DeviceLost      uint64             `json:"device_lost"`
+	WriteErrors     uint64             `json:"write_errors"`
+	SessionsDone    uint64             `json:"sessions_done"`
 }
 
 type counters struct {
@@ -86,7 +87,7 @@ type Recorder struct {
 	cur   *run            // the session capturing, if any
 	check *checkHold      // the microphone check holding the device, if any
 	runs  map[string]*run // sessions not yet finalised
-	state session.RecorderState
+	state room.RecorderState
 	sid   string
 	bg    sync.WaitGroup // finalisation and discards
 }
@@ -112,7 +113,7 @@ func New(o Options) (*Recorder, error) {
 		o.FreeSpace = FreeSpace
 	}
 	r := &Recorder{o: o, spool: spool.Spool{Root: o.Config.SpoolDir, NoSync: o.NoSync}, fmt: o.Config.Format(),
-		runs: map[string]*run{}, state: session.RecorderIdle}
+		runs: map[string]*run{}, state: room.RecorderIdle}
 	if err := r.spool.Init(); err != nil {
 		return nil, err
 	}
@@ -163,7 +164,7 @@ func (r *Recorder) NeededBytes(d time.Duration) uint64 {
 
 // Start begins capturing a consented session. It returns at once; the device
 // is opened on the recorder's goroutine and progress arrives via OnStatus.
-func (r *Recorder) Start(info session.SessionInfo) error {
+func (r *Recorder) Start(info room.SessionInfo) error {
 	if !manifest.ValidSessionID(info.ID) {
 		return fmt.Errorf("start recording: %q is not a session id", info.ID)
 	}
@@ -421,7 +422,7 @@ func (r *Recorder) Metrics() Metrics {
 	}
 }
 
-func (r *Recorder) setStatus(st session.RecorderStatus) {
+func (r *Recorder) setStatus(st room.RecorderStatus) {
 	r.mu.Lock()
 	r.state, r.sid = st.State, st.SessionID
 	r.mu.Unlock()
@@ -449,21 +450,21 @@ func FreeSpace(dir string) (uint64, error) {
 // publisher delivers statuses in order on its own goroutine so that OnStatus
 // (the core's RecorderChanged) is never called from inside a core call.
 type publisher struct {
-	fn   func(session.RecorderStatus)
+	fn   func(room.RecorderStatus)
 	mu   sync.Mutex
-	q    []session.RecorderStatus
+	q    []room.RecorderStatus
 	wake chan struct{}
 	quit chan struct{}
 	done chan struct{}
 }
 
-func newPublisher(fn func(session.RecorderStatus)) *publisher {
+func newPublisher(fn func(room.RecorderStatus)) *publisher {
 	p := &publisher{fn: fn, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go p.run()
 	return p
 }
 
-func (p *publisher) push(s session.RecorderStatus) {
+func (p *publisher) push(s room.RecorderStatus) {
 	if p.fn == nil {
 		return
 	}

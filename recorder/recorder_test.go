@@ -15,7 +15,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/recordertest"
@@ -25,27 +25,27 @@ import (
 
 type statusLog struct {
 	mu sync.Mutex
-	s  []session.RecorderStatus
+	s  []room.RecorderStatus
 	at []time.Time
 }
 
-func (l *statusLog) add(s session.RecorderStatus) {
+func (l *statusLog) add(s room.RecorderStatus) {
 	l.mu.Lock()
 	l.s = append(l.s, s)
 	l.at = append(l.at, time.Now())
 	l.mu.Unlock()
 }
 
-func (l *statusLog) last() session.RecorderStatus {
+func (l *statusLog) last() room.RecorderStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.s) == 0 {
-		return session.RecorderStatus{}
+		return room.RecorderStatus{}
 	}
 	return l.s[len(l.s)-1]
 }
 
-func (l *statusLog) waitFor(t *testing.T, what string, ok func(session.RecorderStatus) bool) {
+func (l *statusLog) waitFor(t *testing.T, what string, ok func(room.RecorderStatus) bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -57,7 +57,7 @@ func (l *statusLog) waitFor(t *testing.T, what string, ok func(session.RecorderS
 	t.Fatalf("timed out waiting for %s; last status %+v", what, l.last())
 }
 
-func hasAlert(s session.RecorderStatus, code string) bool {
+func hasAlert(s room.RecorderStatus, code string) bool {
 	for _, a := range s.Alerts {
 		if a.Code == code {
 			return true
@@ -102,10 +102,10 @@ func newRig(t *testing.T, pcm []byte, every time.Duration, segLen time.Duration)
 	return g
 }
 
-func info(id string) session.SessionInfo {
-	return session.SessionInfo{ID: id, CounselorID: "c-1", Started: time.Now(), MaxLength: time.Hour,
-		Consent: session.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
-			Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: time.Now()}}}}
+func info(id string) room.SessionInfo {
+	return room.SessionInfo{ID: id, CounselorID: "c-1", Started: time.Now(), MaxLength: time.Hour,
+		Consent: room.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
+			Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: time.Now()}}}}
 }
 
 func randomPCM(seconds float64) []byte {
@@ -169,8 +169,8 @@ func TestRolloverAndKeep(t *testing.T) {
 	for g.src.Offset() < len(pcm) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool {
-		return s.State == session.RecorderRecording || s.State == session.RecorderFault
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool {
+		return s.State == room.RecorderRecording || s.State == room.RecorderFault
 	})
 	time.Sleep(50 * time.Millisecond)
 	if err := g.rec.Stop(sid, false); err != nil {
@@ -199,7 +199,7 @@ func TestRolloverAndKeep(t *testing.T) {
 	if g.up.Wakes() < 1 {
 		t.Fatal("uploader not woken")
 	}
-	if s := g.st.last(); s.State != session.RecorderStopped || s.SessionID != sid {
+	if s := g.st.last(); s.State != room.RecorderStopped || s.SessionID != sid {
 		t.Fatalf("last status %+v", s)
 	}
 	mt := g.rec.Metrics()
@@ -217,7 +217,7 @@ func TestDiscard(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	if err := g.rec.Stop(sid, true); err != nil {
 		t.Fatal(err)
 	}
@@ -266,10 +266,10 @@ func TestDiskFloorStopsCleanly(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	time.Sleep(200 * time.Millisecond)
 	g.free.Store(10 << 20)
-	g.st.waitFor(t, "stopped", func(s session.RecorderStatus) bool { return s.State == session.RecorderStopped })
+	g.st.waitFor(t, "stopped", func(s room.RecorderStatus) bool { return s.State == room.RecorderStopped })
 	g.rec.Wait()
 	if s := g.st.last(); s.Reason != recorder.ReasonDiskFloor {
 		t.Fatalf("status %+v", s)
@@ -287,16 +287,16 @@ func TestDeviceLostAndBack(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "recording", func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	time.Sleep(150 * time.Millisecond)
 	g.src.Unplug()
-	g.st.waitFor(t, "fault with mic_lost", func(s session.RecorderStatus) bool {
-		return s.State == session.RecorderFault && hasAlert(s, recorder.AlertMicLost)
+	g.st.waitFor(t, "fault with mic_lost", func(s room.RecorderStatus) bool {
+		return s.State == room.RecorderFault && hasAlert(s, recorder.AlertMicLost)
 	})
 	time.Sleep(250 * time.Millisecond) // a few failed reopens
 	g.src.Replug()
-	g.st.waitFor(t, "recording again", func(s session.RecorderStatus) bool {
-		return s.State == session.RecorderRecording && !hasAlert(s, recorder.AlertMicLost)
+	g.st.waitFor(t, "recording again", func(s room.RecorderStatus) bool {
+		return s.State == room.RecorderRecording && !hasAlert(s, recorder.AlertMicLost)
 	})
 	time.Sleep(150 * time.Millisecond)
 	g.rec.Stop(sid, false)
@@ -317,7 +317,7 @@ func TestEndsWhileDeviceMissing(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "fault", func(s session.RecorderStatus) bool { return s.State == session.RecorderFault })
+	g.st.waitFor(t, "fault", func(s room.RecorderStatus) bool { return s.State == room.RecorderFault })
 	time.Sleep(200 * time.Millisecond)
 	g.rec.Stop(sid, false)
 	g.rec.Wait()
@@ -334,7 +334,7 @@ func TestSilenceAlertAndLevelRate(t *testing.T) {
 	if err := g.rec.Start(info(sid)); err != nil {
 		t.Fatal(err)
 	}
-	g.st.waitFor(t, "mic_silent", func(s session.RecorderStatus) bool { return hasAlert(s, recorder.AlertMicSilent) })
+	g.st.waitFor(t, "mic_silent", func(s room.RecorderStatus) bool { return hasAlert(s, recorder.AlertMicSilent) })
 	g.rec.Stop(sid, false)
 	g.rec.Wait()
 	g.st.mu.Lock()

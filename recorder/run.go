@@ -15,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 	"roomkiosk/recorder/spool"
@@ -45,7 +45,7 @@ const (
 // run is one session's capture-and-write loop, on its own goroutine.
 type run struct {
 	r      *Recorder
-	info   session.SessionInfo
+	info   room.SessionInfo
 	maxLen time.Duration
 	log    zerolog.Logger
 
@@ -66,15 +66,15 @@ type run struct {
 	frames   int64 // frames written in the session
 	segLimit int64 // frames per segment
 	meter    *Meter
-	alerts   map[string]session.Alert
-	state    session.RecorderState
+	alerts   map[string]room.Alert
+	state    room.RecorderState
 	reason   string
-	level    session.Level
+	level    room.Level
 	t0       time.Time // monotonic start
 	lostAt   time.Time // when the device was lost (zero: not lost)
 }
 
-func newRun(r *Recorder, info session.SessionInfo, maxLen time.Duration) *run {
+func newRun(r *Recorder, info room.SessionInfo, maxLen time.Duration) *run {
 	return &run{
 		r: r, info: info, maxLen: maxLen,
 		log:           r.o.Log.With().Str("session", info.ID).Logger(),
@@ -83,8 +83,8 @@ func newRun(r *Recorder, info session.SessionInfo, maxLen time.Duration) *run {
 		done:          make(chan struct{}),
 		segLimit:      int64(r.o.Config.SegmentLength.Seconds() * float64(r.fmt.SampleRate)),
 		meter:         NewMeter(r.fmt, r.o.Config.SilenceThreshold),
-		alerts:        map[string]session.Alert{},
-		level:         session.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS},
+		alerts:        map[string]room.Alert{},
+		level:         room.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS},
 	}
 }
 
@@ -114,7 +114,7 @@ func (ru *run) liveOverruns() uint64 {
 }
 
 func (ru *run) publish() {
-	st := session.RecorderStatus{SessionID: ru.info.ID, State: ru.state, Reason: ru.reason, Level: ru.level}
+	st := room.RecorderStatus{SessionID: ru.info.ID, State: ru.state, Reason: ru.reason, Level: ru.level}
 	for _, code := range []string{AlertMicLost, AlertMicSilent, AlertDiskLow} {
 		if a, ok := ru.alerts[code]; ok {
 			st.Alerts = append(st.Alerts, a)
@@ -123,7 +123,7 @@ func (ru *run) publish() {
 	ru.r.setStatus(st)
 }
 
-func (ru *run) setState(s session.RecorderState, reason string) {
+func (ru *run) setState(s room.RecorderState, reason string) {
 	ru.state, ru.reason = s, reason
 	ru.publish()
 }
@@ -132,7 +132,7 @@ func (ru *run) alert(code, msg string, on bool) bool {
 	_, had := ru.alerts[code]
 	switch {
 	case on && !had:
-		ru.alerts[code] = session.Alert{Code: code, Message: msg, Since: time.Now().UTC()}
+		ru.alerts[code] = room.Alert{Code: code, Message: msg, Since: time.Now().UTC()}
 		return true
 	case !on && had:
 		delete(ru.alerts, code)
@@ -145,7 +145,7 @@ func (ru *run) loop() {
 	defer close(ru.done)
 	defer ru.r.finished(ru)
 	ru.t0 = time.Now()
-	ru.setState(session.RecorderStarting, "")
+	ru.setState(room.RecorderStarting, "")
 	ru.m = &manifest.Manifest{
 		Version: manifest.Version, SessionID: ru.info.ID, RoomID: ru.r.o.RoomID, DeviceID: ru.r.o.DeviceID,
 		CounselorID: ru.info.CounselorID, Format: ru.r.manifestFormat(), Started: ru.t0.UTC(),
@@ -214,7 +214,7 @@ func (ru *run) captureLoop() string {
 			}
 			ru.log.Warn().Err(err).Msg("capture device not available; retrying")
 			ru.alert(AlertMicLost, "Microphone not found; retrying", true)
-			ru.setState(session.RecorderFault, "microphone not available")
+			ru.setState(room.RecorderFault, "microphone not available")
 			retry.Reset(cfg.RetryInterval.Duration)
 			continue
 		}
@@ -231,7 +231,7 @@ func (ru *run) captureLoop() string {
 		ru.streamMu.Lock()
 		ru.stream = st
 		ru.streamMu.Unlock()
-		ru.setState(session.RecorderRecording, "")
+		ru.setState(room.RecorderRecording, "")
 
 		reason := ru.pump(st)
 
@@ -250,7 +250,7 @@ func (ru *run) captureLoop() string {
 		ru.r.c.lost.Add(1)
 		ru.log.Warn().Msg("capture device lost; retrying")
 		ru.alert(AlertMicLost, "Microphone disconnected; retrying", true)
-		ru.setState(session.RecorderFault, "microphone lost")
+		ru.setState(room.RecorderFault, "microphone lost")
 		retry.Reset(cfg.RetryInterval.Duration)
 	}
 }
@@ -365,7 +365,7 @@ func (ru *run) tick() {
 	// Publish the level only when it moved by a whole dB: the screen
 	// redraws on every snapshot.
 	if math.Round(lv.RMSdBFS) != math.Round(ru.level.RMSdBFS) || math.Round(lv.PeakdBFS) != math.Round(ru.level.PeakdBFS) {
-		ru.level = session.Level{RMSdBFS: math.Round(lv.RMSdBFS*10) / 10, PeakdBFS: math.Round(lv.PeakdBFS*10) / 10}
+		ru.level = room.Level{RMSdBFS: math.Round(lv.RMSdBFS*10) / 10, PeakdBFS: math.Round(lv.PeakdBFS*10) / 10}
 		changed = true
 	}
 	ru.r.c.rms.Store(toBits(lv.RMSdBFS))
@@ -520,8 +520,8 @@ func (ru *run) finish(reason string) {
 	ru.r.c.done.Add(1)
 	delete(ru.alerts, AlertMicLost)
 	delete(ru.alerts, AlertMicSilent)
-	ru.level = session.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS}
-	ru.setState(session.RecorderStopped, reason)
+	ru.level = room.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS}
+	ru.setState(room.RecorderStopped, reason)
 }
 
 // segFile is one segment being written: .part file, age stream, running

@@ -15,7 +15,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
@@ -144,7 +143,7 @@ func putAll(t *testing.T, f *fleet, rooms []string) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			st := status.Room{RoomID: room, Door: session.DoorFree, Checks: []session.CheckResult{{Name: "clock", State: session.CheckGood}}}
+			st := status.Room{RoomID: room, Door: room.DoorFree, Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}}}
 			b, err := st.Marshal()
 			if err == nil {
 				_, err = f.cl.PutObject(ctx, "clinic", status.Key(room), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})

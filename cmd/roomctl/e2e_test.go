@@ -14,7 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/manifest"
@@ -74,9 +74,9 @@ func TestEndToEnd(t *testing.T) {
 	defer rec.Close()
 	now := time.Now().UTC()
 	id := now.Format("20060102T150405Z") + "-0e2e30"
-	info := session.SessionInfo{ID: id, CounselorID: "c-1", Started: now, MaxLength: time.Hour,
-		Consent: session.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
-			Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: now}}}}
+	info := room.SessionInfo{ID: id, CounselorID: "c-1", Started: now, MaxLength: time.Hour,
+		Consent: room.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
+			Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: now}}}}
 	if err := rec.Start(info); err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +190,9 @@ func TestEndToEndPowerCut(t *testing.T) {
 	defer rec.Close()
 	now := time.Now().UTC()
 	id := now.Format("20060102T150405Z") + "-0c0702"
-	info := session.SessionInfo{ID: id, CounselorID: "c-1", Started: now, MaxLength: time.Hour,
-		Consent: session.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
-			Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: now}}}}
+	info := room.SessionInfo{ID: id, CounselorID: "c-1", Started: now, MaxLength: time.Hour,
+		Consent: room.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
+			Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: now}}}}
 	if err := rec.Start(info); err != nil {
 		t.Fatal(err)
 	}

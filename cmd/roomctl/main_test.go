@@ -16,7 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
@@ -274,7 +274,7 @@ func TestServer(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); u.Run(ctx) }()
 		defer func() { cancel(); <-done }()
-		u.StatusChanged(session.Snapshot{RoomID: "101", Door: session.DoorFree})
+		u.StatusChanged(room.Snapshot{RoomID: "101", Door: room.DoorFree})
 		deadline := time.Now().Add(time.Minute)
 		for {
 			if _, err := f.cl.StatObject(f.ctx, "clinic", src.Prefix+manifest.FileName, minio.StatObjectOptions{}); err == nil {

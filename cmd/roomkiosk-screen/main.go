@@ -24,8 +24,8 @@ import (
 	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/screen"
-	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/ui"
 )
 
@@ -124,9 +124,9 @@ func serve(ctx context.Context, log zerolog.Logger, socket, uiListen string, ful
 // conn adapts *control.Client to ui.Conn.
 type conn struct{ c *control.Client }
 
-func (c conn) Snapshots() <-chan session.Snapshot                { return c.c.Snapshots() }
-func (c conn) Send(ctx context.Context, in session.Intent) error { return c.c.Send(ctx, in) }
-func (c conn) Close()                                            { _ = c.c.Close() }
+func (c conn) Snapshots() <-chan room.Snapshot                { return c.c.Snapshots() }
+func (c conn) Send(ctx context.Context, in room.Intent) error { return c.c.Send(ctx, in) }
+func (c conn) Close()                                         { _ = c.c.Close() }
 
 // checkLoopback refuses anything but a loopback host:port: /ui is local only.
 func checkLoopback(addr string) error {

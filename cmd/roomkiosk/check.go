@@ -18,7 +18,7 @@ import (
 	"roomkiosk/hardware/periphboard"
 	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/logging"
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/capture"
 	"roomkiosk/sync/upload"
@@ -49,12 +49,12 @@ func allChecks(cfg *config.Config, b *hardware.Board, p checkParts) []checks.Che
 
 // checkReport is `roomkiosk check --json`'s output.
 type checkReport struct {
-	Room     string                `json:"room"`
-	At       time.Time             `json:"at"`
-	OK       bool                  `json:"ok"`       // no required check abnormal
-	Blocking []string              `json:"blocking"` // required checks abnormal
-	Missing  []string              `json:"missing,omitempty"`
-	Results  []session.CheckResult `json:"results"`
+	Room     string             `json:"room"`
+	At       time.Time          `json:"at"`
+	OK       bool               `json:"ok"`       // no required check abnormal
+	Blocking []string           `json:"blocking"` // required checks abnormal
+	Missing  []string           `json:"missing,omitempty"`
+	Results  []room.CheckResult `json:"results"`
 }
 
 // cmdCheck runs every check once without the screen and prints a table.

@@ -20,6 +20,7 @@ import (
 	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/sdnotify"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/statusapi"
@@ -99,7 +100,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	d.recorder, err = recorder.New(recorder.Options{
 		Config: cfg.Recording, Recipients: recipients, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
 		Source: src, Uploader: d.uploader, Log: log,
-		OnStatus: func(st session.RecorderStatus) { corePtr.Load().RecorderChanged(st) },
+		OnStatus: func(st room.RecorderStatus) { corePtr.Load().RecorderChanged(st) },
 	})
 	if err != nil {
 		return fmt.Errorf("start recorder: %w", err)
@@ -114,7 +115,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
 		Log: d.mlog, Logger: log,
-		OnResults: func(rs []session.CheckResult) {
+		OnResults: func(rs []room.CheckResult) {
 			core := corePtr.Load()
 			core.ChecksUpdated(rs)
 			core.FaultsUpdated(d.recentFaults())
@@ -251,15 +252,15 @@ func (d *daemon) watchdog(ctx context.Context) error {
 
 // recentFaults reads the maintenance log's last faults for the maintenance
 // screen (the round that just ran has already logged its own).
-func (d *daemon) recentFaults() []session.Fault {
+func (d *daemon) recentFaults() []room.Fault {
 	es, err := d.mlog.LastFaults(5)
 	if err != nil {
 		d.log.Warn().Err(err).Msg("read recent faults from the maintenance log")
 		return nil
 	}
-	fs := make([]session.Fault, 0, len(es))
+	fs := make([]room.Fault, 0, len(es))
 	for _, e := range es {
-		fs = append(fs, session.Fault{At: e.At, Check: e.Check, State: e.State, Value: e.Value})
+		fs = append(fs, room.Fault{At: e.At, Check: e.Check, State: e.State, Value: e.Value})
 	}
 	return fs
 }
@@ -271,7 +272,7 @@ type overrideLogger struct {
 	runner *checks.Runner
 }
 
-func (o overrideLogger) Start(info session.SessionInfo) error {
+func (o overrideLogger) Start(info room.SessionInfo) error {
 	if info.ChecksOverridden {
 		_ = o.runner.RecordOverride(info.ID, info.CounselorID, info.OverrideReason)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"roomkiosk/hardware"
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 )
 
 // Names of the checks this package provides.
@@ -37,11 +37,11 @@ func Builtin(cfg Config, b *hardware.Board) []Check {
 func Hardware(cfg Config, b *hardware.Board) []Check {
 	m := &climateMemo{c: b.Climate, maxAge: 2 * time.Second}
 	return []Check{
-		Func(NameTemperature, func(ctx context.Context) session.CheckResult { return temperature(ctx, cfg, m) }),
-		Func(NameHumidity, func(ctx context.Context) session.CheckResult { return humidity(ctx, cfg, m) }),
-		Func(NameLight, func(ctx context.Context) session.CheckResult { return light(ctx, cfg, b.Light) }),
-		Func(NameDoor, func(ctx context.Context) session.CheckResult { return door(b.Door) }),
-		Func(NamePresence, func(ctx context.Context) session.CheckResult { return presence(b.Presence) }),
+		Func(NameTemperature, func(ctx context.Context) room.CheckResult { return temperature(ctx, cfg, m) }),
+		Func(NameHumidity, func(ctx context.Context) room.CheckResult { return humidity(ctx, cfg, m) }),
+		Func(NameLight, func(ctx context.Context) room.CheckResult { return light(ctx, cfg, b.Light) }),
+		Func(NameDoor, func(ctx context.Context) room.CheckResult { return door(b.Door) }),
+		Func(NamePresence, func(ctx context.Context) room.CheckResult { return presence(b.Presence) }),
 	}
 }
 
@@ -72,7 +72,7 @@ func (m *climateMemo) read(ctx context.Context) (hardware.ClimateReading, error)
 	return r, err
 }
 
-func temperature(ctx context.Context, cfg Config, m *climateMemo) session.CheckResult {
+func temperature(ctx context.Context, cfg Config, m *climateMemo) room.CheckResult {
 	th := fmt.Sprintf("%g-%g °C", cfg.TempMinC, cfg.TempMaxC)
 	r, err := m.read(ctx)
 	if err != nil {
@@ -88,7 +88,7 @@ func temperature(ctx context.Context, cfg Config, m *climateMemo) session.CheckR
 	return Good(NameTemperature, v, th)
 }
 
-func humidity(ctx context.Context, cfg Config, m *climateMemo) session.CheckResult {
+func humidity(ctx context.Context, cfg Config, m *climateMemo) room.CheckResult {
 	th := fmt.Sprintf("%g-%g %%RH", cfg.HumidityMinPct, cfg.HumidityMaxPct)
 	r, err := m.read(ctx)
 	if err != nil {
@@ -104,7 +104,7 @@ func humidity(ctx context.Context, cfg Config, m *climateMemo) session.CheckResu
 	return Good(NameHumidity, v, th)
 }
 
-func light(ctx context.Context, cfg Config, l hardware.Light) session.CheckResult {
+func light(ctx context.Context, cfg Config, l hardware.Light) room.CheckResult {
 	th := fmt.Sprintf("≥ %g lx", cfg.LightMinLux)
 	lux, err := l.ReadLux(ctx)
 	if err != nil {
@@ -117,7 +117,7 @@ func light(ctx context.Context, cfg Config, l hardware.Light) session.CheckResul
 	return Good(NameLight, v, th)
 }
 
-func door(d hardware.Door) session.CheckResult {
+func door(d hardware.Door) room.CheckResult {
 	const th = "closed"
 	closed, err := d.Closed()
 	if err != nil {
@@ -129,7 +129,7 @@ func door(d hardware.Door) session.CheckResult {
 	return Good(NameDoor, "closed", th)
 }
 
-func presence(p hardware.Presence) session.CheckResult {
+func presence(p hardware.Presence) room.CheckResult {
 	const th = "sensor working"
 	if err := p.Alive(); err != nil {
 		if errors.Is(err, hardware.ErrNotPresent) {
@@ -162,12 +162,12 @@ func DefaultSystemPaths() SystemPaths {
 // System returns the CPU temperature and free memory checks.
 func System(cfg Config, p SystemPaths) []Check {
 	return []Check{
-		Func(NameCPUTemperature, func(context.Context) session.CheckResult { return cpuTemperature(cfg, p) }),
-		Func(NameMemory, func(context.Context) session.CheckResult { return memory(cfg, p) }),
+		Func(NameCPUTemperature, func(context.Context) room.CheckResult { return cpuTemperature(cfg, p) }),
+		Func(NameMemory, func(context.Context) room.CheckResult { return memory(cfg, p) }),
 	}
 }
 
-func cpuTemperature(cfg Config, p SystemPaths) session.CheckResult {
+func cpuTemperature(cfg Config, p SystemPaths) room.CheckResult {
 	th := fmt.Sprintf("< %g °C", cfg.CPUTempMaxC)
 	c, err := readCPUTemp(p.ThermalDir)
 	if err != nil {
@@ -207,7 +207,7 @@ func readCPUTemp(dir string) (float64, error) {
 	return float64(milli) / 1000, nil
 }
 
-func memory(cfg Config, p SystemPaths) session.CheckResult {
+func memory(cfg Config, p SystemPaths) room.CheckResult {
 	th := fmt.Sprintf("≥ %g MB free", cfg.MemoryMinMB)
 	mb, err := readAvailableMB(p.Meminfo)
 	if err != nil {

@@ -16,13 +16,13 @@ import (
 
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/sim"
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 )
 
 func testConfig(t *testing.T) Config {
 	cfg := Default()
 	cfg.LogDir = t.TempDir()
-	cfg.Timeout = session.Duration{Duration: 500 * time.Millisecond}
+	cfg.Timeout = room.Duration{Duration: 500 * time.Millisecond}
 	cfg.Required = []string{NameDoor, NameTemperature}
 	return cfg
 }
@@ -49,8 +49,8 @@ func fakeSystem(t *testing.T, milliC string, availKB string) SystemPaths {
 	return SystemPaths{ThermalDir: filepath.Join(dir, "thermal"), Meminfo: filepath.Join(dir, "meminfo")}
 }
 
-func byName(rs []session.CheckResult) map[string]session.CheckResult {
-	m := map[string]session.CheckResult{}
+func byName(rs []room.CheckResult) map[string]room.CheckResult {
+	m := map[string]room.CheckResult{}
 	for _, r := range rs {
 		m[r.Name] = r
 	}
@@ -61,21 +61,21 @@ func TestHardwareThresholds(t *testing.T) {
 	tests := []struct {
 		name  string
 		state sim.State
-		want  map[string]session.CheckState
+		want  map[string]room.CheckState
 		value map[string]string
 	}{
 		{"all good", sim.State{},
-			map[string]session.CheckState{NameTemperature: session.CheckGood, NameHumidity: session.CheckGood, NameLight: session.CheckGood, NameDoor: session.CheckGood, NamePresence: session.CheckGood},
+			map[string]room.CheckState{NameTemperature: room.CheckGood, NameHumidity: room.CheckGood, NameLight: room.CheckGood, NameDoor: room.CheckGood, NamePresence: room.CheckGood},
 			map[string]string{NameTemperature: "21.5 °C", NameHumidity: "45 %RH", NameLight: "420 lx", NameDoor: "closed"}},
 		{"cold, dry, dark, door open", sim.State{TemperatureC: sim.Ptr(16.0), HumidityPct: sim.Ptr(20.0), Lux: sim.Ptr(150.0), DoorOpen: sim.Ptr(true)},
-			map[string]session.CheckState{NameTemperature: session.CheckAbnormal, NameHumidity: session.CheckAbnormal, NameLight: session.CheckAbnormal, NameDoor: session.CheckAbnormal},
+			map[string]room.CheckState{NameTemperature: room.CheckAbnormal, NameHumidity: room.CheckAbnormal, NameLight: room.CheckAbnormal, NameDoor: room.CheckAbnormal},
 			map[string]string{NameTemperature: "16.0 °C", NameLight: "150 lx", NameDoor: "open"}},
 		{"hot and humid", sim.State{TemperatureC: sim.Ptr(27.5), HumidityPct: sim.Ptr(80.0)},
-			map[string]session.CheckState{NameTemperature: session.CheckAbnormal, NameHumidity: session.CheckAbnormal}, nil},
+			map[string]room.CheckState{NameTemperature: room.CheckAbnormal, NameHumidity: room.CheckAbnormal}, nil},
 		{"edges of the range are good", sim.State{TemperatureC: sim.Ptr(18.0), HumidityPct: sim.Ptr(70.0), Lux: sim.Ptr(300.0)},
-			map[string]session.CheckState{NameTemperature: session.CheckGood, NameHumidity: session.CheckGood, NameLight: session.CheckGood}, nil},
+			map[string]room.CheckState{NameTemperature: room.CheckGood, NameHumidity: room.CheckGood, NameLight: room.CheckGood}, nil},
 		{"failed sensors are unknown", sim.State{Fail: []string{sim.PartClimate, sim.PartLight, sim.PartDoor, sim.PartPresence}},
-			map[string]session.CheckState{NameTemperature: session.CheckUnknown, NameHumidity: session.CheckUnknown, NameLight: session.CheckUnknown, NameDoor: session.CheckUnknown, NamePresence: session.CheckUnknown}, nil},
+			map[string]room.CheckState{NameTemperature: room.CheckUnknown, NameHumidity: room.CheckUnknown, NameLight: room.CheckUnknown, NameDoor: room.CheckUnknown, NamePresence: room.CheckUnknown}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestHardwareThresholds(t *testing.T) {
 				if r.State != want {
 					t.Errorf("%s = %s (%s), want %s", name, r.State, r.Value, want)
 				}
-				if want != session.CheckGood && r.Hint == "" {
+				if want != room.CheckGood && r.Hint == "" {
 					t.Errorf("%s is %s without a hint", name, r.State)
 				}
 				if r.Threshold == "" {
@@ -108,12 +108,12 @@ func TestSystemChecks(t *testing.T) {
 	tests := []struct {
 		name           string
 		milliC, availK string
-		cpu, mem       session.CheckState
+		cpu, mem       room.CheckState
 	}{
-		{"normal", "48312", "812000", session.CheckGood, session.CheckGood},
-		{"hot and short of memory", "83500", "50000", session.CheckAbnormal, session.CheckAbnormal},
-		{"no thermal zone", "", "812000", session.CheckUnknown, session.CheckGood},
-		{"garbage", "hot", "lots", session.CheckUnknown, session.CheckUnknown},
+		{"normal", "48312", "812000", room.CheckGood, room.CheckGood},
+		{"hot and short of memory", "83500", "50000", room.CheckAbnormal, room.CheckAbnormal},
+		{"no thermal zone", "", "812000", room.CheckUnknown, room.CheckGood},
+		{"garbage", "hot", "lots", room.CheckUnknown, room.CheckUnknown},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestUnknownRequired(t *testing.T) {
 type stuck struct{ release chan struct{} }
 
 func (stuck) Name() string { return "stuck" }
-func (s stuck) Run(ctx context.Context) session.CheckResult {
+func (s stuck) Run(ctx context.Context) room.CheckResult {
 	<-s.release
 	return Good("stuck", "ok", "")
 }
@@ -174,11 +174,11 @@ func TestTimeoutMakesUnknown(t *testing.T) {
 
 	m := byName(r.Run(context.Background(), ReasonDemand))
 	for _, n := range []string{NameTemperature, NameHumidity, "stuck"} {
-		if m[n].State != session.CheckUnknown || m[n].Hint == "" {
+		if m[n].State != room.CheckUnknown || m[n].Hint == "" {
 			t.Errorf("%s = %+v, want unknown with a hint", n, m[n])
 		}
 	}
-	if m[NameDoor].State != session.CheckGood {
+	if m[NameDoor].State != room.CheckGood {
 		t.Errorf("door = %s: one hanging sensor must not spoil the others", m[NameDoor].State)
 	}
 	// The stuck check is still running: the next round does not start it
@@ -190,7 +190,7 @@ func TestTimeoutMakesUnknown(t *testing.T) {
 	close(st.release)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if byName(r.Run(context.Background(), ReasonDemand))["stuck"].State == session.CheckGood {
+		if byName(r.Run(context.Background(), ReasonDemand))["stuck"].State == room.CheckGood {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -202,9 +202,9 @@ func TestTimeoutMakesUnknown(t *testing.T) {
 
 func TestPanickingCheckIsUnknown(t *testing.T) {
 	cfg := testConfig(t)
-	boom := Func("boom", func(context.Context) session.CheckResult { panic("sensor driver bug") })
+	boom := Func("boom", func(context.Context) room.CheckResult { panic("sensor driver bug") })
 	m := byName(NewRunner(cfg, []Check{boom}, Options{}).Run(context.Background(), ReasonDemand))
-	if m["boom"].State != session.CheckUnknown || !strings.Contains(m["boom"].Value, "crashed") {
+	if m["boom"].State != room.CheckUnknown || !strings.Contains(m["boom"].Value, "crashed") {
 		t.Fatalf("boom = %+v", m["boom"])
 	}
 }
@@ -216,7 +216,7 @@ type slow struct {
 }
 
 func (*slow) Name() string { return "slow" }
-func (s *slow) Run(ctx context.Context) session.CheckResult {
+func (s *slow) Run(ctx context.Context) room.CheckResult {
 	n := s.running.Add(1)
 	defer s.running.Add(-1)
 	for {
@@ -232,12 +232,12 @@ func (s *slow) Run(ctx context.Context) session.CheckResult {
 
 func TestRoundsNeverOverlapAndCoalesce(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Timeout = session.Duration{Duration: 10 * time.Second}
+	cfg.Timeout = room.Duration{Duration: 10 * time.Second}
 	sl := &slow{gate: make(chan struct{})}
 	var mu sync.Mutex
 	var reasons []int
-	rounds := make(chan []session.CheckResult, 10)
-	r := NewRunner(cfg, []Check{sl}, Options{OnResults: func(rs []session.CheckResult) {
+	rounds := make(chan []room.CheckResult, 10)
+	r := NewRunner(cfg, []Check{sl}, Options{OnResults: func(rs []room.CheckResult) {
 		mu.Lock()
 		reasons = append(reasons, len(rs))
 		mu.Unlock()
@@ -300,8 +300,8 @@ func TestOutOfServiceEnteredAndLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lg.Close()
-	got := make(chan []session.CheckResult, 4)
-	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []session.CheckResult) { got <- rs }})
+	got := make(chan []room.CheckResult, 4)
+	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []room.CheckResult) { got <- rs }})
 
 	steps := []struct {
 		state    sim.State
@@ -338,7 +338,7 @@ func TestOutOfServiceEnteredAndLeft(t *testing.T) {
 		t.Fatalf("log kinds %q, want %q", strings.Join(kinds, " "), want)
 	}
 	faults, err := lg.LastFaults(5)
-	if err != nil || len(faults) != 1 || faults[0].Check != NameDoor || faults[0].State != session.CheckAbnormal || !faults[0].Required {
+	if err != nil || len(faults) != 1 || faults[0].Check != NameDoor || faults[0].State != room.CheckAbnormal || !faults[0].Required {
 		t.Fatalf("LastFaults = %+v, %v", faults, err)
 	}
 }
@@ -352,10 +352,10 @@ func TestLogDayFilesAndTornLines(t *testing.T) {
 	day1 := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
 	day2 := day1.Add(2 * time.Minute)
 	for _, e := range []Entry{
-		{At: day1, Kind: KindFault, Check: "door", State: session.CheckAbnormal},
+		{At: day1, Kind: KindFault, Check: "door", State: room.CheckAbnormal},
 		{At: day1.Add(time.Second), Kind: KindOverride, Session: "s-1", Counselor: "c-1", Note: "door latch broken, porter informed"},
-		{At: day2, Kind: KindFault, Check: "light", State: session.CheckUnknown},
-		{At: day2.Add(time.Second), Kind: KindRecovery, Check: "light", State: session.CheckGood},
+		{At: day2, Kind: KindFault, Check: "light", State: room.CheckUnknown},
+		{At: day2.Add(time.Second), Kind: KindRecovery, Check: "light", State: room.CheckGood},
 	} {
 		if err := lg.Record(e); err != nil {
 			t.Fatal(err)
@@ -428,8 +428,8 @@ func TestOverrideAndDoorEdgesLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lg.Close()
-	got := make(chan []session.CheckResult, 4)
-	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []session.CheckResult) { got <- rs }})
+	got := make(chan []room.CheckResult, 4)
+	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []room.CheckResult) { got <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.RunOnDoorChange(ctx, b.Door)
 
@@ -461,7 +461,7 @@ func TestOverrideAndDoorEdgesLogged(t *testing.T) {
 func TestNoRoundsAfterWait(t *testing.T) {
 	cfg := testConfig(t)
 	var n atomic.Int32
-	r := NewRunner(cfg, []Check{Func("count", func(context.Context) session.CheckResult { n.Add(1); return Good("count", "", "") })}, Options{})
+	r := NewRunner(cfg, []Check{Func("count", func(context.Context) room.CheckResult { n.Add(1); return Good("count", "", "") })}, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	cancel()
@@ -476,15 +476,15 @@ func TestNoRoundsAfterWait(t *testing.T) {
 
 func TestStartRunsAtBootAndEveryInterval(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.Interval = session.Duration{Duration: 10 * time.Millisecond} // below what Validate allows, for speed
+	cfg.Interval = room.Duration{Duration: 10 * time.Millisecond} // below what Validate allows, for speed
 	lg, err := OpenLog(cfg.LogDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lg.Close()
 	rounds := make(chan struct{}, 100)
-	r := NewRunner(cfg, []Check{Func("ok", func(context.Context) session.CheckResult { return Good("ok", "", "") })},
-		Options{Log: lg, OnResults: func([]session.CheckResult) { rounds <- struct{}{} }})
+	r := NewRunner(cfg, []Check{Func("ok", func(context.Context) room.CheckResult { return Good("ok", "", "") })},
+		Options{Log: lg, OnResults: func([]room.CheckResult) { rounds <- struct{}{} }})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	for range 3 {

@@ -4,32 +4,31 @@ package checks
 
 import (
 	"fmt"
+	"roomkiosk/kiosk/room"
 	"strings"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Config is the [checks] section.
 type Config struct {
-	Interval       session.Duration `toml:"interval"` // periodic run, 5m
-	TempMinC       float64          `toml:"temp_min_c"`
-	TempMaxC       float64          `toml:"temp_max_c"`
-	HumidityMinPct float64          `toml:"humidity_min_pct"`
-	HumidityMaxPct float64          `toml:"humidity_max_pct"`
-	LightMinLux    float64          `toml:"light_min_lux"`
-	Required       []string         `toml:"required"` // names of checks that put the door out of service
-	LogDir         string           `toml:"log_dir"`  // maintenance log, one JSON-lines file a day
-	Timeout        session.Duration `toml:"timeout"`  // one check's budget; a check still running then is "unknown"
-	CPUTempMaxC    float64          `toml:"cpu_temp_max_c"`
-	MemoryMinMB    float64          `toml:"memory_min_mb"` // MemAvailable below this is abnormal
-	LogKeepDays    int              `toml:"log_keep_days"` // maintenance log days kept on the device; 0 = all
+	Interval       room.Duration `toml:"interval"` // periodic run, 5m
+	TempMinC       float64       `toml:"temp_min_c"`
+	TempMaxC       float64       `toml:"temp_max_c"`
+	HumidityMinPct float64       `toml:"humidity_min_pct"`
+	HumidityMaxPct float64       `toml:"humidity_max_pct"`
+	LightMinLux    float64       `toml:"light_min_lux"`
+	Required       []string      `toml:"required"` // names of checks that put the door out of service
+	LogDir         string        `toml:"log_dir"`  // maintenance log, one JSON-lines file a day
+	Timeout        room.Duration `toml:"timeout"`  // one check's budget; a check still running then is "unknown"
+	CPUTempMaxC    float64       `toml:"cpu_temp_max_c"`
+	MemoryMinMB    float64       `toml:"memory_min_mb"` // MemAvailable below this is abnormal
+	LogKeepDays    int           `toml:"log_keep_days"` // maintenance log days kept on the device; 0 = all
 }
 
 // Default returns the [checks] defaults.
 func Default() Config {
 	return Config{
-		Interval:       session.Duration{Duration: 5 * time.Minute},
+		Interval:       room.Duration{Duration: 5 * time.Minute},
 		TempMinC:       18,
 		TempMaxC:       26,
 		HumidityMinPct: 30,
@@ -37,7 +36,7 @@ func Default() Config {
 		LightMinLux:    300,
 		Required:       []string{"door", "microphone", "storage"},
 		LogDir:         "/var/lib/roomkiosk/maintenance",
-		Timeout:        session.Duration{Duration: 5 * time.Second},
+		Timeout:        room.Duration{Duration: 5 * time.Second},
 		CPUTempMaxC:    80, // Raspberry Pi firmware starts throttling at 80-85 °C
 		MemoryMinMB:    100,
 		LogKeepDays:    90, // the uploader sends each day long before; a log of ~0.4 MB a day

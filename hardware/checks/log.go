@@ -8,11 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"roomkiosk/kiosk/room"
 	"slices"
 	"sync"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Kind says what a maintenance log entry records.
@@ -30,20 +29,20 @@ const (
 // Entry is one line of the maintenance log. It never holds client
 // information: session ids and pseudonymous counselor ids only.
 type Entry struct {
-	At        time.Time             `json:"at"`
-	Kind      Kind                  `json:"kind"`
-	Reason    string                `json:"reason,omitempty"` // why a round ran: boot, interval, session, demand, ...
-	Check     string                `json:"check,omitempty"`
-	State     session.CheckState    `json:"state,omitempty"`
-	From      session.CheckState    `json:"from,omitempty"` // previous state, for fault/recovery/change
-	Value     string                `json:"value,omitempty"`
-	Threshold string                `json:"threshold,omitempty"`
-	Hint      string                `json:"hint,omitempty"`
-	Required  bool                  `json:"required,omitempty"`
-	Results   []session.CheckResult `json:"results,omitempty"`
-	Session   string                `json:"session,omitempty"`
-	Counselor string                `json:"counselor,omitempty"` // pseudonymous id
-	Note      string                `json:"note,omitempty"`      // override reason, fault detail
+	At        time.Time          `json:"at"`
+	Kind      Kind               `json:"kind"`
+	Reason    string             `json:"reason,omitempty"` // why a round ran: boot, interval, session, demand, ...
+	Check     string             `json:"check,omitempty"`
+	State     room.CheckState    `json:"state,omitempty"`
+	From      room.CheckState    `json:"from,omitempty"` // previous state, for fault/recovery/change
+	Value     string             `json:"value,omitempty"`
+	Threshold string             `json:"threshold,omitempty"`
+	Hint      string             `json:"hint,omitempty"`
+	Required  bool               `json:"required,omitempty"`
+	Results   []room.CheckResult `json:"results,omitempty"`
+	Session   string             `json:"session,omitempty"`
+	Counselor string             `json:"counselor,omitempty"` // pseudonymous id
+	Note      string             `json:"note,omitempty"`      // override reason, fault detail
 }
 
 // Log is the maintenance log: JSON lines, one file a day named

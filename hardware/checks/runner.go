@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/hardware"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 )
 
@@ -24,10 +25,10 @@ const (
 
 // Options wires a Runner.
 type Options struct {
-	Log       *Log                        // maintenance log; nil = none
-	Logger    zerolog.Logger              // operational log (journald)
-	OnResults func([]session.CheckResult) // each round's results; the daemon wires core.ChecksUpdated
-	Now       func() time.Time            // clock for result times; nil = time.Now
+	Log       *Log                     // maintenance log; nil = none
+	Logger    zerolog.Logger           // operational log (journald)
+	OnResults func([]room.CheckResult) // each round's results; the daemon wires core.ChecksUpdated
+	Now       func() time.Time         // clock for result times; nil = time.Now
 }
 
 // Runner runs checks in rounds: at boot, every checks.interval, before each
@@ -44,8 +45,8 @@ type Runner struct {
 
 	mu       sync.Mutex
 	queued   []string // reasons waiting for the next round
-	last     []session.CheckResult
-	prev     map[string]session.CheckState
+	last     []room.CheckResult
+	prev     map[string]room.CheckState
 	inflight map[string]time.Time // checks still running from an earlier round (hung)
 	stopping bool                 // Wait was called: no new rounds
 	wg       sync.WaitGroup
@@ -64,7 +65,7 @@ func NewRunner(cfg Config, list []Check, opt Options) *Runner {
 	}
 	return &Runner{
 		cfg: cfg, checks: slices.Clone(list), required: req, opt: opt,
-		prev: map[string]session.CheckState{}, inflight: map[string]time.Time{},
+		prev: map[string]room.CheckState{}, inflight: map[string]time.Time{},
 	}
 }
 
@@ -170,21 +171,21 @@ func (r *Runner) RunChecks(reason string) {
 
 // Run runs one round now and returns its results (after any round already
 // running). `roomkiosk check` uses it.
-func (r *Runner) Run(ctx context.Context, reason string) []session.CheckResult {
+func (r *Runner) Run(ctx context.Context, reason string) []room.CheckResult {
 	r.round.Lock()
 	defer r.round.Unlock()
 	return r.runRound(ctx, reason)
 }
 
 // Last returns the latest round's results.
-func (r *Runner) Last() []session.CheckResult {
+func (r *Runner) Last() []room.CheckResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.last)
 }
 
-func (r *Runner) runRound(ctx context.Context, reason string) []session.CheckResult {
-	results := make([]session.CheckResult, len(r.checks))
+func (r *Runner) runRound(ctx context.Context, reason string) []room.CheckResult {
+	results := make([]room.CheckResult, len(r.checks))
 	var wg sync.WaitGroup
 	for i, c := range r.checks {
 		wg.Add(1)
@@ -201,14 +202,14 @@ func (r *Runner) runRound(ctx context.Context, reason string) []session.CheckRes
 	for _, res := range results {
 		from, seen := r.prev[res.Name]
 		r.prev[res.Name] = res.State
-		if seen && from == res.State || !seen && res.State == session.CheckGood {
+		if seen && from == res.State || !seen && res.State == room.CheckGood {
 			continue
 		}
 		kind := KindChange
 		switch {
-		case res.State == session.CheckGood:
+		case res.State == room.CheckGood:
 			kind = KindRecovery
-		case !seen || from == session.CheckGood:
+		case !seen || from == room.CheckGood:
 			kind = KindFault
 		}
 		changes = append(changes, Entry{
@@ -246,7 +247,7 @@ func (r *Runner) runRound(ctx context.Context, reason string) []session.CheckRes
 // compact drops hints and thresholds from a run entry's results: a run is
 // logged every few minutes, the texts never change between runs, and each
 // fault entry carries them in full.
-func compact(results []session.CheckResult) []session.CheckResult {
+func compact(results []room.CheckResult) []room.CheckResult {
 	out := slices.Clone(results)
 	for i := range out {
 		out[i].Hint, out[i].Threshold = "", ""
@@ -256,13 +257,13 @@ func compact(results []session.CheckResult) []session.CheckResult {
 
 // runOne runs c with the timeout. A check still running from an earlier
 // round is not started again: it reads "unknown" until it returns.
-func (r *Runner) runOne(ctx context.Context, c Check) session.CheckResult {
+func (r *Runner) runOne(ctx context.Context, c Check) room.CheckResult {
 	name := c.Name()
-	finish := func(res session.CheckResult) session.CheckResult {
+	finish := func(res room.CheckResult) room.CheckResult {
 		res.Name = name
 		res.Required = r.required[name]
 		if res.State == "" {
-			res.State = session.CheckUnknown
+			res.State = room.CheckUnknown
 		}
 		if res.At.IsZero() {
 			res.At = r.opt.Now()
@@ -281,9 +282,9 @@ func (r *Runner) runOne(ctx context.Context, c Check) session.CheckResult {
 
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout.Duration)
 	defer cancel()
-	done := make(chan session.CheckResult, 1)
+	done := make(chan room.CheckResult, 1)
 	go func() {
-		var res session.CheckResult
+		var res room.CheckResult
 		func() {
 			defer func() {
 				if p := recover(); p != nil {

@@ -21,7 +21,7 @@ import (
 
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 )
 
 func fixtureOps(t *testing.T, names ...string) []i2ctest.IO {
@@ -314,10 +314,10 @@ func TestAssembleWithNothingAttached(t *testing.T) {
 		func(string) gpio.PinIO { return nil }, clockwork.NewRealClock())
 	defer b.Close()
 	cfg := checks.Default()
-	cfg.Timeout = session.Duration{Duration: time.Second}
+	cfg.Timeout = room.Duration{Duration: time.Second}
 	rs := checks.NewRunner(cfg, checks.Hardware(cfg, b), checks.Options{}).Run(context.Background(), checks.ReasonDemand)
 	for _, r := range rs {
-		if r.State != session.CheckUnknown || r.Hint == "" {
+		if r.State != room.CheckUnknown || r.Hint == "" {
 			t.Errorf("%s = %s %q, want unknown with a hint", r.Name, r.State, r.Value)
 		}
 	}

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"roomkiosk/kiosk/room"
 	"sync"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // ErrConnClosed is returned by Send once the connection has ended.
@@ -19,7 +18,7 @@ var ErrConnClosed = errors.New("control connection closed")
 // Client is a connection to the daemon's control socket.
 type Client struct {
 	conn  net.Conn
-	snaps chan session.Snapshot
+	snaps chan room.Snapshot
 	done  chan struct{} // closed when the reader ends
 
 	wmu sync.Mutex // serialises writes
@@ -39,7 +38,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	}
 	c := &Client{
 		conn:    conn,
-		snaps:   make(chan session.Snapshot, 1),
+		snaps:   make(chan room.Snapshot, 1),
 		done:    make(chan struct{}),
 		pending: map[uint64]chan *wireError{},
 	}
@@ -50,12 +49,12 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 // Snapshots delivers the current snapshot at once, then the latest one after
 // every change (a slow reader skips intermediate ones). It is closed when the
 // connection ends.
-func (c *Client) Snapshots() <-chan session.Snapshot { return c.snaps }
+func (c *Client) Snapshots() <-chan room.Snapshot { return c.snaps }
 
 // Send sends an intent and waits for the daemon's decision: nil when
-// accepted, a *session.RefusedError (errors.Is works with the session
+// accepted, a *room.RefusedError (errors.Is works with the session
 // sentinels) when refused, or a transport error.
-func (c *Client) Send(ctx context.Context, in session.Intent) error {
+func (c *Client) Send(ctx context.Context, in room.Intent) error {
 	reply := make(chan *wireError, 1)
 	c.mu.Lock()
 	if c.err != nil {
@@ -157,7 +156,7 @@ func (c *Client) read() {
 
 // deliver keeps only the latest snapshot for a slow reader; read is the
 // only sender, so after a drain the send cannot block.
-func (c *Client) deliver(s session.Snapshot) {
+func (c *Client) deliver(s room.Snapshot) {
 	select {
 	case c.snaps <- s:
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 	"roomkiosk/kiosk/testenv"
@@ -97,7 +98,7 @@ func dial(t *testing.T, path string) *Client {
 }
 
 // waitFor reads snapshots until one satisfies ok.
-func waitFor(t *testing.T, c *Client, what string, ok func(session.Snapshot) bool) session.Snapshot {
+func waitFor(t *testing.T, c *Client, what string, ok func(room.Snapshot) bool) room.Snapshot {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -115,7 +116,7 @@ func waitFor(t *testing.T, c *Client, what string, ok func(session.Snapshot) boo
 	}
 }
 
-func send(t *testing.T, c *Client, ins ...session.Intent) {
+func send(t *testing.T, c *Client, ins ...room.Intent) {
 	t.Helper()
 	for _, in := range ins {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -127,12 +128,12 @@ func send(t *testing.T, c *Client, ins ...session.Intent) {
 	}
 }
 
-func pinIntents(p string) []session.Intent {
-	var out []session.Intent
+func pinIntents(p string) []room.Intent {
+	var out []room.Intent
 	for _, r := range p {
-		out = append(out, session.Intent{Kind: session.IntentPINDigit, Digit: int(r - '0')})
+		out = append(out, room.Intent{Kind: room.IntentPINDigit, Digit: int(r - '0')})
 	}
-	return append(out, session.Intent{Kind: session.IntentPINOK})
+	return append(out, room.Intent{Kind: room.IntentPINOK})
 }
 
 // TestWholeSessionOverSocket drives a recorded session through the real
@@ -149,40 +150,40 @@ func TestWholeSessionOverSocket(t *testing.T) {
 	}
 
 	c := dial(t, e.path)
-	first := waitFor(t, c, "first snapshot", func(session.Snapshot) bool { return true })
-	if first.Door != session.DoorFree || first.Step != session.StepDoor || first.RoomID != "r1" {
+	first := waitFor(t, c, "first snapshot", func(room.Snapshot) bool { return true })
+	if first.Door != room.DoorFree || first.Step != room.StepDoor || first.RoomID != "r1" {
 		t.Fatalf("first snapshot = %+v", first)
 	}
 
 	// A refused intent comes back as the core's error.
 	ctx := context.Background()
-	err = c.Send(ctx, session.Intent{Kind: session.IntentWithdraw})
-	if !errors.Is(err, session.ErrWrongStep) {
+	err = c.Send(ctx, room.Intent{Kind: room.IntentWithdraw})
+	if !errors.Is(err, room.ErrWrongStep) {
 		t.Fatalf("withdraw at the door: err = %v, want ErrWrongStep", err)
 	}
-	var re *session.RefusedError
-	if !errors.As(err, &re) || re.Kind != session.IntentWithdraw || re.Step != session.StepDoor || !strings.Contains(err.Error(), "withdraw") {
+	var re *room.RefusedError
+	if !errors.As(err, &re) || re.Kind != room.IntentWithdraw || re.Step != room.StepDoor || !strings.Contains(err.Error(), "withdraw") {
 		t.Fatalf("withdraw at the door: err = %#v", err)
 	}
 
-	send(t, c, session.Intent{Kind: session.IntentStart})
+	send(t, c, room.Intent{Kind: room.IntentStart})
 	send(t, c, pinIntents("1234")...)
 	send(t, c,
-		session.Intent{Kind: session.IntentCheckToggle, Item: 0},
-		session.Intent{Kind: session.IntentCheckContinue},
-		session.Intent{Kind: session.IntentParticipants, Count: 1},
-		session.Intent{Kind: session.IntentRecord, Yes: true},
+		room.Intent{Kind: room.IntentCheckToggle, Item: 0},
+		room.Intent{Kind: room.IntentCheckContinue},
+		room.Intent{Kind: room.IntentParticipants, Count: 1},
+		room.Intent{Kind: room.IntentRecord, Yes: true},
 	)
 	// The screen hashes the exact text it shows.
-	s := waitFor(t, c, "consent screen", func(s session.Snapshot) bool { return s.Step == session.StepConsent })
+	s := waitFor(t, c, "consent screen", func(s room.Snapshot) bool { return s.Step == room.StepConsent })
 	shown := s.Agreement.Texts["en"]
-	err = c.Send(ctx, session.Intent{Kind: session.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: session.TextSHA256(shown + " ")})
-	if !errors.Is(err, session.ErrInvalid) {
+	err = c.Send(ctx, room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(shown + " ")})
+	if !errors.Is(err, room.ErrInvalid) {
 		t.Fatalf("consent with the wrong text hash: err = %v, want ErrInvalid", err)
 	}
-	send(t, c, session.Intent{Kind: session.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: session.TextSHA256(shown)})
-	rec := waitFor(t, c, "recording", func(s session.Snapshot) bool { return s.Recording })
-	if rec.Door != session.DoorInSession || rec.SessionID == "" {
+	send(t, c, room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(shown)})
+	rec := waitFor(t, c, "recording", func(s room.Snapshot) bool { return s.Recording })
+	if rec.Door != room.DoorInSession || rec.SessionID == "" {
 		t.Fatalf("recording snapshot = %+v", rec)
 	}
 
@@ -190,7 +191,7 @@ func TestWholeSessionOverSocket(t *testing.T) {
 	late := dial(t, e.path)
 	select {
 	case s := <-late.Snapshots():
-		if !s.Recording || s.SessionID != rec.SessionID || s.Step != session.StepInSession {
+		if !s.Recording || s.SessionID != rec.SessionID || s.Step != room.StepInSession {
 			t.Fatalf("late client's first snapshot = %+v", s)
 		}
 	case <-time.After(10 * time.Second):
@@ -198,14 +199,14 @@ func TestWholeSessionOverSocket(t *testing.T) {
 	}
 
 	// Withdrawal from the late client, seen by both.
-	send(t, late, session.Intent{Kind: session.IntentWithdraw})
-	waitFor(t, c, "withdraw choice", func(s session.Snapshot) bool {
-		return s.Step == session.StepWithdrawChoice && !s.Recording && s.Withdrawn
+	send(t, late, room.Intent{Kind: room.IntentWithdraw})
+	waitFor(t, c, "withdraw choice", func(s room.Snapshot) bool {
+		return s.Step == room.StepWithdrawChoice && !s.Recording && s.Withdrawn
 	})
-	send(t, c, session.Intent{Kind: session.IntentWithdrawDelete}, session.Intent{Kind: session.IntentEnd})
+	send(t, c, room.Intent{Kind: room.IntentWithdrawDelete}, room.Intent{Kind: room.IntentEnd})
 	send(t, c, pinIntents("1234")...)
-	send(t, c, session.Intent{Kind: session.IntentFeedback, Rating: 5})
-	waitFor(t, late, "free door", func(s session.Snapshot) bool { return s.Door == session.DoorFree && s.Step == session.StepDoor })
+	send(t, c, room.Intent{Kind: room.IntentFeedback, Rating: 5})
+	waitFor(t, late, "free door", func(s room.Snapshot) bool { return s.Door == room.DoorFree && s.Step == room.StepDoor })
 
 	var ops []string
 	for _, call := range e.rec.Calls() {
@@ -222,7 +223,7 @@ func TestWholeSessionOverSocket(t *testing.T) {
 func TestClientSeesCloseAndSendFails(t *testing.T) {
 	e := start(t)
 	c := dial(t, e.path)
-	waitFor(t, c, "first snapshot", func(session.Snapshot) bool { return true })
+	waitFor(t, c, "first snapshot", func(room.Snapshot) bool { return true })
 	if err := e.srv.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestClientSeesCloseAndSendFails(t *testing.T) {
 			t.Fatal("snapshot channel not closed after the server closed")
 		}
 	}
-	if err := c.Send(context.Background(), session.Intent{Kind: session.IntentStart}); !errors.Is(err, ErrConnClosed) {
+	if err := c.Send(context.Background(), room.Intent{Kind: room.IntentStart}); !errors.Is(err, ErrConnClosed) {
 		t.Errorf("Send after close: %v, want ErrConnClosed", err)
 	}
 	if _, err := os.Stat(e.path); !errors.Is(err, os.ErrNotExist) {

@@ -5,7 +5,7 @@
 // protocol is newline-delimited JSON, one object per line:
 //
 //	client -> daemon   {"id":7,"intent":{"kind":"consent","participant":1,"yes":true,"language":"en","text_sha256":"..."}}
-//	daemon -> client   {"snapshot":{...session.Snapshot...}}
+//	daemon -> client   {"snapshot":{...room.Snapshot...}}
 //	daemon -> client   {"reply":7}                                      intent accepted
 //	daemon -> client   {"reply":7,"error":{"message":"...","code":"wrong_step","kind":"consent","step":"door","reason":"..."}}
 //
@@ -18,8 +18,7 @@ package control
 
 import (
 	"errors"
-
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 )
 
 // maxLine bounds one protocol line. A snapshot holds the agreement texts
@@ -27,30 +26,30 @@ import (
 const maxLine = 1 << 20
 
 type request struct {
-	ID     uint64         `json:"id"`
-	Intent session.Intent `json:"intent"`
+	ID     uint64      `json:"id"`
+	Intent room.Intent `json:"intent"`
 }
 
 type message struct {
-	Snapshot *session.Snapshot `json:"snapshot,omitempty"`
-	Reply    uint64            `json:"reply,omitempty"`
-	Error    *wireError        `json:"error,omitempty"`
+	Snapshot *room.Snapshot `json:"snapshot,omitempty"`
+	Reply    uint64         `json:"reply,omitempty"`
+	Error    *wireError     `json:"error,omitempty"`
 }
 
 type wireError struct {
-	Message string             `json:"message"`
-	Code    string             `json:"code,omitempty"` // session.CodeOf
-	Kind    session.IntentKind `json:"kind,omitempty"`
-	Step    session.Step       `json:"step,omitempty"`
-	Reason  string             `json:"reason,omitempty"`
+	Message string          `json:"message"`
+	Code    string          `json:"code,omitempty"` // room.CodeOf
+	Kind    room.IntentKind `json:"kind,omitempty"`
+	Step    room.Step       `json:"step,omitempty"`
+	Reason  string          `json:"reason,omitempty"`
 }
 
 func toWire(err error) *wireError {
 	if err == nil {
 		return nil
 	}
-	w := &wireError{Message: err.Error(), Code: session.CodeOf(err)}
-	var re *session.RefusedError
+	w := &wireError{Message: err.Error(), Code: room.CodeOf(err)}
+	var re *room.RefusedError
 	if errors.As(err, &re) {
 		w.Kind, w.Step, w.Reason = re.Kind, re.Step, re.Reason
 	}
@@ -63,12 +62,12 @@ func fromWire(w *wireError) error {
 	if w == nil {
 		return nil
 	}
-	sentinel := session.ErrorForCode(w.Code)
+	sentinel := room.ErrorForCode(w.Code)
 	if w.Kind != "" {
 		if sentinel == nil {
 			sentinel = errors.New(w.Reason)
 		}
-		return &session.RefusedError{Kind: w.Kind, Step: w.Step, Reason: w.Reason, Err: sentinel}
+		return &room.RefusedError{Kind: w.Kind, Step: w.Step, Reason: w.Reason, Err: sentinel}
 	}
 	if sentinel != nil {
 		return &RemoteError{Message: w.Message, err: sentinel}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/control"
-	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/archive"
 )
@@ -33,14 +32,14 @@ func dial(t testing.TB, ctx context.Context, socket string) *driver {
 	return &driver{t: t, c: c, ctx: ctx}
 }
 
-func (d *driver) send(in session.Intent) {
+func (d *driver) send(in room.Intent) {
 	d.t.Helper()
 	if err := d.c.Send(d.ctx, in); err != nil {
 		d.t.Fatalf("send %s: %v", in.Kind, err)
 	}
 }
 
-func (d *driver) wait(what string, cond func(session.Snapshot) bool) session.Snapshot {
+func (d *driver) wait(what string, cond func(room.Snapshot) bool) room.Snapshot {
 	d.t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
@@ -63,36 +62,36 @@ func (d *driver) wait(what string, cond func(session.Snapshot) bool) session.Sna
 func (d *driver) recordOne() string {
 	d.t.Helper()
 	// The boot round first (its microphone check holds the device).
-	d.wait("free door with the boot checks in", func(s session.Snapshot) bool {
-		return s.Step == session.StepDoor && s.Door == session.DoorFree && len(s.Checks) > 0
+	d.wait("free door with the boot checks in", func(s room.Snapshot) bool {
+		return s.Step == room.StepDoor && s.Door == room.DoorFree && len(s.Checks) > 0
 	})
-	d.send(session.Intent{Kind: session.IntentStart})
-	d.wait("pin", func(s session.Snapshot) bool { return s.Step == session.StepPIN })
+	d.send(room.Intent{Kind: room.IntentStart})
+	d.wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepPIN })
 	for _, c := range pinCode {
-		d.send(session.Intent{Kind: session.IntentPINDigit, Digit: int(c - '0')})
+		d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
 	}
 	asked := time.Now()
-	d.send(session.Intent{Kind: session.IntentPINOK})
+	d.send(room.Intent{Kind: room.IntentPINOK})
 	// Wait for the pre-session round, as a counselor reading the
 	// checklist does.
-	snap := d.wait("checklist with fresh checks", func(s session.Snapshot) bool {
-		return s.Step == session.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
+	snap := d.wait("checklist with fresh checks", func(s room.Snapshot) bool {
+		return s.Step == room.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
 	})
 	for i := range snap.ManualItems {
-		d.send(session.Intent{Kind: session.IntentCheckToggle, Item: i})
+		d.send(room.Intent{Kind: room.IntentCheckToggle, Item: i})
 	}
-	d.wait("items ticked", func(s session.Snapshot) bool {
-		return !slices.ContainsFunc(s.ManualItems, func(m session.ManualItem) bool { return !m.Checked })
+	d.wait("items ticked", func(s room.Snapshot) bool {
+		return !slices.ContainsFunc(s.ManualItems, func(m room.ManualItem) bool { return !m.Checked })
 	})
-	d.send(session.Intent{Kind: session.IntentCheckContinue})
-	d.wait("participants", func(s session.Snapshot) bool { return s.Step == session.StepParticipants })
-	d.send(session.Intent{Kind: session.IntentParticipants, Count: 1})
-	d.wait("record choice", func(s session.Snapshot) bool { return s.Step == session.StepRecordChoice })
-	d.send(session.Intent{Kind: session.IntentRecord, Yes: true})
-	snap = d.wait("consent", func(s session.Snapshot) bool { return s.Step == session.StepConsent })
+	d.send(room.Intent{Kind: room.IntentCheckContinue})
+	d.wait("participants", func(s room.Snapshot) bool { return s.Step == room.StepParticipants })
+	d.send(room.Intent{Kind: room.IntentParticipants, Count: 1})
+	d.wait("record choice", func(s room.Snapshot) bool { return s.Step == room.StepRecordChoice })
+	d.send(room.Intent{Kind: room.IntentRecord, Yes: true})
+	snap = d.wait("consent", func(s room.Snapshot) bool { return s.Step == room.StepConsent })
 	text := snap.Agreement.Texts["en"]
-	d.send(session.Intent{Kind: session.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: session.TextSHA256(text)})
-	snap = d.wait("recording", func(s session.Snapshot) bool { return s.Recording })
+	d.send(room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(text)})
+	snap = d.wait("recording", func(s room.Snapshot) bool { return s.Recording })
 	return snap.SessionID
 }
 
@@ -207,7 +206,7 @@ func TestBenchSIGKILL(t *testing.T) {
 	}
 }
 
-func micCheckedSince(cs []session.CheckResult, t time.Time) bool {
+func micCheckedSince(cs []room.CheckResult, t time.Time) bool {
 	for _, c := range cs {
 		if c.Name == "microphone" {
 			return c.At.After(t)

@@ -13,7 +13,7 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/inpututil"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
 )
 
@@ -65,7 +65,7 @@ type Game struct {
 	pendingView int // frames to wait before reporting a painted frame on /ui
 
 	sendOnce sync.Once
-	sends    chan session.Intent
+	sends    chan room.Intent
 }
 
 // New returns a game for opts.
@@ -391,7 +391,7 @@ func (g *Game) fire(t ui.Target) {
 	// snapshot shows the effect. One sender keeps the taps' order (PIN
 	// digits).
 	g.sendOnce.Do(func() {
-		g.sends = make(chan session.Intent, 32)
+		g.sends = make(chan room.Intent, 32)
 		go g.sender()
 	})
 	select {

@@ -9,36 +9,36 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
 	"roomkiosk/kiosk/ui/uitest"
 )
 
 // fakeConn records intents; its snapshot channel is fed by the test.
 type fakeConn struct {
-	ch   chan session.Snapshot
+	ch   chan room.Snapshot
 	mu   sync.Mutex
-	sent []session.Intent
+	sent []room.Intent
 }
 
-func (c *fakeConn) Snapshots() <-chan session.Snapshot { return c.ch }
-func (c *fakeConn) Send(_ context.Context, in session.Intent) error {
+func (c *fakeConn) Snapshots() <-chan room.Snapshot { return c.ch }
+func (c *fakeConn) Send(_ context.Context, in room.Intent) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, in)
 	return nil
 }
 func (c *fakeConn) Close() {}
-func (c *fakeConn) intents() []session.Intent {
+func (c *fakeConn) intents() []room.Intent {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]session.Intent(nil), c.sent...)
+	return append([]room.Intent(nil), c.sent...)
 }
 
 // newTestGame returns a game connected to a fake daemon showing snap.
-func newTestGame(t *testing.T, snap session.Snapshot) (*Game, *fakeConn) {
+func newTestGame(t *testing.T, snap room.Snapshot) (*Game, *fakeConn) {
 	t.Helper()
-	conn := &fakeConn{ch: make(chan session.Snapshot, 1)}
+	conn := &fakeConn{ch: make(chan room.Snapshot, 1)}
 	link := ui.NewLink(func(context.Context) (ui.Conn, error) { return conn, nil }, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -70,7 +70,7 @@ func centre(t *testing.T, g *Game, id string) (float64, float64) {
 	return tg.Rect.X + tg.Rect.W/2, tg.Rect.Y + tg.Rect.H/2
 }
 
-func waitIntents(t *testing.T, c *fakeConn, n int) []session.Intent {
+func waitIntents(t *testing.T, c *fakeConn, n int) []room.Intent {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(c.intents()) < n {
@@ -97,7 +97,7 @@ func TestTapSendsIntentOnRelease(t *testing.T) {
 	}
 	g.release(x+5, y+5) // a finger moves a little
 	got := waitIntents(t, conn, 1)
-	if got[0].Kind != session.IntentStart {
+	if got[0].Kind != room.IntentStart {
 		t.Errorf("sent %+v", got)
 	}
 }
@@ -121,7 +121,7 @@ func TestSlideOffCancelsTap(t *testing.T) {
 }
 
 func TestPINDigitsKeepTheirOrder(t *testing.T) {
-	var snap session.Snapshot
+	var snap room.Snapshot
 	for _, c := range uitest.Cases("en") {
 		if c.Name == "pin" {
 			snap = c.Snap
@@ -136,14 +136,14 @@ func TestPINDigitsKeepTheirOrder(t *testing.T) {
 	}
 	got := waitIntents(t, conn, 6)
 	for i, want := range []int{4, 3, 2, 1, 9, 0} {
-		if got[i].Kind != session.IntentPINDigit || got[i].Digit != want {
+		if got[i].Kind != room.IntentPINDigit || got[i].Digit != want {
 			t.Fatalf("intents %+v", got)
 		}
 	}
 }
 
 func TestScrollIsLocal(t *testing.T) {
-	var snap session.Snapshot
+	var snap room.Snapshot
 	for _, c := range uitest.Cases("en") {
 		if c.Name == "consent" {
 			snap = c.Snap
@@ -167,7 +167,7 @@ func TestScrollIsLocal(t *testing.T) {
 }
 
 func TestDragScrollsAgreement(t *testing.T) {
-	var snap session.Snapshot
+	var snap room.Snapshot
 	for _, c := range uitest.Cases("en") {
 		if c.Name == "consent" {
 			snap = c.Snap
@@ -195,7 +195,7 @@ func TestDragScrollsAgreement(t *testing.T) {
 // only the sequence number or the level within its step costs no frame, but
 // /ui still learns the new sequence number; a visible change repaints.
 func TestUnchangedPictureIsNotRepainted(t *testing.T) {
-	var snap session.Snapshot
+	var snap room.Snapshot
 	for _, c := range uitest.Cases("en") {
 		if c.Name == "session-recording" {
 			snap = c.Snap
@@ -205,7 +205,7 @@ func TestUnchangedPictureIsNotRepainted(t *testing.T) {
 	g, conn := newTestGame(t, snap)
 	g.dirty = false // as after Draw painted it
 	g.pendingView = 0
-	next := func(change func(*session.Snapshot)) {
+	next := func(change func(*room.Snapshot)) {
 		t.Helper()
 		snap.Seq++
 		change(&snap)
@@ -224,14 +224,14 @@ func TestUnchangedPictureIsNotRepainted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next(func(s *session.Snapshot) { s.Level.RMSdBFS += 1 })
+	next(func(s *room.Snapshot) { s.Level.RMSdBFS += 1 })
 	if g.dirty || g.skipped != 1 || g.pendingView == 0 {
 		t.Errorf("level within its step: dirty %v, skipped %d, pendingView %d; want no paint and a /ui update", g.dirty, g.skipped, g.pendingView)
 	}
 	if g.input.Snap.Seq != snap.Seq {
 		t.Errorf("/ui would report seq %d, want %d", g.input.Snap.Seq, snap.Seq)
 	}
-	next(func(s *session.Snapshot) { s.Recording = false })
+	next(func(s *room.Snapshot) { s.Recording = false })
 	if !g.dirty {
 		t.Error("recording stopped: not repainted")
 	}

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"roomkiosk/kiosk/room"
 	"strings"
 	"time"
 )
@@ -30,37 +31,23 @@ type AgreementConfig struct {
 
 // FlowConfig is the [session] section.
 type FlowConfig struct {
-	ManualChecks    []string `toml:"manual_checks"`    // checklist lines the counselor ticks
-	PINTimeout      Duration `toml:"pin_timeout"`      // abandoned PIN pad returns to the door
-	ConsentTimeout  Duration `toml:"consent_timeout"`  // abandoned consent returns to the door
-	MaxLengthWarn   Duration `toml:"max_length_warn"`  // warn this long before recording.max_session_length
-	LockoutAttempts int      `toml:"lockout_attempts"` // wrong PINs before lockout
-	LockoutFor      Duration `toml:"lockout_for"`
+	ManualChecks    []string      `toml:"manual_checks"`    // checklist lines the counselor ticks
+	PINTimeout      room.Duration `toml:"pin_timeout"`      // abandoned PIN pad returns to the door
+	ConsentTimeout  room.Duration `toml:"consent_timeout"`  // abandoned consent returns to the door
+	MaxLengthWarn   room.Duration `toml:"max_length_warn"`  // warn this long before recording.max_session_length
+	LockoutAttempts int           `toml:"lockout_attempts"` // wrong PINs before lockout
+	LockoutFor      room.Duration `toml:"lockout_for"`
 }
-
-// Duration is a time.Duration that TOML reads from strings such as "30s".
-type Duration struct{ time.Duration }
-
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("not a duration (use forms like \"30s\", \"5m\", \"2h\"): %q", string(b))
-	}
-	d.Duration = v
-	return nil
-}
-
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
 
 // DefaultFlow returns the [session] defaults.
 func DefaultFlow() FlowConfig {
 	return FlowConfig{
 		ManualChecks:    []string{"Room tidy", "Tissues and water ready", "Sockets and floor safe"},
-		PINTimeout:      Duration{60 * time.Second},
-		ConsentTimeout:  Duration{5 * time.Minute},
-		MaxLengthWarn:   Duration{10 * time.Minute},
+		PINTimeout:      room.Duration{60 * time.Second},
+		ConsentTimeout:  room.Duration{5 * time.Minute},
+		MaxLengthWarn:   room.Duration{10 * time.Minute},
 		LockoutAttempts: 5,
-		LockoutFor:      Duration{5 * time.Minute},
+		LockoutFor:      room.Duration{5 * time.Minute},
 	}
 }
 

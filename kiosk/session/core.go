@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/kiosk/pin"
+	"roomkiosk/kiosk/room"
 )
 
 // Config is what the core needs from the device configuration.
@@ -38,32 +38,15 @@ type Deps struct {
 	Log      zerolog.Logger
 }
 
-// MaxParticipants is the largest number of clients a session may have.
-const MaxParticipants = 6
-
 // Plain messages for the room. Deliberately the same whoever declined, so
 // nobody learns who did. Notice codes let the screen translate them.
 const (
-	NoticeNotRecordedChoice   = "not_recorded_choice"
-	NoticeNotRecordedDeclined = "not_recorded_declined"
-	NoticeRecorderFailed      = "recorder_failed"
-	NoticeWithdrawn           = "withdrawn"
-	NoticeMaxLength           = "max_length_reached"
-	NoticeRecorderStopped     = "recorder_stopped"
-
 	msgNotRecordedChoice   = "Not recorded: this session is not being recorded."
 	msgNotRecordedDeclined = "Not recorded: not everyone agreed, so this session is not being recorded."
 	msgRecorderFailed      = "Not recorded: the recorder could not start."
 	msgWithdrawn           = "Recording stopped: consent was withdrawn. Nothing more is recorded in this session."
 	msgMaxLength           = "Recording stopped: the maximum session length was reached."
 	msgRecorderStopped     = "Recording stopped by the recorder."
-)
-
-// Core alert codes (the recorder adds its own).
-const (
-	AlertMaxLengthNear    = "max_length_near"
-	AlertMaxLengthReached = "max_length_reached"
-	AlertRecorderFailed   = "recorder_failed"
 )
 
 // DefaultNewID names a session by its UTC start time and 6 random hex
@@ -73,13 +56,6 @@ func DefaultNewID(t time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
 	return t.UTC().Format("20060102T150405Z-") + hex.EncodeToString(b[:])
-}
-
-// TextSHA256 returns the hex SHA-256 of an agreement text, as the screen
-// must send it in a consent intent.
-func TextSHA256(text string) string {
-	h := sha256.Sum256([]byte(text))
-	return hex.EncodeToString(h[:])
 }
 
 // Core is the room's state machine. One goroutine (Run) owns the state;
@@ -104,15 +80,15 @@ type Core struct {
 	// applied by Run, so a port calling back while the core is calling it
 	// can never deadlock.
 	pendMu     sync.Mutex
-	pendRec    []RecorderStatus
-	pendChecks [][]CheckResult
-	pendFaults []Fault
+	pendRec    []room.RecorderStatus
+	pendChecks [][]room.CheckResult
+	pendFaults []room.Fault
 	haveFaults bool
 	wake       chan struct{}
 
-	snap   atomic.Pointer[Snapshot]
+	snap   atomic.Pointer[room.Snapshot]
 	subMu  sync.Mutex
-	subs   map[int]chan Snapshot
+	subs   map[int]chan room.Snapshot
 	nextID int
 
 	st state // owned by Run's goroutine
@@ -131,7 +107,7 @@ const (
 type event interface{}
 
 type intentEvent struct {
-	in    Intent
+	in    room.Intent
 	reply chan error
 }
 
@@ -150,7 +126,7 @@ type pinEvent struct {
 type syncEvent struct{ done chan struct{} }
 
 type state struct {
-	step Step
+	step room.Step
 	lang string
 
 	// PIN pad.
@@ -163,24 +139,24 @@ type state struct {
 	pinReply    chan error
 
 	// Checklist.
-	checks     []CheckResult
-	faults     []Fault // the latest from the maintenance log, newest first
-	manual     []ManualItem
+	checks     []room.CheckResult
+	faults     []room.Fault // the latest from the maintenance log, newest first
+	manual     []room.ManualItem
 	counselor  string // who passed the start PIN
 	overridden bool
 	override   string // the reason; never logged or published
 
 	sess   *sessionState
-	recSt  RecorderStatus // latest accepted recorder report
+	recSt  room.RecorderStatus // latest accepted recorder report
 	timers [numTimers]Timer
 	gens   [numTimers]uint64
 
 	// What the uploader was last told.
-	toldDoor      Door
+	toldDoor      room.Door
 	toldRecording bool
 	toldChecks    string
 	told          bool
-	lastPublished Snapshot
+	lastPublished room.Snapshot
 }
 
 type sessionState struct {
@@ -192,13 +168,13 @@ type sessionState struct {
 	participants int
 	want         bool
 	turn         int
-	decisions    []Decision
+	decisions    []room.Decision
 	declined     bool
 	recorded     bool // Recorder.Start succeeded
 	startFailed  bool
 	stopped      bool // Recorder.Stop called (end, max length, withdrawal)
 	withdrawn    bool
-	alerts       []Alert
+	alerts       []room.Alert
 	message      string
 	notice       string
 }
@@ -240,7 +216,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 		events:   make(chan event),
 		done:     make(chan struct{}),
 		wake:     make(chan struct{}, 1),
-		subs:     map[int]chan Snapshot{},
+		subs:     map[int]chan room.Snapshot{},
 		verify:   pin.Verify,
 	}
 	if c.clock == nil {
@@ -250,11 +226,11 @@ func New(cfg Config, deps Deps) (*Core, error) {
 		c.newID = DefaultNewID
 	}
 	for l, t := range cfg.Agreement.Texts {
-		c.textHash[l] = TextSHA256(t)
+		c.textHash[l] = room.TextSHA256(t)
 	}
-	c.st.step = StepDoor
+	c.st.step = room.StepDoor
 	c.st.lang = cfg.Room.Languages[0]
-	c.st.recSt = RecorderStatus{State: RecorderIdle}
+	c.st.recSt = room.RecorderStatus{State: room.RecorderIdle}
 	s := c.build()
 	s.At = c.clock.Now()
 	c.st.lastPublished = s
@@ -290,7 +266,7 @@ func (c *Core) shutdown() {
 		c.stopTimer(timerKind(k))
 	}
 	if c.st.verifying {
-		c.st.pinReply <- ErrClosed
+		c.st.pinReply <- room.ErrClosed
 		c.st.verifying = false
 	}
 	if s := c.st.sess; s != nil && s.recorded && !s.stopped {
@@ -303,12 +279,12 @@ func (c *Core) shutdown() {
 }
 
 // Send posts an intent and waits for the core's decision.
-func (c *Core) Send(ctx context.Context, in Intent) error {
+func (c *Core) Send(ctx context.Context, in room.Intent) error {
 	reply := make(chan error, 1)
 	select {
 	case c.events <- intentEvent{in: in, reply: reply}:
 	case <-c.done:
-		return ErrClosed
+		return room.ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -321,7 +297,7 @@ func (c *Core) Send(ctx context.Context, in Intent) error {
 		case err := <-reply:
 			return err
 		default:
-			return ErrClosed
+			return room.ErrClosed
 		}
 	case <-ctx.Done():
 		return ctx.Err()
@@ -329,14 +305,14 @@ func (c *Core) Send(ctx context.Context, in Intent) error {
 }
 
 // Snapshot returns the latest published snapshot.
-func (c *Core) Snapshot() Snapshot { return *c.snap.Load() }
+func (c *Core) Snapshot() room.Snapshot { return *c.snap.Load() }
 
 // Subscribe returns a channel that holds the current snapshot at once and
 // then the latest one after every change. It is latest-wins: a slow reader
 // skips intermediate snapshots and never blocks the core. Call the returned
 // function to unsubscribe; the channel is then no longer written.
-func (c *Core) Subscribe() (<-chan Snapshot, func()) {
-	ch := make(chan Snapshot, 1)
+func (c *Core) Subscribe() (<-chan room.Snapshot, func()) {
+	ch := make(chan room.Snapshot, 1)
 	c.subMu.Lock()
 	id := c.nextID
 	c.nextID++
@@ -358,7 +334,7 @@ func (c *Core) Subscribe() (<-chan Snapshot, func()) {
 // nil core. Every change of session or state is kept in order; reports that
 // only change levels or alerts replace the previous one, so frequent level
 // updates cannot pile up.
-func (c *Core) RecorderChanged(st RecorderStatus) {
+func (c *Core) RecorderChanged(st room.RecorderStatus) {
 	if c == nil {
 		return // a report before the core exists (recovery at start-up) has nothing to change
 	}
@@ -375,7 +351,7 @@ func (c *Core) RecorderChanged(st RecorderStatus) {
 
 // ChecksUpdated reports check results (all or some of them, merged by
 // name). It never blocks.
-func (c *Core) ChecksUpdated(results []CheckResult) {
+func (c *Core) ChecksUpdated(results []room.CheckResult) {
 	if c == nil {
 		return
 	}
@@ -387,7 +363,7 @@ func (c *Core) ChecksUpdated(results []CheckResult) {
 
 // FaultsUpdated replaces the recent faults the maintenance screen shows
 // (newest first). Like ChecksUpdated it never blocks.
-func (c *Core) FaultsUpdated(faults []Fault) {
+func (c *Core) FaultsUpdated(faults []room.Fault) {
 	if c == nil {
 		return
 	}
@@ -425,7 +401,7 @@ func (c *Core) Ping(ctx context.Context) error {
 	select {
 	case c.events <- syncEvent{done: done}:
 	case <-c.done:
-		return ErrClosed
+		return room.ErrClosed
 	case <-ctx.Done():
 		return fmt.Errorf("ping session core: %w", ctx.Err())
 	}
@@ -433,7 +409,7 @@ func (c *Core) Ping(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-c.done:
-		return ErrClosed
+		return room.ErrClosed
 	case <-ctx.Done():
 		return fmt.Errorf("ping session core: %w", ctx.Err())
 	}
@@ -461,9 +437,9 @@ func (c *Core) applyPending() {
 	}
 }
 
-func (c *Core) mergeChecks(rs []CheckResult) {
+func (c *Core) mergeChecks(rs []room.CheckResult) {
 	for _, r := range rs {
-		i := slices.IndexFunc(c.st.checks, func(x CheckResult) bool { return x.Name == r.Name })
+		i := slices.IndexFunc(c.st.checks, func(x room.CheckResult) bool { return x.Name == r.Name })
 		if i < 0 {
 			c.st.checks = append(c.st.checks, r)
 		} else {
@@ -472,7 +448,7 @@ func (c *Core) mergeChecks(rs []CheckResult) {
 	}
 }
 
-func (c *Core) recorderStatus(rs RecorderStatus) {
+func (c *Core) recorderStatus(rs room.RecorderStatus) {
 	s := c.st.sess
 	switch {
 	case s == nil && rs.SessionID == "":
@@ -482,9 +458,9 @@ func (c *Core) recorderStatus(rs RecorderStatus) {
 	}
 	wasRecording := c.recording()
 	c.st.recSt = rs
-	if s != nil && wasRecording && !c.recording() && rs.State == RecorderStopped && !s.stopped {
+	if s != nil && wasRecording && !c.recording() && rs.State == room.RecorderStopped && !s.stopped {
 		// The recorder stopped on its own (disk floor); say so plainly.
-		s.message, s.notice = msgRecorderStopped, NoticeRecorderStopped
+		s.message, s.notice = msgRecorderStopped, room.NoticeRecorderStopped
 		c.slog().Warn().Str("reason", rs.Reason).Msg("recorder stopped on its own")
 	}
 }
@@ -515,8 +491,8 @@ func (c *Core) handle(ev event) {
 // errDeferred tells handle that the reply will be sent later.
 var errDeferred = errors.New("deferred")
 
-func (c *Core) refuse(in Intent, cause error, format string, args ...any) error {
-	return &RefusedError{Kind: in.Kind, Step: c.st.step, Reason: fmt.Sprintf(format, args...), Err: cause}
+func (c *Core) refuse(in room.Intent, cause error, format string, args ...any) error {
+	return &room.RefusedError{Kind: in.Kind, Step: c.st.step, Reason: fmt.Sprintf(format, args...), Err: cause}
 }
 
 func (c *Core) now() time.Time { return c.clock.Now() }
@@ -530,106 +506,106 @@ func (c *Core) slog() *zerolog.Logger {
 }
 
 // apply decides one intent. Only Run's goroutine calls it.
-func (c *Core) apply(in Intent, reply chan error) error {
+func (c *Core) apply(in room.Intent, reply chan error) error {
 	st := &c.st
 	s := st.sess
 	wrongStep := func() error {
-		return c.refuse(in, ErrWrongStep, "not possible on the %s screen", st.step)
+		return c.refuse(in, room.ErrWrongStep, "not possible on the %s screen", st.step)
 	}
 	switch in.Kind {
-	case IntentLanguage:
+	case room.IntentLanguage:
 		if !slices.Contains(c.cfg.Room.Languages, in.Language) {
-			return c.refuse(in, ErrInvalid, "language %q is not one of this room's (%s)", in.Language, strings.Join(c.cfg.Room.Languages, ", "))
+			return c.refuse(in, room.ErrInvalid, "language %q is not one of this room's (%s)", in.Language, strings.Join(c.cfg.Room.Languages, ", "))
 		}
 		st.lang = in.Language
 		c.touch()
 		return nil
 
-	case IntentStart, IntentMaintenance:
-		if st.step != StepDoor {
+	case room.IntentStart, room.IntentMaintenance:
+		if st.step != room.StepDoor {
 			return wrongStep()
 		}
-		st.step = StepPIN
-		if in.Kind == IntentMaintenance {
-			st.step = StepMaintenancePIN
+		st.step = room.StepPIN
+		if in.Kind == room.IntentMaintenance {
+			st.step = room.StepMaintenancePIN
 		}
 		c.openPINPad()
 		return nil
 
-	case IntentPINDigit, IntentPINBack, IntentPINOK:
+	case room.IntentPINDigit, room.IntentPINBack, room.IntentPINOK:
 		if !isPINStep(st.step) {
 			return wrongStep()
 		}
 		if st.verifying {
-			return c.refuse(in, ErrBusy, "the PIN is being checked")
+			return c.refuse(in, room.ErrBusy, "the PIN is being checked")
 		}
 		if c.locked() {
-			return c.refuse(in, ErrLocked, "too many wrong PINs; try again after %s", st.lockedUntil.Format(time.TimeOnly))
+			return c.refuse(in, room.ErrLocked, "too many wrong PINs; try again after %s", st.lockedUntil.Format(time.TimeOnly))
 		}
 		c.touch()
 		switch in.Kind {
-		case IntentPINDigit:
+		case room.IntentPINDigit:
 			if in.Digit < 0 || in.Digit > 9 {
-				return c.refuse(in, ErrInvalid, "digit %d is not 0-9", in.Digit)
+				return c.refuse(in, room.ErrInvalid, "digit %d is not 0-9", in.Digit)
 			}
 			if len(st.digits) >= 8 {
-				return c.refuse(in, ErrInvalid, "a PIN has at most 8 digits")
+				return c.refuse(in, room.ErrInvalid, "a PIN has at most 8 digits")
 			}
 			st.digits = append(st.digits, byte('0'+in.Digit))
 			st.pinErr = ""
-		case IntentPINBack:
+		case room.IntentPINBack:
 			if len(st.digits) > 0 {
 				st.digits = st.digits[:len(st.digits)-1]
 			}
-		case IntentPINOK:
+		case room.IntentPINOK:
 			if len(st.digits) < 4 {
-				return c.refuse(in, ErrInvalid, "a PIN has at least 4 digits")
+				return c.refuse(in, room.ErrInvalid, "a PIN has at least 4 digits")
 			}
 			c.verifyPIN(reply)
 			return errDeferred
 		}
 		return nil
 
-	case IntentCancel:
+	case room.IntentCancel:
 		switch st.step {
-		case StepPIN, StepMaintenancePIN, StepChecklist, StepMaintenance:
+		case room.StepPIN, room.StepMaintenancePIN, room.StepChecklist, room.StepMaintenance:
 			c.toDoor()
-		case StepParticipants, StepRecordChoice, StepConsent:
+		case room.StepParticipants, room.StepRecordChoice, room.StepConsent:
 			c.slog().Info().Str("step", string(st.step)).Msg("session cancelled before it began; nothing recorded")
 			c.closeSession(0, true)
-		case StepEndPIN:
+		case room.StepEndPIN:
 			c.closePINPad()
-			st.step = StepInSession
+			st.step = room.StepInSession
 		default:
 			return wrongStep()
 		}
 		return nil
 
-	case IntentCheckToggle:
-		if st.step != StepChecklist {
+	case room.IntentCheckToggle:
+		if st.step != room.StepChecklist {
 			return wrongStep()
 		}
 		if in.Item < 0 || in.Item >= len(st.manual) {
-			return c.refuse(in, ErrInvalid, "checklist item %d does not exist", in.Item)
+			return c.refuse(in, room.ErrInvalid, "checklist item %d does not exist", in.Item)
 		}
 		st.manual[in.Item].Checked = !st.manual[in.Item].Checked
 		c.touch()
 		return nil
 
-	case IntentCheckContinue, IntentCheckOverride:
-		if st.step != StepChecklist {
+	case room.IntentCheckContinue, room.IntentCheckOverride:
+		if st.step != room.StepChecklist {
 			return wrongStep()
 		}
-		if i := slices.IndexFunc(st.manual, func(m ManualItem) bool { return !m.Checked }); i >= 0 {
-			return c.refuse(in, ErrInvalid, "checklist item %d (%s) is not ticked", i, st.manual[i].Text)
+		if i := slices.IndexFunc(st.manual, func(m room.ManualItem) bool { return !m.Checked }); i >= 0 {
+			return c.refuse(in, room.ErrInvalid, "checklist item %d (%s) is not ticked", i, st.manual[i].Text)
 		}
 		failing := c.failingRequired()
 		if len(failing) > 0 {
-			if in.Kind == IntentCheckContinue {
-				return c.refuse(in, ErrInvalid, "required check failing: %s; fix it or override with a reason", strings.Join(failing, ", "))
+			if in.Kind == room.IntentCheckContinue {
+				return c.refuse(in, room.ErrInvalid, "required check failing: %s; fix it or override with a reason", strings.Join(failing, ", "))
 			}
 			if strings.TrimSpace(in.Reason) == "" {
-				return c.refuse(in, ErrInvalid, "an override needs a reason")
+				return c.refuse(in, room.ErrInvalid, "an override needs a reason")
 			}
 			st.overridden = true
 			st.override = strings.TrimSpace(in.Reason)
@@ -637,49 +613,49 @@ func (c *Core) apply(in Intent, reply chan error) error {
 		c.openSession(failing)
 		return nil
 
-	case IntentParticipants:
-		if st.step != StepParticipants {
+	case room.IntentParticipants:
+		if st.step != room.StepParticipants {
 			return wrongStep()
 		}
-		if in.Count < 1 || in.Count > MaxParticipants {
-			return c.refuse(in, ErrInvalid, "participants must be 1 to %d, not %d", MaxParticipants, in.Count)
+		if in.Count < 1 || in.Count > room.MaxParticipants {
+			return c.refuse(in, room.ErrInvalid, "participants must be 1 to %d, not %d", room.MaxParticipants, in.Count)
 		}
 		s.participants = in.Count
-		st.step = StepRecordChoice
+		st.step = room.StepRecordChoice
 		c.touch()
 		return nil
 
-	case IntentRecord:
-		if st.step != StepRecordChoice {
+	case room.IntentRecord:
+		if st.step != room.StepRecordChoice {
 			return wrongStep()
 		}
 		s.want = in.Yes
 		if !in.Yes {
-			s.message, s.notice = msgNotRecordedChoice, NoticeNotRecordedChoice
+			s.message, s.notice = msgNotRecordedChoice, room.NoticeNotRecordedChoice
 			c.slog().Info().Msg("session not recorded: counselor's choice")
 			c.enterSession()
 			return nil
 		}
 		s.turn = 1
-		st.step = StepConsent
+		st.step = room.StepConsent
 		c.touch()
 		return nil
 
-	case IntentConsent:
-		if st.step != StepConsent {
+	case room.IntentConsent:
+		if st.step != room.StepConsent {
 			return wrongStep()
 		}
 		if in.Participant != s.turn {
-			return c.refuse(in, ErrInvalid, "it is participant %d's turn, not %d's", s.turn, in.Participant)
+			return c.refuse(in, room.ErrInvalid, "it is participant %d's turn, not %d's", s.turn, in.Participant)
 		}
 		want, ok := c.textHash[in.Language]
 		if !ok || !slices.Contains(c.cfg.Room.Languages, in.Language) {
-			return c.refuse(in, ErrInvalid, "no agreement text in language %q", in.Language)
+			return c.refuse(in, room.ErrInvalid, "no agreement text in language %q", in.Language)
 		}
 		if !strings.EqualFold(in.TextSHA256, want) {
-			return c.refuse(in, ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, c.cfg.Agreement.ID, in.Language)
+			return c.refuse(in, room.ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, c.cfg.Agreement.ID, in.Language)
 		}
-		s.decisions = append(s.decisions, Decision{
+		s.decisions = append(s.decisions, room.Decision{
 			Participant: in.Participant, Consented: in.Yes, Language: in.Language,
 			TextSHA256: want, At: c.now(),
 		})
@@ -689,7 +665,7 @@ func (c *Core) apply(in Intent, reply chan error) error {
 			// not recorded, never who declined.
 			s.declined = true
 			s.turn = 0
-			s.message, s.notice = msgNotRecordedDeclined, NoticeNotRecordedDeclined
+			s.message, s.notice = msgNotRecordedDeclined, room.NoticeNotRecordedDeclined
 			c.slog().Info().Msg("session not recorded: consent declined")
 			c.enterSession()
 			return nil
@@ -703,15 +679,15 @@ func (c *Core) apply(in Intent, reply chan error) error {
 		c.enterSession()
 		return nil
 
-	case IntentWithdraw:
-		if s == nil || (st.step != StepInSession && st.step != StepEndPIN) {
+	case room.IntentWithdraw:
+		if s == nil || (st.step != room.StepInSession && st.step != room.StepEndPIN) {
 			return wrongStep()
 		}
 		if !s.recorded {
-			return c.refuse(in, ErrInvalid, "this session is not recorded")
+			return c.refuse(in, room.ErrInvalid, "this session is not recorded")
 		}
 		if s.withdrawn {
-			return c.refuse(in, ErrInvalid, "consent was already withdrawn")
+			return c.refuse(in, room.ErrInvalid, "consent was already withdrawn")
 		}
 		// Stop first, in this very event: the 250 ms budget.
 		if err := c.rec.Stop(s.id, true); err != nil {
@@ -720,10 +696,10 @@ func (c *Core) apply(in Intent, reply chan error) error {
 		s.stopped, s.withdrawn = true, true
 		c.stopTimer(timerMaxWarn)
 		c.stopTimer(timerMaxLen)
-		s.alerts = slices.DeleteFunc(s.alerts, func(a Alert) bool { return a.Code == AlertMaxLengthNear })
-		s.message, s.notice = msgWithdrawn, NoticeWithdrawn
+		s.alerts = slices.DeleteFunc(s.alerts, func(a room.Alert) bool { return a.Code == room.AlertMaxLengthNear })
+		s.message, s.notice = msgWithdrawn, room.NoticeWithdrawn
 		c.closePINPad()
-		st.step = StepWithdrawChoice
+		st.step = room.StepWithdrawChoice
 		c.slog().Info().Msg("consent withdrawn: recording stopped")
 		return nil
 
@@ -734,11 +710,11 @@ func (c *Core) apply(in Intent, reply chan error) error {
 	// choice still pending at a daemon stop, crash or power cut leaves the
 	// audio held on the device, never uploaded and never deleted, for an
 	// admin to settle (recorder/FORMAT.md, "Withdrawal hold").
-	case IntentWithdrawKeep, IntentWithdrawDelete:
-		if st.step != StepWithdrawChoice {
+	case room.IntentWithdrawKeep, room.IntentWithdrawDelete:
+		if st.step != room.StepWithdrawChoice {
 			return wrongStep()
 		}
-		if in.Kind == IntentWithdrawDelete {
+		if in.Kind == room.IntentWithdrawDelete {
 			if err := c.rec.Discard(s.id); err != nil {
 				c.slog().Error().Err(err).Msg("discard recording")
 				return fmt.Errorf("delete the recording: %w", err)
@@ -753,31 +729,33 @@ func (c *Core) apply(in Intent, reply chan error) error {
 			}
 			c.slog().Info().Msg("withdrawn recording kept")
 		}
-		st.step = StepInSession
+		st.step = room.StepInSession
 		return nil
 
-	case IntentEnd:
-		if st.step != StepInSession {
+	case room.IntentEnd:
+		if st.step != room.StepInSession {
 			return wrongStep()
 		}
-		st.step = StepEndPIN
+		st.step = room.StepEndPIN
 		c.openPINPad()
 		return nil
 
-	case IntentFeedback:
-		if st.step != StepFeedback {
+	case room.IntentFeedback:
+		if st.step != room.StepFeedback {
 			return wrongStep()
 		}
 		if in.Rating < 0 || in.Rating > 5 {
-			return c.refuse(in, ErrInvalid, "rating must be 1 to 5, or 0 to skip, not %d", in.Rating)
+			return c.refuse(in, room.ErrInvalid, "rating must be 1 to 5, or 0 to skip, not %d", in.Rating)
 		}
 		c.closeSession(in.Rating, false)
 		return nil
 	}
-	return c.refuse(in, ErrInvalid, "unknown intent %q", in.Kind)
+	return c.refuse(in, room.ErrInvalid, "unknown intent %q", in.Kind)
 }
 
-func isPINStep(s Step) bool { return s == StepPIN || s == StepEndPIN || s == StepMaintenancePIN }
+func isPINStep(s room.Step) bool {
+	return s == room.StepPIN || s == room.StepEndPIN || s == room.StepMaintenancePIN
+}
 
 func (c *Core) locked() bool {
 	return !c.st.lockedUntil.IsZero() && c.now().Before(c.st.lockedUntil)
@@ -797,7 +775,7 @@ func (c *Core) closePINPad() {
 	if st.verifying {
 		st.verifying = false
 		st.pinGen++
-		st.pinReply <- &RefusedError{Kind: IntentPINOK, Step: st.step, Reason: "the PIN pad was closed", Err: ErrWrongStep}
+		st.pinReply <- &room.RefusedError{Kind: room.IntentPINOK, Step: st.step, Reason: "the PIN pad was closed", Err: room.ErrWrongStep}
 		st.pinReply = nil
 	}
 	c.stopTimer(timerStep)
@@ -840,11 +818,11 @@ func (c *Core) pinResult(counselor string) {
 			st.pinErr = "Too many wrong PINs. The PIN pad is locked for a while."
 			c.arm(timerLockout, c.cfg.Flow.LockoutFor.Duration)
 			log.Msg("wrong PIN: PIN pad locked")
-			reply <- &RefusedError{Kind: IntentPINOK, Step: st.step, Reason: "wrong PIN; too many attempts, locked until " + st.lockedUntil.Format(time.TimeOnly), Err: ErrLocked}
+			reply <- &room.RefusedError{Kind: room.IntentPINOK, Step: st.step, Reason: "wrong PIN; too many attempts, locked until " + st.lockedUntil.Format(time.TimeOnly), Err: room.ErrLocked}
 		} else {
 			st.pinErr = "Wrong PIN."
 			log.Msg("wrong PIN")
-			reply <- &RefusedError{Kind: IntentPINOK, Step: st.step, Reason: "wrong PIN", Err: ErrWrongPIN}
+			reply <- &room.RefusedError{Kind: room.IntentPINOK, Step: st.step, Reason: "wrong PIN", Err: room.ErrWrongPIN}
 		}
 		c.touch()
 		return
@@ -853,23 +831,23 @@ func (c *Core) pinResult(counselor string) {
 	st.pinErr = ""
 	c.stopTimer(timerStep)
 	switch st.step {
-	case StepPIN:
+	case room.StepPIN:
 		st.counselor = counselor
 		st.overridden, st.override = false, ""
-		st.manual = make([]ManualItem, len(c.cfg.Flow.ManualChecks))
+		st.manual = make([]room.ManualItem, len(c.cfg.Flow.ManualChecks))
 		for i, t := range c.cfg.Flow.ManualChecks {
-			st.manual[i] = ManualItem{ID: fmt.Sprintf("manual-%d", i+1), Text: t}
+			st.manual[i] = room.ManualItem{ID: fmt.Sprintf("manual-%d", i+1), Text: t}
 		}
-		st.step = StepChecklist
+		st.step = room.StepChecklist
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 		c.log.Info().Str("counselor", counselor).Msg("counselor PIN accepted: pre-session checklist")
 		c.checker.RunChecks("pre-session")
-	case StepMaintenancePIN:
-		st.step = StepMaintenance
+	case room.StepMaintenancePIN:
+		st.step = room.StepMaintenance
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 		c.log.Info().Str("counselor", counselor).Msg("maintenance opened")
 		c.checker.RunChecks("maintenance")
-	case StepEndPIN:
+	case room.StepEndPIN:
 		s := st.sess
 		if s.recorded && !s.stopped {
 			if err := c.rec.Stop(s.id, false); err != nil {
@@ -879,7 +857,7 @@ func (c *Core) pinResult(counselor string) {
 		}
 		c.stopTimer(timerMaxWarn)
 		c.stopTimer(timerMaxLen)
-		st.step = StepFeedback
+		st.step = room.StepFeedback
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 		c.slog().Info().Str("counselor", counselor).Msg("session ended by counselor: feedback")
 	}
@@ -889,7 +867,7 @@ func (c *Core) pinResult(counselor string) {
 func (c *Core) failingRequired() []string {
 	var out []string
 	for _, r := range c.st.checks {
-		if r.Required && r.State == CheckAbnormal {
+		if r.Required && r.State == room.CheckAbnormal {
 			out = append(out, r.Name)
 		}
 	}
@@ -906,8 +884,8 @@ func (c *Core) openSession(failing []string) {
 		overridden: st.overridden,
 		override:   st.override,
 	}
-	st.step = StepParticipants
-	st.recSt = RecorderStatus{State: RecorderIdle}
+	st.step = room.StepParticipants
+	st.recSt = room.RecorderStatus{State: room.RecorderIdle}
 	c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	l := c.slog().Info().Str("counselor", st.counselor)
 	if st.overridden {
@@ -920,18 +898,18 @@ func (c *Core) openSession(failing []string) {
 // enterSession moves to the in-session screen (recorded or not).
 func (c *Core) enterSession() {
 	c.stopTimer(timerStep)
-	c.st.step = StepInSession
+	c.st.step = room.StepInSession
 }
 
 func (c *Core) startRecording() {
 	s := c.st.sess
 	first := s.decisions[0]
-	info := SessionInfo{
+	info := room.SessionInfo{
 		ID:          s.id,
 		CounselorID: s.counselor,
 		Started:     s.started,
 		MaxLength:   c.cfg.MaxLength,
-		Consent: ConsentRecord{
+		Consent: room.ConsentRecord{
 			AgreementID:   c.cfg.Agreement.ID,
 			AgreementText: c.cfg.Agreement.Texts[first.Language],
 			TextSHA256:    first.TextSHA256,
@@ -943,12 +921,12 @@ func (c *Core) startRecording() {
 	}
 	// Forget any report from before this Start: Recording must follow what
 	// the recorder says from now on.
-	c.st.recSt = RecorderStatus{SessionID: s.id, State: RecorderStarting}
+	c.st.recSt = room.RecorderStatus{SessionID: s.id, State: room.RecorderStarting}
 	if err := c.rec.Start(info); err != nil {
-		c.st.recSt = RecorderStatus{State: RecorderIdle}
+		c.st.recSt = room.RecorderStatus{State: room.RecorderIdle}
 		s.startFailed = true
-		s.message, s.notice = msgRecorderFailed, NoticeRecorderFailed
-		s.alerts = append(s.alerts, Alert{Code: AlertRecorderFailed, Message: "The recorder could not start; the session is not recorded.", Since: c.now()})
+		s.message, s.notice = msgRecorderFailed, room.NoticeRecorderFailed
+		s.alerts = append(s.alerts, room.Alert{Code: room.AlertRecorderFailed, Message: "The recorder could not start; the session is not recorded.", Since: c.now()})
 		c.slog().Error().Err(err).Msg("start recording")
 		return
 	}
@@ -974,7 +952,7 @@ func (c *Core) closeSession(rating int, abandoned bool) {
 		s.stopped = true
 	}
 	c.slog().Info().Bool("recorded", s.recorded).Bool("withdrawn", s.withdrawn).Int("feedback", rating).Msg("session closed")
-	c.uploader.SessionEnded(Summary{
+	c.uploader.SessionEnded(room.Summary{
 		ID: s.id, Started: s.started, Ended: c.now(), Participants: s.participants,
 		WantRecording: s.want, Declined: s.declined, Recorded: s.recorded, Withdrawn: s.withdrawn,
 		Abandoned: abandoned, Feedback: rating,
@@ -992,21 +970,21 @@ func (c *Core) toDoor() {
 			c.stopTimer(timerKind(k))
 		}
 	}
-	st.step = StepDoor
+	st.step = room.StepDoor
 	st.sess = nil
 	st.manual = nil
 	st.counselor = ""
 	st.overridden, st.override = false, ""
-	st.recSt = RecorderStatus{State: RecorderIdle}
+	st.recSt = room.RecorderStatus{State: room.RecorderIdle}
 	st.lang = c.cfg.Room.Languages[0]
 }
 
 // touch restarts the abandoned-screen timer after input on a timed screen.
 func (c *Core) touch() {
 	switch c.st.step {
-	case StepPIN, StepMaintenancePIN, StepEndPIN:
+	case room.StepPIN, room.StepMaintenancePIN, room.StepEndPIN:
 		c.arm(timerStep, c.cfg.Flow.PINTimeout.Duration)
-	case StepChecklist, StepParticipants, StepRecordChoice, StepConsent, StepMaintenance, StepFeedback:
+	case room.StepChecklist, room.StepParticipants, room.StepRecordChoice, room.StepConsent, room.StepMaintenance, room.StepFeedback:
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	}
 }
@@ -1019,21 +997,21 @@ func (c *Core) timeout(k timerKind) {
 		st.pinErr = ""
 	case timerStep:
 		switch st.step {
-		case StepPIN, StepMaintenancePIN, StepChecklist, StepMaintenance:
+		case room.StepPIN, room.StepMaintenancePIN, room.StepChecklist, room.StepMaintenance:
 			c.log.Info().Str("step", string(st.step)).Msg("screen abandoned: back to the door")
 			c.toDoor()
-		case StepParticipants, StepRecordChoice, StepConsent:
+		case room.StepParticipants, room.StepRecordChoice, room.StepConsent:
 			c.slog().Info().Str("step", string(st.step)).Msg("session abandoned before it began; nothing recorded")
 			c.closeSession(0, true)
-		case StepEndPIN:
+		case room.StepEndPIN:
 			c.closePINPad()
-			st.step = StepInSession
-		case StepFeedback:
+			st.step = room.StepInSession
+		case room.StepFeedback:
 			c.closeSession(0, false)
 		}
 	case timerMaxWarn:
 		if s := st.sess; s != nil && s.recorded && !s.stopped {
-			s.alerts = append(s.alerts, Alert{Code: AlertMaxLengthNear, Message: "The recording will stop soon: maximum session length.", Since: c.now()})
+			s.alerts = append(s.alerts, room.Alert{Code: room.AlertMaxLengthNear, Message: "The recording will stop soon: maximum session length.", Since: c.now()})
 			c.slog().Info().Msg("maximum session length near")
 		}
 	case timerMaxLen:
@@ -1042,9 +1020,9 @@ func (c *Core) timeout(k timerKind) {
 				c.slog().Error().Err(err).Msg("stop recording at maximum length")
 			}
 			s.stopped = true
-			s.alerts = slices.DeleteFunc(s.alerts, func(a Alert) bool { return a.Code == AlertMaxLengthNear })
-			s.alerts = append(s.alerts, Alert{Code: AlertMaxLengthReached, Message: "Recording stopped: maximum session length reached.", Since: c.now()})
-			s.message, s.notice = msgMaxLength, NoticeMaxLength
+			s.alerts = slices.DeleteFunc(s.alerts, func(a room.Alert) bool { return a.Code == room.AlertMaxLengthNear })
+			s.alerts = append(s.alerts, room.Alert{Code: room.AlertMaxLengthReached, Message: "Recording stopped: maximum session length reached.", Since: c.now()})
+			s.message, s.notice = msgMaxLength, room.NoticeMaxLength
 			c.slog().Warn().Msg("maximum session length reached: recording stopped")
 		}
 	}
@@ -1073,23 +1051,23 @@ func (c *Core) stopTimer(k timerKind) {
 func (c *Core) recording() bool {
 	s := c.st.sess
 	return s != nil && s.recorded && !s.stopped && !s.withdrawn &&
-		c.st.recSt.SessionID == s.id && c.st.recSt.State == RecorderRecording
+		c.st.recSt.SessionID == s.id && c.st.recSt.State == room.RecorderRecording
 }
 
-func (c *Core) door() Door {
+func (c *Core) door() room.Door {
 	switch {
 	case c.st.sess != nil:
-		return DoorInSession
+		return room.DoorInSession
 	case len(c.failingRequired()) > 0:
-		return DoorOutOfService
+		return room.DoorOutOfService
 	}
-	return DoorFree
+	return room.DoorFree
 }
 
 // build makes a snapshot that shares no mutable memory with the state.
-func (c *Core) build() Snapshot {
+func (c *Core) build() room.Snapshot {
 	st := &c.st
-	s := Snapshot{
+	s := room.Snapshot{
 		RoomID:      c.cfg.Room.ID,
 		RoomName:    c.cfg.Room.Name,
 		Door:        c.door(),
@@ -1104,13 +1082,13 @@ func (c *Core) build() Snapshot {
 		Faults:      slices.Clone(st.faults),
 		ManualItems: slices.Clone(st.manual),
 		Blocked:     len(c.failingRequired()) > 0,
-		Agreement:   Agreement{ID: c.cfg.Agreement.ID, Texts: c.cfg.Agreement.Texts},
+		Agreement:   room.Agreement{ID: c.cfg.Agreement.ID, Texts: c.cfg.Agreement.Texts},
 		MaxLength:   c.cfg.MaxLength,
 		Level:       st.recSt.Level,
 		Alerts:      slices.Clone(st.recSt.Alerts),
 	}
 	if s.Recorder == "" {
-		s.Recorder = RecorderIdle
+		s.Recorder = room.RecorderIdle
 	}
 	if c.locked() {
 		s.LockedUntil = st.lockedUntil
@@ -1144,7 +1122,7 @@ func (c *Core) build() Snapshot {
 // publish stores and fans out a new snapshot if anything changed, and tells
 // the uploader about door and recording changes.
 // checkStates is a comparable digest of the checks' names and states.
-func checkStates(cs []CheckResult) string {
+func checkStates(cs []room.CheckResult) string {
 	var b strings.Builder
 	for _, r := range cs {
 		b.WriteString(r.Name)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 )
@@ -21,7 +22,7 @@ func TestFaultsUpdatedReachesSnapshots(t *testing.T) {
 	snaps, cancel := c.Subscribe()
 	defer cancel()
 
-	faults := []session.Fault{{At: t0, Check: "door", State: session.CheckAbnormal, Value: "open"}}
+	faults := []room.Fault{{At: t0, Check: "door", State: room.CheckAbnormal, Value: "open"}}
 	c.FaultsUpdated(faults)
 	faults[0].Check = "changed by the caller" // the core keeps its own copy
 	deadline := time.After(5 * time.Second)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 )
 
@@ -48,7 +49,7 @@ type invariantChecker struct {
 	accepted map[string][]int // session -> participants whose consent was accepted
 	withdrew map[string]bool
 	started  map[string]bool
-	lastRep  map[string]session.RecorderState // since the Start call
+	lastRep  map[string]room.RecorderState // since the Start call
 	seenCall int
 
 	// Coverage counters, so a test can tell that sequences reach the
@@ -61,7 +62,7 @@ func newInvariantChecker(t testing.TB) *invariantChecker {
 	return &invariantChecker{
 		t: t, cfg: cfg, h: newHarness(t, cfg, false),
 		accepted: map[string][]int{}, withdrew: map[string]bool{},
-		started: map[string]bool{}, lastRep: map[string]session.RecorderState{},
+		started: map[string]bool{}, lastRep: map[string]room.RecorderState{},
 	}
 }
 
@@ -79,20 +80,20 @@ func (ic *invariantChecker) step(op, arg byte) string {
 	h := ic.h
 	before := h.snap()
 	sid := before.SessionID
-	send := func(ins ...session.Intent) error {
+	send := func(ins ...room.Intent) error {
 		var err error
 		for _, in := range ins {
 			err = h.send(in)
 		}
 		return err
 	}
-	I := func(k session.IntentKind) session.Intent { return session.Intent{Kind: k} }
+	I := func(k room.IntentKind) room.Intent { return room.Intent{Kind: k} }
 	switch op {
 	case opStart:
-		send(I(session.IntentStart))
+		send(I(room.IntentStart))
 		return "start"
 	case opMaintenance:
-		send(I(session.IntentMaintenance))
+		send(I(room.IntentMaintenance))
 		return "maintenance"
 	case opGoodPIN:
 		send(pinIntents(goodPIN)...)
@@ -101,40 +102,40 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		send(pinIntents(badPIN)...)
 		return "bad pin"
 	case opDigit:
-		send(session.Intent{Kind: session.IntentPINDigit, Digit: int(arg % 11)})
+		send(room.Intent{Kind: room.IntentPINDigit, Digit: int(arg % 11)})
 		return "digit"
 	case opPINOK:
-		send(I(session.IntentPINOK))
+		send(I(room.IntentPINOK))
 		return "pin ok"
 	case opPINBack:
-		send(I(session.IntentPINBack))
+		send(I(room.IntentPINBack))
 		return "pin back"
 	case opCancel:
-		send(I(session.IntentCancel))
+		send(I(room.IntentCancel))
 		return "cancel"
 	case opToggle:
-		send(session.Intent{Kind: session.IntentCheckToggle, Item: int(arg % 3)})
+		send(room.Intent{Kind: room.IntentCheckToggle, Item: int(arg % 3)})
 		return "toggle"
 	case opContinue:
 		for i, m := range before.ManualItems {
-			if !m.Checked && before.Step == session.StepChecklist {
-				send(session.Intent{Kind: session.IntentCheckToggle, Item: i})
+			if !m.Checked && before.Step == room.StepChecklist {
+				send(room.Intent{Kind: room.IntentCheckToggle, Item: i})
 			}
 		}
-		send(I(session.IntentCheckContinue))
+		send(I(room.IntentCheckContinue))
 		return "continue"
 	case opOverride:
 		reason := ""
 		if arg%2 == 1 {
 			reason = "reason"
 		}
-		send(session.Intent{Kind: session.IntentCheckOverride, Reason: reason})
+		send(room.Intent{Kind: room.IntentCheckOverride, Reason: reason})
 		return "override"
 	case opParticipants:
-		send(session.Intent{Kind: session.IntentParticipants, Count: int(arg % 8)})
+		send(room.Intent{Kind: room.IntentParticipants, Count: int(arg % 8)})
 		return "participants"
 	case opRecord:
-		send(session.Intent{Kind: session.IntentRecord, Yes: arg%4 != 0})
+		send(room.Intent{Kind: room.IntentRecord, Yes: arg%4 != 0})
 		return "record"
 	case opConsent:
 		p := before.ConsentTurn
@@ -143,7 +144,7 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		}
 		in := consent(p, arg%7 != 0)
 		if arg%11 == 0 {
-			in.TextSHA256 = session.TextSHA256("something else")
+			in.TextSHA256 = room.TextSHA256("something else")
 		}
 		if arg%13 == 0 {
 			in.Language = "zh"
@@ -153,47 +154,47 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		}
 		return fmt.Sprintf("consent p%d yes=%v", p, in.Yes)
 	case opWithdraw:
-		if send(I(session.IntentWithdraw)) == nil {
+		if send(I(room.IntentWithdraw)) == nil {
 			ic.withdrew[sid] = true
 		}
 		return "withdraw"
 	case opWithdrawKeep:
-		send(I(session.IntentWithdrawKeep))
+		send(I(room.IntentWithdrawKeep))
 		return "keep"
 	case opWithdrawDelete:
-		send(I(session.IntentWithdrawDelete))
+		send(I(room.IntentWithdrawDelete))
 		return "delete"
 	case opEnd:
-		send(I(session.IntentEnd))
+		send(I(room.IntentEnd))
 		return "end"
 	case opFeedback:
-		send(session.Intent{Kind: session.IntentFeedback, Rating: int(arg % 7)})
+		send(room.Intent{Kind: room.IntentFeedback, Rating: int(arg % 7)})
 		return "feedback"
 	case opLanguage:
-		send(session.Intent{Kind: session.IntentLanguage, Language: []string{"en", "zh", "fr"}[arg%3]})
+		send(room.Intent{Kind: room.IntentLanguage, Language: []string{"en", "zh", "fr"}[arg%3]})
 		return "language"
 	case opReport:
-		states := []session.RecorderState{session.RecorderRecording, session.RecorderRecording, session.RecorderStarting, session.RecorderFault, session.RecorderStopped, session.RecorderIdle}
+		states := []room.RecorderState{room.RecorderRecording, room.RecorderRecording, room.RecorderStarting, room.RecorderFault, room.RecorderStopped, room.RecorderIdle}
 		st := states[int(arg)%len(states)]
-		h.core.RecorderChanged(session.RecorderStatus{SessionID: sid, State: st})
+		h.core.RecorderChanged(room.RecorderStatus{SessionID: sid, State: st})
 		session.Sync(h.core)
 		if sid != "" {
 			ic.lastRep[sid] = st
 		}
 		return "report " + string(st)
 	case opReportOther:
-		h.core.RecorderChanged(session.RecorderStatus{SessionID: fmt.Sprintf("s%d", arg%4), State: session.RecorderRecording})
+		h.core.RecorderChanged(room.RecorderStatus{SessionID: fmt.Sprintf("s%d", arg%4), State: room.RecorderRecording})
 		session.Sync(h.core)
 		if id := fmt.Sprintf("s%d", arg%4); id == sid {
-			ic.lastRep[sid] = session.RecorderRecording
+			ic.lastRep[sid] = room.RecorderRecording
 		}
 		return "report other"
 	case opChecks:
-		st := session.CheckGood
+		st := room.CheckGood
 		if arg%2 == 1 {
-			st = session.CheckAbnormal
+			st = room.CheckAbnormal
 		}
-		h.core.ChecksUpdated([]session.CheckResult{{Name: "mic", State: st, Required: true}})
+		h.core.ChecksUpdated([]room.CheckResult{{Name: "mic", State: st, Required: true}})
 		session.Sync(h.core)
 		return "checks " + string(st)
 	case opAdvance:
@@ -239,24 +240,24 @@ func (ic *invariantChecker) check(where string) {
 				t.Errorf("%s: consent record has %d decisions for %d participants", where, len(d), n)
 			}
 			for i, dec := range d {
-				if !dec.Consented || dec.Participant != i+1 || dec.TextSHA256 != session.TextSHA256(texts[dec.Language]) {
+				if !dec.Consented || dec.Participant != i+1 || dec.TextSHA256 != room.TextSHA256(texts[dec.Language]) {
 					t.Errorf("%s: bad decision in the consent record: %+v", where, dec)
 				}
 			}
 		case "stop":
-			ic.lastRep[c.SessionID] = session.RecorderStopped
+			ic.lastRep[c.SessionID] = room.RecorderStopped
 		}
 	}
 	ic.seenCall = len(calls)
 
-	if s.SessionID != "" && s.Door != session.DoorInSession {
+	if s.SessionID != "" && s.Door != room.DoorInSession {
 		t.Errorf("%s: door %s while session %s is open", where, s.Door, s.SessionID)
 	}
-	if s.Door == session.DoorFree && s.SessionID != "" {
+	if s.Door == room.DoorFree && s.SessionID != "" {
 		t.Errorf("%s: door free with a session open", where)
 	}
 	if s.Recording {
-		if !ic.started[s.SessionID] || ic.lastRep[s.SessionID] != session.RecorderRecording {
+		if !ic.started[s.SessionID] || ic.lastRep[s.SessionID] != room.RecorderRecording {
 			t.Errorf("%s: Recording without the recorder reporting it for session %s (started=%v last=%q)", where, s.SessionID, ic.started[s.SessionID], ic.lastRep[s.SessionID])
 		}
 		if !s.Recorded || s.Withdrawn || ic.withdrew[s.SessionID] {
@@ -323,19 +324,19 @@ func TestRandomSequences(t *testing.T) {
 	if testing.Short() {
 		n = 20
 	}
-	likely := map[session.Step][]byte{
-		session.StepDoor:           {opStart, opStart, opMaintenance},
-		session.StepPIN:            {opGoodPIN, opGoodPIN, opBadPIN, opAdvance},
-		session.StepChecklist:      {opContinue, opOverride, opToggle},
-		session.StepParticipants:   {opParticipants},
-		session.StepRecordChoice:   {opRecord},
-		session.StepConsent:        {opConsent, opConsent, opConsent, opAdvance},
-		session.StepInSession:      {opReport, opReport, opWithdraw, opEnd, opAdvance, opReportOther},
-		session.StepWithdrawChoice: {opWithdrawKeep, opWithdrawDelete, opReport},
-		session.StepEndPIN:         {opGoodPIN, opWithdraw, opCancel},
-		session.StepFeedback:       {opFeedback, opReport},
-		session.StepMaintenancePIN: {opGoodPIN},
-		session.StepMaintenance:    {opCancel},
+	likely := map[room.Step][]byte{
+		room.StepDoor:           {opStart, opStart, opMaintenance},
+		room.StepPIN:            {opGoodPIN, opGoodPIN, opBadPIN, opAdvance},
+		room.StepChecklist:      {opContinue, opOverride, opToggle},
+		room.StepParticipants:   {opParticipants},
+		room.StepRecordChoice:   {opRecord},
+		room.StepConsent:        {opConsent, opConsent, opConsent, opAdvance},
+		room.StepInSession:      {opReport, opReport, opWithdraw, opEnd, opAdvance, opReportOther},
+		room.StepWithdrawChoice: {opWithdrawKeep, opWithdrawDelete, opReport},
+		room.StepEndPIN:         {opGoodPIN, opWithdraw, opCancel},
+		room.StepFeedback:       {opFeedback, opReport},
+		room.StepMaintenancePIN: {opGoodPIN},
+		room.StepMaintenance:    {opCancel},
 	}
 	var recording, withdrawal, starts int
 	defer func() {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 )
@@ -110,7 +111,7 @@ func newHarnessWith(t testing.TB, cfg session.Config, autoReport bool, adjust fu
 	return h
 }
 
-func (h *harness) send(in session.Intent) error {
+func (h *harness) send(in room.Intent) error {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -119,7 +120,7 @@ func (h *harness) send(in session.Intent) error {
 	return err
 }
 
-func (h *harness) must(ins ...session.Intent) {
+func (h *harness) must(ins ...room.Intent) {
 	h.t.Helper()
 	for _, in := range ins {
 		if err := h.send(in); err != nil {
@@ -128,7 +129,7 @@ func (h *harness) must(ins ...session.Intent) {
 	}
 }
 
-func (h *harness) snap() session.Snapshot {
+func (h *harness) snap() room.Snapshot {
 	session.Sync(h.core)
 	return h.core.Snapshot()
 }
@@ -138,33 +139,33 @@ func (h *harness) advance(d time.Duration) {
 	session.Sync(h.core)
 }
 
-func (h *harness) report(st session.RecorderState) {
-	h.core.RecorderChanged(session.RecorderStatus{SessionID: h.core.Snapshot().SessionID, State: st})
+func (h *harness) report(st room.RecorderState) {
+	h.core.RecorderChanged(room.RecorderStatus{SessionID: h.core.Snapshot().SessionID, State: st})
 	session.Sync(h.core)
 }
 
 // Intent builders.
-func pinIntents(p string) []session.Intent {
-	var out []session.Intent
+func pinIntents(p string) []room.Intent {
+	var out []room.Intent
 	for _, r := range p {
-		out = append(out, session.Intent{Kind: session.IntentPINDigit, Digit: int(r - '0')})
+		out = append(out, room.Intent{Kind: room.IntentPINDigit, Digit: int(r - '0')})
 	}
-	return append(out, session.Intent{Kind: session.IntentPINOK})
+	return append(out, room.Intent{Kind: room.IntentPINOK})
 }
 
-func kind(k session.IntentKind) session.Intent { return session.Intent{Kind: k} }
+func kind(k room.IntentKind) room.Intent { return room.Intent{Kind: k} }
 
-func consent(p int, yes bool) session.Intent {
-	return session.Intent{Kind: session.IntentConsent, Participant: p, Yes: yes, Language: "en", TextSHA256: session.TextSHA256(texts["en"])}
+func consent(p int, yes bool) room.Intent {
+	return room.Intent{Kind: room.IntentConsent, Participant: p, Yes: yes, Language: "en", TextSHA256: room.TextSHA256(texts["en"])}
 }
 
-func cat(parts ...any) []session.Intent {
-	var out []session.Intent
+func cat(parts ...any) []room.Intent {
+	var out []room.Intent
 	for _, p := range parts {
 		switch p := p.(type) {
-		case session.Intent:
+		case room.Intent:
 			out = append(out, p)
-		case []session.Intent:
+		case []room.Intent:
 			out = append(out, p...)
 		default:
 			panic(fmt.Sprintf("cat: %T", p))
@@ -175,21 +176,21 @@ func cat(parts ...any) []session.Intent {
 
 // Flows to reach each step.
 var (
-	toChecklist    = cat(kind(session.IntentStart), pinIntents(goodPIN))
-	tickAll        = cat(session.Intent{Kind: session.IntentCheckToggle, Item: 0}, session.Intent{Kind: session.IntentCheckToggle, Item: 1})
-	toParticipants = cat(toChecklist, tickAll, kind(session.IntentCheckContinue))
-	toRecordChoice = cat(toParticipants, session.Intent{Kind: session.IntentParticipants, Count: 2})
-	toConsent      = cat(toRecordChoice, session.Intent{Kind: session.IntentRecord, Yes: true})
+	toChecklist    = cat(kind(room.IntentStart), pinIntents(goodPIN))
+	tickAll        = cat(room.Intent{Kind: room.IntentCheckToggle, Item: 0}, room.Intent{Kind: room.IntentCheckToggle, Item: 1})
+	toParticipants = cat(toChecklist, tickAll, kind(room.IntentCheckContinue))
+	toRecordChoice = cat(toParticipants, room.Intent{Kind: room.IntentParticipants, Count: 2})
+	toConsent      = cat(toRecordChoice, room.Intent{Kind: room.IntentRecord, Yes: true})
 	toRecorded     = cat(toConsent, consent(1, true), consent(2, true))
-	toUnrecorded   = cat(toRecordChoice, session.Intent{Kind: session.IntentRecord, Yes: false})
-	toWithdraw     = cat(toRecorded, kind(session.IntentWithdraw))
-	toEndPIN       = cat(toRecorded, kind(session.IntentEnd))
+	toUnrecorded   = cat(toRecordChoice, room.Intent{Kind: room.IntentRecord, Yes: false})
+	toWithdraw     = cat(toRecorded, kind(room.IntentWithdraw))
+	toEndPIN       = cat(toRecorded, kind(room.IntentEnd))
 	toFeedback     = cat(toEndPIN, pinIntents(goodPIN))
-	toMaintPIN     = cat(kind(session.IntentMaintenance))
+	toMaintPIN     = cat(kind(room.IntentMaintenance))
 	toMaintenance  = cat(toMaintPIN, pinIntents(goodPIN))
 )
 
 func isRefused(err error, sentinel error) bool {
-	var re *session.RefusedError
+	var re *room.RefusedError
 	return errors.As(err, &re) && errors.Is(err, sentinel)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/pin"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 )
 
@@ -24,23 +25,23 @@ func TestWithdrawDuringPINCheck(t *testing.T) {
 		h.must(in)
 	}
 	answer := make(chan error, 1)
-	go func() { answer <- h.core.Send(context.Background(), kind(session.IntentPINOK)) }()
+	go func() { answer <- h.core.Send(context.Background(), kind(room.IntentPINOK)) }()
 	<-gateEntered // the check is in flight
 
-	h.must(kind(session.IntentWithdraw))
-	if s := h.snap(); s.Step != session.StepWithdrawChoice || s.Recording {
+	h.must(kind(room.IntentWithdraw))
+	if s := h.snap(); s.Step != room.StepWithdrawChoice || s.Recording {
 		t.Fatalf("withdrawal during a PIN check: step=%s recording=%v", s.Step, s.Recording)
 	}
 	gateRelease <- true
 	select {
 	case err := <-answer:
-		if !isRefused(err, session.ErrWrongStep) {
+		if !isRefused(err, room.ErrWrongStep) {
 			t.Fatalf("the PIN's answer after the pad closed: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no answer to the PIN")
 	}
-	if s := h.snap(); s.Step != session.StepWithdrawChoice {
+	if s := h.snap(); s.Step != room.StepWithdrawChoice {
 		t.Fatalf("a late PIN result moved the kiosk to %s", s.Step)
 	}
 }
@@ -75,9 +76,9 @@ func TestArgon2idCounselor(t *testing.T) {
 	cfg := testConfig()
 	cfg.Counselors = append(cfg.Counselors, session.Counselor{ID: "c-argon", PINHash: hash})
 	h := newHarness(t, cfg, false)
-	h.must(kind(session.IntentStart))
+	h.must(kind(room.IntentStart))
 	h.must(pinIntents("864209")...)
-	if s := h.snap(); s.Step != session.StepChecklist {
+	if s := h.snap(); s.Step != room.StepChecklist {
 		t.Fatalf("step = %s after an argon2id PIN", s.Step)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 )
@@ -28,7 +29,7 @@ func TestPing(t *testing.T) {
 	}
 	stop()
 	<-done
-	if err := c.Ping(context.Background()); !errors.Is(err, session.ErrClosed) {
+	if err := c.Ping(context.Background()); !errors.Is(err, room.ErrClosed) {
 		t.Fatalf("Ping after Run ended = %v, want ErrClosed", err)
 	}
 }

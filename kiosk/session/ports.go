@@ -1,5 +1,7 @@
 package session
 
+import "roomkiosk/kiosk/room"
+
 // The core calls these ports; the daemon wires the real recorder, check runner
 // and uploader, and tests wire fakes (sessiontest). Calls must return quickly:
 // the core's goroutine makes them, and withdrawal has a 250 ms budget.
@@ -9,7 +11,7 @@ type Recorder interface {
 	// Start opens the capture device for a session whose participants have
 	// all consented. The core never calls it otherwise. Progress is reported
 	// back through Core.RecorderChanged.
-	Start(info SessionInfo) error
+	Start(info room.SessionInfo) error
 	// Stop closes the capture device and seals what was written. withdrawn
 	// says the stop came from a participant's withdrawal: the sealed audio
 	// is then held on the device (never uploaded) until Keep or Discard.
@@ -31,8 +33,8 @@ type Checker interface {
 // Uploader is told about changes that must reach object storage.
 type Uploader interface {
 	// StatusChanged is called on every change of door or recording state.
-	StatusChanged(s Snapshot)
+	StatusChanged(s room.Snapshot)
 	// SessionEnded is called once a session is over, recorded or not, so
 	// that the archive lists every session.
-	SessionEnded(sum Summary)
+	SessionEnded(sum room.Summary)
 }

@@ -2,11 +2,10 @@ package session_test
 
 import (
 	"fmt"
+	"roomkiosk/kiosk/room"
 	"slices"
 	"strings"
 	"testing"
-
-	"roomkiosk/kiosk/session"
 )
 
 // TestWholeSession drives one recorded session from the door to feedback
@@ -20,33 +19,33 @@ func TestWholeSession(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s: door=%s step=%s rec=%v recorder=%s turn=%d", what, s.Door, s.Step, s.Recording, s.Recorder, s.ConsentTurn))
 	}
 	note("initial")
-	h.must(kind(session.IntentStart))
+	h.must(kind(room.IntentStart))
 	note("start")
 	h.must(pinIntents(goodPIN)...)
 	note("pin")
-	h.core.ChecksUpdated([]session.CheckResult{{Name: "temperature", State: session.CheckGood, Required: true}})
+	h.core.ChecksUpdated([]room.CheckResult{{Name: "temperature", State: room.CheckGood, Required: true}})
 	h.must(tickAll...)
-	h.must(kind(session.IntentCheckContinue))
+	h.must(kind(room.IntentCheckContinue))
 	note("checklist")
-	h.must(session.Intent{Kind: session.IntentParticipants, Count: 2})
+	h.must(room.Intent{Kind: room.IntentParticipants, Count: 2})
 	note("participants")
-	h.must(session.Intent{Kind: session.IntentRecord, Yes: true})
+	h.must(room.Intent{Kind: room.IntentRecord, Yes: true})
 	note("record")
 	h.must(consent(1, true))
 	note("consent 1")
 	h.must(consent(2, true))
 	note("consent 2")
-	h.report(session.RecorderStarting)
+	h.report(room.RecorderStarting)
 	note("recorder starting")
-	h.report(session.RecorderRecording)
+	h.report(room.RecorderRecording)
 	note("recorder recording")
-	h.must(kind(session.IntentEnd))
+	h.must(kind(room.IntentEnd))
 	note("end")
 	h.must(pinIntents(goodPIN)...)
 	note("end pin")
-	h.report(session.RecorderStopped)
+	h.report(room.RecorderStopped)
 	note("recorder stopped")
-	h.must(session.Intent{Kind: session.IntentFeedback, Rating: 4})
+	h.must(room.Intent{Kind: room.IntentFeedback, Rating: 4})
 	note("feedback")
 
 	want := []string{
@@ -78,7 +77,7 @@ func TestWholeSession(t *testing.T) {
 		t.Errorf("SessionInfo = %+v", info)
 	}
 	c := info.Consent
-	if c.AgreementID != "rec-1" || c.Language != "en" || c.TextSHA256 != session.TextSHA256(texts["en"]) || c.AgreementText != texts["en"] {
+	if c.AgreementID != "rec-1" || c.Language != "en" || c.TextSHA256 != room.TextSHA256(texts["en"]) || c.AgreementText != texts["en"] {
 		t.Errorf("consent record = %+v", c)
 	}
 	if len(c.Decisions) != 2 || !c.Decisions[0].Consented || !c.Decisions[1].Consented || c.Decisions[1].Participant != 2 {

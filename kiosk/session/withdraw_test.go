@@ -1,10 +1,9 @@
 package session_test
 
 import (
+	"roomkiosk/kiosk/room"
 	"testing"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // recorderOps lists the recorder calls after the withdrawal's stop.
@@ -21,7 +20,7 @@ func recorderOps(h *harness) []string {
 func TestWithdrawKeepReleases(t *testing.T) {
 	h := newHarness(t, testConfig(), true)
 	h.must(toWithdraw...)
-	h.must(kind(session.IntentWithdrawKeep))
+	h.must(kind(room.IntentWithdrawKeep))
 	calls := h.rec.Calls()
 	if last := calls[len(calls)-1]; last.Op != "keep" || last.SessionID != "s1" {
 		t.Fatalf("recorder calls %v, want keep(s1) last", recorderOps(h))
@@ -40,7 +39,7 @@ func TestWithdrawChoiceWaitsForAChoice(t *testing.T) {
 	h := newHarness(t, testConfig(), true)
 	h.must(toWithdraw...)
 	h.advance(24 * time.Hour)
-	if s := h.snap(); s.Step != session.StepWithdrawChoice || s.Recording {
+	if s := h.snap(); s.Step != room.StepWithdrawChoice || s.Recording {
 		t.Fatalf("a day later: step %s recording %v, want withdraw_choice", s.Step, s.Recording)
 	}
 	h.stop()

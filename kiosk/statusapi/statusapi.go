@@ -8,13 +8,12 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"roomkiosk/kiosk/room"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Metric is one Prometheus sample. Names follow Prometheus conventions
@@ -29,7 +28,7 @@ type Metric struct {
 // Sources are what the endpoint reports. Each func is called per request and
 // must be cheap and safe for concurrent use.
 type Sources struct {
-	Snapshot func() session.Snapshot
+	Snapshot func() room.Snapshot
 	Queue    func() map[string]any // uploader figures for /status; may be nil
 	Metrics  []func() []Metric     // recorder, uploader, ...
 	Version  string
@@ -38,17 +37,17 @@ type Sources struct {
 // Status is the /status document: the room as a passer-by and an admin see
 // it. It carries no personal data.
 type Status struct {
-	Room      string                `json:"room"`
-	Version   string                `json:"version"`
-	Door      session.Door          `json:"door"`
-	Recording bool                  `json:"recording"`
-	Recorder  session.RecorderState `json:"recorder"`
-	Step      session.Step          `json:"step"`
-	SessionID string                `json:"session_id,omitempty"`
-	Checks    []session.CheckResult `json:"checks"`
-	Alerts    []string              `json:"alerts,omitempty"`
-	Queue     map[string]any        `json:"queue,omitempty"`
-	At        time.Time             `json:"at"`
+	Room      string             `json:"room"`
+	Version   string             `json:"version"`
+	Door      room.Door          `json:"door"`
+	Recording bool               `json:"recording"`
+	Recorder  room.RecorderState `json:"recorder"`
+	Step      room.Step          `json:"step"`
+	SessionID string             `json:"session_id,omitempty"`
+	Checks    []room.CheckResult `json:"checks"`
+	Alerts    []string           `json:"alerts,omitempty"`
+	Queue     map[string]any     `json:"queue,omitempty"`
+	At        time.Time          `json:"at"`
 }
 
 // Server is the loopback status endpoint.
@@ -136,13 +135,13 @@ func writeMetrics(w interface{ Write([]byte) (int, error) }, src Sources) {
 	snap := src.Snapshot()
 	ms := []Metric{
 		{Name: "roomkiosk_recording", Help: "1 while audio is really being captured and written.", Type: "gauge", Value: b2f(snap.Recording)},
-		{Name: "roomkiosk_door_free", Help: "1 while the door shows Free.", Type: "gauge", Value: b2f(snap.Door == session.DoorFree)},
-		{Name: "roomkiosk_door_out_of_service", Help: "1 while a required check fails.", Type: "gauge", Value: b2f(snap.Door == session.DoorOutOfService)},
+		{Name: "roomkiosk_door_free", Help: "1 while the door shows Free.", Type: "gauge", Value: b2f(snap.Door == room.DoorFree)},
+		{Name: "roomkiosk_door_out_of_service", Help: "1 while a required check fails.", Type: "gauge", Value: b2f(snap.Door == room.DoorOutOfService)},
 		{Name: "roomkiosk_alerts", Help: "Counselor-facing alerts now raised.", Type: "gauge", Value: float64(len(snap.Alerts))},
 	}
 	abnormal := 0
 	for _, c := range snap.Checks {
-		if c.State == session.CheckAbnormal {
+		if c.State == room.CheckAbnormal {
 			abnormal++
 		}
 	}

@@ -6,13 +6,12 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"roomkiosk/kiosk/room"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"roomkiosk/kiosk/session"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -39,14 +38,14 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	snap := session.Snapshot{
-		RoomID: "101", Door: session.DoorInSession, Recording: true, Recorder: session.RecorderRecording,
-		Step: session.StepInSession, SessionID: "20261127T101500Z-abc123",
-		Checks: []session.CheckResult{{Name: "door", State: session.CheckAbnormal}, {Name: "light", State: session.CheckGood}},
-		Alerts: []session.Alert{{Code: "mic_silent"}},
+	snap := room.Snapshot{
+		RoomID: "101", Door: room.DoorInSession, Recording: true, Recorder: room.RecorderRecording,
+		Step: room.StepInSession, SessionID: "20261127T101500Z-abc123",
+		Checks: []room.CheckResult{{Name: "door", State: room.CheckAbnormal}, {Name: "light", State: room.CheckGood}},
+		Alerts: []room.Alert{{Code: "mic_silent"}},
 	}
 	src := Sources{
-		Snapshot: func() session.Snapshot { return snap },
+		Snapshot: func() room.Snapshot { return snap },
 		Queue:    func() map[string]any { return map[string]any{"depth": 3} },
 		Metrics: []func() []Metric{func() []Metric {
 			return []Metric{{Name: "roomkiosk_recorder_overruns_total", Help: "Frames dropped.", Type: "counter", Value: 2}, {Name: "roomkiosk_recorder_rms_dbfs", Value: math.Inf(-1)}}
@@ -83,7 +82,7 @@ func TestEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); err != nil || code != 200 {
 		t.Fatalf("/status = %d %q: %v", code, body, err)
 	}
-	if st.Door != session.DoorInSession || !st.Recording || st.Version != "1.2.3" || len(st.Checks) != 2 ||
+	if st.Door != room.DoorInSession || !st.Recording || st.Version != "1.2.3" || len(st.Checks) != 2 ||
 		len(st.Alerts) != 1 || st.Alerts[0] != "mic_silent" || st.Queue["depth"] != float64(3) || time.Since(st.At) > time.Minute {
 		t.Errorf("/status = %+v", st)
 	}

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"roomkiosk/kiosk/room"
 	"sync"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Conn is one connection to the daemon's control socket (a *control.Client
@@ -15,8 +14,8 @@ import (
 type Conn interface {
 	// Snapshots delivers the current snapshot at once, then every change;
 	// it is closed when the connection ends.
-	Snapshots() <-chan session.Snapshot
-	Send(ctx context.Context, in session.Intent) error
+	Snapshots() <-chan room.Snapshot
+	Send(ctx context.Context, in room.Intent) error
 	Close()
 }
 
@@ -37,7 +36,7 @@ type Link struct {
 
 	mu        sync.Mutex
 	conn      Conn
-	snap      session.Snapshot
+	snap      room.Snapshot
 	connected bool
 	version   uint64
 }
@@ -53,14 +52,14 @@ func NewLink(dial DialFunc, onChange func()) *Link {
 
 // State returns the latest snapshot, whether it is live, and a counter that
 // grows with every change.
-func (l *Link) State() (snap session.Snapshot, connected bool, version uint64) {
+func (l *Link) State() (snap room.Snapshot, connected bool, version uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.snap, l.connected, l.version
 }
 
 // Send sends an intent over the current connection.
-func (l *Link) Send(ctx context.Context, in session.Intent) error {
+func (l *Link) Send(ctx context.Context, in room.Intent) error {
 	l.mu.Lock()
 	c := l.conn
 	l.mu.Unlock()

@@ -1,11 +1,10 @@
 package ui
 
 import (
+	"roomkiosk/kiosk/room"
 	"strings"
 	"testing"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // The maintenance screen shows the maintenance log's last faults (sent by
@@ -13,10 +12,10 @@ import (
 func TestMaintenanceShowsLoggedFaults(t *testing.T) {
 	f := testFonts(t)
 	at := time.Date(2026, 11, 26, 14, 5, 0, 0, time.Local)
-	snap := session.Snapshot{
-		Step: session.StepMaintenance, Language: "en", Languages: []string{"en", "zh"}, RoomName: "Room 101",
-		Checks: []session.CheckResult{{Name: "door", State: session.CheckGood, Value: "closed"}},
-		Faults: []session.Fault{{At: at, Check: "microphone", State: session.CheckAbnormal, Value: "device does not open"}},
+	snap := room.Snapshot{
+		Step: room.StepMaintenance, Language: "en", Languages: []string{"en", "zh"}, RoomName: "Room 101",
+		Checks: []room.CheckResult{{Name: "door", State: room.CheckGood, Value: "closed"}},
+		Faults: []room.Fault{{At: at, Check: "microphone", State: room.CheckAbnormal, Value: "device does not open"}},
 	}
 	texts := strings.Join(Build(f, Input{Connected: true, Snap: snap, Now: at.Add(time.Hour), Version: "1.0"}).Texts(), "\n")
 	if !strings.Contains(texts, "11-26 14:05  Microphone") {

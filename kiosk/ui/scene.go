@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"image/color"
 	"reflect"
+	"roomkiosk/kiosk/room"
 	"slices"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Kind is the kind of a display-list element.
@@ -80,8 +79,8 @@ type Target struct {
 	ID      string
 	Rect    Rect
 	Enabled bool
-	Intent  *session.Intent // sent to the daemon on a tap
-	Local   LocalAction     // or handled here
+	Intent  *room.Intent // sent to the daemon on a tap
+	Local   LocalAction  // or handled here
 }
 
 // Local is the screen's own state. None of it matters: a restarted screen
@@ -113,7 +112,7 @@ func (l *Local) Apply(a LocalAction, page int) {
 // Input is everything a scene is built from.
 type Input struct {
 	Connected bool
-	Snap      session.Snapshot
+	Snap      room.Snapshot
 	Local     Local
 	Now       time.Time
 	Version   string // software version, shown on the maintenance screen
@@ -188,30 +187,30 @@ func Build(f *Fonts, in Input) *Scene {
 		b.connecting()
 	default:
 		switch in.Snap.Step {
-		case session.StepDoor, "":
+		case room.StepDoor, "":
 			b.door()
-		case session.StepPIN, session.StepEndPIN, session.StepMaintenancePIN:
+		case room.StepPIN, room.StepEndPIN, room.StepMaintenancePIN:
 			b.pin()
-		case session.StepChecklist:
+		case room.StepChecklist:
 			if in.Local.Override && in.Snap.Blocked {
 				b.override()
 			} else {
 				b.sc.Local.Override = false
 				b.checklist()
 			}
-		case session.StepParticipants:
+		case room.StepParticipants:
 			b.participants()
-		case session.StepRecordChoice:
+		case room.StepRecordChoice:
 			b.recordChoice()
-		case session.StepConsent:
+		case room.StepConsent:
 			b.consent()
-		case session.StepInSession:
+		case room.StepInSession:
 			b.inSession()
-		case session.StepWithdrawChoice:
+		case room.StepWithdrawChoice:
 			b.withdrawChoice()
-		case session.StepFeedback:
+		case room.StepFeedback:
 			b.feedback()
-		case session.StepMaintenance:
+		case room.StepMaintenance:
 			b.maintenance()
 		default:
 			// A step this screen does not know (a newer daemon): show the door
@@ -219,7 +218,7 @@ func Build(f *Fonts, in Input) *Scene {
 			b.door()
 		}
 	}
-	if in.Snap.Step != session.StepChecklist {
+	if in.Snap.Step != room.StepChecklist {
 		b.sc.Local.Override = false
 	}
 	return b.sc
@@ -294,7 +293,7 @@ func (b *builder) textKey(r Rect, c color.RGBA, st TextStyle, s string, key Msg)
 }
 
 // target registers a touch target.
-func (b *builder) target(id string, r Rect, enabled bool, in *session.Intent, local LocalAction) {
+func (b *builder) target(id string, r Rect, enabled bool, in *room.Intent, local LocalAction) {
 	b.sc.Targets = append(b.sc.Targets, Target{ID: id, Rect: r, Enabled: enabled, Intent: in, Local: local})
 }
 
@@ -310,11 +309,11 @@ const (
 )
 
 // button draws a button with a catalog label and registers its target.
-func (b *builder) button(id string, r Rect, kind buttonKind, enabled bool, st TextStyle, in *session.Intent, local LocalAction, m Msg, kv ...string) {
+func (b *builder) button(id string, r Rect, kind buttonKind, enabled bool, st TextStyle, in *room.Intent, local LocalAction, m Msg, kv ...string) {
 	b.buttonText(id, r, kind, enabled, st, in, local, b.t(m, kv...), m)
 }
 
-func (b *builder) buttonText(id string, r Rect, kind buttonKind, enabled bool, st TextStyle, in *session.Intent, local LocalAction, label string, key Msg) {
+func (b *builder) buttonText(id string, r Rect, kind buttonKind, enabled bool, st TextStyle, in *room.Intent, local LocalAction, label string, key Msg) {
 	bg, fg := b.buttonColors(kind, enabled, b.in.Local.Pressed == id)
 	b.fill(r, bg, 14)
 	if kind == btnGhost {
@@ -376,7 +375,7 @@ func (b *builder) langSwitch(right, y, h float64) {
 			kind = btnSecondary
 		}
 		b.button("lang-"+l, R(x, y, w, h), kind, true, TextStyle{Size: 20, MinSize: 14, Bold: l == b.lang, Align: AlignCenter},
-			&session.Intent{Kind: session.IntentLanguage, Language: l}, LocalNone, Msg("lang."+l))
+			&room.Intent{Kind: room.IntentLanguage, Language: l}, LocalNone, Msg("lang."+l))
 		x += w + gap
 	}
 }

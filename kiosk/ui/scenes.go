@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"roomkiosk/kiosk/room"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"roomkiosk/kiosk/session"
 )
 
 func (b *builder) connecting() {
@@ -29,11 +28,11 @@ func (b *builder) connecting() {
 }
 
 // doorColor is the big state's colour.
-func doorColor(d session.Door) (title, sub Msg, c color.RGBA) {
+func doorColor(d room.Door) (title, sub Msg, c color.RGBA) {
 	switch d {
-	case session.DoorInSession:
+	case room.DoorInSession:
 		return "door.in_session", "door.sub.in_session", ColBusy
-	case session.DoorOutOfService:
+	case room.DoorOutOfService:
 		return "door.out_of_service", "door.sub.out", ColOut
 	default:
 		return "door.free", "door.sub.free", ColFree
@@ -67,15 +66,15 @@ func (b *builder) door() {
 
 	b.langSwitch(488, 388, 56)
 	b.button("maintenance", R(496, 388, 96, 56), btnGhost, true,
-		TextStyle{Size: 16, MinSize: 11, Align: AlignCenter, Wrap: true}, &session.Intent{Kind: session.IntentMaintenance}, LocalNone, "door.maintenance")
+		TextStyle{Size: 16, MinSize: 11, Align: AlignCenter, Wrap: true}, &room.Intent{Kind: room.IntentMaintenance}, LocalNone, "door.maintenance")
 	// Start stays when the room is out of service: the counselor may
 	// still override a failing check, with a reason, on the checklist.
 	kind := btnPrimary
-	if s.Door == session.DoorOutOfService {
+	if s.Door == room.DoorOutOfService {
 		kind = btnSecondary
 	}
 	b.button("start", R(600, 372, 176, 88), kind, true,
-		TextStyle{Size: 28, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}, &session.Intent{Kind: session.IntentStart}, LocalNone, "door.start")
+		TextStyle{Size: 28, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}, &room.Intent{Kind: room.IntentStart}, LocalNone, "door.start")
 }
 
 // nextAt asks for a rebuild at t (the earliest such time wins).
@@ -98,7 +97,7 @@ func (b *builder) privacy(r Rect, size float64) {
 		b.ring(r.X+36, cy, size*0.38, 3, ColMuted)
 		b.msg(R(r.X+68, r.Y+4, r.W*0.55, r.H-8), ColMuted, TextStyle{Size: size, MinSize: 18, Bold: true}, "privacy.not")
 	}
-	if s := b.in.Snap; s.Door == session.DoorInSession && !s.SessionStarted.IsZero() {
+	if s := b.in.Snap; s.Door == room.DoorInSession && !s.SessionStarted.IsZero() {
 		b.msg(R(r.X+r.W*0.55+76, r.Y+4, r.W*0.45-92, r.H-8), ColText, TextStyle{Size: 22, MinSize: 13, Align: AlignRight}, "door.elapsed", "d", b.elapsed())
 	}
 }
@@ -120,7 +119,7 @@ func (b *builder) elapsed() string {
 }
 
 // envLine joins the temperature, humidity and light values.
-func envLine(cs []session.CheckResult) string {
+func envLine(cs []room.CheckResult) string {
 	var parts []string
 	for _, name := range []string{"temperature", "humidity", "light"} {
 		for _, c := range cs {
@@ -136,7 +135,7 @@ func (b *builder) checkSummary(r Rect) {
 	cs := b.in.Snap.Checks
 	bad := 0
 	for _, c := range cs {
-		if c.State == session.CheckAbnormal {
+		if c.State == room.CheckAbnormal {
 			bad++
 		}
 	}
@@ -164,11 +163,11 @@ func checkName(lang, name string) (string, Msg) {
 	return name, ""
 }
 
-func stateColor(st session.CheckState) (color.RGBA, Msg) {
+func stateColor(st room.CheckState) (color.RGBA, Msg) {
 	switch st {
-	case session.CheckGood:
+	case room.CheckGood:
 		return ColGood, "check.good"
-	case session.CheckAbnormal:
+	case room.CheckAbnormal:
 		return ColBad, "check.abnormal"
 	default:
 		return ColUnknown, "check.unknown"
@@ -182,9 +181,9 @@ func (b *builder) pin() {
 	b.sc.Name = string(s.Step)
 	title := Msg("pin.title.start")
 	switch s.Step {
-	case session.StepEndPIN:
+	case room.StepEndPIN:
 		title = "pin.title.end"
-	case session.StepMaintenancePIN:
+	case room.StepMaintenancePIN:
 		title = "pin.title.maintenance"
 	}
 	b.msg(R(28, 20, 360, 96), ColText, TextStyle{Size: 32, MinSize: 18, Bold: true, Wrap: true, Top: true}, title)
@@ -219,7 +218,7 @@ func (b *builder) pin() {
 		b.msg(msgBox, ColBad, TextStyle{Size: 26, MinSize: 15, Bold: true, Wrap: true, Top: true}, "pin.wrong")
 	}
 
-	b.button("cancel", R(28, 388, 180, 72), btnGhost, true, TextStyle{}, &session.Intent{Kind: session.IntentCancel}, LocalNone, "pin.cancel")
+	b.button("cancel", R(28, 388, 180, 72), btnGhost, true, TextStyle{}, &room.Intent{Kind: room.IntentCancel}, LocalNone, "pin.cancel")
 
 	// Keypad: 1-9, then Delete 0 OK.
 	pad := R(420, 20, 356, 440)
@@ -237,11 +236,11 @@ func (b *builder) pin() {
 			row, col = 3, 1
 		}
 		b.buttonText(fmt.Sprintf("pin-%d", n), cell(row, col), btnSecondary, !locked, digit,
-			&session.Intent{Kind: session.IntentPINDigit, Digit: n}, LocalNone, strconv.Itoa(n), "")
+			&room.Intent{Kind: room.IntentPINDigit, Digit: n}, LocalNone, strconv.Itoa(n), "")
 	}
 	small := TextStyle{Size: 24, MinSize: 14, Bold: true, Align: AlignCenter, Wrap: true}
-	b.button("pin-back", cell(3, 0), btnSecondary, !locked && s.PINDigits > 0, small, &session.Intent{Kind: session.IntentPINBack}, LocalNone, "pin.back")
-	b.button("pin-ok", cell(3, 2), btnPrimary, !locked && s.PINDigits > 0, small, &session.Intent{Kind: session.IntentPINOK}, LocalNone, "pin.ok")
+	b.button("pin-back", cell(3, 0), btnSecondary, !locked && s.PINDigits > 0, small, &room.Intent{Kind: room.IntentPINBack}, LocalNone, "pin.back")
+	b.button("pin-ok", cell(3, 2), btnPrimary, !locked && s.PINDigits > 0, small, &room.Intent{Kind: room.IntentPINOK}, LocalNone, "pin.ok")
 }
 
 // --- checklist ------------------------------------------------------------
@@ -287,11 +286,11 @@ func (b *builder) checklist() {
 			b.stroke(box, ColText, 6, 2.5)
 		}
 		b.text(R(r.X+54, r.Y+4, r.W-62, r.H-8), ColText, TextStyle{Size: 20, MinSize: 12, Wrap: true}, it.Text)
-		b.target(id, r, true, &session.Intent{Kind: session.IntentCheckToggle, Item: i}, LocalNone)
+		b.target(id, r, true, &room.Intent{Kind: room.IntentCheckToggle, Item: i}, LocalNone)
 	}
 
 	// Bottom bar.
-	b.button("cancel", R(16, 404, 150, 64), btnGhost, true, TextStyle{}, &session.Intent{Kind: session.IntentCancel}, LocalNone, "check.cancel")
+	b.button("cancel", R(16, 404, 150, 64), btnGhost, true, TextStyle{}, &room.Intent{Kind: room.IntentCancel}, LocalNone, "check.cancel")
 	status := R(178, 404, 310, 64)
 	switch {
 	case s.Blocked:
@@ -306,12 +305,12 @@ func (b *builder) checklist() {
 			nil, LocalOpenOverride, "check.override")
 	}
 	b.button("check-continue", R(642, 404, 142, 64), btnPrimary, allTicked && !s.Blocked, TextStyle{},
-		&session.Intent{Kind: session.IntentCheckContinue}, LocalNone, "check.continue")
+		&room.Intent{Kind: room.IntentCheckContinue}, LocalNone, "check.continue")
 }
 
 // checkRows lays out check rows in r: a row with a remedy hint gets extra
 // height for it, so the hint is always shown.
-func (b *builder) checkRows(r Rect, cs []session.CheckResult, maxRow float64) {
+func (b *builder) checkRows(r Rect, cs []room.CheckResult, maxRow float64) {
 	units := 0.0
 	for _, c := range cs {
 		units++
@@ -334,11 +333,11 @@ func (b *builder) checkRows(r Rect, cs []session.CheckResult, maxRow float64) {
 	}
 }
 
-func hasHint(c session.CheckResult) bool { return c.State != session.CheckGood && c.Hint != "" }
+func hasHint(c room.CheckResult) bool { return c.State != room.CheckGood && c.Hint != "" }
 
 // checkRow draws one automatic check: state dot, name, value, and the hint
 // when it is not good.
-func (b *builder) checkRow(r Rect, c session.CheckResult) {
+func (b *builder) checkRow(r Rect, c room.CheckResult) {
 	cc, stMsg := stateColor(c.State)
 	showHint := hasHint(c)
 	top := r
@@ -370,7 +369,7 @@ func (b *builder) override() {
 		m := Msg(fmt.Sprintf("override.reason.%d", i))
 		// The reason goes into the session record in English, whatever the
 		// screen's language, so records read the same everywhere.
-		in := &session.Intent{Kind: session.IntentCheckOverride, Reason: T("en", m)}
+		in := &room.Intent{Kind: room.IntentCheckOverride, Reason: T("en", m)}
 		b.button(fmt.Sprintf("override-reason-%d", i), R(28, 116+float64(i-1)*92, 744, 80), btnSecondary, true,
 			TextStyle{Size: 24, MinSize: 14, Align: AlignCenter, Wrap: true}, in, LocalCloseOverride, m)
 	}
@@ -388,9 +387,9 @@ func (b *builder) participants() {
 	for n := 1; n <= 6; n++ {
 		r := R(x0+float64(n-1)*(w+gap), 150, w, 150)
 		b.buttonText(fmt.Sprintf("participants-%d", n), r, btnSecondary, true, TextStyle{Size: 64, MinSize: 32, Bold: true, Align: AlignCenter},
-			&session.Intent{Kind: session.IntentParticipants, Count: n}, LocalNone, strconv.Itoa(n), "")
+			&room.Intent{Kind: room.IntentParticipants, Count: n}, LocalNone, strconv.Itoa(n), "")
 	}
-	b.button("cancel", R(28, 396, 180, 64), btnGhost, true, TextStyle{}, &session.Intent{Kind: session.IntentCancel}, LocalNone, "participants.back")
+	b.button("cancel", R(28, 396, 180, 64), btnGhost, true, TextStyle{}, &room.Intent{Kind: room.IntentCancel}, LocalNone, "participants.back")
 }
 
 func (b *builder) recordChoice() {
@@ -398,15 +397,15 @@ func (b *builder) recordChoice() {
 	b.header("record.title", 744)
 	b.msg(R(28, 70, 744, 70), ColMuted, TextStyle{Size: 22, MinSize: 13, Wrap: true, Top: true}, "record.sub")
 	st := TextStyle{Size: 32, MinSize: 18, Bold: true, Align: AlignCenter, Wrap: true}
-	b.button("record-yes", R(28, 170, 364, 180), btnPrimary, true, st, &session.Intent{Kind: session.IntentRecord, Yes: true}, LocalNone, "record.yes")
-	b.button("record-no", R(408, 170, 364, 180), btnSecondary, true, st, &session.Intent{Kind: session.IntentRecord, Yes: false}, LocalNone, "record.no")
-	b.button("cancel", R(28, 396, 180, 64), btnGhost, true, TextStyle{}, &session.Intent{Kind: session.IntentCancel}, LocalNone, "participants.back")
+	b.button("record-yes", R(28, 170, 364, 180), btnPrimary, true, st, &room.Intent{Kind: room.IntentRecord, Yes: true}, LocalNone, "record.yes")
+	b.button("record-no", R(408, 170, 364, 180), btnSecondary, true, st, &room.Intent{Kind: room.IntentRecord, Yes: false}, LocalNone, "record.no")
+	b.button("cancel", R(28, 396, 180, 64), btnGhost, true, TextStyle{}, &room.Intent{Kind: room.IntentCancel}, LocalNone, "participants.back")
 }
 
 // AgreementText returns the agreement text the consent screen shows for a
 // snapshot and the language it is in: the screen's language when the
 // agreement has it, else the first room language that has a text.
-func AgreementText(s session.Snapshot) (lang, text string) {
+func AgreementText(s room.Snapshot) (lang, text string) {
 	if t, ok := s.Agreement.Texts[s.Language]; ok && strings.TrimSpace(t) != "" {
 		return s.Language, t
 	}
@@ -502,9 +501,9 @@ func (b *builder) consent() {
 	}
 	b.text(R(714, 210, 62, 44), ColMuted, TextStyle{Size: 18, MinSize: 11, Align: AlignCenter}, fmt.Sprintf("%d/%d", page, pages))
 
-	sum := session.TextSHA256(text)
-	yes := &session.Intent{Kind: session.IntentConsent, Participant: turn, Yes: true, Language: lang, TextSHA256: sum}
-	no := &session.Intent{Kind: session.IntentConsent, Participant: turn, Yes: false, Language: lang, TextSHA256: sum}
+	sum := room.TextSHA256(text)
+	yes := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: true, Language: lang, TextSHA256: sum}
+	no := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: false, Language: lang, TextSHA256: sum}
 	st2 := TextStyle{Size: 30, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}
 	b.button("consent-no", R(24, 378, 300, 90), btnSecondary, text != "", st2, no, LocalNone, "consent.no")
 	b.button("consent-yes", R(336, 378, 440, 90), btnGood, text != "", st2, yes, LocalNone, "consent.yes")
@@ -559,7 +558,7 @@ func (b *builder) inSession() {
 		// and delays taps.
 		frac := math.Floor((s.Level.RMSdBFS+60)/levelStep) * levelStep / 60
 		frac = min(max(frac, 0), 1)
-		if s.Level == (session.Level{}) {
+		if s.Level == (room.Level{}) {
 			frac = 0 // no level reported yet
 		}
 		if frac > 0 {
@@ -612,9 +611,9 @@ func (b *builder) inSession() {
 	canWithdraw := s.Recorded && !s.Withdrawn
 	st := TextStyle{Size: 30, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}
 	if canWithdraw {
-		b.button("withdraw", R(24, 360, 440, 104), btnDanger, true, st, &session.Intent{Kind: session.IntentWithdraw}, LocalNone, "session.stop")
+		b.button("withdraw", R(24, 360, 440, 104), btnDanger, true, st, &room.Intent{Kind: room.IntentWithdraw}, LocalNone, "session.stop")
 	}
-	b.button("end", R(480, 360, 296, 104), btnSecondary, true, st, &session.Intent{Kind: session.IntentEnd}, LocalNone, "session.end")
+	b.button("end", R(480, 360, 296, 104), btnSecondary, true, st, &room.Intent{Kind: room.IntentEnd}, LocalNone, "session.end")
 }
 
 // sessionMessage picks the sentence that tells the room whether and why the
@@ -622,17 +621,17 @@ func (b *builder) inSession() {
 func (b *builder) sessionMessage() Msg {
 	s := b.in.Snap
 	switch s.Notice {
-	case session.NoticeNotRecordedChoice:
+	case room.NoticeNotRecordedChoice:
 		return "session.unrecorded"
-	case session.NoticeNotRecordedDeclined:
+	case room.NoticeNotRecordedDeclined:
 		return "session.declined"
-	case session.NoticeRecorderFailed:
+	case room.NoticeRecorderFailed:
 		return "session.failed"
-	case session.NoticeWithdrawn:
+	case room.NoticeWithdrawn:
 		return "session.withdrawn"
-	case session.NoticeMaxLength:
+	case room.NoticeMaxLength:
 		return "session.maxlen"
-	case session.NoticeRecorderStopped:
+	case room.NoticeRecorderStopped:
 		return "session.stopped"
 	}
 	switch {
@@ -640,11 +639,11 @@ func (b *builder) sessionMessage() Msg {
 		return "session.withdrawn"
 	case !s.Recorded:
 		return "session.unrecorded"
-	case s.Recorder == session.RecorderStarting:
+	case s.Recorder == room.RecorderStarting:
 		return "session.starting"
-	case s.Recorder == session.RecorderFault:
+	case s.Recorder == room.RecorderFault:
 		return "session.fault"
-	case s.Recorder == session.RecorderStopped:
+	case s.Recorder == room.RecorderStopped:
 		return "session.stopped"
 	}
 	return ""
@@ -656,8 +655,8 @@ func (b *builder) withdrawChoice() {
 	b.msg(R(84, 22, 690, 60), ColText, TextStyle{Size: 36, MinSize: 18, Bold: true}, "withdraw.title")
 	b.msg(R(28, 96, 744, 80), ColText, TextStyle{Size: 26, MinSize: 14, Wrap: true, Top: true}, "withdraw.sub")
 	st := TextStyle{Size: 34, MinSize: 18, Bold: true, Align: AlignCenter, Wrap: true}
-	b.button("withdraw-keep", R(28, 200, 364, 170), btnSecondary, true, st, &session.Intent{Kind: session.IntentWithdrawKeep}, LocalNone, "withdraw.keep")
-	b.button("withdraw-delete", R(408, 200, 364, 170), btnDanger, true, st, &session.Intent{Kind: session.IntentWithdrawDelete}, LocalNone, "withdraw.delete")
+	b.button("withdraw-keep", R(28, 200, 364, 170), btnSecondary, true, st, &room.Intent{Kind: room.IntentWithdrawKeep}, LocalNone, "withdraw.keep")
+	b.button("withdraw-delete", R(408, 200, 364, 170), btnDanger, true, st, &room.Intent{Kind: room.IntentWithdrawDelete}, LocalNone, "withdraw.delete")
 }
 
 func (b *builder) feedback() {
@@ -673,9 +672,9 @@ func (b *builder) feedback() {
 		b.fill(r, bg, 16)
 		b.text(R(r.X, r.Y+20, r.W, 90), fg, TextStyle{Size: 72, MinSize: 36, Bold: true, Align: AlignCenter}, strconv.Itoa(n))
 		b.msg(R(r.X+8, r.Y+120, r.W-16, 64), fg, TextStyle{Size: 20, MinSize: 12, Align: AlignCenter, Wrap: true}, Msg(fmt.Sprintf("feedback.%d", n)))
-		b.target(id, r, true, &session.Intent{Kind: session.IntentFeedback, Rating: n}, LocalNone)
+		b.target(id, r, true, &room.Intent{Kind: room.IntentFeedback, Rating: n}, LocalNone)
 	}
-	b.button("feedback-skip", R(24, 392, 200, 68), btnGhost, true, TextStyle{}, &session.Intent{Kind: session.IntentFeedback, Rating: 0}, LocalNone, "feedback.skip")
+	b.button("feedback-skip", R(24, 392, 200, 68), btnGhost, true, TextStyle{}, &room.Intent{Kind: room.IntentFeedback, Rating: 0}, LocalNone, "feedback.skip")
 }
 
 // --- maintenance ----------------------------------------------------------
@@ -692,7 +691,7 @@ func (b *builder) maintenance() {
 	if len(s.Checks) == 0 {
 		b.msg(R(left.X+16, left.Y+40, left.W-32, 36), ColMuted, TextStyle{Size: 20, MinSize: 12}, "check.none")
 	}
-	checks := make([]session.CheckResult, len(s.Checks))
+	checks := make([]room.CheckResult, len(s.Checks))
 	for i, c := range s.Checks {
 		if c.Threshold != "" && c.Value != "" {
 			c.Value = c.Value + "  (" + c.Threshold + ")"
@@ -718,14 +717,14 @@ func (b *builder) maintenance() {
 			b.sc.Used[key] = true
 		}
 		col := ColBad
-		if f.State == session.CheckUnknown {
+		if f.State == room.CheckUnknown {
 			col = ColUnknown
 		}
 		b.textKey(R(right.X+14, y, right.W-28, 26), col, TextStyle{Size: 17, MinSize: 10}, f.At.Local().Format("01-02 15:04")+"  "+name, key)
 		y += 28
 	}
 	for _, c := range s.Checks {
-		if c.State != session.CheckAbnormal || faults == 3 || len(s.Faults) > 0 {
+		if c.State != room.CheckAbnormal || faults == 3 || len(s.Faults) > 0 {
 			continue
 		}
 		faults++
@@ -776,5 +775,5 @@ func (b *builder) maintenance() {
 		y += 60
 	}
 	b.msg(R(right.X+14, right.Y+right.H-34, right.W-28, 26), ColMuted, TextStyle{Size: 15, MinSize: 9}, "maint.version", "v", b.in.Version)
-	b.button("maintenance-back", R(528, 392, 256, 72), btnSecondary, true, TextStyle{}, &session.Intent{Kind: session.IntentCancel}, LocalNone, "maint.back")
+	b.button("maintenance-back", R(528, 392, 256, 72), btnSecondary, true, TextStyle{}, &room.Intent{Kind: room.IntentCancel}, LocalNone, "maint.back")
 }

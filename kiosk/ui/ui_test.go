@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui/uitest"
 )
@@ -257,7 +257,7 @@ func TestConsentSendsHashOfShownText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var snap session.Snapshot
+			var snap room.Snapshot
 			for _, c := range uitest.Cases(tt.lang) {
 				if c.Name == "consent" {
 					snap = c.Snap
@@ -271,11 +271,11 @@ func TestConsentSendsHashOfShownText(t *testing.T) {
 					t.Fatalf("no %s", id)
 				}
 				in := tg.Intent
-				if in.Kind != session.IntentConsent || in.Participant != snap.ConsentTurn || in.Yes != (id == "consent-yes") {
+				if in.Kind != room.IntentConsent || in.Participant != snap.ConsentTurn || in.Yes != (id == "consent-yes") {
 					t.Errorf("%s: intent %+v", id, in)
 				}
-				if in.Language != tt.wantLang || in.TextSHA256 != session.TextSHA256(tt.wantText) {
-					t.Errorf("%s: language %q hash %s, want %q %s", id, in.Language, in.TextSHA256, tt.wantLang, session.TextSHA256(tt.wantText))
+				if in.Language != tt.wantLang || in.TextSHA256 != room.TextSHA256(tt.wantText) {
+					t.Errorf("%s: language %q hash %s, want %q %s", id, in.Language, in.TextSHA256, tt.wantLang, room.TextSHA256(tt.wantText))
 				}
 			}
 			// The first words of the text hashed are the first words shown.
@@ -289,7 +289,7 @@ func TestConsentSendsHashOfShownText(t *testing.T) {
 
 func TestAgreementScrolls(t *testing.T) {
 	f := testFonts(t)
-	var snap session.Snapshot
+	var snap room.Snapshot
 	for _, c := range uitest.Cases("en") {
 		if c.Name == "consent" {
 			snap = c.Snap
@@ -433,14 +433,14 @@ func TestLoadFontsNamesMissingFile(t *testing.T) {
 
 // fakeConn is an in-memory connection.
 type fakeConn struct {
-	ch     chan session.Snapshot
+	ch     chan room.Snapshot
 	mu     sync.Mutex
-	sent   []session.Intent
+	sent   []room.Intent
 	closed bool
 }
 
-func (c *fakeConn) Snapshots() <-chan session.Snapshot { return c.ch }
-func (c *fakeConn) Send(_ context.Context, in session.Intent) error {
+func (c *fakeConn) Snapshots() <-chan room.Snapshot { return c.ch }
+func (c *fakeConn) Send(_ context.Context, in room.Intent) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent = append(c.sent, in)
@@ -459,14 +459,14 @@ func TestLinkReconnects(t *testing.T) {
 			fails--
 			return nil, errors.New("connection refused")
 		}
-		c := &fakeConn{ch: make(chan session.Snapshot, 1)}
+		c := &fakeConn{ch: make(chan room.Snapshot, 1)}
 		conns <- c
 		return c, nil
 	}
 	changes := make(chan struct{}, 100)
 	l := NewLink(dial, func() { changes <- struct{}{} })
 	l.minWait, l.maxWait = time.Millisecond, 4*time.Millisecond
-	if err := l.Send(context.Background(), session.Intent{Kind: session.IntentStart}); !errors.Is(err, ErrNotConnected) {
+	if err := l.Send(context.Background(), room.Intent{Kind: room.IntentStart}); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("send before connecting: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -474,7 +474,7 @@ func TestLinkReconnects(t *testing.T) {
 	go func() { l.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	wait := func(want func(session.Snapshot, bool) bool) {
+	wait := func(want func(room.Snapshot, bool) bool) {
 		t.Helper()
 		deadline := time.After(5 * time.Second)
 		for {
@@ -490,18 +490,18 @@ func TestLinkReconnects(t *testing.T) {
 		}
 	}
 	c1 := <-conns
-	c1.ch <- session.Snapshot{Seq: 1, Step: session.StepConsent}
-	wait(func(s session.Snapshot, ok bool) bool { return ok && s.Seq == 1 })
-	if err := l.Send(context.Background(), session.Intent{Kind: session.IntentWithdraw}); err != nil {
+	c1.ch <- room.Snapshot{Seq: 1, Step: room.StepConsent}
+	wait(func(s room.Snapshot, ok bool) bool { return ok && s.Seq == 1 })
+	if err := l.Send(context.Background(), room.Intent{Kind: room.IntentWithdraw}); err != nil {
 		t.Fatal(err)
 	}
 	// The daemon restarts: the screen shows "connecting", then the same
 	// scene from the new daemon's first snapshot.
 	close(c1.ch)
-	wait(func(s session.Snapshot, ok bool) bool { return !ok })
+	wait(func(s room.Snapshot, ok bool) bool { return !ok })
 	c2 := <-conns
-	c2.ch <- session.Snapshot{Seq: 2, Step: session.StepConsent}
-	wait(func(s session.Snapshot, ok bool) bool { return ok && s.Seq == 2 })
+	c2.ch <- room.Snapshot{Seq: 2, Step: room.StepConsent}
+	wait(func(s room.Snapshot, ok bool) bool { return ok && s.Seq == 2 })
 	c1.mu.Lock()
 	if !c1.closed || len(c1.sent) != 1 {
 		t.Errorf("first connection: closed %v, sent %v", c1.closed, c1.sent)

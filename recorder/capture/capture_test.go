@@ -24,7 +24,7 @@ import (
 	"filippo.io/age"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/alsatest"
@@ -76,19 +76,19 @@ func needALSA(t *testing.T) {
 
 type statuses struct {
 	mu sync.Mutex
-	s  []session.RecorderStatus
+	s  []room.RecorderStatus
 }
 
-func (l *statuses) add(s session.RecorderStatus) { l.mu.Lock(); l.s = append(l.s, s); l.mu.Unlock() }
-func (l *statuses) last() session.RecorderStatus {
+func (l *statuses) add(s room.RecorderStatus) { l.mu.Lock(); l.s = append(l.s, s); l.mu.Unlock() }
+func (l *statuses) last() room.RecorderStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.s) == 0 {
-		return session.RecorderStatus{}
+		return room.RecorderStatus{}
 	}
 	return l.s[len(l.s)-1]
 }
-func (l *statuses) waitFor(t *testing.T, what string, d time.Duration, ok func(session.RecorderStatus) bool) {
+func (l *statuses) waitFor(t *testing.T, what string, d time.Duration, ok func(room.RecorderStatus) bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
@@ -100,7 +100,7 @@ func (l *statuses) waitFor(t *testing.T, what string, d time.Duration, ok func(s
 	t.Fatalf("timed out waiting for %s; last status %+v", what, l.last())
 }
 
-func hasAlert(s session.RecorderStatus, code string) bool {
+func hasAlert(s room.RecorderStatus, code string) bool {
 	for _, a := range s.Alerts {
 		if a.Code == code {
 			return true
@@ -126,10 +126,10 @@ func newRecorder(t *testing.T, dir string, segLen time.Duration, id *age.X25519I
 	return rec
 }
 
-func sessInfo(id string) session.SessionInfo {
-	return session.SessionInfo{ID: id, CounselorID: "c-1", Started: time.Now(), MaxLength: time.Hour,
-		Consent: session.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
-			Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: time.Now()}}}}
+func sessInfo(id string) room.SessionInfo {
+	return room.SessionInfo{ID: id, CounselorID: "c-1", Started: time.Now(), MaxLength: time.Hour,
+		Consent: room.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("a", 64), Language: "en",
+			Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: time.Now()}}}}
 }
 
 type segPCM struct {
@@ -281,7 +281,7 @@ func TestCaptureSpeech5s(t *testing.T) {
 	if err := rec.Start(sessInfo(sid)); err != nil {
 		t.Fatal(err)
 	}
-	st.waitFor(t, "recording", 5*time.Second, func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	st.waitFor(t, "recording", 5*time.Second, func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	select {
 	case <-feed.Fed():
 	case <-time.After(15 * time.Second):
@@ -374,7 +374,7 @@ func TestWithdrawalClosesCaptureWithin250ms(t *testing.T) {
 	if err := rec.Start(sessInfo(sid)); err != nil {
 		t.Fatal(err)
 	}
-	st.waitFor(t, "recording", 5*time.Second, func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	st.waitFor(t, "recording", 5*time.Second, func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	time.Sleep(1500 * time.Millisecond)
 	t0 := time.Now()
 	if err := rec.Stop(sid, true); err != nil {
@@ -427,22 +427,22 @@ func TestDeviceDisappears(t *testing.T) {
 	if err := rec.Start(sessInfo(sid)); err != nil {
 		t.Fatal(err)
 	}
-	st.waitFor(t, "recording", 5*time.Second, func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	st.waitFor(t, "recording", 5*time.Second, func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	<-feed.Fed()
 	feeder.RemoveConfig(t)
 	feed.Wait()
-	st.waitFor(t, "mic_lost", 5*time.Second, func(s session.RecorderStatus) bool {
-		return s.State == session.RecorderFault && hasAlert(s, recorder.AlertMicLost)
+	st.waitFor(t, "mic_lost", 5*time.Second, func(s room.RecorderStatus) bool {
+		return s.State == room.RecorderFault && hasAlert(s, recorder.AlertMicLost)
 	})
 	time.Sleep(600 * time.Millisecond) // a few failed reopens
-	if s := st.last(); s.State != session.RecorderFault {
+	if s := st.last(); s.State != room.RecorderFault {
 		t.Fatalf("reopened without a device: %+v", s)
 	}
 	feeder.RestoreConfig(t)
 	feed2 := feeder.FeedAndHold(src, chunk, bps)
 	defer feed2.Stop()
-	st.waitFor(t, "recording again", 5*time.Second, func(s session.RecorderStatus) bool {
-		return s.State == session.RecorderRecording && !hasAlert(s, recorder.AlertMicLost)
+	st.waitFor(t, "recording again", 5*time.Second, func(s room.RecorderStatus) bool {
+		return s.State == room.RecorderRecording && !hasAlert(s, recorder.AlertMicLost)
 	})
 	time.Sleep(time.Second)
 	rec.Stop(sid, false)
@@ -499,13 +499,13 @@ func TestMicCheck(t *testing.T) {
 	feed := feeder.FeedAndHold(src, chunk, bps)
 	res := c.Run(context.Background())
 	feed.Stop()
-	if res.State != session.CheckGood {
+	if res.State != room.CheckGood {
 		t.Fatalf("with speech: %+v", res)
 	}
 	feeder.RemoveConfig(t)
 	defer feeder.RestoreConfig(t)
 	res = c.Run(context.Background())
-	if res.State != session.CheckAbnormal || res.Hint == "" {
+	if res.State != room.CheckAbnormal || res.Hint == "" {
 		t.Fatalf("without device: %+v", res)
 	}
 }
@@ -528,8 +528,8 @@ func childMain() int {
 	ready := make(chan struct{})
 	rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{id}, RoomID: "101", DeviceID: "101",
 		Source: &capture.Source{}, Log: zerolog.New(io.Discard),
-		OnStatus: func(s session.RecorderStatus) {
-			if s.State == session.RecorderRecording {
+		OnStatus: func(s room.RecorderStatus) {
+			if s.State == room.RecorderRecording {
 				once.Do(func() { close(ready) })
 			}
 		}})

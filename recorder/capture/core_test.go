@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 	"roomkiosk/recorder"
@@ -46,7 +47,7 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 	var core *session.Core
 	rec, err := recorder.New(recorder.Options{Config: rcfg, Recipients: []age.Recipient{id.Recipient()}, RoomID: "101", DeviceID: "101",
 		Source: &capture.Source{}, Log: zerolog.New(io.Discard),
-		OnStatus: func(s session.RecorderStatus) { core.RecorderChanged(s) }})
+		OnStatus: func(s room.RecorderStatus) { core.RecorderChanged(s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 	feed := feeder.FeedAndHold(alsatest.SpeechFor(t, 20*time.Second, rate, 1, chunk), chunk, bps)
 	defer feed.Stop()
 
-	send := func(ins ...session.Intent) {
+	send := func(ins ...room.Intent) {
 		t.Helper()
 		for _, in := range ins {
 			sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -74,7 +75,7 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 			}
 		}
 	}
-	waitSnap := func(what string, ok func(session.Snapshot) bool) {
+	waitSnap := func(what string, ok func(room.Snapshot) bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for !ok(core.Snapshot()) {
@@ -95,17 +96,17 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 			t.Fatalf("spool has %d sessions %s", len(ents), when)
 		}
 	}
-	pin := []session.Intent{{Kind: session.IntentPINDigit, Digit: 1}, {Kind: session.IntentPINDigit, Digit: 2},
-		{Kind: session.IntentPINDigit, Digit: 3}, {Kind: session.IntentPINDigit, Digit: 4}, {Kind: session.IntentPINOK}}
-	consent := func(p int, yes bool) session.Intent {
-		return session.Intent{Kind: session.IntentConsent, Participant: p, Yes: yes, Language: "en", TextSHA256: session.TextSHA256(text)}
+	pin := []room.Intent{{Kind: room.IntentPINDigit, Digit: 1}, {Kind: room.IntentPINDigit, Digit: 2},
+		{Kind: room.IntentPINDigit, Digit: 3}, {Kind: room.IntentPINDigit, Digit: 4}, {Kind: room.IntentPINOK}}
+	consent := func(p int, yes bool) room.Intent {
+		return room.Intent{Kind: room.IntentConsent, Participant: p, Yes: yes, Language: "en", TextSHA256: room.TextSHA256(text)}
 	}
 	toConsent := func() {
-		send(session.Intent{Kind: session.IntentStart})
+		send(room.Intent{Kind: room.IntentStart})
 		send(pin...)
-		waitSnap("checklist", func(s session.Snapshot) bool { return s.Step == session.StepChecklist })
-		send(session.Intent{Kind: session.IntentCheckContinue}, session.Intent{Kind: session.IntentParticipants, Count: 2},
-			session.Intent{Kind: session.IntentRecord, Yes: true})
+		waitSnap("checklist", func(s room.Snapshot) bool { return s.Step == room.StepChecklist })
+		send(room.Intent{Kind: room.IntentCheckContinue}, room.Intent{Kind: room.IntentParticipants, Count: 2},
+			room.Intent{Kind: room.IntentRecord, Yes: true})
 	}
 
 	// Session 1: the second participant declines.
@@ -113,30 +114,30 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 	send(consent(1, true))
 	noDevice("with one of two consents")
 	send(consent(2, false))
-	waitSnap("in session, unrecorded", func(s session.Snapshot) bool { return s.Step == session.StepInSession })
+	waitSnap("in session, unrecorded", func(s room.Snapshot) bool { return s.Step == room.StepInSession })
 	noDevice("after a declined consent")
 	if s := core.Snapshot(); s.Recording || s.Recorded {
 		t.Fatalf("declined session shows recording: %+v", s)
 	}
-	send(session.Intent{Kind: session.IntentEnd})
+	send(room.Intent{Kind: room.IntentEnd})
 	send(pin...)
-	waitSnap("feedback", func(s session.Snapshot) bool { return s.Step == session.StepFeedback })
-	send(session.Intent{Kind: session.IntentFeedback, Rating: 0})
-	waitSnap("door", func(s session.Snapshot) bool { return s.Step == session.StepDoor })
+	waitSnap("feedback", func(s room.Snapshot) bool { return s.Step == room.StepFeedback })
+	send(room.Intent{Kind: room.IntentFeedback, Rating: 0})
+	waitSnap("door", func(s room.Snapshot) bool { return s.Step == room.StepDoor })
 
 	// Session 2: everyone consents; then a withdrawal with delete.
 	toConsent()
 	send(consent(1, true))
 	noDevice("before the last consent")
 	send(consent(2, true))
-	waitSnap("recording", func(s session.Snapshot) bool { return s.Recording && s.Recorder == session.RecorderRecording })
+	waitSnap("recording", func(s room.Snapshot) bool { return s.Recording && s.Recorder == room.RecorderRecording })
 	if !fifoHasReader(feeder.FIFO) {
 		t.Fatal("recording reported but no device open")
 	}
 	sid := core.Snapshot().SessionID
 	time.Sleep(time.Second)
 	t0 := time.Now()
-	send(session.Intent{Kind: session.IntentWithdraw})
+	send(room.Intent{Kind: room.IntentWithdraw})
 	for fifoHasReader(feeder.FIFO) && time.Since(t0) < time.Second {
 		time.Sleep(time.Millisecond)
 	}
@@ -145,8 +146,8 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 	if took > 250*time.Millisecond {
 		t.Fatalf("capture closed %v after the withdrawal tap, budget 250ms", took)
 	}
-	waitSnap("not recording", func(s session.Snapshot) bool { return !s.Recording })
-	send(session.Intent{Kind: session.IntentWithdrawDelete})
+	waitSnap("not recording", func(s room.Snapshot) bool { return !s.Recording })
+	send(room.Intent{Kind: room.IntentWithdrawDelete})
 	rec.Wait()
 	if _, err := os.Stat(rec.Spool().SessionDir(sid)); !os.IsNotExist(err) {
 		t.Fatalf("deleted session still in the spool: %v", err)

@@ -12,7 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/capture"
@@ -48,7 +48,7 @@ func TestMicCheckYieldsToRecordingALSA(t *testing.T) {
 
 	feed := feeder.FeedAndHold(src, chunk, bps)
 	defer feed.Stop()
-	res := make(chan session.CheckResult, 1)
+	res := make(chan room.CheckResult, 1)
 	go func() { res <- check.Run(context.Background()) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for dev.Now() == 0 || feed.Written() < 8*chunk {
@@ -71,7 +71,7 @@ func TestMicCheckYieldsToRecordingALSA(t *testing.T) {
 	if err := rec.Start(sessInfo(sid)); err != nil {
 		t.Fatal(err)
 	}
-	var r session.CheckResult
+	var r room.CheckResult
 	select {
 	case r = <-res:
 	case <-time.After(5 * time.Second):
@@ -80,11 +80,11 @@ func TestMicCheckYieldsToRecordingALSA(t *testing.T) {
 	if !strings.Contains(r.Value, "a session started recording") {
 		t.Errorf("preempted check: %+v", r)
 	}
-	st.waitFor(t, "recording", 5*time.Second, func(s session.RecorderStatus) bool { return s.State == session.RecorderRecording })
+	st.waitFor(t, "recording", 5*time.Second, func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
 	t.Logf("recording %v after Start while a check held the device", time.Since(asked).Round(time.Millisecond))
 	opens := dev.Opens()
 	time.Sleep(300 * time.Millisecond) // a level to report
-	if r := check.Run(context.Background()); r.State != session.CheckGood || !strings.Contains(r.Value, "in use by the session") {
+	if r := check.Run(context.Background()); r.State != room.CheckGood || !strings.Contains(r.Value, "in use by the session") {
 		t.Errorf("check during the recording: %+v", r)
 	}
 	if dev.Opens() != opens {

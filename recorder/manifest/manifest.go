@@ -12,13 +12,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"roomkiosk/kiosk/room"
 	"strings"
 	"time"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Version is the manifest version this package writes and reads.
@@ -82,7 +81,7 @@ type Gap struct {
 
 // Personal is what the manifest holds encrypted.
 type Personal struct {
-	Consent session.ConsentRecord `json:"consent"`
+	Consent room.ConsentRecord `json:"consent"`
 }
 
 // Deletion is a deletion request, written to <spool>/deletions/<id>.json.

@@ -1,13 +1,12 @@
 package manifest
 
 import (
+	"roomkiosk/kiosk/room"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
-
-	"roomkiosk/kiosk/session"
 )
 
 func sample(t testing.TB, id *age.X25519Identity) *Manifest {
@@ -23,8 +22,8 @@ func sample(t testing.TB, id *age.X25519Identity) *Manifest {
 		Gaps: []Gap{{AfterSegment: 1, Frames: 16000, DurationNS: int64(time.Second), Reason: "mic_lost"}},
 	}
 	if id != nil {
-		p, err := SealPersonal(Personal{Consent: session.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("0", 64), Language: "en",
-			Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: t0}}}}, id.Recipient())
+		p, err := SealPersonal(Personal{Consent: room.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("0", 64), Language: "en",
+			Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: t0}}}}, id.Recipient())
 		if err != nil {
 			t.Fatal(err)
 		}

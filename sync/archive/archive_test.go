@@ -15,7 +15,7 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
@@ -344,11 +344,11 @@ func TestArchive(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		put("101", status.Room{RoomID: "101", Door: session.DoorInSession, Recording: true, ClockOffsetMS: 1200,
-			Checks: []session.CheckResult{{Name: "temperature", State: session.CheckAbnormal}, {Name: "clock", State: session.CheckGood}},
+		put("101", status.Room{RoomID: "101", Door: room.DoorInSession, Recording: true, ClockOffsetMS: 1200,
+			Checks: []room.CheckResult{{Name: "temperature", State: room.CheckAbnormal}, {Name: "clock", State: room.CheckGood}},
 			Queue:  status.Queue{Objects: 4, OldestAgeSec: 90}})
-		put("102", status.Room{RoomID: "102", Door: session.DoorFree})
-		put("104", status.Room{RoomID: "999", Door: session.DoorFree}) // lies about its room
+		put("102", status.Room{RoomID: "102", Door: room.DoorFree})
+		put("104", status.Room{RoomID: "999", Door: room.DoorFree}) // lies about its room
 		now := time.Now()
 		rows, err := e.ar.Statuses(e.ctx, now.Add(time.Minute))
 		if err != nil {

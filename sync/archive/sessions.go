@@ -12,7 +12,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 )
 
@@ -111,12 +111,12 @@ const (
 // summaryRecord is summary.json as the device's uploader writes it.
 type summaryRecord struct {
 	RoomID string `json:"room_id"`
-	session.Summary
+	room.Summary
 }
 
 // summaryState names the outcome of a session that has no recording
 // manifest (yet).
-func summaryState(s session.Summary) string {
+func summaryState(s room.Summary) string {
 	switch {
 	case s.Abandoned:
 		return "abandoned"

@@ -7,9 +7,8 @@ package status
 import (
 	"encoding/json"
 	"fmt"
+	"roomkiosk/kiosk/room"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // SchemaVersion is the current Room.Schema. Readers accept any version up to
@@ -36,10 +35,10 @@ type Room struct {
 	// says by how much.
 	At time.Time `json:"at"`
 
-	Door      session.Door          `json:"door"`
-	Recording bool                  `json:"recording"` // audio really being captured now
-	Recorder  session.RecorderState `json:"recorder"`
-	Checks    []session.CheckResult `json:"checks"`
+	Door      room.Door          `json:"door"`
+	Recording bool               `json:"recording"` // audio really being captured now
+	Recorder  room.RecorderState `json:"recorder"`
+	Checks    []room.CheckResult `json:"checks"`
 
 	Queue Queue `json:"queue"`
 
@@ -71,7 +70,7 @@ type Queue struct {
 func (r *Room) Failing() []string {
 	var out []string
 	for _, c := range r.Checks {
-		if c.State == session.CheckAbnormal {
+		if c.State == room.CheckAbnormal {
 			out = append(out, c.Name)
 		}
 	}

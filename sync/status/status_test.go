@@ -1,17 +1,16 @@
 package status
 
 import (
+	"roomkiosk/kiosk/room"
 	"strings"
 	"testing"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 func TestRoundTrip(t *testing.T) {
 	in := Room{RoomID: "101", DeviceID: "d1", Version: "v1", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Door: session.DoorInSession, Recording: true, Recorder: session.RecorderRecording,
-		Checks: []session.CheckResult{{Name: "clock", State: session.CheckGood}, {Name: "upload", State: session.CheckAbnormal}},
+		Door: room.DoorInSession, Recording: true, Recorder: room.RecorderRecording,
+		Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}, {Name: "upload", State: room.CheckAbnormal}},
 		Queue:  Queue{Objects: 3, OldestAgeSec: 40}, ClockOffsetMS: -1500}
 	b, err := in.Marshal()
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/sync/store"
 )
 
@@ -17,7 +17,7 @@ import (
 // has the same methods).
 type Check interface {
 	Name() string
-	Run(ctx context.Context) session.CheckResult
+	Run(ctx context.Context) room.CheckResult
 }
 
 // Check names.
@@ -53,7 +53,7 @@ type uploadCheck struct{ u *Uploader }
 
 func (uploadCheck) Name() string { return CheckUpload }
 
-func (c uploadCheck) Run(ctx context.Context) session.CheckResult {
+func (c uploadCheck) Run(ctx context.Context) room.CheckResult {
 	u := c.u
 	th := "storage reachable, credentials valid"
 	if strings.HasPrefix(u.cfg.Endpoint, "https:") {
@@ -65,7 +65,7 @@ func (c uploadCheck) Run(ctx context.Context) session.CheckResult {
 		if strings.HasPrefix(u.cfg.Endpoint, "https:") {
 			v = "reachable, TLS verified"
 		}
-		return session.CheckResult{Name: CheckUpload, State: session.CheckGood, Value: v, Threshold: th}
+		return room.CheckResult{Name: CheckUpload, State: room.CheckGood, Value: v, Threshold: th}
 	}
 	var se *store.Error
 	code := ""
@@ -96,14 +96,14 @@ func (c uploadCheck) Run(ctx context.Context) session.CheckResult {
 			hint = "Storage refuses uploads: ask the administrator."
 		}
 	}
-	return session.CheckResult{Name: CheckUpload, State: session.CheckAbnormal, Value: value, Threshold: th, Hint: hint}
+	return room.CheckResult{Name: CheckUpload, State: room.CheckAbnormal, Value: value, Threshold: th, Hint: hint}
 }
 
 type clockCheck struct{ u *Uploader }
 
 func (clockCheck) Name() string { return CheckClock }
 
-func (c clockCheck) Run(ctx context.Context) session.CheckResult {
+func (c clockCheck) Run(ctx context.Context) room.CheckResult {
 	u := c.u
 	th := fmt.Sprintf("within %v of the storage server", MaxClockOffset)
 	u.mu.Lock()
@@ -117,22 +117,22 @@ func (c clockCheck) Run(ctx context.Context) session.CheckResult {
 		u.mu.Unlock()
 	}
 	if at.IsZero() || time.Since(at) > clockFresh {
-		return session.CheckResult{Name: CheckClock, State: session.CheckUnknown, Value: "no reading (storage unreachable)", Threshold: th,
+		return room.CheckResult{Name: CheckClock, State: room.CheckUnknown, Value: "no reading (storage unreachable)", Threshold: th,
 			Hint: "The clock cannot be compared while storage is unreachable."}
 	}
 	v := fmt.Sprintf("%+.1f s", off.Seconds())
 	if off > MaxClockOffset || off < -MaxClockOffset {
-		return session.CheckResult{Name: CheckClock, State: session.CheckAbnormal, Value: v, Threshold: th,
+		return room.CheckResult{Name: CheckClock, State: room.CheckAbnormal, Value: v, Threshold: th,
 			Hint: "The device clock is off: check network time (NTP) before a recorded session, recording times would be wrong."}
 	}
-	return session.CheckResult{Name: CheckClock, State: session.CheckGood, Value: v, Threshold: th}
+	return room.CheckResult{Name: CheckClock, State: room.CheckGood, Value: v, Threshold: th}
 }
 
 type backlogCheck struct{ u *Uploader }
 
 func (backlogCheck) Name() string { return CheckBacklog }
 
-func (c backlogCheck) Run(ctx context.Context) session.CheckResult {
+func (c backlogCheck) Run(ctx context.Context) room.CheckResult {
 	u := c.u
 	q := u.queue()
 	max := u.cfg.BacklogMaxAge.Duration
@@ -144,11 +144,11 @@ func (c backlogCheck) Run(ctx context.Context) session.CheckResult {
 	}
 	switch {
 	case q.Quarantined > 0:
-		return session.CheckResult{Name: CheckBacklog, State: session.CheckAbnormal, Value: fmt.Sprintf("%s, %d quarantined", v, q.Quarantined), Threshold: th,
+		return room.CheckResult{Name: CheckBacklog, State: room.CheckAbnormal, Value: fmt.Sprintf("%s, %d quarantined", v, q.Quarantined), Threshold: th,
 			Hint: "A recording could not be uploaded as it is and was set aside on the device: tell the administrator."}
 	case age > max:
-		return session.CheckResult{Name: CheckBacklog, State: session.CheckAbnormal, Value: v, Threshold: th,
+		return room.CheckResult{Name: CheckBacklog, State: room.CheckAbnormal, Value: v, Threshold: th,
 			Hint: "Recordings are waiting on the device for upload: check the network and the upload check."}
 	}
-	return session.CheckResult{Name: CheckBacklog, State: session.CheckGood, Value: v, Threshold: th}
+	return room.CheckResult{Name: CheckBacklog, State: room.CheckGood, Value: v, Threshold: th}
 }

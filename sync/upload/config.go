@@ -29,33 +29,32 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"roomkiosk/kiosk/room"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Config is the [storage] section.
 type Config struct {
-	Endpoint        string           `toml:"endpoint"` // URL: http://127.0.0.1:9000 or https://minio.clinic.lan
-	Bucket          string           `toml:"bucket"`
-	CredentialsFile string           `toml:"credentials_file"` // TOML with access_key and secret_key, mode 0600
-	CAFile          string           `toml:"ca_file"`          // extra CA for TLS, optional
-	StatusInterval  session.Duration `toml:"status_interval"`  // status.json period
-	BackoffMax      session.Duration `toml:"backoff_max"`      // cap of retry backoff
-	KeepUploaded    session.Duration `toml:"keep_uploaded"`    // keep local copies this long after upload
-	BandwidthKBps   int              `toml:"bandwidth_kbps"`   // 0 = unlimited
-	Region          string           `toml:"region"`           // S3 region the server signs with ("" = us-east-1); never looked up: the device may not
-	BacklogMaxAge   session.Duration `toml:"backlog_max_age"`  // the backlog check fails when the oldest unsent object is older (0 = 2h)
+	Endpoint        string        `toml:"endpoint"` // URL: http://127.0.0.1:9000 or https://minio.clinic.lan
+	Bucket          string        `toml:"bucket"`
+	CredentialsFile string        `toml:"credentials_file"` // TOML with access_key and secret_key, mode 0600
+	CAFile          string        `toml:"ca_file"`          // extra CA for TLS, optional
+	StatusInterval  room.Duration `toml:"status_interval"`  // status.json period
+	BackoffMax      room.Duration `toml:"backoff_max"`      // cap of retry backoff
+	KeepUploaded    room.Duration `toml:"keep_uploaded"`    // keep local copies this long after upload
+	BandwidthKBps   int           `toml:"bandwidth_kbps"`   // 0 = unlimited
+	Region          string        `toml:"region"`           // S3 region the server signs with ("" = us-east-1); never looked up: the device may not
+	BacklogMaxAge   room.Duration `toml:"backlog_max_age"`  // the backlog check fails when the oldest unsent object is older (0 = 2h)
 }
 
 // Default returns the [storage] defaults.
 func Default() Config {
 	return Config{
 		Bucket:         "roomkiosk",
-		StatusInterval: session.Duration{Duration: 60 * time.Second},
-		BackoffMax:     session.Duration{Duration: 5 * time.Minute},
+		StatusInterval: room.Duration{Duration: 60 * time.Second},
+		BackoffMax:     room.Duration{Duration: 5 * time.Minute},
 		Region:         "us-east-1",
-		BacklogMaxAge:  session.Duration{Duration: 2 * time.Hour},
+		BacklogMaxAge:  room.Duration{Duration: 2 * time.Hour},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 )
 
@@ -85,7 +85,7 @@ func testConfig() Config {
 	c := Default()
 	c.Endpoint = "http://127.0.0.1:1"
 	c.CredentialsFile = "/nonexistent"
-	c.BackoffMax = session.Duration{Duration: time.Second}
+	c.BackoffMax = room.Duration{Duration: time.Second}
 	return c
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/sync/miniotest"
 	"roomkiosk/sync/status"
 )
@@ -36,7 +36,7 @@ func deviceConfig(t testing.TB, srv *miniotest.Server) Config {
 	cfg.Endpoint = srv.Endpoint
 	cfg.Bucket = testBucket
 	cfg.CredentialsFile = p
-	cfg.BackoffMax = session.Duration{Duration: time.Second}
+	cfg.BackoffMax = room.Duration{Duration: time.Second}
 	return cfg
 }
 
@@ -170,7 +170,7 @@ func TestOutage(t *testing.T) {
 		t.Errorf("status after the outage: %+v", st)
 	}
 	for _, c := range u.Checks() {
-		if r := c.Run(context.Background()); r.State != session.CheckGood {
+		if r := c.Run(context.Background()); r.State != room.CheckGood {
 			t.Errorf("check %s: %+v", c.Name(), r)
 		}
 	}
@@ -252,13 +252,13 @@ func TestTLS(t *testing.T) {
 
 	untrusted := newTestUploader(t, cfg, spool, "")
 	r := untrusted.Checks()[0].Run(context.Background())
-	if r.State != session.CheckAbnormal || r.Value != "refused: TLSVerify" || !strings.Contains(r.Hint, "storage.ca_file") {
+	if r.State != room.CheckAbnormal || r.Value != "refused: TLSVerify" || !strings.Contains(r.Hint, "storage.ca_file") {
 		t.Fatalf("upload check without the CA: %+v", r)
 	}
 
 	cfg.CAFile = srv.CAFile
 	u := newTestUploader(t, cfg, spool, "")
-	if r := u.Checks()[0].Run(context.Background()); r.State != session.CheckGood || r.Value != "reachable, TLS verified" {
+	if r := u.Checks()[0].Run(context.Background()); r.State != room.CheckGood || r.Value != "reachable, TLS verified" {
 		t.Fatalf("upload check with the CA: %+v", r)
 	}
 	s := writeSession(t, spool, time.Now(), 2, 1000)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/memstore"
 )
@@ -123,7 +123,7 @@ func TestChecksumMismatchQuarantines(t *testing.T) {
 		t.Errorf("quarantined session retried")
 	}
 	r := u.Checks()[2].Run(context.Background())
-	if r.Name != CheckBacklog || r.State != session.CheckAbnormal || !strings.Contains(r.Value, "1 quarantined") {
+	if r.Name != CheckBacklog || r.State != room.CheckAbnormal || !strings.Contains(r.Value, "1 quarantined") {
 		t.Errorf("backlog check: %+v", r)
 	}
 }
@@ -150,7 +150,7 @@ func TestBadManifestAndDeletionQuarantined(t *testing.T) {
 func TestKeepUploaded(t *testing.T) {
 	spool := t.TempDir()
 	cfg := testConfig()
-	cfg.KeepUploaded = session.Duration{Duration: time.Hour}
+	cfg.KeepUploaded = room.Duration{Duration: time.Hour}
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	u := newTestUploader(t, cfg, spool, "", WithStore(memstore.New()), WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
@@ -257,13 +257,13 @@ func TestTemporaryAndPermanentErrors(t *testing.T) {
 		name      string
 		kind      store.Kind
 		code      string
-		wantState session.CheckState
+		wantState room.CheckState
 		maxPuts   int64 // attempts allowed in the window
 	}{
 		// Temporary: backs off from 20 ms, so a handful of tries in 400 ms.
-		{"temporary", store.Temporary, "", session.CheckAbnormal, 12},
+		{"temporary", store.Temporary, "", room.CheckAbnormal, 12},
 		// Permanent: waits about backoff_max (1 s here) between tries.
-		{"permanent", store.Permanent, "AccessDenied", session.CheckAbnormal, 2},
+		{"permanent", store.Permanent, "AccessDenied", room.CheckAbnormal, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

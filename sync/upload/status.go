@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/status"
 	"roomkiosk/sync/store"
@@ -20,7 +20,7 @@ import (
 // StatusChanged implements session.Uploader. It keeps the snapshot for the
 // next status.json and asks for an immediate put when the door, the
 // recording state or a check's state changed. It never blocks.
-func (u *Uploader) StatusChanged(s session.Snapshot) {
+func (u *Uploader) StatusChanged(s room.Snapshot) {
 	u.mu.Lock()
 	changed := !u.haveSnap || u.snap.Door != s.Door || u.snap.Recording != s.Recording || u.snap.Recorder != s.Recorder ||
 		!sameCheckStates(u.snap.Checks, s.Checks)
@@ -34,7 +34,7 @@ func (u *Uploader) StatusChanged(s session.Snapshot) {
 	}
 }
 
-func sameCheckStates(a, b []session.CheckResult) bool {
+func sameCheckStates(a, b []room.CheckResult) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -51,19 +51,19 @@ func sameCheckStates(a, b []session.CheckResult) bool {
 // all (with the client's 1-5 rating if one was given). It names nobody.
 type SummaryRecord struct {
 	RoomID string `json:"room_id"`
-	session.Summary
+	room.Summary
 }
 
 // SummaryKey is the object key of a session's summary: beside its recording,
 // dated by the session's start (UTC).
-func SummaryKey(room string, sum session.Summary) string {
+func SummaryKey(room string, sum room.Summary) string {
 	return sessionPrefix(room, sum.ID, sum.Started) + "summary.json"
 }
 
 // SessionEnded implements session.Uploader: it queues the session's summary
 // durably in the spool and wakes the queue. The file is written on its own
 // goroutine so the core's call returns at once.
-func (u *Uploader) SessionEnded(sum session.Summary) {
+func (u *Uploader) SessionEnded(sum room.Summary) {
 	if !manifest.ValidSessionID(sum.ID) {
 		u.log.Error().Str("session", sum.ID).Msg("session summary with an invalid id: not queued")
 		return

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/sync/status"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/memstore"
@@ -71,7 +71,7 @@ func TestCredentialsProblemShownByCheck(t *testing.T) {
 	cfg.CredentialsFile = p
 	u := newTestUploader(t, cfg, t.TempDir(), "")
 	r := u.Checks()[0].Run(context.Background())
-	if r.State != session.CheckAbnormal || r.Value != "refused: Credentials" || !strings.Contains(r.Hint, "0600") {
+	if r.State != room.CheckAbnormal || r.Value != "refused: Credentials" || !strings.Contains(r.Hint, "0600") {
 		t.Fatalf("upload check %+v", r)
 	}
 }
@@ -82,7 +82,7 @@ func TestStatusJSON(t *testing.T) {
 	// The server's clock runs 5 s ahead of the device's.
 	mem.SetClock(func() time.Time { return time.Now().Add(5 * time.Second) })
 	cfg := testConfig()
-	cfg.StatusInterval = session.Duration{Duration: time.Hour} // only door changes put it here
+	cfg.StatusInterval = room.Duration{Duration: time.Hour} // only door changes put it here
 	u := newTestUploader(t, cfg, spool, "", WithStore(mem))
 	writeSession(t, spool, time.Now().Add(-time.Minute), 2, 100)
 
@@ -94,18 +94,18 @@ func TestStatusJSON(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	waitFor(t, "first status", 5*time.Second, func() bool { return mem.Versions(status.Key("101")) == 1 })
 
-	snap := session.Snapshot{
-		RoomID: "101", Door: session.DoorInSession, Recording: true, Recorder: session.RecorderRecording,
-		Checks:       []session.CheckResult{{Name: "door", State: session.CheckGood}, {Name: "temperature", State: session.CheckAbnormal, Value: "28 °C"}},
+	snap := room.Snapshot{
+		RoomID: "101", Door: room.DoorInSession, Recording: true, Recorder: room.RecorderRecording,
+		Checks:       []room.CheckResult{{Name: "door", State: room.CheckGood}, {Name: "temperature", State: room.CheckAbnormal, Value: "28 °C"}},
 		SessionID:    "20261127T100000Z-abcdef",
 		Participants: 2,
-		Decisions:    []session.Decision{{Participant: 1, Consented: true, Language: "zh"}},
+		Decisions:    []room.Decision{{Participant: 1, Consented: true, Language: "zh"}},
 		Message:      "Recording",
 	}
 	u.StatusChanged(snap)
 	waitFor(t, "status on door change", 5*time.Second, func() bool { return mem.Versions(status.Key("101")) == 2 })
 	// Same door and recording state: no extra put.
-	snap.Level = session.Level{RMSdBFS: -30}
+	snap.Level = room.Level{RMSdBFS: -30}
 	u.StatusChanged(snap)
 	time.Sleep(100 * time.Millisecond)
 	if n := mem.Versions(status.Key("101")); n != 2 {
@@ -125,7 +125,7 @@ func TestStatusJSON(t *testing.T) {
 	switch {
 	case st.RoomID != "101" || st.DeviceID != "dev1" || st.Version != "test":
 		t.Errorf("identity %+v", st)
-	case st.Door != session.DoorInSession || !st.Recording || st.Recorder != session.RecorderRecording:
+	case st.Door != room.DoorInSession || !st.Recording || st.Recorder != room.RecorderRecording:
 		t.Errorf("door/recording %+v", st)
 	case len(st.Failing()) != 1 || st.Failing()[0] != "temperature":
 		t.Errorf("failing checks %v", st.Failing())
@@ -141,7 +141,7 @@ func TestStatusJSON(t *testing.T) {
 
 	// The clock check sees the same offset.
 	r := u.Checks()[1].Run(context.Background())
-	if r.Name != CheckClock || r.State != session.CheckAbnormal || !strings.HasPrefix(r.Value, "+") {
+	if r.Name != CheckClock || r.State != room.CheckAbnormal || !strings.HasPrefix(r.Value, "+") {
 		t.Errorf("clock check %+v", r)
 	}
 }
@@ -149,10 +149,10 @@ func TestStatusJSON(t *testing.T) {
 func TestClockCheckGood(t *testing.T) {
 	u := newTestUploader(t, testConfig(), t.TempDir(), "", WithStore(memstore.New()))
 	r := u.Checks()[1].Run(context.Background())
-	if r.State != session.CheckGood {
+	if r.State != room.CheckGood {
 		t.Fatalf("clock check %+v", r)
 	}
-	if r := u.Checks()[0].Run(context.Background()); r.State != session.CheckGood {
+	if r := u.Checks()[0].Run(context.Background()); r.State != room.CheckGood {
 		t.Fatalf("upload check %+v", r)
 	}
 }
@@ -163,10 +163,10 @@ func TestClockCheckUnknownWhenUnreachable(t *testing.T) {
 		return &store.Error{Key: key, Kind: store.Temporary, Err: errors.New("no route to host")}
 	})
 	u := newTestUploader(t, testConfig(), t.TempDir(), "", WithStore(mem))
-	if r := u.Checks()[1].Run(context.Background()); r.State != session.CheckUnknown {
+	if r := u.Checks()[1].Run(context.Background()); r.State != room.CheckUnknown {
 		t.Fatalf("clock check %+v", r)
 	}
-	if r := u.Checks()[0].Run(context.Background()); r.State != session.CheckAbnormal || r.Value != "unreachable" {
+	if r := u.Checks()[0].Run(context.Background()); r.State != room.CheckAbnormal || r.Value != "unreachable" {
 		t.Fatalf("upload check %+v", r)
 	}
 }
@@ -176,13 +176,13 @@ func TestSessionSummary(t *testing.T) {
 	mem := memstore.New()
 	u := newTestUploader(t, testConfig(), spool, "", WithStore(mem))
 	started := time.Date(2026, 11, 27, 23, 50, 0, 0, time.FixedZone("CST", 8*3600)) // 15:50 UTC
-	rated := session.Summary{ID: "20261127T155000Z-abcdef", Started: started, Ended: started.Add(50 * time.Minute),
+	rated := room.Summary{ID: "20261127T155000Z-abcdef", Started: started, Ended: started.Add(50 * time.Minute),
 		Participants: 2, WantRecording: true, Recorded: true, Feedback: 4}
-	declined := session.Summary{ID: "20261127T170000Z-abcdef", Started: started.Add(70 * time.Minute), Ended: started.Add(2 * time.Hour),
+	declined := room.Summary{ID: "20261127T170000Z-abcdef", Started: started.Add(70 * time.Minute), Ended: started.Add(2 * time.Hour),
 		Participants: 3, WantRecording: true, Declined: true}
 	u.SessionEnded(rated)
 	u.SessionEnded(declined)
-	u.SessionEnded(session.Summary{ID: "../../etc/passwd", Started: started}) // refused, never written
+	u.SessionEnded(room.Summary{ID: "../../etc/passwd", Started: started}) // refused, never written
 	for _, id := range []string{rated.ID, declined.ID} {
 		waitFor(t, "summary queued", 5*time.Second, func() bool {
 			_, err := os.Stat(filepath.Join(spool, summariesDir, id+".json"))
@@ -237,22 +237,22 @@ func TestStatusChangedKicksOnCheckStates(t *testing.T) {
 			return false
 		}
 	}
-	snap := session.Snapshot{Door: session.DoorFree, Checks: []session.CheckResult{{Name: "door", State: session.CheckGood}}}
+	snap := room.Snapshot{Door: room.DoorFree, Checks: []room.CheckResult{{Name: "door", State: room.CheckGood}}}
 	u.StatusChanged(snap)
 	if !kicked() {
 		t.Fatal("first snapshot: no immediate put")
 	}
-	snap.Level = session.Level{RMSdBFS: -20}
+	snap.Level = room.Level{RMSdBFS: -20}
 	u.StatusChanged(snap)
 	if kicked() {
 		t.Fatal("a level change asked for an immediate put")
 	}
-	snap.Checks = []session.CheckResult{{Name: "door", State: session.CheckAbnormal}}
+	snap.Checks = []room.CheckResult{{Name: "door", State: room.CheckAbnormal}}
 	u.StatusChanged(snap)
 	if !kicked() {
 		t.Fatal("a check turning abnormal did not ask for an immediate put")
 	}
-	if got := u.Status(); len(got.Checks) != 1 || got.Checks[0].State != session.CheckAbnormal {
+	if got := u.Status(); len(got.Checks) != 1 || got.Checks[0].State != room.CheckAbnormal {
 		t.Fatalf("status checks = %+v", got.Checks)
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/miniostore"
@@ -54,7 +54,7 @@ type Uploader struct {
 
 	mu          sync.Mutex
 	st          store.Store
-	snap        session.Snapshot
+	snap        room.Snapshot
 	haveSnap    bool
 	lastErr     error
 	lastErrAt   time.Time

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
 )
@@ -131,8 +131,8 @@ func TestBenchSessionRepaints(t *testing.T) {
 	for i := range snaps {
 		// -30 dB wandering by one dB steps over -33..-27, peaks beside it.
 		rms := -30 + float64([]int{0, 1, 2, 3, 2, 1, 0, -1, -2, -3, -2, -1}[i%12])
-		d.Core.RecorderChanged(session.RecorderStatus{SessionID: id, State: session.RecorderRecording,
-			Level: session.Level{RMSdBFS: rms, PeakdBFS: rms + 12}})
+		d.Core.RecorderChanged(room.RecorderStatus{SessionID: id, State: room.RecorderRecording,
+			Level: room.Level{RMSdBFS: rms, PeakdBFS: rms + 12}})
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)

@@ -20,6 +20,7 @@ import (
 
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/pin"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 	"roomkiosk/kiosk/ui/uitest"
@@ -107,10 +108,10 @@ func (d *Daemon) Stop() {
 }
 
 // GoodChecks is a full set of passing checks.
-func GoodChecks() []session.CheckResult {
+func GoodChecks() []room.CheckResult {
 	cs := uitest.Checks(false)
 	for i := range cs {
-		cs[i].State = session.CheckGood
+		cs[i].State = room.CheckGood
 		cs[i].Hint = ""
 		if cs[i].Value == "" {
 			cs[i].Value = "ok"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
 	"roomkiosk/kiosk/ui/uitest"
 )
@@ -94,11 +94,11 @@ func TestWholeSession(t *testing.T) {
 		t.Fatalf("recorder calls %+v", calls)
 	}
 	consent := calls[0].Info.Consent
-	if consent.TextSHA256 != session.TextSHA256(uitest.AgreementEN) || consent.Language != "en" || len(consent.Decisions) != 2 {
+	if consent.TextSHA256 != room.TextSHA256(uitest.AgreementEN) || consent.Language != "en" || len(consent.Decisions) != 2 {
 		t.Errorf("consent record: %+v", consent)
 	}
 	for _, dec := range consent.Decisions {
-		if !dec.Consented || dec.TextSHA256 != session.TextSHA256(uitest.AgreementEN) {
+		if !dec.Consented || dec.TextSHA256 != room.TextSHA256(uitest.AgreementEN) {
 			t.Errorf("decision %+v", dec)
 		}
 	}
@@ -107,7 +107,7 @@ func TestWholeSession(t *testing.T) {
 	// screen shows the same scene.
 	s.Kill()
 	time.Sleep(100 * time.Millisecond)
-	if snap := d.Core.Snapshot(); !snap.Recording || snap.Step != session.StepInSession {
+	if snap := d.Core.Snapshot(); !snap.Recording || snap.Step != room.StepInSession {
 		t.Fatalf("recording stopped with the screen: %+v", snap)
 	}
 	s.Start(t)
@@ -271,7 +271,7 @@ func TestOverrideFailedCheck(t *testing.T) {
 	failing := GoodChecks()
 	for i := range failing {
 		if failing[i].Name == "door" {
-			failing[i].State, failing[i].Value = session.CheckAbnormal, "open"
+			failing[i].State, failing[i].Value = room.CheckAbnormal, "open"
 			failing[i].Hint = "Close the door"
 		}
 	}

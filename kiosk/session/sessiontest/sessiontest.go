@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 )
 
@@ -16,11 +17,11 @@ import (
 type Call struct {
 	Op        string // "start", "stop", "keep", "discard", "run_checks", "session_ended"
 	SessionID string
-	Withdrawn bool                // stop
-	Info      session.SessionInfo // start
-	Reason    string              // run_checks
-	Feedback  int                 // session_ended
-	Summary   session.Summary     // session_ended
+	Withdrawn bool             // stop
+	Info      room.SessionInfo // start
+	Reason    string           // run_checks
+	Feedback  int              // session_ended
+	Summary   room.Summary     // session_ended
 }
 
 // Recorder is a fake session.Recorder. With a Report function set, it
@@ -29,12 +30,12 @@ type Call struct {
 type Recorder struct {
 	mu       sync.Mutex
 	calls    []Call
-	report   func(session.RecorderStatus)
+	report   func(room.RecorderStatus)
 	startErr error
 }
 
 // SetReport makes the fake report its state, typically to core.RecorderChanged.
-func (r *Recorder) SetReport(f func(session.RecorderStatus)) {
+func (r *Recorder) SetReport(f func(room.RecorderStatus)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.report = f
@@ -47,7 +48,7 @@ func (r *Recorder) FailStart(err error) {
 	r.startErr = err
 }
 
-func (r *Recorder) Start(info session.SessionInfo) error {
+func (r *Recorder) Start(info room.SessionInfo) error {
 	r.mu.Lock()
 	r.calls = append(r.calls, Call{Op: "start", SessionID: info.ID, Info: info})
 	report, err := r.report, r.startErr
@@ -56,8 +57,8 @@ func (r *Recorder) Start(info session.SessionInfo) error {
 		return err
 	}
 	if report != nil {
-		report(session.RecorderStatus{SessionID: info.ID, State: session.RecorderStarting})
-		report(session.RecorderStatus{SessionID: info.ID, State: session.RecorderRecording})
+		report(room.RecorderStatus{SessionID: info.ID, State: room.RecorderStarting})
+		report(room.RecorderStatus{SessionID: info.ID, State: room.RecorderRecording})
 	}
 	return nil
 }
@@ -68,7 +69,7 @@ func (r *Recorder) Stop(id string, withdrawn bool) error {
 	report := r.report
 	r.mu.Unlock()
 	if report != nil {
-		report(session.RecorderStatus{SessionID: id, State: session.RecorderStopped})
+		report(room.RecorderStatus{SessionID: id, State: room.RecorderStopped})
 	}
 	return nil
 }
@@ -99,12 +100,12 @@ func (r *Recorder) Calls() []Call {
 type Checker struct {
 	mu      sync.Mutex
 	calls   []Call
-	results []session.CheckResult
-	deliver func([]session.CheckResult)
+	results []room.CheckResult
+	deliver func([]room.CheckResult)
 }
 
 // SetResults makes every RunChecks deliver rs to deliver.
-func (c *Checker) SetResults(rs []session.CheckResult, deliver func([]session.CheckResult)) {
+func (c *Checker) SetResults(rs []room.CheckResult, deliver func([]room.CheckResult)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.results, c.deliver = slices.Clone(rs), deliver
@@ -131,16 +132,16 @@ func (c *Checker) Calls() []Call {
 type Uploader struct {
 	mu       sync.Mutex
 	calls    []Call
-	statuses []session.Snapshot
+	statuses []room.Snapshot
 }
 
-func (u *Uploader) StatusChanged(s session.Snapshot) {
+func (u *Uploader) StatusChanged(s room.Snapshot) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.statuses = append(u.statuses, s)
 }
 
-func (u *Uploader) SessionEnded(sum session.Summary) {
+func (u *Uploader) SessionEnded(sum room.Summary) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.calls = append(u.calls, Call{Op: "session_ended", SessionID: sum.ID, Feedback: sum.Feedback, Summary: sum})
@@ -154,7 +155,7 @@ func (u *Uploader) Calls() []Call {
 }
 
 // Statuses returns the snapshots passed to StatusChanged so far.
-func (u *Uploader) Statuses() []session.Snapshot {
+func (u *Uploader) Statuses() []room.Snapshot {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return slices.Clone(u.statuses)

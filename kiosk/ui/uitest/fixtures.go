@@ -3,9 +3,8 @@
 package uitest
 
 import (
+	"roomkiosk/kiosk/room"
 	"time"
-
-	"roomkiosk/kiosk/session"
 )
 
 // Now is the fixed time the fixtures are drawn at.
@@ -36,50 +35,50 @@ const AgreementZH = `录音同意书（版本 rec-2026-01）
 `
 
 // Checks is a full set of check results with one abnormal and one unknown.
-func Checks(blocked bool) []session.CheckResult {
-	door := session.CheckResult{Name: "door", State: session.CheckGood, Value: "closed", Required: true, At: Now}
+func Checks(blocked bool) []room.CheckResult {
+	door := room.CheckResult{Name: "door", State: room.CheckGood, Value: "closed", Required: true, At: Now}
 	if blocked {
-		door = session.CheckResult{Name: "door", State: session.CheckAbnormal, Value: "open", Required: true,
+		door = room.CheckResult{Name: "door", State: room.CheckAbnormal, Value: "open", Required: true,
 			Hint: "Close the door; the session cannot start with the door open", At: Now}
 	}
-	return []session.CheckResult{
-		{Name: "temperature", State: session.CheckGood, Value: "22.4 °C", Threshold: "18-26 °C", At: Now},
-		{Name: "humidity", State: session.CheckGood, Value: "45 %RH", Threshold: "30-70 %RH", At: Now},
-		{Name: "light", State: session.CheckAbnormal, Value: "120 lx", Threshold: ">= 300 lx", Hint: "Turn on the ceiling light or open the blinds", At: Now},
+	return []room.CheckResult{
+		{Name: "temperature", State: room.CheckGood, Value: "22.4 °C", Threshold: "18-26 °C", At: Now},
+		{Name: "humidity", State: room.CheckGood, Value: "45 %RH", Threshold: "30-70 %RH", At: Now},
+		{Name: "light", State: room.CheckAbnormal, Value: "120 lx", Threshold: ">= 300 lx", Hint: "Turn on the ceiling light or open the blinds", At: Now},
 		door,
-		{Name: "microphone", State: session.CheckGood, Value: "-42 dBFS", Required: true, At: Now},
-		{Name: "storage", State: session.CheckGood, Value: "41.2 GB free", Required: true, At: Now},
-		{Name: "upload", State: session.CheckUnknown, Hint: "Storage server not reached yet; recordings wait on the device", At: Now},
-		{Name: "clock", State: session.CheckGood, Value: "skew 0.2 s", At: Now},
+		{Name: "microphone", State: room.CheckGood, Value: "-42 dBFS", Required: true, At: Now},
+		{Name: "storage", State: room.CheckGood, Value: "41.2 GB free", Required: true, At: Now},
+		{Name: "upload", State: room.CheckUnknown, Hint: "Storage server not reached yet; recordings wait on the device", At: Now},
+		{Name: "clock", State: room.CheckGood, Value: "skew 0.2 s", At: Now},
 	}
 }
 
 // MoreChecks adds checks reported without a value, as the runner may.
-func MoreChecks() []session.CheckResult {
-	return []session.CheckResult{
-		{Name: "presence", State: session.CheckGood, At: Now},
-		{Name: "network", State: session.CheckAbnormal, Hint: "Check the network cable", At: Now},
-		{Name: "door", State: session.CheckUnknown, Required: true, At: Now},
+func MoreChecks() []room.CheckResult {
+	return []room.CheckResult{
+		{Name: "presence", State: room.CheckGood, At: Now},
+		{Name: "network", State: room.CheckAbnormal, Hint: "Check the network cable", At: Now},
+		{Name: "door", State: room.CheckUnknown, Required: true, At: Now},
 	}
 }
 
-func base(lang string) session.Snapshot {
-	return session.Snapshot{
+func base(lang string) room.Snapshot {
+	return room.Snapshot{
 		Seq: 7, At: Now, RoomID: "dev-101", RoomName: "Room 101 · Family counseling",
-		Door: session.DoorFree, Recorder: session.RecorderIdle, Step: session.StepDoor,
+		Door: room.DoorFree, Recorder: room.RecorderIdle, Step: room.StepDoor,
 		Language: lang, Languages: []string{"en", "zh"},
 		Checks: Checks(false),
-		ManualItems: []session.ManualItem{
+		ManualItems: []room.ManualItem{
 			{ID: "m1", Text: "Room tidy"},
 			{ID: "m2", Text: "Tissues and water ready", Checked: true},
 			{ID: "m3", Text: "Sockets and floor safe"},
 		},
-		Agreement: session.Agreement{ID: "rec-2026-01", Texts: map[string]string{"en": AgreementEN, "zh": AgreementZH}},
+		Agreement: room.Agreement{ID: "rec-2026-01", Texts: map[string]string{"en": AgreementEN, "zh": AgreementZH}},
 	}
 }
 
-func inSession(s session.Snapshot) session.Snapshot {
-	s.Door = session.DoorInSession
+func inSession(s room.Snapshot) room.Snapshot {
+	s.Door = room.DoorInSession
 	s.SessionID = "20260312T135130Z-3fa9c1"
 	s.SessionStarted = Now.Add(-16 * time.Minute)
 	s.Participants = 2
@@ -89,128 +88,128 @@ func inSession(s session.Snapshot) session.Snapshot {
 // Case is a named snapshot.
 type Case struct {
 	Name string
-	Snap session.Snapshot
+	Snap room.Snapshot
 }
 
 // Cases returns every fixture in lang.
 func Cases(lang string) []Case {
 	var cs []Case
-	add := func(name string, f func(s *session.Snapshot)) {
+	add := func(name string, f func(s *room.Snapshot)) {
 		s := base(lang)
 		f(&s)
 		cs = append(cs, Case{name, s})
 	}
-	add("door", func(s *session.Snapshot) {})
-	add("door-nochecks", func(s *session.Snapshot) { s.Checks = nil })
-	add("door-allgood", func(s *session.Snapshot) {
+	add("door", func(s *room.Snapshot) {})
+	add("door-nochecks", func(s *room.Snapshot) { s.Checks = nil })
+	add("door-allgood", func(s *room.Snapshot) {
 		for i := range s.Checks {
-			s.Checks[i].State = session.CheckGood
+			s.Checks[i].State = room.CheckGood
 		}
 	})
-	add("door-out", func(s *session.Snapshot) { s.Door = session.DoorOutOfService; s.Checks = Checks(true) })
-	add("door-insession", func(s *session.Snapshot) { *s = inSession(*s); s.Step = session.StepDoor; s.Recording = true })
-	add("pin", func(s *session.Snapshot) { s.Step = session.StepPIN; s.PINDigits = 3 })
-	add("pin-wrong", func(s *session.Snapshot) { s.Step = session.StepPIN; s.PINError = "wrong PIN" })
-	add("pin-locked", func(s *session.Snapshot) {
-		s.Step = session.StepPIN
+	add("door-out", func(s *room.Snapshot) { s.Door = room.DoorOutOfService; s.Checks = Checks(true) })
+	add("door-insession", func(s *room.Snapshot) { *s = inSession(*s); s.Step = room.StepDoor; s.Recording = true })
+	add("pin", func(s *room.Snapshot) { s.Step = room.StepPIN; s.PINDigits = 3 })
+	add("pin-wrong", func(s *room.Snapshot) { s.Step = room.StepPIN; s.PINError = "wrong PIN" })
+	add("pin-locked", func(s *room.Snapshot) {
+		s.Step = room.StepPIN
 		s.PINError = "wrong PIN"
 		s.LockedUntil = Now.Add(4*time.Minute + 31*time.Second)
 	})
-	add("end-pin", func(s *session.Snapshot) { *s = inSession(*s); s.Step = session.StepEndPIN; s.PINDigits = 1 })
-	add("maintenance-pin", func(s *session.Snapshot) { s.Step = session.StepMaintenancePIN })
-	add("checklist", func(s *session.Snapshot) { s.Step = session.StepChecklist })
-	add("checklist-ready", func(s *session.Snapshot) {
-		s.Step = session.StepChecklist
+	add("end-pin", func(s *room.Snapshot) { *s = inSession(*s); s.Step = room.StepEndPIN; s.PINDigits = 1 })
+	add("maintenance-pin", func(s *room.Snapshot) { s.Step = room.StepMaintenancePIN })
+	add("checklist", func(s *room.Snapshot) { s.Step = room.StepChecklist })
+	add("checklist-ready", func(s *room.Snapshot) {
+		s.Step = room.StepChecklist
 		for i := range s.ManualItems {
 			s.ManualItems[i].Checked = true
 		}
 	})
-	add("checklist-blocked", func(s *session.Snapshot) { s.Step = session.StepChecklist; s.Checks = Checks(true); s.Blocked = true })
-	add("checklist-empty", func(s *session.Snapshot) { s.Step = session.StepChecklist; s.Checks = nil })
-	add("participants", func(s *session.Snapshot) { s.Step = session.StepParticipants })
-	add("record", func(s *session.Snapshot) {
+	add("checklist-blocked", func(s *room.Snapshot) { s.Step = room.StepChecklist; s.Checks = Checks(true); s.Blocked = true })
+	add("checklist-empty", func(s *room.Snapshot) { s.Step = room.StepChecklist; s.Checks = nil })
+	add("participants", func(s *room.Snapshot) { s.Step = room.StepParticipants })
+	add("record", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Door = session.DoorFree
-		s.Step = session.StepRecordChoice
+		s.Door = room.DoorFree
+		s.Step = room.StepRecordChoice
 	})
-	add("consent", func(s *session.Snapshot) {
+	add("consent", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Door = session.DoorFree
-		s.Step = session.StepConsent
+		s.Door = room.DoorFree
+		s.Step = room.StepConsent
 		s.WantRecording = true
 		s.ConsentTurn = 2
 	})
-	add("session-recording", func(s *session.Snapshot) {
+	add("session-recording", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Step = session.StepInSession
+		s.Step = room.StepInSession
 		s.WantRecording, s.Recorded, s.Recording = true, true, true
-		s.Recorder = session.RecorderRecording
-		s.Level = session.Level{RMSdBFS: -24, PeakdBFS: -9}
+		s.Recorder = room.RecorderRecording
+		s.Level = room.Level{RMSdBFS: -24, PeakdBFS: -9}
 	})
-	add("session-alerts", func(s *session.Snapshot) {
+	add("session-alerts", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Step = session.StepInSession
+		s.Step = room.StepInSession
 		s.WantRecording, s.Recorded = true, true
-		s.Recorder = session.RecorderFault
+		s.Recorder = room.RecorderFault
 		s.SessionStarted = Now.Add(-(1*time.Hour + 52*time.Minute))
-		s.Alerts = []session.Alert{{Code: "mic_lost", Since: Now}, {Code: "disk_low", Since: Now}, {Code: "max_length_near", Since: Now}}
+		s.Alerts = []room.Alert{{Code: "mic_lost", Since: Now}, {Code: "disk_low", Since: Now}, {Code: "max_length_near", Since: Now}}
 	})
-	add("session-starting", func(s *session.Snapshot) {
+	add("session-starting", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Step = session.StepInSession
+		s.Step = room.StepInSession
 		s.WantRecording, s.Recorded = true, true
-		s.Recorder = session.RecorderStarting
-		s.Alerts = []session.Alert{{Code: "mic_silent", Since: Now}, {Code: "upload_failing", Since: Now}, {Code: "something_new", Since: Now}}
+		s.Recorder = room.RecorderStarting
+		s.Alerts = []room.Alert{{Code: "mic_silent", Since: Now}, {Code: "upload_failing", Since: Now}, {Code: "something_new", Since: Now}}
 	})
-	add("session-stopped", func(s *session.Snapshot) {
+	add("session-stopped", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Step = session.StepInSession
+		s.Step = room.StepInSession
 		s.WantRecording, s.Recorded = true, true
-		s.Recorder = session.RecorderStopped
+		s.Recorder = room.RecorderStopped
 		s.OverrideNote = "Required checks overridden by the counselor."
-		s.Alerts = []session.Alert{{Code: "max_length_reached", Since: Now}, {Code: "recorder_failed", Since: Now}}
+		s.Alerts = []room.Alert{{Code: "max_length_reached", Since: Now}, {Code: "recorder_failed", Since: Now}}
 	})
 	for _, n := range []struct{ name, notice string }{
-		{"session-declined", session.NoticeNotRecordedDeclined},
-		{"session-choice", session.NoticeNotRecordedChoice},
-		{"session-failed", session.NoticeRecorderFailed},
-		{"session-withdrawn", session.NoticeWithdrawn},
-		{"session-maxlen", session.NoticeMaxLength},
-		{"session-recstopped", session.NoticeRecorderStopped},
+		{"session-declined", room.NoticeNotRecordedDeclined},
+		{"session-choice", room.NoticeNotRecordedChoice},
+		{"session-failed", room.NoticeRecorderFailed},
+		{"session-withdrawn", room.NoticeWithdrawn},
+		{"session-maxlen", room.NoticeMaxLength},
+		{"session-recstopped", room.NoticeRecorderStopped},
 	} {
-		add(n.name, func(s *session.Snapshot) {
+		add(n.name, func(s *room.Snapshot) {
 			*s = inSession(*s)
-			s.Step = session.StepInSession
+			s.Step = room.StepInSession
 			s.Notice = n.notice
-			s.Withdrawn = n.notice == session.NoticeWithdrawn
+			s.Withdrawn = n.notice == room.NoticeWithdrawn
 		})
 	}
-	add("session-unrecorded", func(s *session.Snapshot) { *s = inSession(*s); s.Step = session.StepInSession })
-	add("withdraw", func(s *session.Snapshot) {
+	add("session-unrecorded", func(s *room.Snapshot) { *s = inSession(*s); s.Step = room.StepInSession })
+	add("withdraw", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Step = session.StepWithdrawChoice
+		s.Step = room.StepWithdrawChoice
 		s.Recorded, s.Withdrawn = true, true
-		s.Recorder = session.RecorderStopped
+		s.Recorder = room.RecorderStopped
 	})
-	add("feedback", func(s *session.Snapshot) {
+	add("feedback", func(s *room.Snapshot) {
 		*s = inSession(*s)
-		s.Door = session.DoorFree
-		s.Step = session.StepFeedback
+		s.Door = room.DoorFree
+		s.Step = room.StepFeedback
 	})
-	add("maintenance", func(s *session.Snapshot) {
-		s.Step = session.StepMaintenance
+	add("maintenance", func(s *room.Snapshot) {
+		s.Step = room.StepMaintenance
 		s.Checks = Checks(true)
-		s.Alerts = []session.Alert{{Code: "disk_low", Since: Now}}
+		s.Alerts = []room.Alert{{Code: "disk_low", Since: Now}}
 	})
-	add("maintenance-ok", func(s *session.Snapshot) { s.Step = session.StepMaintenance; s.Checks = Checks(false)[:2] })
-	add("maintenance-logged-faults", func(s *session.Snapshot) {
-		s.Step = session.StepMaintenance
-		s.Faults = []session.Fault{
-			{At: Now, Check: "cpu_temperature", State: session.CheckAbnormal, Value: "83 °C"},
-			{At: Now.Add(-time.Hour), Check: "memory", State: session.CheckUnknown},
-			{At: Now.Add(-26 * time.Hour), Check: "backlog", State: session.CheckAbnormal, Value: "41 waiting"},
+	add("maintenance-ok", func(s *room.Snapshot) { s.Step = room.StepMaintenance; s.Checks = Checks(false)[:2] })
+	add("maintenance-logged-faults", func(s *room.Snapshot) {
+		s.Step = room.StepMaintenance
+		s.Faults = []room.Fault{
+			{At: Now, Check: "cpu_temperature", State: room.CheckAbnormal, Value: "83 °C"},
+			{At: Now.Add(-time.Hour), Check: "memory", State: room.CheckUnknown},
+			{At: Now.Add(-26 * time.Hour), Check: "backlog", State: room.CheckAbnormal, Value: "41 waiting"},
 		}
 	})
-	add("checklist-novalues", func(s *session.Snapshot) { s.Step = session.StepChecklist; s.Checks = MoreChecks() })
+	add("checklist-novalues", func(s *room.Snapshot) { s.Step = room.StepChecklist; s.Checks = MoreChecks() })
 	return cs
 }

@@ -17,7 +17,7 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )
@@ -92,9 +92,9 @@ func Build(t testing.TB, spec Spec, recipients ...age.Recipient) *Session {
 	if spec.Withdrawn {
 		m.StopReason = "withdrawn"
 	}
-	personal, err := manifest.SealPersonal(manifest.Personal{Consent: session.ConsentRecord{
+	personal, err := manifest.SealPersonal(manifest.Personal{Consent: room.ConsentRecord{
 		AgreementID: "rec-2026-01", TextSHA256: hex.EncodeToString(make([]byte, 32)), Language: "en",
-		Decisions: []session.Decision{{Participant: 1, Consented: true, Language: "en", At: spec.Started}},
+		Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: spec.Started}},
 	}}, recipients...)
 	if err != nil {
 		t.Fatal(err)

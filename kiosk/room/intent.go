@@ -1,4 +1,4 @@
-package session
+package room
 
 // IntentKind names what a user did on the screen.
 type IntentKind string
