@@ -83,14 +83,14 @@ until [ -S "$DEV/run/control.sock" ]; do
 done
 
 if [ -n "${DISPLAY:-}" ]; then
-	roomkiosk-screen --config "$DEV/roomkiosk.toml" --ui-listen 127.0.0.1:8090 &
+	roomkiosk-screen --socket .dev/run/control.sock --ui-listen 127.0.0.1:8090 &
 	pids="$pids $!"
 else
 	echo "no DISPLAY: running the screen in a virtual X server (Xvfb); screenshot it with: DISPLAY=:99 import -window root shot.png"
 	Xvfb :99 -screen 0 800x480x24 -nolisten tcp > "$DEV/xvfb.log" 2>&1 &
 	pids="$pids $!"
 	sleep 1
-	DISPLAY=:99 roomkiosk-screen --config "$DEV/roomkiosk.toml" --ui-listen 127.0.0.1:8090 &
+	DISPLAY=:99 roomkiosk-screen --socket .dev/run/control.sock --ui-listen 127.0.0.1:8090 &
 	pids="$pids $!"
 fi
 

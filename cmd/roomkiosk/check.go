@@ -16,7 +16,7 @@ import (
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
 	"roomkiosk/hardware/periphboard"
-	"roomkiosk/kiosk/config"
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"

@@ -17,7 +17,7 @@ import (
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/config"
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"

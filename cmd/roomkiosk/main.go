@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"roomkiosk/kiosk/config"
+	"roomkiosk/cmd/roomkiosk/config"
 )
 
 // Exit codes.

@@ -24,6 +24,7 @@ type Options struct {
 	Views      *ui.ViewServer // optional: receives every painted scene for /ui
 	Version    string
 	Fullscreen bool
+	Language   string // shown until the daemon's first snapshot says the room's ("" = English)
 	Now        func() time.Time // defaults to time.Now
 	Log        zerolog.Logger
 }
@@ -184,6 +185,9 @@ func (g *Game) Update() error {
 	}
 	if g.rebuild {
 		g.version = ver
+		if snap.Language == "" {
+			snap.Language = g.opts.Language
+		}
 		g.input = ui.Input{Connected: connected, Snap: snap, Local: g.local, Now: now, Version: g.opts.Version}
 		prev := g.scene
 		g.scene = ui.Build(g.opts.Fonts, g.input)

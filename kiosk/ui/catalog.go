@@ -320,4 +320,5 @@ func placeholders(s string) []string {
 }
 
 // supported reports whether lang has a catalog.
-func supported(lang string) bool { _, ok := catalogs[lang]; return ok }
+// Supported reports whether the screen has a catalog for lang.
+func Supported(lang string) bool { _, ok := catalogs[lang]; return ok }

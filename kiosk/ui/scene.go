@@ -177,7 +177,7 @@ type builder struct {
 // Build lays out the scene for the input.
 func Build(f *Fonts, in Input) *Scene {
 	lang := in.Snap.Language
-	if !supported(lang) {
+	if !Supported(lang) {
 		lang = "en"
 	}
 	b := &builder{f: f, in: in, lang: lang, sc: &Scene{Lang: lang, Local: in.Local, Used: map[Msg]bool{}}}
