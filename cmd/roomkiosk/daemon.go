@@ -14,10 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
-	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
@@ -114,7 +114,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 
 	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
-		Log: d.mlog, Logger: log,
+		Maintenance: d.mlog, Logger: log,
 		OnResults: func(rs []room.CheckResult) {
 			core := corePtr.Load()
 			core.ChecksUpdated(rs)

@@ -24,7 +24,7 @@ type Options struct {
 	Views      *ui.ViewServer // optional: receives every painted scene for /ui
 	Version    string
 	Fullscreen bool
-	Language   string // shown until the daemon's first snapshot says the room's ("" = English)
+	Language   string           // shown until the daemon's first snapshot says the room's ("" = English)
 	Now        func() time.Time // defaults to time.Now
 	Log        zerolog.Logger
 }

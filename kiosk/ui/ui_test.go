@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
-	"roomkiosk/kiosk/ui/uitest"
 )
 
 var (

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
-	"roomkiosk/kiosk/ui/uitest"
 )
 
 func hasTarget(v ui.View, id string) bool {
