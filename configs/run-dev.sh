@@ -55,6 +55,7 @@ if [ ! -f "$DEV/device-credentials.toml" ]; then
 fi
 
 sed -e "s|@DEV_RECIPIENT@|$RECIPIENT|" -e "s|127.0.0.1:9000|127.0.0.1:$MINIO_PORT|" configs/dev.toml > "$DEV/roomkiosk.toml"
+chmod 600 "$DEV/roomkiosk.toml" # it holds the counselor PIN hash
 [ -f "$DEV/sim-state.json" ] || echo '{"door_open": false, "presence": false, "temperature_c": 22.5, "humidity_pct": 45, "lux": 420}' > "$DEV/sim-state.json"
 
 # No sound card (a server, a VM): a pretend microphone speaks through ALSA's
