@@ -484,6 +484,10 @@ func (c *Core) handle(ev event) {
 		}
 		close(ev.done)
 	case syncEvent:
+		// Publish first: whoever waits on a sync reads the snapshot next,
+		// and it must hold what was applied before the sync (the pending
+		// recorder report applied just above, say).
+		c.publish()
 		close(ev.done)
 	}
 }
