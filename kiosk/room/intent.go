@@ -12,7 +12,7 @@ const (
 	IntentCancel         IntentKind = "cancel"         // leave the current flow, back to the door
 	IntentCheckToggle    IntentKind = "check_toggle"   // Item: index into ManualItems
 	IntentCheckContinue  IntentKind = "check_continue" // all manual items ticked, no required failure
-	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason
+	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason: one of OverrideReasons
 	IntentParticipants   IntentKind = "participants"   // Count: 1..6
 	IntentRecord         IntentKind = "record"         // Yes: record or not
 	IntentConsent        IntentKind = "consent"        // Participant, Yes, Language, TextSHA256
@@ -35,6 +35,6 @@ type Intent struct {
 	Participant int        `json:"participant,omitempty"`
 	Language    string     `json:"language,omitempty"`
 	TextSHA256  string     `json:"text_sha256,omitempty"` // hash of the agreement text the screen showed
-	Reason      string     `json:"reason,omitempty"`
+	Reason      string     `json:"reason,omitempty"` // an override reason code (OverrideReasons), never free text
 	Rating      int        `json:"rating,omitempty"`
 }

@@ -95,8 +95,8 @@ type SessionInfo struct {
 	Consent     ConsentRecord `json:"consent"`
 
 	// The counselor continued past a failing required check. The reason is
-	// free text: it goes only into the (encrypted) manifest, never into logs
-	// or snapshots.
+	// one of the OverrideReasons codes (the core refuses anything else), so
+	// it may go into the maintenance log as well as the manifest.
 	ChecksOverridden bool   `json:"checks_overridden,omitempty"`
 	OverrideReason   string `json:"override_reason,omitempty"`
 }

@@ -144,7 +144,7 @@ type state struct {
 	manual     []room.ManualItem
 	counselor  string // who passed the start PIN
 	overridden bool
-	override   string // the reason; never logged or published
+	override   string // the reason code (room.OverrideReasons)
 
 	sess   *sessionState
 	recSt  room.RecorderStatus // latest accepted recorder report
@@ -604,11 +604,14 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 			if in.Kind == room.IntentCheckContinue {
 				return c.refuse(in, room.ErrInvalid, "required check failing: %s; fix it or override with a reason", strings.Join(failing, ", "))
 			}
-			if strings.TrimSpace(in.Reason) == "" {
-				return c.refuse(in, room.ErrInvalid, "an override needs a reason")
+			// A code from the fixed list, never free text: the reason goes
+			// into the maintenance log, which is uploaded in the clear. The
+			// refusal does not echo what was sent.
+			if !room.ValidOverrideReason(in.Reason) {
+				return c.refuse(in, room.ErrInvalid, "an override needs one of the reason codes %s", strings.Join(room.OverrideReasons(), ", "))
 			}
 			st.overridden = true
-			st.override = strings.TrimSpace(in.Reason)
+			st.override = in.Reason
 		}
 		c.openSession(failing)
 		return nil
@@ -889,8 +892,8 @@ func (c *Core) openSession(failing []string) {
 	c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	l := c.slog().Info().Str("counselor", st.counselor)
 	if st.overridden {
-		// The reason is free text: log only that there was one.
-		l = l.Bool("override", true).Strs("failing_checks", failing)
+		// The reason is a code from a fixed list (never free text).
+		l = l.Bool("override", true).Str("override_reason", st.override).Strs("failing_checks", failing)
 	}
 	l.Msg("session opened")
 }

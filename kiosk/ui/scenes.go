@@ -27,7 +27,8 @@ func (b *builder) connecting() {
 	}
 }
 
-// doorColor is the big state's colour.
+// doorColor returns the door state's title and subtitle messages and the
+// colour of the panel behind them.
 func doorColor(d room.Door) (title, sub Msg, c color.RGBA) {
 	switch d {
 	case room.DoorInSession:
@@ -365,13 +366,13 @@ func (b *builder) override() {
 	b.sc.Name = "override"
 	b.msg(R(28, 18, 744, 48), ColBad, TextStyle{Size: 30, MinSize: 16, Bold: true}, "override.title")
 	b.msg(R(28, 70, 744, 34), ColMuted, TextStyle{Size: 20, MinSize: 12}, "override.sub")
-	for i := 1; i <= 3; i++ {
-		m := Msg(fmt.Sprintf("override.reason.%d", i))
-		// The reason goes into the session record in English, whatever the
-		// screen's language, so records read the same everywhere.
-		in := &room.Intent{Kind: room.IntentCheckOverride, Reason: T("en", m)}
-		b.button(fmt.Sprintf("override-reason-%d", i), R(28, 116+float64(i-1)*92, 744, 80), btnSecondary, true,
-			TextStyle{Size: 24, MinSize: 14, Align: AlignCenter, Wrap: true}, in, LocalCloseOverride, m)
+	for i, code := range room.OverrideReasons() {
+		// The intent carries the code, never the label: the daemon refuses
+		// anything but a code, and the records read the same in every
+		// language.
+		in := &room.Intent{Kind: room.IntentCheckOverride, Reason: code}
+		b.button(fmt.Sprintf("override-reason-%d", i+1), R(28, 116+float64(i)*92, 744, 80), btnSecondary, true,
+			TextStyle{Size: 24, MinSize: 14, Align: AlignCenter, Wrap: true}, in, LocalCloseOverride, Msg("override.reason."+code))
 	}
 	b.button("override-back", R(28, 400, 180, 64), btnGhost, true, TextStyle{}, nil, LocalCloseOverride, "override.back")
 }
