@@ -35,6 +35,6 @@ type Intent struct {
 	Participant int        `json:"participant,omitempty"`
 	Language    string     `json:"language,omitempty"`
 	TextSHA256  string     `json:"text_sha256,omitempty"` // hash of the agreement text the screen showed
-	Reason      string     `json:"reason,omitempty"` // an override reason code (OverrideReasons), never free text
+	Reason      string     `json:"reason,omitempty"`      // an override reason code (OverrideReasons), never free text
 	Rating      int        `json:"rating,omitempty"`
 }
