@@ -658,9 +658,16 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 		if !strings.EqualFold(in.TextSHA256, want) {
 			return c.refuse(in, room.ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, c.cfg.Agreement.ID, in.Language)
 		}
+		// Pages as the screen laid them out; the record keeps what it says.
+		if in.Pages < 0 || in.PagesSeen < 0 || in.PagesSeen > in.Pages {
+			return c.refuse(in, room.ErrInvalid, "pages seen %d of %d is impossible", in.PagesSeen, in.Pages)
+		}
+		if in.Yes && in.PagesSeen < in.Pages {
+			return c.refuse(in, room.ErrInvalid, "agreeing needs every page of the agreement seen (%d of %d)", in.PagesSeen, in.Pages)
+		}
 		s.decisions = append(s.decisions, room.Decision{
 			Participant: in.Participant, Consented: in.Yes, Language: in.Language,
-			TextSHA256: want, At: c.now(),
+			TextSHA256: want, At: c.now(), Pages: in.Pages, PagesSeen: in.PagesSeen,
 		})
 		c.touch()
 		if !in.Yes {
@@ -1080,6 +1087,7 @@ func (c *Core) build() room.Snapshot {
 		Language:    st.lang,
 		Languages:   slices.Clone(c.cfg.Room.Languages),
 		PINDigits:   len(st.digits),
+		PINChecking: st.verifying,
 		PINError:    st.pinErr,
 		Checks:      slices.Clone(st.checks),
 		Faults:      slices.Clone(st.faults),

@@ -46,6 +46,7 @@ var catalogs = map[string]map[Msg]string{
 		"pin.back":              "Delete",
 		"pin.cancel":            "Cancel",
 		"pin.wrong":             "Wrong PIN, please try again",
+		"pin.checking":          "Checking…",
 		"pin.locked":            "Too many wrong PINs. Try again in {d}",
 
 		"check.title":           "Before the session",
@@ -91,10 +92,11 @@ var catalogs = map[string]map[Msg]string{
 		"record.yes":   "Record, with consent",
 		"record.no":    "Do not record",
 
-		"consent.title": "Participant {n} of {total}",
-		"consent.sub":   "Please read the agreement. You may stop the recording at any time.",
-		"consent.yes":   "I agree to recording",
-		"consent.no":    "I do not agree",
+		"consent.title":   "Participant {n} of {total}",
+		"consent.sub":     "Please read the agreement. You may stop the recording at any time.",
+		"consent.yes":     "I agree to recording",
+		"consent.no":      "I do not agree",
+		"consent.readall": "Read every page to agree (page {n} of {total})",
 
 		"session.stop":       "Stop recording",
 		"session.end":        "End session",
@@ -174,6 +176,7 @@ var catalogs = map[string]map[Msg]string{
 		"pin.back":              "删除",
 		"pin.cancel":            "取消",
 		"pin.wrong":             "PIN 码错误，请重试",
+		"pin.checking":          "正在验证…",
 		"pin.locked":            "PIN 码错误次数过多，请 {d} 后重试",
 
 		"check.title":           "咨询前检查",
@@ -219,10 +222,11 @@ var catalogs = map[string]map[Msg]string{
 		"record.yes":   "录音（需同意）",
 		"record.no":    "不录音",
 
-		"consent.title": "来访者 {n} / {total}",
-		"consent.sub":   "请阅读以下同意书。您可以随时停止录音。",
-		"consent.yes":   "我同意录音",
-		"consent.no":    "我不同意",
+		"consent.title":   "来访者 {n} / {total}",
+		"consent.sub":     "请阅读以下同意书。您可以随时停止录音。",
+		"consent.yes":     "我同意录音",
+		"consent.no":      "我不同意",
+		"consent.readall": "请读完每一页后同意（第 {n}/{total} 页）",
 
 		"session.stop":       "停止录音",
 		"session.end":        "结束咨询",

@@ -90,6 +90,7 @@ type Local struct {
 	Override  bool   // override reason picker open
 	Scroll    int    // first agreement line shown
 	ScrollKey string // turn and language the scroll belongs to
+	SeenTo    int    // furthest Scroll shown for ScrollKey: "I agree" waits until it reaches the end
 }
 
 // Apply performs a local action.
@@ -128,6 +129,8 @@ type Scene struct {
 	Locked     bool      // the PIN pad is locked out
 	Local      Local     // the local state, normalised (scroll clamped, reset on a new turn)
 	Page       int       // agreement scroll step in lines
+	Pages      int       // agreement pages in the language shown (consent scene)
+	PagesSeen  int       // how many of them the participant has paged to
 	ScrollArea Rect      // where a vertical drag scrolls the agreement (zero: none)
 	ScrollLine float64   // pixels per agreement line
 	Overflows  []string  // text that did not fit its box; always empty unless there is a bug

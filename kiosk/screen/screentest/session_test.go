@@ -312,7 +312,7 @@ func TestOverrideFailedCheck(t *testing.T) {
 		t.Errorf("override not shown to the counselor: %q", v.Texts)
 	}
 	s.Shot(t, "recording-overridden")
-	if calls := d.Recorder.Calls(); len(calls) != 1 || !calls[0].Info.ChecksOverridden || calls[0].Info.OverrideReason != "Checked in person: the room is fine" {
+	if calls := d.Recorder.Calls(); len(calls) != 1 || !calls[0].Info.ChecksOverridden || calls[0].Info.OverrideReason != room.OverrideCheckedInPerson {
 		t.Errorf("recorder start %+v, want the override and its reason", calls)
 	}
 	s.Tap(t, "withdraw")
