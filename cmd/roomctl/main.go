@@ -28,7 +28,7 @@ const usage = `roomctl: the roomkiosk admin tool
 
 usage:
   roomctl keygen [-o FILE]                 make an age identity (admins only) and print its recipient
-  roomctl pin-hash                         read a counselor PIN and print its hash for the device config
+  roomctl pin-hash                         read a counselor PIN (6 digits recommended) and print its hash for the device config
   roomctl bucket init [--retention-days N] make the bucket: versioning, object lock, governance retention
   roomctl provision ROOM [--apply] [--credentials-out FILE] [--credentials-path PATH]
                                            print (or, with --apply, create) a room device's write-only access

@@ -284,9 +284,15 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			s.log.Warn().Msg("client sent a malformed line; closing")
 			return
 		}
-		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		err := s.core.Send(sctx, req.Intent)
-		cancel()
+		err := checkIntent(req.Intent, s.core.Snapshot().Step)
+		if err != nil {
+			// The kind only: what was sent may be anything.
+			s.log.Warn().Str("intent", string(req.Intent.Kind)).Msg("intent refused by the control protocol: not a reason code")
+		} else {
+			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+			err = s.core.Send(sctx, req.Intent)
+			cancel()
+		}
 		select {
 		case replies <- message{Reply: req.ID, Error: toWire(err)}:
 		case <-writerDone:

@@ -3,9 +3,11 @@ package session
 import (
 	"errors"
 	"fmt"
-	"roomkiosk/kiosk/room"
 	"strings"
 	"time"
+
+	"roomkiosk/kiosk/pin"
+	"roomkiosk/kiosk/room"
 )
 
 // RoomConfig is the [room] section.
@@ -113,6 +115,11 @@ func ValidateCounselors(cs []Counselor) error {
 		seen[c.ID] = true
 		if !strings.HasPrefix(c.PINHash, "$2a$") && !strings.HasPrefix(c.PINHash, "$2b$") && !strings.HasPrefix(c.PINHash, "$argon2id$") {
 			return fmt.Errorf("counselors[%d].pin_hash: not a bcrypt or argon2id hash (make one with `roomctl pin-hash`)", i)
+		}
+		// The strength floor lives with the hashing (kiosk/pin); a weak
+		// hash names its counselor so the admin knows whose PIN to redo.
+		if err := pin.CheckHash(c.PINHash); err != nil {
+			return fmt.Errorf("counselors[%d].pin_hash (counselor %q): %w", i, c.ID, err)
 		}
 	}
 	return nil
