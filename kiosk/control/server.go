@@ -40,6 +40,7 @@ type Server struct {
 // declared here so that the screen, which links this package for its client,
 // does not link the state machine.
 type Core interface {
+	Snapshot() room.Snapshot
 	Subscribe() (<-chan room.Snapshot, func())
 	Send(ctx context.Context, in room.Intent) error
 }

@@ -45,11 +45,11 @@ type FlowConfig struct {
 func DefaultFlow() FlowConfig {
 	return FlowConfig{
 		ManualChecks:    []string{"Room tidy", "Tissues and water ready", "Sockets and floor safe"},
-		PINTimeout:      room.Duration{60 * time.Second},
-		ConsentTimeout:  room.Duration{5 * time.Minute},
-		MaxLengthWarn:   room.Duration{10 * time.Minute},
+		PINTimeout:      room.Duration{Duration: 60 * time.Second},
+		ConsentTimeout:  room.Duration{Duration: 5 * time.Minute},
+		MaxLengthWarn:   room.Duration{Duration: 10 * time.Minute},
 		LockoutAttempts: 5,
-		LockoutFor:      room.Duration{5 * time.Minute},
+		LockoutFor:      room.Duration{Duration: 5 * time.Minute},
 	}
 }
 

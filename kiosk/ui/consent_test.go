@@ -3,7 +3,7 @@ package ui
 import (
 	"testing"
 
-	"roomkiosk/kiosk/ui/uitest"
+	"roomkiosk/kiosk/internal/uitest"
 )
 
 // TestAgreeNeedsEveryPageSeen (issue 13 item 7): on an agreement of several

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"roomkiosk/kiosk/ui/uitest"
+	"roomkiosk/kiosk/internal/uitest"
 )
 
 // TestViewSaysWhereTheFlowStands (issue 13 item 8): /ui tells a driver how
