@@ -35,8 +35,7 @@ type killRun struct {
 }
 
 // runKill starts the cluster, makes the bucket as `roomctl bucket init`
-// does, provisions both rooms through mc as `roomctl provision` does
-// (checking their rights on other nodes than the one that provisioned
+// does, provisions both rooms through mc (checking their rights on other nodes than the one that provisioned
 // them), fills each spool with 5 sessions of 4 one-second segments in the
 // real format, and starts both uploaders at 128 KiB/s so that the upload
 // spans the kill. When a quarter of it went up, node killed is killed; it
@@ -54,11 +53,14 @@ func runKill(t *testing.T, killed int) *killRun {
 
 	a, b := newRoom(t, "c-101", 0), newRoom(t, "c-102", 1)
 	kr.rooms = []*room{a, b}
+	// Room c-101 one by one (`roomctl provision`), room c-102 in bulk
+	// (one IAM import, as for a fleet): the same rights either way.
 	mc := admin.MC{Path: testenv.Tool(t, "mc"), Conn: kr.conn}
-	for _, r := range kr.rooms {
-		if err := mc.ProvisionRoom(ctx, r.id, r.creds); err != nil {
-			t.Fatal(err)
-		}
+	if err := mc.ProvisionRoom(ctx, a.id, a.creds); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.ProvisionRooms(ctx, map[string]admin.DeviceCredentials{b.id: b.creds}); err != nil {
+		t.Fatal(err)
 	}
 	// Provisioned through node 1; the policy holds on every node.
 	admintest.CheckDeviceRights(t, kr.c.ClientFor(t, 2, a.creds.AccessKey, a.creds.SecretKey), bucket, a.id, b.id)
