@@ -30,8 +30,9 @@ type killRun struct {
 	rooms  []*room
 	killed int // index of the node killed
 
-	down    time.Duration            // from the kill to the restarted node's health
-	drained map[string]time.Duration // per room: from the restart until its spool was empty
+	down      time.Duration            // from the kill to the restarted node's health
+	restarted time.Time                // when the restarted node passed its health check
+	drained   map[string]time.Duration // per room: from the restart until its spool was empty
 }
 
 // runKill starts the cluster, makes the bucket as `roomctl bucket init`
@@ -107,14 +108,15 @@ func runKill(t *testing.T, killed int) *killRun {
 			continue
 		}
 		// Erasure coding at work: writes reach quorum with two of the
-		// eight drives gone.
+		// eight drives gone. (100 KB more, or half of what was left.)
+		more := max(min(100<<10, (r.bytes-sent[r])/2), 1)
 		waitFor(t, fmt.Sprintf("room %s uploading with node %d down", r.id, killed+1), 2*time.Minute, func() bool {
-			return r.u.Metrics().BytesSent >= sent[r]+100<<10
+			return r.u.Metrics().BytesSent >= sent[r]+more
 		})
 	}
 	kr.c.Restart(t, killed)
 	restarted := time.Now()
-	kr.down = restarted.Sub(killedAt)
+	kr.down, kr.restarted = restarted.Sub(killedAt), restarted
 	for _, r := range kr.rooms {
 		waitFor(t, "room "+r.id+"'s spool empty", 5*time.Minute, func() bool { return r.u.Metrics().QueueObjects == 0 })
 		kr.drained[r.id] = time.Since(restarted)
@@ -164,4 +166,30 @@ func (kr *killRun) verify(t *testing.T, node int) (lost, dup, extra, objects int
 		}
 	}
 	return lost, dup, extra, objects
+}
+
+// waitServes waits until node, restarted a moment ago, serves every object
+// (a HEAD of each). Right after its health check passes, a restarted node
+// may not yet have reconnected to every other node's drives, and then
+// answers NoSuchKey for objects written while it was down. It returns the
+// time from the restart's health check until every object was served, and
+// how many NoSuchKey answers came meanwhile.
+func (kr *killRun) waitServes(t *testing.T, node int) (time.Duration, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl := kr.c.Client(t, node)
+	missing := 0
+	for _, r := range kr.rooms {
+		for key := range r.want {
+			waitFor(t, fmt.Sprintf("node %d to serve %s", node+1, key), time.Minute, func() bool {
+				_, err := cl.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
+				if admin.ErrorCode(err) == "NoSuchKey" {
+					missing++
+				}
+				return err == nil
+			})
+		}
+	}
+	return time.Since(kr.restarted), missing
 }

@@ -159,6 +159,16 @@ func (c *Cluster) spawn(t testing.TB, i int) {
 // exists, so it says nothing about a cluster.)
 func (c *Cluster) waitHealthy(t testing.TB, i int, limit time.Duration) {
 	t.Helper()
+	if !c.healthy(t, i, limit) {
+		b, _ := os.ReadFile(c.Nodes[i].logPath)
+		t.Fatalf("miniotest: minio node %d exited before it was ready:\n%s", i+1, tail(b, 4000))
+	}
+}
+
+// healthy is waitHealthy that reports, instead of failing, a process that
+// exited before it was healthy.
+func (c *Cluster) healthy(t testing.TB, i int, limit time.Duration) bool {
+	t.Helper()
 	n := c.Nodes[i]
 	n.mu.Lock()
 	exited := n.exited
@@ -168,15 +178,14 @@ func (c *Cluster) waitHealthy(t testing.TB, i int, limit time.Duration) {
 	for {
 		select {
 		case <-exited:
-			b, _ := os.ReadFile(n.logPath)
-			t.Fatalf("miniotest: minio node %d exited before it was ready:\n%s", i+1, tail(b, 4000))
+			return false
 		default:
 		}
 		resp, err := cl.Get(n.Endpoint + "/minio/health/cluster")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 		}
 		if time.Now().After(deadline) {
@@ -211,8 +220,19 @@ func (n *Node) kill() {
 func (c *Cluster) Restart(t testing.TB, i int) {
 	t.Helper()
 	c.Kill(i)
-	c.spawn(t, i)
-	c.waitHealthy(t, i, 2*time.Minute)
+	// Right after a kill the port can still be held for a moment: try
+	// again a few times before giving up.
+	for attempt := 0; ; attempt++ {
+		c.spawn(t, i)
+		if c.healthy(t, i, 2*time.Minute) {
+			return
+		}
+		if attempt == 5 {
+			b, _ := os.ReadFile(c.Nodes[i].logPath)
+			t.Fatalf("miniotest: minio node %d exited at each restart:\n%s", i+1, tail(b, 4000))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }
 
 // Client returns a minio-go client with root credentials talking to node i.
