@@ -1,13 +1,11 @@
 package miniotest
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -26,9 +24,8 @@ type Cluster struct {
 	AccessKey string // root user
 	SecretKey string // root password
 
-	bin   string
-	args  []string // the pool's drive endpoints, the same on every node
-	mcDir string
+	bin  string
+	args []string // the pool's drive endpoints, the same on every node
 }
 
 // Node is one server process of a Cluster.
@@ -69,10 +66,6 @@ func StartCluster(t testing.TB, nodes, drives int) *Cluster {
 		AccessKey: "root" + randHex(6),
 		SecretKey: randHex(16),
 		bin:       bin,
-		mcDir:     filepath.Join(dir, "mc"),
-	}
-	if err := os.MkdirAll(c.mcDir, 0o700); err != nil {
-		t.Fatal(err)
 	}
 	used := map[int]bool{}
 	for i := 0; i < nodes; i++ {
@@ -250,21 +243,4 @@ func (c *Cluster) ClientFor(t testing.TB, i int, accessKey, secretKey string) *m
 		t.Fatalf("miniotest: client: %v", err)
 	}
 	return cl
-}
-
-// MC runs the pinned mc client with a private config folder, where the
-// alias "local" points at node 1 with root credentials. It returns combined
-// output.
-func (c *Cluster) MC(t testing.TB, args ...string) (string, error) {
-	t.Helper()
-	bin := testenv.Tool(t, "mc")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--config-dir", c.mcDir, "--no-color", "--disable-pager"}, args...)...)
-	cmd.Env = append(os.Environ(), "MC_HOST_local=http://"+c.AccessKey+":"+c.SecretKey+"@"+c.Nodes[0].Host)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("mc %v: %w: %s", args, err, strings.TrimSpace(string(out)))
-	}
-	return string(out), nil
 }
