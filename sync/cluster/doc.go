@@ -4,7 +4,8 @@
 //
 // It has no code of its own, only tests: a node killed with SIGKILL and
 // restarted while ten sessions upload (nothing lost or duplicated, object
-// lock, versioning and the device's write-only policy as on one server), and
-// under the bench build tag a fleet of 200 rooms uploading at once, measured
-// against the fleet's real-time need.
+// lock, versioning and the device's write-only policy as on one server),
+// site replication to a second site set up as the README says, and under
+// the bench build tag a kiosk whose own node dies and a fleet of 200 rooms
+// uploading at once, measured against the fleet's real-time need.
 package cluster
