@@ -36,10 +36,10 @@ type killRun struct {
 }
 
 // runKill starts the cluster, makes the bucket as `roomctl bucket init`
-// does, provisions both rooms through mc (checking their rights on other nodes than the one that provisioned
-// them), fills each spool with 5 sessions of 4 one-second segments in the
-// real format, and starts both uploaders at 128 KiB/s so that the upload
-// spans the kill. When a quarter of it went up, node killed is killed; it
+// does, provisions both rooms through mc (checking their rights on other
+// nodes than the one that provisioned them), fills each spool with 5
+// sessions of 4 one-second segments in the real format, and starts both
+// uploaders at 128 KiB/s so that the upload spans the kill. When a quarter of it went up, node killed is killed; it
 // is restarted once every room saw the outage as it should (a room on
 // another node keeps confirming uploads: degraded writes; a room on the
 // killed node fails), and runKill returns when both spools are empty.
