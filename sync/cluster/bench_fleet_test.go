@@ -55,7 +55,7 @@ func TestBenchFleet(t *testing.T) {
 	}
 	seqPerRoom := time.Since(t0) / baselineRooms
 
-	fleet := make([]*room, fleetRooms)
+	fleet := make([]*kiosk, fleetRooms)
 	all := map[string]admin.DeviceCredentials{}
 	for i := range fleet {
 		fleet[i] = newRoom(t, fmt.Sprintf("f-%03d", i+1), i%len(c.Nodes))

@@ -14,6 +14,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive/archivetest"
@@ -23,9 +24,9 @@ import (
 
 const bucket = "roomkiosk"
 
-// room is one simulated kiosk: its provisioned credentials, its spool of
+// kiosk is one simulated kiosk: its provisioned credentials, its spool of
 // sealed sessions in the real format, and (once started) its uploader.
-type room struct {
+type kiosk struct {
 	id       string
 	creds    admin.DeviceCredentials
 	credFile string
@@ -61,10 +62,10 @@ func initBucket(t testing.TB, c *miniotest.Cluster, days uint) admin.Conn {
 
 // newRoom makes a room's credentials file and spool folder; provisioning
 // on the server is the caller's (one at a time or in parallel).
-func newRoom(t testing.TB, id string, node int) *room {
+func newRoom(t testing.TB, id string, node int) *kiosk {
 	t.Helper()
 	dir := t.TempDir()
-	r := &room{id: id, creds: admin.NewDeviceCredentials(), credFile: filepath.Join(dir, "credentials.toml"),
+	r := &kiosk{id: id, creds: admin.NewDeviceCredentials(), credFile: filepath.Join(dir, "credentials.toml"),
 		spool: filepath.Join(dir, "spool"), node: node, want: map[string]string{}}
 	if err := admin.WriteCredentialsFile(r.credFile, id, r.creds); err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func newRoom(t testing.TB, id string, node int) *room {
 // (16 kHz mono, encrypted with the recorder's segment writer) and seals them
 // into the room's spool as the recorder leaves them: segments first, the
 // manifest last.
-func (r *room) addSessions(t testing.TB, rcpt age.Recipient, n, segs int, frames int64, seed uint64, keep bool) {
+func (r *kiosk) addSessions(t testing.TB, rcpt age.Recipient, n, segs int, frames int64, seed uint64, keep bool) {
 	t.Helper()
 	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
@@ -116,7 +117,7 @@ func (r *room) addSessions(t testing.TB, rcpt age.Recipient, n, segs int, frames
 
 // newUploader makes the room's real uploader, talking to its node with its
 // own credentials file, as the daemon would.
-func (r *room) newUploader(t testing.TB, c *miniotest.Cluster, kbps int) {
+func (r *kiosk) newUploader(t testing.TB, c *miniotest.Cluster, kbps int) {
 	t.Helper()
 	cfg := upload.Default()
 	cfg.Endpoint, cfg.Bucket, cfg.CredentialsFile = c.Nodes[r.node].Endpoint, bucket, r.credFile
@@ -147,7 +148,7 @@ func objectVersions(t testing.TB, cl *minio.Client, prefix string) []minio.Objec
 // tally compares the versions stored under the rooms' sessions/ prefixes
 // with what their spools held: lost (no version), duplicated (more than
 // one version, or a delete marker) and unexpected keys.
-func tally(t testing.TB, cl *minio.Client, rooms []*room) (lost, dup, extra, objects int) {
+func tally(t testing.TB, cl *minio.Client, rooms []*kiosk) (lost, dup, extra, objects int) {
 	t.Helper()
 	for _, r := range rooms {
 		n := map[string]int{}

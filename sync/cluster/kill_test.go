@@ -27,7 +27,7 @@ type killRun struct {
 	c      *miniotest.Cluster
 	conn   admin.Conn
 	id     *age.X25519Identity
-	rooms  []*room
+	rooms  []*kiosk
 	killed int // index of the node killed
 
 	down      time.Duration            // from the kill to the restarted node's health
@@ -53,7 +53,7 @@ func runKill(t *testing.T, killed int) *killRun {
 	defer cancel()
 
 	a, b := newRoom(t, "c-101", 0), newRoom(t, "c-102", 1)
-	kr.rooms = []*room{a, b}
+	kr.rooms = []*kiosk{a, b}
 	// Room c-101 one by one (`roomctl provision`), room c-102 in bulk
 	// (one IAM import, as for a fleet): the same rights either way.
 	mc := admin.MC{Path: testenv.Tool(t, "mc"), Conn: kr.conn}
@@ -92,7 +92,7 @@ func runKill(t *testing.T, killed int) *killRun {
 	for _, r := range kr.rooms {
 		waitFor(t, "a quarter of room "+r.id+"'s upload", 2*time.Minute, func() bool { return r.u.Metrics().BytesSent >= r.bytes/4 })
 	}
-	sent, failures := map[*room]int64{}, map[*room]int64{}
+	sent, failures := map[*kiosk]int64{}, map[*kiosk]int64{}
 	for _, r := range kr.rooms {
 		m := r.u.Metrics()
 		if m.QueueObjects == 0 {
