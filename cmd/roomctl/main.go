@@ -40,6 +40,8 @@ usage:
   roomctl deletions apply [--dry-run] [--json]
                                            carry out deletion requests uploaded by the rooms
   roomctl audit [--since DATE] [--json]    who pulled, deleted or provisioned what, and when
+  roomctl console -i IDENTITY [--listen 127.0.0.1:8070] [--tls-cert FILE --tls-key FILE]
+                                           the fleet, room histories, sessions and playback in a browser
   roomctl version
 
 server commands take the admin connection from flags or the environment:
@@ -113,6 +115,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.status(ctx, rest)
 	case "audit":
 		err = a.audit(ctx, rest)
+	case "console":
+		err = a.console(ctx, rest)
 	case "deletions":
 		if len(rest) == 0 || rest[0] != "apply" {
 			err = usagef("deletions: want `roomctl deletions apply`")
