@@ -12,7 +12,7 @@ import (
 
 // Chart geometry, in SVG user units (the SVG scales to its box).
 const (
-	chartW, chartH                            = 760, 210
+	chartW, chartH                           = 760, 210
 	padLeft, padRight, padTop, padBottom int = 60, 16, 12, 26
 )
 

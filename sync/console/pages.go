@@ -346,6 +346,10 @@ func rowOf(s archive.Session) sessionRow {
 	return sessionRow{Session: s, Tampered: tampered(s), Tamper: tamperDetail(s)}
 }
 
+// ID is the session's id (the embedded Session is also a field's name, so
+// templates say .ID).
+func (r sessionRow) ID() string { return r.Session.Session }
+
 // Playable says whether the session has audio to play.
 func (r sessionRow) Playable() bool {
 	return r.Manifest != nil && !r.Manifest.Deleted && r.State != archive.StateDeleted && r.State != "unreadable"
