@@ -23,6 +23,10 @@ import (
 // Version is the manifest version this package writes and reads.
 const Version = 1
 
+// DeletionVersion is the deletion request version this package writes and
+// reads.
+const DeletionVersion = 1
+
 // FileName is the manifest's name inside the session folder.
 const FileName = "manifest.json"
 
@@ -86,6 +90,9 @@ type Personal struct {
 
 // Deletion is a deletion request, written to <spool>/deletions/<id>.json.
 type Deletion struct {
+	// Version is DeletionVersion; 0 is a request from before versions
+	// were recorded, read as version 1.
+	Version     int       `json:"version,omitempty"`
 	SessionID   string    `json:"session_id"`
 	RoomID      string    `json:"room_id"`
 	RequestedAt time.Time `json:"requested_at"`
@@ -271,6 +278,8 @@ func ParseDeletion(b []byte) (*Deletion, error) {
 		return nil, fmt.Errorf("parse deletion request: %w", err)
 	}
 	switch {
+	case del.Version < 0 || del.Version > DeletionVersion:
+		return nil, fmt.Errorf("deletion request version: %d not supported (this reader knows up to %d)", del.Version, DeletionVersion)
 	case !ValidSessionID(del.SessionID):
 		return nil, fmt.Errorf("deletion request session_id: %q is not a session id", del.SessionID)
 	case !idRe.MatchString(del.RoomID):

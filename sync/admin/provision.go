@@ -13,25 +13,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"roomkiosk/kiosk/durable"
+	"roomkiosk/sync/layout"
 )
 
 // ValidRoomID reports whether id can name a room: it is used in object keys,
 // user and policy names, so only letters, digits, '-' and '_' (as the device
-// config's room.id).
-func ValidRoomID(id string) error {
-	if id == "" || len(id) > 64 {
-		return fmt.Errorf("room %q: must be 1 to 64 characters", id)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("room %q: may hold only letters, digits, '-' and '_'", id)
-		}
-	}
-	return nil
-}
+// config's room.id). The rule is the archive contract's (sync/layout).
+func ValidRoomID(id string) error { return layout.ValidRoomID(id) }
 
 // RoomPrefix is the object key prefix a room's device may write under.
-func RoomPrefix(room string) string { return "rooms/" + room + "/" }
+func RoomPrefix(room string) string { return layout.RoomPrefix(room) }
 
 // PolicyName is the name of a room's device policy on the server. The bucket
 // is part of it so two buckets on one server keep separate policies.
@@ -78,7 +71,7 @@ func DeviceStorageTOML(room, endpoint, bucket, credentialsFile, caFile string) s
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Device config for room %s: put this in the kiosk's roomkiosk.toml\n", room)
 	fmt.Fprintf(&b, "# and the credentials file at credentials_file (mode 0600, owned by the daemon's user).\n")
-	fmt.Fprintf(&b, "# Its [room] id must be %s: the device may write only under rooms/%s/.\n", strconv.Quote(room), room)
+	fmt.Fprintf(&b, "# Its [room] id must be %s: the device may write only under %s.\n", strconv.Quote(room), RoomPrefix(room))
 	b.WriteString("[storage]\n")
 	fmt.Fprintf(&b, "endpoint = %s\n", strconv.Quote(endpoint))
 	fmt.Fprintf(&b, "bucket = %s\n", strconv.Quote(bucket))
@@ -111,28 +104,14 @@ func NewDeviceCredentials() DeviceCredentials {
 // access_key and secret_key) with mode 0600. It never overwrites a file, so a
 // slip of the keyboard cannot destroy a working device's keys.
 func WriteCredentialsFile(path, room string, c DeviceCredentials) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	content := fmt.Sprintf("# roomkiosk device credentials for room %s (PutObject under %s only)\naccess_key = %s\nsecret_key = %s\n",
+		room, RoomPrefix(room), strconv.Quote(c.AccessKey), strconv.Quote(c.SecretKey))
+	err := durable.WriteNew(path, []byte(content), durable.Options{Perm: 0o600})
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("write credentials file %s: it exists already; remove it or choose another path", path)
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("write credentials file %s: it exists already; remove it or choose another path", path)
-		}
 		return fmt.Errorf("write credentials file: %w", err)
-	}
-	content := fmt.Sprintf("# roomkiosk device credentials for room %s (PutObject under rooms/%s/ only)\naccess_key = %s\nsecret_key = %s\n",
-		room, room, strconv.Quote(c.AccessKey), strconv.Quote(c.SecretKey))
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/sync/layout"
 )
 
 // DeletionRequest is one uploaded request, with where it was found.
@@ -29,22 +30,27 @@ func (a *Archive) DeletionRequests(ctx context.Context) ([]DeletionRequest, erro
 	}
 	var out []DeletionRequest
 	for _, room := range rooms {
-		prefix := RoomsPrefix + room + "/deletions/"
+		prefix := layout.DeletionsPrefix(room)
 		for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 			if obj.Err != nil {
 				return nil, fmt.Errorf("list deletion requests of room %s: %w", room, obj.Err)
 			}
-			if !strings.HasSuffix(obj.Key, ".json") {
+			dr := DeletionRequest{Key: obj.Key, Room: room}
+			if k, err := layout.Parse(obj.Key); err != nil || k.Kind != layout.KindDeletion {
+				if !strings.HasSuffix(obj.Key, ".json") {
+					continue // not a request at all
+				}
+				dr.Error = "not a deletion request key"
+				out = append(out, dr)
 				continue
 			}
-			dr := DeletionRequest{Key: obj.Key, Room: room}
 			b, err := a.get(ctx, obj.Key, 64<<10)
 			if err != nil {
 				dr.Error = fmt.Sprintf("read: %v", err)
 				out = append(out, dr)
 				continue
 			}
-			d, err := manifest.ParseDeletion(b)
+			d, err := layout.ParseDeletion(b)
 			switch {
 			case err != nil:
 				dr.Error = err.Error()
@@ -76,16 +82,13 @@ func (v ObjectVersion) String() string { return v.Key + "?versionId=" + v.Versio
 // little after the session id's time, so the id's day and the next are
 // searched.
 func (a *Archive) SessionVersions(ctx context.Context, room, sessionID string) ([]ObjectVersion, error) {
-	if !manifest.ValidSessionID(sessionID) {
-		return nil, fmt.Errorf("session %q: not a session id", sessionID)
-	}
-	start, err := time.Parse("20060102T150405Z", sessionID[:16])
+	start, err := layout.SessionStart(sessionID)
 	if err != nil {
-		return nil, fmt.Errorf("session %q: %w", sessionID, err)
+		return nil, err
 	}
 	var out []ObjectVersion
 	for _, d := range []time.Time{start, start.AddDate(0, 0, 1)} {
-		prefix := SessionPrefix(room, d, sessionID)
+		prefix := layout.SessionPrefix(room, d, sessionID)
 		for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}) {
 			if obj.Err != nil {
 				return nil, fmt.Errorf("list versions under %s: %w", prefix, obj.Err)
@@ -132,22 +135,17 @@ type DeletionOutcome struct {
 	Result  string          `json:"result"` // "ok" or the error
 }
 
-// Tombstone is deleted.json, which ApplyDeletions leaves in a deleted
-// session's folder beside its summary.json: the record that the session
-// existed and that its audio was removed at the participants' request.
-type Tombstone struct {
-	SessionID   string    `json:"session_id"`
-	RoomID      string    `json:"room_id"`
-	RequestedAt time.Time `json:"requested_at"`
-	AppliedAt   time.Time `json:"applied_at"`
-	Removed     int       `json:"removed_versions"`
-}
+// Tombstone is the record ApplyDeletions leaves for a deleted session: that
+// the session existed and that its audio was removed at the participants'
+// request (declared by the contract, sync/layout).
+type Tombstone = layout.Tombstone
 
 // keptOnDeletion says whether a session object survives a deletion: the
 // summary (no audio, no personal data: times, counts, the rating) and the
 // tombstone, so that the archive still lists the session as deleted.
 func keptOnDeletion(key string) bool {
-	return strings.HasSuffix(key, "/"+SummaryFile) || strings.HasSuffix(key, "/"+DeletedFile)
+	k, err := layout.Parse(key)
+	return err == nil && (k.Kind == layout.KindSummary || k.Kind == layout.KindTombstone)
 }
 
 // RemovedOnDeletion returns the versions a deletion removes: all but the
@@ -165,28 +163,28 @@ func RemovedOnDeletion(vs []ObjectVersion) []ObjectVersion {
 // putTombstone writes deleted.json in the session's folder: the summary's
 // if there is one, else that of the removed objects, else the id's day.
 func (a *Archive) putTombstone(ctx context.Context, r DeletionRequest, all []ObjectVersion, removed int) error {
-	folder := ""
+	day := time.Time{}
 	for _, v := range all {
-		if i := strings.LastIndexByte(v.Key, '/'); i >= 0 && (folder == "" || strings.HasSuffix(v.Key, "/"+SummaryFile)) {
-			folder = v.Key[:i+1]
+		if k, err := layout.Parse(v.Key); err == nil && k.Kind.InSession() && (day.IsZero() || k.Kind == layout.KindSummary) {
+			day = k.Day
 		}
 	}
-	if folder == "" {
-		day, err := time.Parse("20060102T150405Z", r.Request.SessionID[:16])
-		if err != nil {
-			return fmt.Errorf("session %q: %w", r.Request.SessionID, err)
+	if day.IsZero() {
+		var err error
+		if day, err = layout.SessionStart(r.Request.SessionID); err != nil {
+			return err
 		}
-		folder = SessionPrefix(r.Room, day, r.Request.SessionID)
 	}
-	b, err := json.MarshalIndent(Tombstone{SessionID: r.Request.SessionID, RoomID: r.Room, RequestedAt: r.Request.RequestedAt,
-		AppliedAt: time.Now().UTC(), Removed: removed}, "", "  ")
+	key := layout.TombstoneKey(r.Room, day, r.Request.SessionID)
+	b, err := json.MarshalIndent(Tombstone{Version: layout.TombstoneVersion, SessionID: r.Request.SessionID, RoomID: r.Room,
+		RequestedAt: r.Request.RequestedAt, AppliedAt: time.Now().UTC(), Removed: removed}, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = a.Client.PutObject(ctx, a.Bucket, folder+DeletedFile, bytes.NewReader(b), int64(len(b)),
+	_, err = a.Client.PutObject(ctx, a.Bucket, key, bytes.NewReader(b), int64(len(b)),
 		minio.PutObjectOptions{ContentType: "application/json", SendContentMd5: true})
 	if err != nil {
-		return fmt.Errorf("put %s: %w", folder+DeletedFile, err)
+		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return nil
 }

@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )
@@ -113,21 +113,12 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	}
 	prefix := s.Key[:len(s.Key)-len(manifest.FileName)]
 
-	dir, base := filepath.Split(o.Out)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".partial-*")
+	tmp, err := durable.CreateTemp(o.Out, durable.Options{Perm: 0o600})
 	if err != nil {
 		return res, fmt.Errorf("pull %s: create temporary file: %w", o.SessionID, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	ww, err := newWAVWriter(tmp, m.Format.SampleRate, m.Format.Channels)
+	defer tmp.Abort() // after a Commit, nothing
+	ww, err := newWAVWriter(tmp.File, m.Format.SampleRate, m.Format.Channels)
 	if err != nil {
 		return res, fmt.Errorf("pull %s: write %s: %w", o.SessionID, tmp.Name(), err)
 	}
@@ -219,21 +210,18 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if err := ww.finish(); err != nil {
 		return res, fmt.Errorf("pull %s: finish %s: %w", o.SessionID, tmp.Name(), err)
 	}
-	if err := tmp.Close(); err != nil {
-		return res, fmt.Errorf("pull %s: close %s: %w", o.SessionID, tmp.Name(), err)
-	}
 	res.Out = o.Out
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(res); err != nil {
 			return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
 		}
 	}
-	if err := os.Rename(tmp.Name(), o.Out); err != nil {
-		return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
+	commit := tmp.Commit
+	if !o.Overwrite {
+		commit = tmp.CommitNew // never replace a file that appeared meanwhile
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable; best effort
-		d.Close()
+	if err := commit(o.Out); err != nil {
+		return res, fmt.Errorf("pull %s: write %s: %w", o.SessionID, o.Out, err)
 	}
 	return res, nil
 }

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/sync/layout"
 )
 
 // Filter narrows the session list. Zero fields match everything.
@@ -96,23 +96,17 @@ func rowOf(key string, m *manifest.Manifest) Session {
 }
 
 // SummaryFile is the name of a session's summary object, beside its manifest.
-const SummaryFile = "summary.json"
+const SummaryFile = layout.SummaryFile
 
 // DeletedFile is the Tombstone ApplyDeletions leaves in a deleted session's
 // folder.
-const DeletedFile = "deleted.json"
+const DeletedFile = layout.TombstoneFile
 
 // Session states a deletion gives.
 const (
 	StateDeleted           = "deleted"
 	StateDeletionRequested = "deletion requested"
 )
-
-// summaryRecord is summary.json as the device's uploader writes it.
-type summaryRecord struct {
-	RoomID string `json:"room_id"`
-	room.Summary
-}
 
 // summaryState names the outcome of a session that has no recording
 // manifest (yet).
@@ -129,7 +123,7 @@ func summaryState(s room.Summary) string {
 }
 
 // addSummary completes a row with what the session's summary says.
-func addSummary(r *Session, key string, sum *summaryRecord) {
+func addSummary(r *Session, key string, sum *layout.SummaryRecord) {
 	r.SummaryKey = key
 	r.Participants = sum.Participants
 	r.Declined = sum.Declined
@@ -174,17 +168,18 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	byID := map[string]*pair{}
 	for _, ks := range perRoom {
 		for _, k := range ks {
-			room, id, _, file, _ := parseSessionKey(k)
-			p := byID[room+"/"+id]
+			pk, _ := parseSessionKey(k)
+			id := pk.Room + "/" + pk.Session
+			p := byID[id]
 			if p == nil {
 				p = &pair{}
-				byID[room+"/"+id] = p
-				order = append(order, room+"/"+id)
+				byID[id] = p
+				order = append(order, id)
 			}
-			switch file {
-			case manifest.FileName:
+			switch pk.Kind {
+			case layout.KindManifest:
 				p.manifest = k
-			case DeletedFile:
+			case layout.KindTombstone:
 				p.deleted = k
 			default:
 				p.summary = k
@@ -202,8 +197,8 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 				}
 				// One bad manifest (a broken or compromised kiosk) must not
 				// hide every other session: it gets a row saying why.
-				room, id, day, _, _ := parseSessionKey(p.manifest)
-				rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), Key: p.manifest}
+				k, _ := parseSessionKey(p.manifest)
+				rows[i] = Session{Room: k.Room, Session: k.Session, Started: k.Day, State: "unreadable", Error: err.Error(), Key: p.manifest}
 				return nil
 			}
 			rows[i] = rowOf(p.manifest, m)
@@ -212,8 +207,8 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 			defer func() {
 				rows[i].State, rows[i].DeletedKey = StateDeleted, p.deleted
 				if rows[i].Session == "" {
-					room, id, day, _, _ := parseSessionKey(p.deleted)
-					rows[i].Room, rows[i].Session, rows[i].Started = room, id, day
+					k, _ := parseSessionKey(p.deleted)
+					rows[i].Room, rows[i].Session, rows[i].Started = k.Room, k.Session, k.Day
 				}
 			}()
 		}
@@ -226,8 +221,8 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 				return ctx.Err()
 			}
 			if p.manifest == "" {
-				room, id, day, _, _ := parseSessionKey(p.summary)
-				rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), SummaryKey: p.summary}
+				k, _ := parseSessionKey(p.summary)
+				rows[i] = Session{Room: k.Room, Session: k.Session, Started: k.Day, State: "unreadable", Error: err.Error(), SummaryKey: p.summary}
 			}
 			return nil // the manifest row stands on its own
 		}
@@ -271,45 +266,44 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 }
 
 // pendingDeletions lists the session ids of a room's deletion requests not
-// yet applied (from their keys: rooms/R/deletions/<id>.json).
+// yet applied (from their keys).
 func (a *Archive) pendingDeletions(ctx context.Context, room string) (map[string]bool, error) {
 	out := map[string]bool{}
-	prefix := RoomsPrefix + room + "/deletions/"
+	prefix := layout.DeletionsPrefix(room)
 	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list deletion requests of room %s: %w", room, obj.Err)
 		}
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, prefix), ".json"); ok && manifest.ValidSessionID(id) {
-			out[id] = true
+		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == layout.KindDeletion && k.Room == room {
+			out[k.Session] = true
 		}
 	}
 	return out, nil
 }
 
 // readSummary reads and checks a session's summary.json.
-func (a *Archive) readSummary(ctx context.Context, key string) (*summaryRecord, error) {
+func (a *Archive) readSummary(ctx context.Context, key string) (*layout.SummaryRecord, error) {
 	b, err := a.get(ctx, key, 64<<10)
 	if err != nil {
 		return nil, fmt.Errorf("read session summary %s: %w", key, err)
 	}
-	var sum summaryRecord
-	if err := json.Unmarshal(b, &sum); err != nil {
+	sum, err := layout.ParseSummary(b)
+	if err != nil {
 		return nil, fmt.Errorf("session summary %s: %w", key, err)
 	}
-	if room, id, _, _, ok := parseSessionKey(key); ok && (room != sum.RoomID || id != sum.ID) {
+	if k, ok := parseSessionKey(key); ok && (k.Room != sum.RoomID || k.Session != sum.ID) {
 		return nil, fmt.Errorf("session summary %s: names room %q session %q, not those of its path", key, sum.RoomID, sum.ID)
 	}
-	return &sum, nil
+	return sum, nil
 }
 
 // manifestKeys lists one room's manifest and summary keys within f's days.
 func (a *Archive) manifestKeys(ctx context.Context, room string, f Filter) ([]string, error) {
-	prefix := RoomsPrefix + room + "/sessions/"
-	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
+	opts := minio.ListObjectsOptions{Prefix: layout.SessionsPrefix(room), Recursive: true}
 	if !f.Since.IsZero() {
 		// Keys sort by day: every key of the first day wanted sorts after
 		// the bare day folder name, every earlier one before it.
-		opts.StartAfter = prefix + f.Since.UTC().Format("2006/01/02")
+		opts.StartAfter = strings.TrimSuffix(layout.SessionDayPrefix(room, f.Since), "/")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // also ends the listing when we stop early
@@ -318,11 +312,11 @@ func (a *Archive) manifestKeys(ctx context.Context, room string, f Filter) ([]st
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list sessions of room %s: %w", room, obj.Err)
 		}
-		_, _, day, _, ok := parseSessionKey(obj.Key)
-		if !ok {
+		k, ok := parseSessionKey(obj.Key)
+		if !ok || k.Room != room {
 			continue
 		}
-		if !f.Until.IsZero() && day.After(f.Until.UTC()) {
+		if !f.Until.IsZero() && k.Day.After(f.Until.UTC()) {
 			break // the rest is later still
 		}
 		keys = append(keys, obj.Key)
@@ -339,7 +333,7 @@ func (a *Archive) readManifest(ctx context.Context, key string) (*manifest.Manif
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", key, err)
 	}
-	if room, id, _, ok := parseManifestKey(key); ok && (room != m.RoomID || id != m.SessionID) {
+	if k, ok := parseSessionKey(key); ok && (k.Room != m.RoomID || k.Session != m.SessionID) {
 		// A device can only write under its own room, so the path is the
 		// authority; a manifest claiming another room is refused.
 		return nil, fmt.Errorf("manifest %s: names room %q session %q, not those of its path", key, m.RoomID, m.SessionID)
@@ -369,12 +363,9 @@ func (a *Archive) get(ctx context.Context, key string, limit int64) ([]byte, err
 // UTC start, and recording starts at most a little later), then falls back
 // to a full search.
 func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, error) {
-	if !manifest.ValidSessionID(id) {
-		return Session{}, fmt.Errorf("session %q: not a session id (like 20261102T150405Z-abc123)", id)
-	}
-	start, err := time.Parse("20060102T150405Z", id[:16])
+	start, err := layout.SessionStart(id)
 	if err != nil {
-		return Session{}, fmt.Errorf("session %q: %w", id, err)
+		return Session{}, err
 	}
 	rooms := []string{room}
 	if room == "" {

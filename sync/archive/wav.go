@@ -59,7 +59,7 @@ func (ww *wavWriter) silence(frames int64) error {
 
 func (ww *wavWriter) frames() int64 { return ww.data / int64(ww.frameBytes) }
 
-// finish writes the real header and syncs the file.
+// finish writes the real header (the durable commit syncs the file).
 func (ww *wavWriter) finish() error {
 	if err := ww.w.Flush(); err != nil {
 		return err
@@ -81,7 +81,7 @@ func (ww *wavWriter) finish() error {
 	if _, err := ww.f.WriteAt(h, 0); err != nil {
 		return fmt.Errorf("write wav header: %w", err)
 	}
-	return ww.f.Sync()
+	return nil
 }
 
 // WAVInfo is what ReadWAV found: the format and the PCM.

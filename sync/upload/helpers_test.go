@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"roomkiosk/kiosk/durable"
 	"testing"
 	"time"
 
@@ -73,6 +74,21 @@ func writeDeletion(t testing.TB, spool, id string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The spool's folder names as the tests expect them on disk (recorder/spool
+// owns them; spelling them here makes a layout change a visible test change).
+const (
+	sessionsDir   = "sessions"
+	deletionsDir  = "deletions"
+	summariesDir  = "summaries"
+	quarantineDir = "quarantine"
+	uploadedDir   = "uploaded"
+)
+
+// writeFileSync writes a test fixture the way the device does.
+func writeFileSync(path string, data []byte, perm os.FileMode) error {
+	return durable.WriteFile(path, data, durable.Options{Perm: perm, MkdirPerm: 0o750})
 }
 
 func randHex(n int) string {
