@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -135,53 +136,164 @@ func (m MC) ProvisionRoom(ctx context.Context, room string, creds DeviceCredenti
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "roomctl-mc-")
+	s, err := m.session(ctx)
 	if err != nil {
 		return fmt.Errorf("provision %s: %w", room, err)
 	}
-	defer os.RemoveAll(dir)
-	if m.Conn.CAFile != "" {
-		// mc trusts every PEM file in <config>/certs/CAs.
-		ca, err := os.ReadFile(m.Conn.CAFile)
-		if err != nil {
-			return fmt.Errorf("provision %s: read ca file: %w", room, err)
-		}
-		cas := filepath.Join(dir, "certs", "CAs")
-		if err := os.MkdirAll(cas, 0o700); err != nil {
-			return fmt.Errorf("provision %s: %w", room, err)
-		}
-		if err := os.WriteFile(filepath.Join(cas, "roomctl-ca.crt"), ca, 0o600); err != nil {
-			return fmt.Errorf("provision %s: %w", room, err)
-		}
-	}
-	policyFile := filepath.Join(dir, "policy.json")
+	defer s.close()
+	policyFile := filepath.Join(s.dir, "policy.json")
 	if err := os.WriteFile(policyFile, policy, 0o600); err != nil {
 		return fmt.Errorf("provision %s: %w", room, err)
 	}
 	name := PolicyName(m.Conn.Bucket, room)
-	steps := []struct {
-		what  string
-		args  []string
-		stdin string
-	}{
-		{"set admin alias", []string{"alias", "set", mcAlias, m.Conn.Endpoint}, m.Conn.AccessKey + "\n" + m.Conn.SecretKey + "\n"},
+	for _, st := range []mcStep{
 		{"create policy " + name, []string{"admin", "policy", "create", mcAlias, name, policyFile}, ""},
 		{"add user " + creds.AccessKey, []string{"admin", "user", "add", mcAlias}, creds.AccessKey + "\n" + creds.SecretKey + "\n"},
 		{"attach policy " + name, []string{"admin", "policy", "attach", mcAlias, name, "--user", creds.AccessKey}, ""},
-	}
-	for _, s := range steps {
-		args := append([]string{"--config-dir", dir, "--no-color", "--disable-pager"}, s.args...)
-		cmd := exec.CommandContext(ctx, m.Path, args...)
-		cmd.Env = append(os.Environ(), "MC_CONFIG_DIR="+dir)
-		cmd.Stdin = strings.NewReader(s.stdin)
-		var out bytes.Buffer
-		cmd.Stdout = &out
-		cmd.Stderr = &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("provision %s: mc %s: %w: %s", room, s.what, err, strings.TrimSpace(out.String()))
+	} {
+		if _, err := s.run(ctx, st); err != nil {
+			return fmt.Errorf("provision %s: %w", room, err)
 		}
 	}
 	return nil
+}
+
+// DeviceUsers lists the enabled users the server has with room's device
+// policy attached.
+func (m MC) DeviceUsers(ctx context.Context, room string) ([]string, error) {
+	s, err := m.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list device users of %s: %w", room, err)
+	}
+	defer s.close()
+	return s.deviceUsers(ctx, PolicyName(m.Conn.Bucket, room))
+}
+
+// RevokeRoom cuts off room's device credentials but keep (the ones a
+// rotation just made; "" for none): the room's policy is detached from
+// each and the user disabled, so its keys get AccessDenied from then on.
+// It returns the access keys it revoked.
+func (m MC) RevokeRoom(ctx context.Context, room, keep string) ([]string, error) {
+	if err := ValidRoomID(room); err != nil {
+		return nil, err
+	}
+	s, err := m.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("revoke %s: %w", room, err)
+	}
+	defer s.close()
+	name := PolicyName(m.Conn.Bucket, room)
+	users, err := s.deviceUsers(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("revoke %s: %w", room, err)
+	}
+	var done []string
+	for _, u := range users {
+		if u == keep {
+			continue
+		}
+		for _, st := range []mcStep{
+			{"detach policy " + name + " from " + u, []string{"admin", "policy", "detach", mcAlias, name, "--user", u}, ""},
+			{"disable user " + u, []string{"admin", "user", "disable", mcAlias, u}, ""},
+		} {
+			if _, err := s.run(ctx, st); err != nil {
+				return done, fmt.Errorf("revoke %s: %w", room, err)
+			}
+		}
+		done = append(done, u)
+	}
+	return done, nil
+}
+
+// mcSession is a temporary mc configuration holding the admin alias.
+type mcSession struct {
+	mc  MC
+	dir string
+}
+
+type mcStep struct {
+	what  string
+	args  []string
+	stdin string
+}
+
+func (m MC) session(ctx context.Context) (*mcSession, error) {
+	dir, err := os.MkdirTemp("", "roomctl-mc-")
+	if err != nil {
+		return nil, err
+	}
+	s := &mcSession{mc: m, dir: dir}
+	if m.Conn.CAFile != "" {
+		// mc trusts every PEM file in <config>/certs/CAs.
+		ca, err := os.ReadFile(m.Conn.CAFile)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("read ca file: %w", err)
+		}
+		cas := filepath.Join(dir, "certs", "CAs")
+		if err := os.MkdirAll(cas, 0o700); err != nil {
+			s.close()
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(cas, "roomctl-ca.crt"), ca, 0o600); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if _, err := s.run(ctx, mcStep{"set admin alias", []string{"alias", "set", mcAlias, m.Conn.Endpoint}, m.Conn.AccessKey + "\n" + m.Conn.SecretKey + "\n"}); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *mcSession) close() { os.RemoveAll(s.dir) }
+
+func (s *mcSession) run(ctx context.Context, st mcStep) ([]byte, error) {
+	args := append([]string{"--config-dir", s.dir, "--no-color", "--disable-pager"}, st.args...)
+	cmd := exec.CommandContext(ctx, s.mc.Path, args...)
+	cmd.Env = append(os.Environ(), "MC_CONFIG_DIR="+s.dir)
+	cmd.Stdin = strings.NewReader(st.stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("mc %s: %w: %s", st.what, err, strings.TrimSpace(out.String()+" "+errOut.String()))
+	}
+	return out.Bytes(), nil
+}
+
+// deviceUsers lists the enabled users with policy attached (mc admin user
+// list --json: one JSON object a line).
+func (s *mcSession) deviceUsers(ctx context.Context, policy string) ([]string, error) {
+	out, err := s.run(ctx, mcStep{"list users", []string{"--json", "admin", "user", "list", mcAlias}, ""})
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var u struct {
+			Status     string `json:"status"`
+			AccessKey  string `json:"accessKey"`
+			PolicyName string `json:"policyName"`
+			UserStatus string `json:"userStatus"`
+		}
+		if err := dec.Decode(&u); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("mc list users: %w", err)
+		}
+		if u.UserStatus != "enabled" {
+			continue
+		}
+		for _, p := range strings.Split(u.PolicyName, ",") {
+			if strings.TrimSpace(p) == policy {
+				users = append(users, u.AccessKey)
+			}
+		}
+	}
+	return users, nil
 }
 
 // MCCommands returns the shell commands an admin runs where mc is installed

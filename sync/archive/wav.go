@@ -15,6 +15,8 @@ const wavHeaderSize = 44
 // maxWAVData is the largest data chunk a standard WAV can describe.
 const maxWAVData = 0xFFFFFFFF - 36
 
+var errTooLong = errors.New("the session is too long for one WAV file (4 GiB)")
+
 // wavWriter writes a standard PCM WAV to a file: a placeholder header, the
 // PCM as it comes, then the real sizes once the length is known.
 type wavWriter struct {
@@ -35,7 +37,7 @@ func newWAVWriter(f *os.File, rate, channels int) (*wavWriter, error) {
 
 func (ww *wavWriter) Write(p []byte) (int, error) {
 	if ww.data+int64(len(p)) > maxWAVData {
-		return 0, errors.New("the session is too long for one WAV file (4 GiB)")
+		return 0, errTooLong
 	}
 	n, err := ww.w.Write(p)
 	ww.data += int64(n)
@@ -46,6 +48,10 @@ var zeros = make([]byte, 64<<10)
 
 // silence writes frames of digital silence.
 func (ww *wavWriter) silence(frames int64) error {
+	if frames < 0 || frames > (maxWAVData-ww.data)/int64(ww.frameBytes) {
+		// Checked before multiplying: a hostile gap length must not wrap.
+		return errTooLong
+	}
 	n := frames * int64(ww.frameBytes)
 	for n > 0 {
 		k := min(n, int64(len(zeros)))

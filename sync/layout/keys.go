@@ -9,17 +9,27 @@
 //	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/seg-NNNNNN.wav.age  audio, age-encrypted
 //	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/manifest.json       written after its segments
 //	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/summary.json        every session, recorded or not
-//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/deleted.json        tombstone (legacy place)
+//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/deleted.json        legacy tombstone: ignored (a device can write there)
 //	rooms/<room>/deletions/<session>.json                                a device's deletion request
 //	rooms/<room>/status.json                                             the room's status, re-put often
 //	rooms/<room>/checks/<yyyy>/<mm>/<yyyy>-<mm>-<dd>.jsonl               a closed day of the maintenance log
 //	rooms/<room>/checks/<yyyy>/<mm>/<yyyy>-<mm>-<dd>.upto-<n>.jsonl      its first n bytes (today's snapshots)
 //	rooms/<room>/probe/<device>                                          the upload check's probe
 //	audit/<yyyy>/<mm>/<dd>/<time>-<action>-<nonce>.json                  admin audit records
+//	admin/tombstones/<room>/<session>.json                               admin: a session's audio was deleted
 //
 // A session folder's date is its start (UTC). Devices may write under their
-// own rooms/<room>/ only (DevicePrefix); everything outside rooms/ is the
-// admins'. Every key component is checked on parsing, so a key listed from
+// own rooms/<room>/ only (RoomPrefix); everything outside rooms/ is the
+// admins' (audit/, admin/), so no record an admin writes can be forged or
+// overwritten by a device.
+//
+// First write wins: versioning and object lock keep every version of every
+// key, and a device can add versions over its room's keys. Readers trust the
+// first version of every session object, and a session key with more than
+// one version is tampering. status.json is the only key a device
+// legitimately re-puts, and nothing about a session depends on it; every
+// other key is written once (If-None-Match), the maintenance log included
+// (a grown day goes up under a new key). Every key component is checked on parsing, so a key listed from
 // the bucket (which a hostile device may have chosen) either parses into
 // valid ids or is refused: no path traversal, no control characters, no
 // foreign room.
@@ -40,6 +50,9 @@ import (
 const (
 	RoomsPrefix = "rooms/"
 	AuditPrefix = "audit/"
+	AdminPrefix = "admin/"
+	// TombstonesPrefix holds the tombstones, outside every device's reach.
+	TombstonesPrefix = AdminPrefix + "tombstones/"
 )
 
 // Folder and file names inside a room's prefix.
@@ -49,10 +62,12 @@ const (
 	checksDir    = "checks"
 	probeDir     = "probe"
 
-	StatusFile    = "status.json"
-	ManifestFile  = manifest.FileName // manifest.json
-	SummaryFile   = "summary.json"
-	TombstoneFile = "deleted.json"
+	StatusFile   = "status.json"
+	ManifestFile = manifest.FileName // manifest.json
+	SummaryFile  = "summary.json"
+	// LegacyTombstoneFile is where roomctl once left tombstones, inside a
+	// session folder a device can write to: readers ignore it.
+	LegacyTombstoneFile = "deleted.json"
 )
 
 // Kind says what a key holds.
@@ -63,17 +78,20 @@ const (
 	KindSegment          // a session's audio segment
 	KindManifest         // a session's manifest.json
 	KindSummary          // a session's summary.json
-	KindTombstone        // a session's deleted.json
+	KindTombstone        // an admin's tombstone of a deleted session
 	KindDeletion         // a device's deletion request
 	KindStatus           // a room's status.json
 	KindLogDay           // a closed day of the maintenance log
 	KindLogSnapshot      // the first bytes of a day of the maintenance log
 	KindProbe            // the upload check's probe
 	KindAudit            // an admin audit record
+	// KindLegacyTombstone is deleted.json in a session folder: written by
+	// roomctl before tombstones moved under admin/, or forged by a device.
+	KindLegacyTombstone
 )
 
 var kindNames = [...]string{"invalid", "segment", "manifest", "summary", "tombstone", "deletion request",
-	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record"}
+	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record", "legacy tombstone"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -84,8 +102,12 @@ func (k Kind) String() string {
 
 // InSession reports whether the kind lives in a session folder.
 func (k Kind) InSession() bool {
-	return k == KindSegment || k == KindManifest || k == KindSummary || k == KindTombstone
+	return k == KindSegment || k == KindManifest || k == KindSummary || k == KindLegacyTombstone
 }
+
+// DeviceWritable reports whether a device's policy lets it write keys of
+// this kind (everything under its room's prefix).
+func (k Kind) DeviceWritable() bool { return k != KindInvalid && k != KindAudit && k != KindTombstone }
 
 var (
 	idRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -145,8 +167,10 @@ type Key struct {
 // String builds the key; it is the inverse of Parse for every valid Key.
 func (k Key) String() string {
 	switch k.Kind {
-	case KindSegment, KindManifest, KindSummary, KindTombstone:
+	case KindSegment, KindManifest, KindSummary, KindLegacyTombstone:
 		return SessionPrefix(k.Room, k.Day, k.Session) + k.Name
+	case KindTombstone:
+		return TombstoneKey(k.Room, k.Session)
 	case KindDeletion:
 		return DeletionKey(k.Room, k.Session)
 	case KindStatus:
@@ -197,9 +221,17 @@ func SummaryKey(room string, started time.Time, session string) string {
 	return SessionPrefix(room, started, session) + SummaryFile
 }
 
-// TombstoneKey is the key of a deleted session's tombstone in its folder.
-func TombstoneKey(room string, started time.Time, session string) string {
-	return SessionPrefix(room, started, session) + TombstoneFile
+// TombstoneKey is the key of a deleted session's tombstone, under admin/
+// where no device may write.
+func TombstoneKey(room, session string) string { return RoomTombstonesPrefix(room) + session + ".json" }
+
+// RoomTombstonesPrefix is the prefix of one room's tombstones.
+func RoomTombstonesPrefix(room string) string { return TombstonesPrefix + room + "/" }
+
+// LegacyTombstoneKey is where roomctl once wrote a tombstone (in the
+// session's folder): readers report it, never trust it.
+func LegacyTombstoneKey(room string, started time.Time, session string) string {
+	return SessionPrefix(room, started, session) + LegacyTombstoneFile
 }
 
 // DeletionsPrefix is the prefix of a room's deletion requests.
@@ -296,8 +328,15 @@ func Parse(key string) (Key, error) {
 		return parseRoomKey(key, p)
 	case "audit":
 		return parseAuditKey(key, p)
+	case "admin":
+		if len(p) == 4 && p[1] == "tombstones" && ValidRoomID(p[2]) == nil {
+			if id, ok := strings.CutSuffix(p[3], ".json"); ok && ValidSessionID(id) {
+				return Key{Kind: KindTombstone, Room: p[2], Session: id}, nil
+			}
+		}
+		return Key{}, bad(key, "unknown key under admin/")
 	}
-	return Key{}, bad(key, "outside rooms/ and audit/")
+	return Key{}, bad(key, "outside rooms/, audit/ and admin/")
 }
 
 func parseAuditKey(key string, p []string) (Key, error) {
@@ -352,8 +391,8 @@ func parseRoomKey(key string, p []string) (Key, error) {
 			k.Kind = KindManifest
 		case SummaryFile:
 			k.Kind = KindSummary
-		case TombstoneFile:
-			k.Kind = KindTombstone
+		case LegacyTombstoneFile:
+			k.Kind = KindLegacyTombstone
 		default:
 			idx, ok := manifest.ParseSegmentName(p[7])
 			if !ok {

@@ -32,6 +32,12 @@ type SummaryRecord struct {
 	Version int    `json:"version,omitempty"`
 	RoomID  string `json:"room_id"`
 	room.Summary
+	// AudioDeleted: the participants withdrew and chose to delete the
+	// audio (the device had a deletion request for the session when it sent
+	// the summary). With a withdrawal, it is what lets roomctl apply that
+	// session's deletion request without an admin's confirmation: the
+	// summary's first version was written before anyone could forge one.
+	AudioDeleted bool `json:"audio_deleted,omitempty"`
 }
 
 // ParseSummary decodes a summary record and checks what a reader relies on.

@@ -3,7 +3,10 @@ package layout
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"roomkiosk/kiosk/room"
 )
@@ -80,19 +83,95 @@ func (r *Status) ClockOffset() time.Duration {
 // is too old at now (server or admin time).
 func Stale(lastModified, now time.Time) bool { return now.Sub(lastModified) > StaleAfter }
 
-// ParseStatus decodes a status object and checks what a reader relies on.
+// Bounds of a status: a device writes it, so a stolen one may write
+// anything; these follow from what an honest daemon puts there.
+const (
+	MaxStatusBytes  = 1 << 20
+	maxChecks       = 64
+	maxShortText    = 64  // version, check names
+	maxCheckText    = 512 // a check's value, threshold, hint
+	maxQueueErrText = 1024
+)
+
+var checkNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// ParseStatus decodes a status object and checks what a reader relies on:
+// the schema, the room, every enum field, and the length of every text.
 func ParseStatus(b []byte) (*Status, error) {
+	if len(b) > MaxStatusBytes {
+		return nil, fmt.Errorf("parse status.json: larger than %d bytes", MaxStatusBytes)
+	}
 	var r Status
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("parse status.json: %w", err)
 	}
-	if r.Schema < 1 || r.Schema > StatusVersion {
-		return nil, fmt.Errorf("parse status.json: schema %d not supported (want 1..%d)", r.Schema, StatusVersion)
-	}
-	if r.RoomID == "" {
-		return nil, fmt.Errorf("parse status.json: room_id missing")
+	if err := r.validate(); err != nil {
+		return nil, fmt.Errorf("parse status.json: %w", err)
 	}
 	return &r, nil
+}
+
+func (r *Status) validate() error {
+	switch {
+	case r.Schema < 1 || r.Schema > StatusVersion:
+		return fmt.Errorf("schema %d not supported (want 1..%d)", r.Schema, StatusVersion)
+	case r.RoomID == "":
+		return fmt.Errorf("room_id missing")
+	case ValidRoomID(r.RoomID) != nil:
+		return fmt.Errorf("room_id: not a room id")
+	case r.DeviceID != "" && !ValidDeviceID(r.DeviceID):
+		return fmt.Errorf("device_id: not a device id")
+	case len(r.Version) > maxShortText || !printable(r.Version):
+		return fmt.Errorf("version: longer than %d or not printable", maxShortText)
+	}
+	switch r.Door {
+	case "", room.DoorFree, room.DoorInSession, room.DoorOutOfService:
+	default:
+		return fmt.Errorf("door: not a door state")
+	}
+	switch r.Recorder {
+	case "", room.RecorderIdle, room.RecorderStarting, room.RecorderRecording, room.RecorderFault, room.RecorderStopped:
+	default:
+		return fmt.Errorf("recorder: not a recorder state")
+	}
+	if len(r.Checks) > maxChecks {
+		return fmt.Errorf("checks: more than %d", maxChecks)
+	}
+	for i, c := range r.Checks {
+		switch {
+		case !checkNameRe.MatchString(c.Name):
+			return fmt.Errorf("checks[%d].name: not a check name", i)
+		case c.State != room.CheckGood && c.State != room.CheckAbnormal && c.State != room.CheckUnknown:
+			return fmt.Errorf("checks[%d].state: not a check state", i)
+		case len(c.Value) > maxCheckText || len(c.Threshold) > maxCheckText || len(c.Hint) > maxCheckText:
+			return fmt.Errorf("checks[%d]: text longer than %d bytes", i, maxCheckText)
+		}
+	}
+	switch r.Queue.LastErrorKind {
+	case "", "temporary", "permanent":
+	default:
+		return fmt.Errorf("queue.last_error_kind: not an error kind")
+	}
+	switch {
+	case len(r.Queue.LastError) > maxQueueErrText:
+		return fmt.Errorf("queue.last_error: longer than %d bytes", maxQueueErrText)
+	case r.Queue.Objects < 0 || r.Queue.Sessions < 0 || r.Queue.Bytes < 0 || r.Queue.OldestAgeSec < 0 || r.Queue.Quarantined < 0:
+		return fmt.Errorf("queue: negative count")
+	}
+	return nil
+}
+
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Marshal encodes a status with the current schema version.

@@ -15,6 +15,7 @@ import (
 
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/segment"
 )
 
 // testSession is a spool session the tests wrote, with what must arrive.
@@ -53,7 +54,10 @@ func writeSession(t testing.TB, spool string, started time.Time, segs, size int)
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(data)
-		m.Segments = append(m.Segments, manifest.Segment{Name: name, Index: i, Samples: int64(size / 2), Bytes: int64(size), SHA256: hex.EncodeToString(sum[:])})
+		// Random bytes stand in for ciphertext; the sample count is one the
+		// size could hold (manifest.Validate bounds it both ways).
+		samples := max(0, int64(size-segment.HeaderSize-1024)/2)
+		m.Segments = append(m.Segments, manifest.Segment{Name: name, Index: i, Samples: samples, Bytes: int64(size), SHA256: hex.EncodeToString(sum[:])})
 		ts.objects[ts.prefix+name] = data
 	}
 	b, err := m.Marshal()

@@ -65,6 +65,7 @@ type Uploader struct {
 	clockOffset time.Duration
 	clockAt     time.Time // local time of the measurement; zero = never
 	logs        logState
+	delSent     map[string]time.Time // deletion requests uploaded: session id -> when
 
 	bytesSent atomic.Int64
 	failures  atomic.Int64
@@ -133,6 +134,7 @@ func New(cfg Config, roomID, deviceID, spoolDir, checksLogDir string, log zerolo
 		}
 	}
 	u.logs = loadLogState(u.logStatePath())
+	u.delSent = loadDeletionsSent(u.delSentPath(), u.now())
 	return u, nil
 }
 
@@ -228,23 +230,14 @@ func (u *Uploader) drain(ctx context.Context) error {
 	}
 }
 
-// pass makes one round over the spool: deletion requests first (privacy),
-// then session summaries, then sessions oldest first, then the maintenance log. It
-// returns how many objects it confirmed.
+// pass makes one round over the spool: session summaries and deletion
+// requests first (small; privacy), then sessions oldest first, then the
+// maintenance log. It returns how many objects it confirmed. A summary goes
+// before the deletion requests of the same pass so that it can record a
+// pending one (SummaryRecord.AudioDeleted).
 func (u *Uploader) pass(ctx context.Context) (int, error) {
 	n := 0
 	u.pruneUploaded()
-
-	dels, err := listJSON(u.sp.DeletionsDir())
-	if err != nil {
-		return n, err
-	}
-	for _, f := range dels {
-		if err := u.uploadDeletion(ctx, f); err != nil {
-			return n, err
-		}
-		n++
-	}
 
 	sums, err := listJSON(u.sp.SummariesDir())
 	if err != nil {
@@ -252,6 +245,17 @@ func (u *Uploader) pass(ctx context.Context) (int, error) {
 	}
 	for _, f := range sums {
 		if err := u.uploadSummary(ctx, f); err != nil {
+			return n, err
+		}
+		n++
+	}
+
+	dels, err := listJSON(u.sp.DeletionsDir())
+	if err != nil {
+		return n, err
+	}
+	for _, f := range dels {
+		if err := u.uploadDeletion(ctx, f); err != nil {
 			return n, err
 		}
 		n++
@@ -398,6 +402,11 @@ func (u *Uploader) uploadSmallFile(ctx context.Context, key, path string) error 
 	if err != nil {
 		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}
+	return u.uploadSmallBytes(ctx, key, b, path)
+}
+
+// uploadSmallBytes is uploadSmallFile with the bytes to put given.
+func (u *Uploader) uploadSmallBytes(ctx context.Context, key string, b []byte, path string) error {
 	if err := u.put(ctx, key, bytes.NewReader(b), int64(len(b)), sha256.Sum256(b), store.PutOptions{IfAbsent: true, ContentType: "application/json"}); err != nil {
 		return err
 	}
@@ -432,6 +441,9 @@ func (u *Uploader) uploadDeletion(ctx context.Context, f fileEntry) error {
 	if err := u.uploadSmallFile(ctx, layout.DeletionKey(u.room, del.SessionID), f.path); err != nil {
 		return err
 	}
+	if err := u.noteDeletionSent(del.SessionID); err != nil {
+		return err
+	}
 	u.log.Info().Str("session", del.SessionID).Msg("deletion request uploaded")
 	return nil
 }
@@ -455,7 +467,17 @@ func (u *Uploader) uploadSummary(ctx context.Context, f fileEntry) error {
 		}
 		return os.Rename(f.path, dst)
 	}
-	return u.uploadSmallFile(ctx, layout.SummaryKey(u.room, rec.Started, rec.ID), f.path)
+	// Withdrawn with delete: the participants' choice queued a deletion
+	// request (still in the spool, or already sent). Recording it in the
+	// summary's first version is what lets an admin tell this request from
+	// one a stolen kiosk forges later.
+	if rec.Withdrawn && !rec.AudioDeleted && u.deletionKnown(rec.ID) {
+		rec.AudioDeleted = true
+		if b, err = json.Marshal(rec); err != nil {
+			return fmt.Errorf("encode session summary %s: %w", f.name, err)
+		}
+	}
+	return u.uploadSmallBytes(ctx, layout.SummaryKey(u.room, rec.Started, rec.ID), b, f.path)
 }
 
 // finishSession removes (or, with storage.keep_uploaded, moves aside) a
