@@ -387,7 +387,6 @@ func (a *Archive) decryptInto(ww *wavWriter, path string, m *manifest.Manifest, 
 	return pad, sg.Partial, nil
 }
 
-
 // frameWriter passes whole frames to the WAV and drops a trailing part of
 // one (a partial segment may end mid-frame).
 type frameWriter struct {
