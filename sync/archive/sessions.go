@@ -386,6 +386,15 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 		}
 		return Session{}, fmt.Errorf("session %s: found in rooms %s: name the room", id, strings.Join(rs, ", "))
 	}
+	// Nothing under the rooms: deleted by an admin, leaving a tombstone?
+	for _, r := range rooms {
+		key := layout.TombstoneKey(r, id)
+		if _, err := a.Client.StatObject(ctx, a.Bucket, key, minio.StatObjectOptions{}); err == nil {
+			return Session{Room: r, Session: id, State: StateDeleted, DeletedKey: key}, nil
+		} else if !isNoSuchKey(err) {
+			return Session{}, fmt.Errorf("session %s: %w", id, err)
+		}
+	}
 	where := "any room"
 	if room != "" {
 		where = "room " + room
