@@ -203,7 +203,9 @@ func TestHostileDevice(t *testing.T) {
 		}{
 			{"bytes 1<<36", func(m *manifest.Manifest) { m.Segments[0].Bytes = 1 << 36 }},
 			{"bytes 1<<62", func(m *manifest.Manifest) { m.Segments[0].Bytes = 1 << 62 }},
-			{"bytes overflow", func(m *manifest.Manifest) { m.Segments[0].Bytes, m.Segments[1].Bytes = math.MaxInt64/2+1, math.MaxInt64/2+1 }},
+			{"bytes overflow", func(m *manifest.Manifest) {
+				m.Segments[0].Bytes, m.Segments[1].Bytes = math.MaxInt64/2+1, math.MaxInt64/2+1
+			}},
 			{"samples 1<<62", func(m *manifest.Manifest) { m.Segments[0].Samples = 1 << 62 }},
 			{"gap 1<<62", func(m *manifest.Manifest) {
 				m.Gaps = []manifest.Gap{{AfterSegment: 1, Frames: 1 << 62, Reason: "mic_lost"}}
