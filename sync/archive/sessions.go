@@ -367,7 +367,7 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 	}
 	if len(hits) == 0 { // no recording anywhere: a summary-only session?
 		for _, s := range found {
-			if s != nil {
+			if s != nil && s.Summary != "" {
 				hits = append(hits, s)
 			}
 		}
