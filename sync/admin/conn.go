@@ -56,7 +56,7 @@ func (c Conn) Validate() error {
 		missing = append(missing, "access key (--access-key or ROOMCTL_ACCESS_KEY)")
 	}
 	if c.SecretKey == "" {
-		missing = append(missing, "secret key (--secret-key or ROOMCTL_SECRET_KEY)")
+		missing = append(missing, "secret key (ROOMCTL_SECRET_KEY or --secret-key-file)")
 	}
 	if c.Bucket == "" {
 		missing = append(missing, "bucket (--bucket or ROOMCTL_BUCKET)")

@@ -6,40 +6,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/sync/layout"
 )
 
-// LogLine is one line of a room's maintenance log as the check runner
-// writes it on the device (hardware/checks.Entry; roomctl may not link the
-// hardware packages, so the reader has its own copy of the record). It never
-// holds client information.
-type LogLine struct {
-	At        time.Time          `json:"at"`
-	Kind      string             `json:"kind"` // run, fault, recovery, change, override, note
-	Reason    string             `json:"reason,omitempty"`
-	Check     string             `json:"check,omitempty"`
-	State     room.CheckState    `json:"state,omitempty"`
-	From      room.CheckState    `json:"from,omitempty"`
-	Value     string             `json:"value,omitempty"`
-	Threshold string             `json:"threshold,omitempty"`
-	Hint      string             `json:"hint,omitempty"`
-	Required  bool               `json:"required,omitempty"`
-	Results   []room.CheckResult `json:"results,omitempty"`
-	Session   string             `json:"session,omitempty"`
-	Counselor string             `json:"counselor,omitempty"`
-	Note      string             `json:"note,omitempty"`
-}
-
-// checkLogRe matches the uploader's keys under rooms/<room>/checks/: a whole
-// closed day, or the first <n> bytes of a day (today's snapshots).
-var checkLogRe = regexp.MustCompile(`^([0-9]{4})/([0-9]{2})/([0-9]{4}-[0-9]{2}-[0-9]{2})(?:\.upto-([1-9][0-9]{0,15}))?\.jsonl$`)
+// LogLine is one line of a room's maintenance log (the contract's record).
+type LogLine = layout.LogLine
 
 // maxLogObject bounds one log object read whole (the uploader refuses to
 // send a day larger than 64 MiB).
@@ -51,7 +27,10 @@ const maxLogObject = 64 << 20
 // bytes of the day, so the largest holds every smaller one). Malformed
 // lines (a device bug, or a hostile device) are skipped and counted.
 func (a *Archive) CheckLog(ctx context.Context, roomID string, since, until time.Time) (lines []LogLine, skipped int, err error) {
-	prefix := RoomsPrefix + roomID + "/checks/"
+	if err := layout.ValidRoomID(roomID); err != nil {
+		return nil, 0, err
+	}
+	prefix := layout.ChecksPrefix(roomID)
 	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
 	if !since.IsZero() {
 		// Keys sort by day: every key of since's day sorts after this.
@@ -68,31 +47,23 @@ func (a *Archive) CheckLog(ctx context.Context, roomID string, since, until time
 		if obj.Err != nil {
 			return nil, 0, fmt.Errorf("list maintenance log of room %s: %w", roomID, obj.Err)
 		}
-		m := checkLogRe.FindStringSubmatch(obj.Key[len(prefix):])
-		if m == nil || m[3][:4] != m[1] || m[3][5:7] != m[2] {
-			continue
+		k, err := layout.Parse(obj.Key)
+		if err != nil || k.Room != roomID || (k.Kind != layout.KindLogDay && k.Kind != layout.KindLogSnapshot) {
+			continue // not a log object (a hostile device may put anything)
 		}
-		d, err := time.Parse(time.DateOnly, m[3])
-		if err != nil {
-			continue
-		}
-		if !until.IsZero() && !d.Before(until.UTC()) {
+		if !until.IsZero() && !k.Day.Before(until.UTC()) {
 			break // every later key is a later day
 		}
-		cur, seen := days[m[3]]
-		var upto int64
-		if m[4] != "" {
-			if upto, err = strconv.ParseInt(m[4], 10, 64); err != nil {
-				continue
-			}
-		}
+		name := k.Day.Format(time.DateOnly)
+		cur, seen := days[name]
+		upto := k.Upto // 0 for the whole day
 		switch {
 		case !seen:
-			days[m[3]] = day{obj.Key, upto}
+			days[name] = day{obj.Key, upto}
 		case cur.upto == 0:
 			// The whole day wins over any snapshot.
 		case upto == 0 || upto > cur.upto:
-			days[m[3]] = day{obj.Key, upto}
+			days[name] = day{obj.Key, upto}
 		}
 	}
 	names := make([]string, 0, len(days))
@@ -139,7 +110,14 @@ func (a *Archive) CheckLog(ctx context.Context, roomID string, since, until time
 	return lines, skipped, nil
 }
 
-// RoomStatus reads one room's status.json, as Statuses does for each room.
-func (a *Archive) RoomStatus(ctx context.Context, roomID string, now time.Time) RoomStatus {
-	return a.roomStatus(ctx, roomID, now)
+// RoomStatus reads one room's status.json and counts its tampered
+// sessions, as Statuses does for each room.
+func (a *Archive) RoomStatus(ctx context.Context, roomID string, now time.Time) (RoomStatus, error) {
+	row := a.roomStatus(ctx, roomID, now)
+	n, err := a.tamperedSessions(ctx, roomID)
+	if err != nil {
+		return row, err
+	}
+	row.Tampered = n
+	return row, nil
 }

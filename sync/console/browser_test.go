@@ -340,66 +340,118 @@ func TestBrowser(t *testing.T) {
 		if b.count("#tamper") != 1 {
 			t.Errorf("session page shows no tamper warning")
 		}
-		before := auditCount(t, f, "pull", rf.recorded)
-		if b.count("#play") == 1 {
-			b.do(chromedp.Click(chromedp.CSS("#play")), chromedp.WaitReady(chromedp.CSS("footer")))
-		}
-		if b.count("#audio") != 0 {
-			t.Errorf("a tampered session plays")
+		if b.count("#play") != 0 || b.count("#audio") != 0 {
+			t.Errorf("a tampered session offers to play by default")
 		}
 		b.screenshot("session-tampered")
-		_ = before
+		// A plain play request (as the untampered page would send) is
+		// refused by the reader, and the refusal audited.
+		before := auditCount(t, f, "pull", rf.recorded)
+		req, _ := http.NewRequest(http.MethodPost, base+"session/103/"+rf.recorded+"/play",
+			strings.NewReader("csrf="+csrfOf(t, base+"session/103/"+rf.recorded)))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway || resp.Request.URL.Query().Get("play") != "" {
+			t.Errorf("default play of a tampered session: status %d, %s", resp.StatusCode, resp.Request.URL)
+		}
+		if n := auditCount(t, f, "pull", rf.recorded); n != before+1 {
+			t.Errorf("refused play audited %d times, want once", n-before)
+		}
+		// Explicitly, the original plays, and the audit says it was tampered.
+		b.do(chromedp.Click(chromedp.CSS("#original")), chromedp.Click(chromedp.CSS("#play-original")), chromedp.WaitVisible(chromedp.CSS("#audio")))
+		recs, err := admin.ReadAudit(f.ctx, f.cl, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := recs[len(recs)-1]; last.Session != rf.recorded || last.Result != "ok" || !strings.Contains(last.Detail, "TAMPERED") {
+			t.Errorf("original play audited as %+v", last)
+		}
 	})
 
 	t.Run("Deletion", func(t *testing.T) {
 		b.t = t
 		rf := f.rooms["102"]
+		rowOf := func(id string) string { return `#deletions tr[data-key="rooms/102/deletions/` + id + `.json"]` }
+		requests := func() int {
+			reqs, err := f.ar.DeletionRequests(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(reqs)
+		}
 		b.open(base + "deletions")
-		row := `#deletions tr[data-key="rooms/102/deletions/` + rf.deleted + `.json"]`
-		if !strings.Contains(b.attr(row, "class"), "valid") || strings.Contains(b.attr(row, "class"), "invalid") {
-			t.Fatalf("deletion request not listed as verified: %q", b.attr(row, "class"))
+		if got := b.attr(rowOf(rf.withdrawn), "class"); got != "valid" {
+			t.Fatalf("withdrawn-with-delete request: class %q, want valid (verified)", got)
+		}
+		if got := b.attr(rowOf(rf.deleted), "class"); got != "suspicious" {
+			t.Fatalf("request for a session never withdrawn: class %q, want suspicious", got)
 		}
 		b.screenshot("deletions")
 		b.do(chromedp.Click(chromedp.CSS("#apply")), chromedp.WaitVisible(chromedp.CSS("#confirm-form")))
-		if b.count("#removes li.key") == 0 {
-			t.Errorf("the confirmation lists nothing to remove")
+		if n := b.count("#removes > li"); n != 1 {
+			t.Errorf("the confirmation lists %d requests, want the 1 verified", n)
 		}
 		b.screenshot("deletions-confirm")
 		// Without the confirmation (the browser's own check taken away,
 		// as a careless script would): refused, nothing deleted.
 		b.do(chromedp.RemoveAttribute(chromedp.CSS("#confirm"), "required"),
 			chromedp.Click(chromedp.CSS("#apply-confirmed")), chromedp.WaitVisible(chromedp.CSS("#error")))
-		reqs, err := f.ar.DeletionRequests(f.ctx)
-		if err != nil || len(reqs) != 1 {
-			t.Fatalf("after an unconfirmed apply: %d requests (%v), want the 1 untouched", len(reqs), err)
+		if n := requests(); n != 2 {
+			t.Fatalf("after an unconfirmed apply: %d requests, want the 2 untouched", n)
 		}
-		if n := auditCount(t, f, "delete-session", rf.deleted); n != 0 {
+		if n := auditCount(t, f, "delete-session", rf.withdrawn); n != 0 {
 			t.Fatalf("an unconfirmed apply was audited %d times", n)
 		}
-		// Confirmed: applied and audited.
+		// Confirmed: the verified one applied and audited, the suspicious
+		// one left in place.
 		b.do(chromedp.Click(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#apply-confirmed")),
 			chromedp.WaitVisible(chromedp.CSS("#outcomes")))
-		if got := b.attr("#outcomes tr[data-result]", "data-result"); got != "ok" {
-			t.Errorf("outcome %q", got)
-		}
 		b.screenshot("deletions-applied")
-		if reqs, err := f.ar.DeletionRequests(f.ctx); err != nil || len(reqs) != 0 {
-			t.Errorf("after the apply: %d requests left (%v)", len(reqs), err)
+		if n := requests(); n != 1 {
+			t.Errorf("after the apply: %d requests left, want the suspicious 1", n)
 		}
-		if n := auditCount(t, f, "delete-session", rf.deleted); n != 1 {
-			t.Errorf("deletion audited %d times, want once", n)
+		if n := auditCount(t, f, "delete-session", rf.withdrawn); n != 1 {
+			t.Errorf("the verified deletion audited %d times, want once", n)
+		}
+		// The suspicious one, reviewed and confirmed by name.
+		b.open(base + "deletions")
+		b.do(chromedp.Click(chromedp.CSS(rowOf(rf.deleted)+" a.review")), chromedp.WaitVisible(chromedp.CSS("#confirm-form")))
+		if n := b.count("#removes li.key"); n == 0 {
+			t.Errorf("the suspicious session's confirmation lists nothing to remove")
+		}
+		b.do(chromedp.Click(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#apply-confirmed")),
+			chromedp.WaitVisible(chromedp.CSS("#outcomes")))
+		if n := requests(); n != 0 {
+			t.Errorf("after the reviewed apply: %d requests left", n)
+		}
+		recs, err := admin.ReadAudit(f.ctx, f.cl, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		applied := 0
+		for _, r := range recs {
+			if r.Action == "delete-session" && r.Session == rf.deleted && strings.HasPrefix(r.Result, "ok") && len(r.Objects) > 1 {
+				applied++
+			}
+		}
+		if applied != 1 {
+			t.Errorf("the reviewed deletion audited as applied %d times, want once", applied)
 		}
 		rows, err := f.ar.Sessions(f.ctx, archive.Filter{Room: "102"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
-			if r.Session == rf.deleted && r.State != archive.StateDeleted {
-				t.Errorf("session state after the apply: %q", r.State)
+			if (r.Session == rf.deleted || r.Session == rf.withdrawn) && r.State != archive.StateDeleted {
+				t.Errorf("session %s after the apply: %q", r.Session, r.State)
 			}
 		}
 		b.open(base + "audit")
-		if b.count(`#audit tr[data-action="delete-session"][data-session="`+rf.deleted+`"]`) != 1 ||
+		if b.count(`#audit tr[data-action="delete-session"][data-session="`+rf.withdrawn+`"]`) != 1 ||
 			b.count(`#audit tr[data-action="pull"][data-session="`+f.rooms["101"].recorded+`"]`) < 1 {
 			t.Errorf("audit page lacks the deletion or the play")
 		}
@@ -417,8 +469,8 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("tile 102 in Chinese: %q", b.text("#tile-102"))
 		}
 		b.screenshot("fleet-zh")
-		b.open(base + "room/102?range=7d")
-		b.screenshot("room-102-7d-zh")
+		b.open(base + "room/101?range=7d")
+		b.screenshot("room-101-7d-zh")
 		b.do(chromedp.Click(chromedp.CSS("#lang-en")), chromedp.WaitReady(chromedp.CSS("footer")))
 	})
 

@@ -80,7 +80,6 @@ type Server struct {
 	cop      *http.CrossOriginProtection
 	audioDir string
 	plays    *playStore
-	index    *sessionIndex
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -117,7 +116,6 @@ func New(o Options) (*Server, error) {
 		plays:    newPlayStore(),
 		stop:     make(chan struct{}),
 	}
-	s.index = &sessionIndex{a: o.Archive, ttl: time.Minute}
 	if s.pages, err = parsePages(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -13,7 +15,7 @@ import (
 // deletionRow is one uploaded request with what applying it would do.
 type deletionRow struct {
 	archive.DeletionRequest
-	Valid   bool
+	Valid   bool   // readable and consistent (it may still be Suspicious)
 	Verify  string // the reader's verdict, shown as is
 	Removes []archive.ObjectVersion
 	ListErr string
@@ -22,7 +24,10 @@ type deletionRow struct {
 type deletionsView struct {
 	*page
 	Rows  []deletionRow
-	Valid int
+	Valid int // verified: backed by the session's first versions
+	// One is the single (suspicious) request the confirmation is for;
+	// nil for the bulk confirmation of the verified ones.
+	One *deletionRow
 }
 
 func (s *Server) loadDeletions(ctx context.Context) ([]deletionRow, int, error) {
@@ -35,7 +40,9 @@ func (s *Server) loadDeletions(ctx context.Context) ([]deletionRow, int, error) 
 	for _, req := range reqs {
 		row := deletionRow{DeletionRequest: req, Valid: req.Request != nil && req.Error == "", Verify: deletionVerdict(req)}
 		if row.Valid {
-			valid++
+			if !req.Suspicious {
+				valid++
+			}
 			vs, err := s.o.Archive.SessionVersions(ctx, req.Room, req.Request.SessionID)
 			if err != nil {
 				row.ListErr = err.Error()
@@ -63,21 +70,44 @@ func (s *Server) deletions(w http.ResponseWriter, r *http.Request) {
 // deletionsConfirm lists exactly what applying will remove and asks for the
 // admin's explicit confirmation.
 func (s *Server) deletionsConfirm(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := pageCtx(r)
-	defer cancel()
 	p := s.newPage(r, "deletions", "confirm.title")
-	rows, valid, err := s.loadDeletions(ctx)
+	v, err := s.confirmView(r, p)
 	if err != nil {
 		s.fail(w, r, http.StatusBadGateway, err)
 		return
 	}
-	s.render(w, "confirm", http.StatusOK, deletionsView{page: p, Rows: rows, Valid: valid})
+	s.render(w, "confirm", http.StatusOK, v)
+}
+
+// confirmView lists what applying will remove: every verified request, or
+// the one request named by room and session (a suspicious one, which only
+// an admin naming it applies).
+func (s *Server) confirmView(r *http.Request, p *page) (deletionsView, error) {
+	ctx, cancel := pageCtx(r)
+	defer cancel()
+	rows, valid, err := s.loadDeletions(ctx)
+	if err != nil {
+		return deletionsView{}, err
+	}
+	v := deletionsView{page: p, Rows: rows, Valid: valid}
+	if room, id := r.FormValue("room"), r.FormValue("session"); room != "" || id != "" {
+		for i := range rows {
+			if rows[i].Room == room && rows[i].Request != nil && rows[i].Request.SessionID == id && rows[i].Valid {
+				v.One = &rows[i]
+			}
+		}
+		if v.One == nil {
+			return v, fmt.Errorf("no readable deletion request for session %q of room %q", id, room)
+		}
+	}
+	return v, nil
 }
 
 type appliedView struct {
 	*page
 	Outcomes []archive.DeletionOutcome
 	Err      string
+	Note     string
 }
 
 // confirmWord is what the confirmation form's checkbox sends.
@@ -87,43 +117,59 @@ const confirmWord = "yes-delete-for-good"
 // `roomctl deletions apply` does, but only with the confirmation.
 func (s *Server) deletionsApply(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("confirm") != confirmWord {
-		ctx, cancel := pageCtx(r)
-		defer cancel()
 		p := s.newPage(r, "deletions", "confirm.title")
 		p.Error = p.T("confirm.needed")
-		rows, valid, err := s.loadDeletions(ctx)
+		v, err := s.confirmView(r, p)
 		if err != nil {
 			s.fail(w, r, http.StatusBadGateway, err)
 			return
 		}
-		s.render(w, "confirm", http.StatusBadRequest, deletionsView{page: p, Rows: rows, Valid: valid})
+		s.render(w, "confirm", http.StatusBadRequest, v)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Minute)
 	defer cancel()
 	au := s.o.Auditor
-	outs, err := s.o.Archive.ApplyDeletions(ctx, func(o archive.DeletionOutcome) error {
+	audit := func(o archive.DeletionOutcome) error {
 		_, err := au.Write(ctx, DeletionAudit(o))
 		return err
-	})
-	s.index.invalidate()
+	}
+	var outs []archive.DeletionOutcome
+	var err error
+	if room, id := r.PostFormValue("room"), r.PostFormValue("session"); room != "" || id != "" {
+		// One request the admin named and confirmed (suspicious ones too).
+		var o archive.DeletionOutcome
+		o, err = s.o.Archive.ApplyDeletion(ctx, room, id, true, audit)
+		if o.Key != "" {
+			outs = append(outs, o)
+		}
+	} else {
+		outs, err = s.o.Archive.ApplyDeletions(ctx, audit)
+	}
 	p := s.newPage(r, "deletions", "applied.title")
 	v := appliedView{page: p, Outcomes: outs}
 	status := http.StatusOK
-	if err != nil {
+	switch {
+	case errors.Is(err, archive.ErrSuspicious) && r.PostFormValue("session") == "":
+		// Left in place by design: each needs the admin to name it.
+		v.Note = p.T("applied.suspicious")
+	case err != nil:
 		v.Err = err.Error()
 		status = http.StatusBadGateway
 	}
 	s.render(w, "applied", status, v)
 }
 
-// DeletionAudit is the audit record of one deletion outcome, the same for
-// the command line and the console.
+// DeletionAudit is the audit record of one deletion outcome, worded as
+// `roomctl deletions apply` words it.
 func DeletionAudit(o archive.DeletionOutcome) admin.AuditRecord {
 	rec := admin.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
 	if o.Request != nil {
 		rec.Session = o.Request.SessionID
 		rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
+		if o.Suspicious {
+			rec.Detail += "; SUSPICIOUS: " + o.Why
+		}
 	}
 	for _, v := range o.Removed {
 		rec.Objects = append(rec.Objects, v.String())

@@ -58,7 +58,8 @@ type roomFix struct {
 	failing   []string
 	noStatus  bool // its status never reaches the archive: stale
 	recorded  string
-	deleted   string // recorded, uploaded, then its deletion requested
+	withdrawn string // withdrawn with delete: a verified deletion request
+	deleted   string // recorded, uploaded, then a deletion request: suspicious
 	declined  string
 	devCl     *minio.Client // the device's own write-only client
 }
@@ -205,7 +206,7 @@ func (d dropStatus) Put(ctx context.Context, key string, body io.ReadSeeker, siz
 
 // record captures secs seconds of speech-like audio into the spool as one
 // session, with the real recorder, and returns its id.
-func record(t *testing.T, rec *recorder.Recorder, src *recordertest.Source, started time.Time, suffix string) string {
+func record(t *testing.T, rec *recorder.Recorder, src *recordertest.Source, started time.Time, suffix string, withdrawn bool) string {
 	t.Helper()
 	id := started.UTC().Format("20060102T150405Z") + "-" + suffix
 	info := room.SessionInfo{ID: id, CounselorID: "c-7", Started: started, MaxLength: time.Hour,
@@ -224,7 +225,7 @@ func record(t *testing.T, rec *recorder.Recorder, src *recordertest.Source, star
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // the last chunk reaches the writer
-	if err := rec.Stop(id, false); err != nil {
+	if err := rec.Stop(id, withdrawn); err != nil {
 		t.Fatal(err)
 	}
 	rec.Wait()
@@ -233,7 +234,7 @@ func record(t *testing.T, rec *recorder.Recorder, src *recordertest.Source, star
 
 // addRoom provisions a room's write-only user, writes its log, records its
 // sessions and runs its uploader until the archive holds everything.
-func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions func(rec *recorder.Recorder, src *recordertest.Source, u *upload.Uploader)) {
+func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions func(mk func() (*recorder.Recorder, *recordertest.Source), u *upload.Uploader)) {
 	t.Helper()
 	f.rooms[rf.id] = rf
 	ak, sk := f.srv.AddWriteOnlyUser(t, bucket, "rooms/"+rf.id+"/")
@@ -279,14 +280,19 @@ func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions fun
 	cfg.SpoolDir = spool
 	cfg.SegmentLength.Duration = time.Second
 	cfg.FreeMarginMB = 0
-	src := &recordertest.Source{PCM: archivetest.Speechlike(3*16000+4000, 1, uint64(len(f.rooms))), Chunk: 3200}
-	rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{f.id.Recipient()}, RoomID: rf.id, DeviceID: "kiosk-" + rf.id,
-		Source: src, Log: zerolog.Nop(), Uploader: u})
-	if err != nil {
-		t.Fatal(err)
+	seed := uint64(len(f.rooms))
+	mk := func() (*recorder.Recorder, *recordertest.Source) {
+		seed += 10
+		src := &recordertest.Source{PCM: archivetest.Speechlike(3*16000+4000, 1, seed), Chunk: 3200}
+		rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{f.id.Recipient()}, RoomID: rf.id, DeviceID: "kiosk-" + rf.id,
+			Source: src, Log: zerolog.Nop(), Uploader: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rec.Close() })
+		return rec, src
 	}
-	defer rec.Close()
-	sessions(rec, src, u)
+	sessions(mk, u)
 	u.Wake()
 
 	// Wait until the archive holds every session, and today's log as far
@@ -297,22 +303,31 @@ func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions fun
 		t.Fatal(err)
 	}
 	snapKey := fmt.Sprintf("rooms/%s/checks/%s/%s.upto-%d.jsonl", rf.id, now.UTC().Format("2006/01"), today, fi.Size())
-	want := 0
-	for _, s := range []string{rf.recorded, rf.deleted, rf.declined} {
+	want, wantDel := 0, 0
+	for _, s := range []string{rf.recorded, rf.withdrawn, rf.deleted, rf.declined} {
 		if s != "" {
 			want++
+		}
+	}
+	for _, s := range []string{rf.withdrawn, rf.deleted} {
+		if s != "" {
+			wantDel++
 		}
 	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		rows, err := f.ar.Sessions(f.ctx, archive.Filter{Room: rf.id})
 		_, serr := f.cl.StatObject(f.ctx, bucket, snapKey, minio.StatObjectOptions{})
-		ok := err == nil && serr == nil && len(rows) == want && u.Metrics().QueueObjects == 0
+		reqs, derr := f.ar.DeletionRequests(f.ctx)
+		dels := 0
+		for _, r := range reqs {
+			if r.Room == rf.id {
+				dels++
+			}
+		}
+		ok := err == nil && serr == nil && derr == nil && len(rows) == want && dels == wantDel && u.Metrics().QueueObjects == 0
 		for _, r := range rows {
 			if r.State == "uploading" || (r.Session == rf.recorded && r.Feedback == 0) {
-				ok = false
-			}
-			if r.Session == rf.deleted && r.State != archive.StateDeletionRequested {
 				ok = false
 			}
 		}
@@ -346,30 +361,44 @@ func buildFleet(t *testing.T, now time.Time) *fixture {
 			WantRecording: true, Recorded: recorded, Declined: declined, Feedback: feedback})
 	}
 	r101 := &roomFix{id: "101", door: room.DoorFree}
-	f.addRoom(t, r101, now, func(rec *recorder.Recorder, src *recordertest.Source, u *upload.Uploader) {
+	f.addRoom(t, r101, now, func(mk func() (*recorder.Recorder, *recordertest.Source), u *upload.Uploader) {
+		rec, src := mk()
 		started := now.Add(-5 * time.Hour).Truncate(time.Second)
-		r101.recorded = record(t, rec, src, started, "a10101")
+		r101.recorded = record(t, rec, src, started, "a10101", false)
 		summary(u, r101.recorded, started, true, false, 5)
 	})
 	r102 := &roomFix{id: "102", door: room.DoorInSession, recording: true, failing: []string{"humidity"}}
-	f.addRoom(t, r102, now, func(rec *recorder.Recorder, src *recordertest.Source, u *upload.Uploader) {
+	f.addRoom(t, r102, now, func(mk func() (*recorder.Recorder, *recordertest.Source), u *upload.Uploader) {
+		rec, src := mk()
 		started := now.Add(-7 * time.Hour).Truncate(time.Second)
-		r102.deleted = record(t, rec, src, started, "b10201")
+		r102.deleted = record(t, rec, src, started, "b10201", false)
 		summary(u, r102.deleted, started, true, false, 0)
-		// Uploaded first, then the participants' deletion request.
+		// Uploaded first, then a deletion request that nothing the
+		// device wrote at the time backs: suspicious.
 		waitSession(t, f, "102", r102.deleted)
 		if err := rec.Discard(r102.deleted); err != nil {
 			t.Fatal(err)
 		}
 		rec.Wait()
+		// Withdrawn, and the participants chose to delete: verified.
+		w := now.Add(-6 * time.Hour).Truncate(time.Second)
+		rec, src = mk()
+		r102.withdrawn = record(t, rec, src, w, "b10203", true)
+		if err := rec.Discard(r102.withdrawn); err != nil {
+			t.Fatal(err)
+		}
+		rec.Wait()
+		u.SessionEnded(room.Summary{ID: r102.withdrawn, Started: w, Ended: w.Add(20 * time.Minute), Participants: 2,
+			WantRecording: true, Recorded: true, Withdrawn: true})
 		d := now.Add(-3 * time.Hour).Truncate(time.Second)
 		r102.declined = d.UTC().Format("20060102T150405Z") + "-b10202"
 		summary(u, r102.declined, d, false, true, 4)
 	})
 	r103 := &roomFix{id: "103", door: room.DoorFree, noStatus: true}
-	f.addRoom(t, r103, now, func(rec *recorder.Recorder, src *recordertest.Source, u *upload.Uploader) {
+	f.addRoom(t, r103, now, func(mk func() (*recorder.Recorder, *recordertest.Source), u *upload.Uploader) {
+		rec, src := mk()
 		started := now.Add(-2 * time.Hour).Truncate(time.Second)
-		r103.recorded = record(t, rec, src, started, "c10301")
+		r103.recorded = record(t, rec, src, started, "c10301", false)
 		summary(u, r103.recorded, started, true, false, 3)
 	})
 	return f

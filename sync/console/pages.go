@@ -182,6 +182,7 @@ type tile struct {
 	LastSeen    time.Time
 	Stale       bool
 	Error       string
+	NoStatus    bool // never reported
 	Tampered    int
 	TamperKnown bool
 	Clock       string
@@ -189,7 +190,11 @@ type tile struct {
 }
 
 func tileOf(rs archive.RoomStatus) tile {
-	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing}
+	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing,
+		Tampered: rs.Tampered, TamperKnown: true}
+	if rs.Status == nil && rs.LastSeen.IsZero() && strings.Contains(rs.Error, "no status.json") {
+		t.NoStatus, t.Error = true, "" // said in the page's language
+	}
 	if st := rs.Status; st != nil {
 		if st.Door != "" {
 			t.Door = string(st.Door)
@@ -225,11 +230,9 @@ func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadGateway, err)
 		return
 	}
-	counts, known := s.index.tamperCounts(time.Now())
-	v := fleetView{page: p, TamperKnown: known}
+	v := fleetView{page: p, TamperKnown: true}
 	for _, rs := range rows {
 		t := tileOf(rs)
-		t.Tampered, t.TamperKnown = counts[t.Room], known
 		v.Total++
 		if t.Door == string(room.DoorInSession) {
 			v.InSession++
@@ -299,9 +302,12 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 	}
 	v.To = p.Now
 	v.From = v.To.Add(-span)
-	v.Tile = tileOf(s.o.Archive.RoomStatus(ctx, id, p.Now))
-	counts, known := s.index.tamperCounts(time.Now())
-	v.Tile.Tampered, v.Tile.TamperKnown = counts[id], known
+	rs, err := s.o.Archive.RoomStatus(ctx, id, p.Now)
+	if err != nil {
+		s.fail(w, r, http.StatusBadGateway, err)
+		return
+	}
+	v.Tile = tileOf(rs)
 
 	lines, skipped, err := s.o.Archive.CheckLog(ctx, id, v.From, v.To)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,18 +101,24 @@ func (ps *playStore) closeAll() {
 // pull runs the archive's own pull (verify, decrypt, one WAV) into the
 // private folder, auditing it as roomctl pull does (durably, before the
 // audio is handed over; failures too), and returns the open, unlinked file.
-func (s *Server) pull(r *http.Request, row archive.Session, how string) (*os.File, int64, error) {
+//
+// A tampered session is refused unless original is set: then its first
+// versions are pulled (roomctl pull --original), and the audit says so.
+func (s *Server) pull(r *http.Request, row archive.Session, how string, original bool) (*os.File, int64, error) {
 	ctx, cancel := pageCtx(r)
 	defer cancel()
 	out := filepath.Join(s.audioDir, rand.Text()+".wav")
 	au := s.o.Auditor
-	res, err := s.o.Archive.Pull(ctx, archive.PullOptions{
-		SessionID: row.Session, Room: row.Room, Identities: s.o.Identities, Out: out,
+	_, err := s.o.Archive.Pull(ctx, archive.PullOptions{
+		SessionID: row.Session, Room: row.Room, Identities: s.o.Identities, Out: out, Original: original,
 		BeforeCommit: func(res archive.PullResult) error {
+			detail := fmt.Sprintf("console %s: %d segments, %d frames, %d recovered partial", how, res.Session.Segments, res.Frames,
+				len(res.Recovered))
+			if res.Original {
+				detail += "; TAMPERED session pulled from its first versions (--original): " + strings.Join(res.Session.TamperedKeys, ", ")
+			}
 			_, err := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: res.Session.Room, Session: res.Session.Session,
-				Objects: []string{res.Session.Key},
-				Detail: fmt.Sprintf("console %s: %d segments, %d frames, %d recovered partial", how, res.Session.Segments, res.Frames,
-					len(res.Recovered))})
+				Objects: []string{res.Session.Key}, Detail: detail})
 			return err
 		},
 	})
@@ -123,7 +130,6 @@ func (s *Server) pull(r *http.Request, row archive.Session, how string) (*os.Fil
 		}
 		return nil, 0, err
 	}
-	_ = res
 	f, err := os.Open(out)
 	os.Remove(out) // nameless from here on
 	if err != nil {
@@ -149,7 +155,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request) {
 		s.renderSession(w, r, row, "", tr(lang(r), "play.none"), http.StatusConflict)
 		return
 	}
-	f, size, err := s.pull(r, row, "play")
+	f, size, err := s.pull(r, row, "play", r.PostFormValue("original") == "yes")
 	if err != nil {
 		s.logf("play %s/%s: %v", row.Room, row.Session, err)
 		s.renderSession(w, r, row, "", err.Error(), http.StatusBadGateway)
@@ -170,7 +176,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.renderSession(w, r, row, "", tr(lang(r), "play.none"), http.StatusConflict)
 		return
 	}
-	f, _, err := s.pull(r, row, "download")
+	f, _, err := s.pull(r, row, "download", r.PostFormValue("original") == "yes")
 	if err != nil {
 		s.logf("download %s/%s: %v", row.Room, row.Session, err)
 		s.renderSession(w, r, row, "", err.Error(), http.StatusBadGateway)
