@@ -159,7 +159,8 @@ func (b *browser) count(sel string) int {
 // screenshot keeps the whole page as test-artifacts/<test>/NN-name.png.
 func (b *browser) screenshot(name string) string {
 	b.t.Helper()
-	png := run(b, chromedp.FullScreenshot(100))
+	// The page's body: as tall as its content, whatever the window.
+	png := run(b, chromedp.Screenshot(chromedp.CSS("body")))
 	b.shot++
 	p := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
 	if err := os.WriteFile(p, png, 0o644); err != nil {
