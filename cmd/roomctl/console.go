@@ -14,10 +14,6 @@ import (
 	"roomkiosk/sync/console"
 )
 
-// consoleReady, if set, receives the console's base URL once it listens
-// (tests start the command in-process and need the port).
-var consoleReady func(url string)
-
 // console serves the archive to a browser until ctx ends.
 func (a *app) console(ctx context.Context, args []string) error {
 	fs := a.newFlags("console")
@@ -98,9 +94,6 @@ func (a *app) console(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.stdout, "roomctl console on %s\n", url)
 	if opts.Token != "" {
 		fmt.Fprintln(a.stdout, "open that URL once (it carries the access token); keep it private")
-	}
-	if consoleReady != nil {
-		consoleReady(url)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -477,10 +477,14 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("Guards", func(t *testing.T) {
 		// Every page that carries session data is no-store.
+		// The identity never leaves the process.
 		for _, p := range []string{"", "room/101", "sessions", "session/101/" + f.rooms["101"].recorded, "deletions", "audit"} {
-			resp, _ := get(t, base+p, nil)
+			resp, body := get(t, base+p, nil)
 			if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
 				t.Errorf("/%s: status %d, Cache-Control %q", p, resp.StatusCode, resp.Header.Get("Cache-Control"))
+			}
+			if strings.Contains(strings.ToUpper(string(body)), "AGE-SECRET-KEY") || strings.Contains(string(body), f.keyFile) {
+				t.Errorf("/%s shows the identity or its file", p)
 			}
 		}
 		// A state-changing request without the form token, or from another

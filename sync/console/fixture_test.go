@@ -124,7 +124,10 @@ func results(at time.Time, i int, humidityBad bool) []room.CheckResult {
 	noise := -58 + 4*math.Sin(float64(i)/3)
 	peak := -14 + 3*math.Sin(float64(i)/4)
 	clock := 0.4 * math.Sin(float64(i)/9)
-	waiting := i % 4
+	waiting := 0 // now and then a few uploads wait for a while
+	if k := i % 48; k >= 20 && k < 24 {
+		waiting = k - 19
+	}
 	humState := room.CheckGood
 	if humidityBad {
 		humState = room.CheckAbnormal
@@ -283,7 +286,7 @@ func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions fun
 	seed := uint64(len(f.rooms))
 	mk := func() (*recorder.Recorder, *recordertest.Source) {
 		seed += 10
-		src := &recordertest.Source{PCM: archivetest.Speechlike(3*16000+4000, 1, seed), Chunk: 3200}
+		src := &recordertest.Source{PCM: archivetest.Speechlike(3*16000+4000, 1, seed), Chunk: 3200, Every: 100 * time.Millisecond} // real time
 		rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{f.id.Recipient()}, RoomID: rf.id, DeviceID: "kiosk-" + rf.id,
 			Source: src, Log: zerolog.Nop(), Uploader: u})
 		if err != nil {
