@@ -169,12 +169,12 @@ func (b *browser) screenshot(name string) string {
 	return p
 }
 
-// TestBrowser runs `roomctl console` against a real MinIO holding three
+// TestConsoleBrowser runs `roomctl console` against a real MinIO holding three
 // rooms that the real uploader filled, and checks each page in a real
 // browser: the fleet's true state, a plot's points against the log lines,
 // playback against `roomctl pull`, the tamper flag, and deletions with
 // their confirmation and audit.
-func TestBrowser(t *testing.T) {
+func TestConsoleBrowser(t *testing.T) {
 	bin := roomctl(t)
 	b := newBrowser(t) // before MinIO: a missing chromium fails (CI) or skips at once
 	now := time.Now().UTC()
@@ -319,6 +319,25 @@ func TestBrowser(t *testing.T) {
 		if resp.StatusCode != http.StatusPartialContent || string(part) != string(want[1000:5000]) ||
 			resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 1000-4999/%d", len(want)) {
 			t.Errorf("range request: status %d, %d bytes, Content-Range %q", resp.StatusCode, len(part), resp.Header.Get("Content-Range"))
+		}
+
+		// Download: the same WAV as an attachment, audited as a pull.
+		before = auditCount(t, f, "pull", rf.recorded)
+		page := base + "session/101/" + rf.recorded
+		req, _ := http.NewRequest(http.MethodPost, page+"/download", strings.NewReader("csrf="+csrfOf(t, page)))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		dl, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(dl.Body)
+		dl.Body.Close()
+		if err != nil || dl.StatusCode != 200 || !strings.HasPrefix(dl.Header.Get("Content-Disposition"), "attachment") ||
+			dl.Header.Get("Cache-Control") != "no-store" || sha256.Sum256(body) != sha256.Sum256(want) {
+			t.Errorf("download: status %d, %d bytes, %q, %q (%v)", dl.StatusCode, len(body), dl.Header.Get("Content-Disposition"), dl.Header.Get("Cache-Control"), err)
+		}
+		if got := auditCount(t, f, "pull", rf.recorded); got != before+1 {
+			t.Errorf("download audited %d times, want once", got-before)
 		}
 	})
 
