@@ -18,7 +18,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"roomkiosk/kiosk/config"
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/kiosk/testenv"
 )
 

@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/session"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 )
@@ -91,8 +90,6 @@ type Recorder struct {
 	sid   string
 	bg    sync.WaitGroup // finalisation and discards
 }
-
-var _ session.Recorder = (*Recorder)(nil)
 
 // New checks the options and prepares the spool. Call Recover (or
 // spool.Recover) before the first Start.

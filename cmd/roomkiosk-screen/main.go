@@ -4,6 +4,11 @@
 // scene, because the scene comes from the daemon's snapshot.
 //
 // It imports ebiten, which needs an X display even to print its usage.
+//
+// It takes its few settings from flags and never reads the device config:
+// that file holds the counselors' PIN hashes, and the screen's user must not
+// be able to read anything secret. It links neither the recorder, the sync
+// packages, minio-go nor age (the dependency test in cmd/ says so).
 package main
 
 import (
@@ -21,13 +26,16 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/screen"
 	"roomkiosk/kiosk/ui"
 )
+
+// DefaultSocket is where the daemon's control socket is unless the device
+// config moves it (control.socket).
+const DefaultSocket = "/run/roomkiosk/control.sock"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -48,8 +56,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("roomkiosk-screen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	socket := fs.String("socket", "", "the daemon's control socket (default: control.socket from --config)")
-	cfgPath := fs.String("config", "/etc/roomkiosk/roomkiosk.toml", "device configuration file, read for control.socket when --socket is not given")
+	socket := fs.String("socket", DefaultSocket, "the daemon's control socket (the device config's control.socket)")
+	cfgPath := fs.String("config", "", "no longer read: the screen takes --socket instead (the device config holds PIN hashes)")
+	language := fs.String("language", "en", "language shown until the daemon's first snapshot (en or zh)")
 	uiListen := fs.String("ui-listen", "", "loopback address for the read-only /ui endpoint, e.g. 127.0.0.1:8090 (off when empty)")
 	fullscreen := fs.Bool("fullscreen", false, "fill the display and hide the pointer (the kiosk); otherwise an 800x480 window")
 	cjkFont := fs.String("cjk-font", ui.DefaultCJKFont, "CJK font file for Chinese text (Debian: fonts-wqy-microhei)")
@@ -67,14 +76,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "roomkiosk-screen: %v\n", err)
 		return exitConfig
 	}
-	path := *socket
-	if path == "" {
-		cfg, err := config.Load(*cfgPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "roomkiosk-screen: %v\n", err)
-			return exitConfig
-		}
-		path = cfg.Control.Socket
+	if *cfgPath != "" {
+		fmt.Fprintf(stderr, "roomkiosk-screen: --config: the screen does not read the device config (it holds the counselors' PIN hashes); give the control socket with --socket\n")
+		return exitConfig
+	}
+	if *socket == "" {
+		fmt.Fprintf(stderr, "roomkiosk-screen: --socket: required\n")
+		return exitConfig
+	}
+	if !ui.Supported(*language) {
+		fmt.Fprintf(stderr, "roomkiosk-screen: --language: %q is not a language of the screen (en, zh)\n", *language)
+		return exitConfig
 	}
 	if *uiListen != "" {
 		if err := checkLoopback(*uiListen); err != nil {
@@ -87,14 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "roomkiosk-screen: %v\n", err)
 		return exitConfig
 	}
-	if err := serve(ctx, log, path, *uiListen, *fullscreen, fonts); err != nil {
+	if err := serve(ctx, log, *socket, *uiListen, *fullscreen, *language, fonts); err != nil {
 		log.Error().Err(err).Msg("roomkiosk-screen failed")
 		return exitFailure
 	}
 	return exitOK
 }
 
-func serve(ctx context.Context, log zerolog.Logger, socket, uiListen string, fullscreen bool, fonts *ui.Fonts) error {
+func serve(ctx context.Context, log zerolog.Logger, socket, uiListen string, fullscreen bool, language string, fonts *ui.Fonts) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	views := &ui.ViewServer{}
@@ -117,8 +129,20 @@ func serve(ctx context.Context, log zerolog.Logger, socket, uiListen string, ful
 	}, screen.Wake)
 	go link.Run(ctx)
 	log.Info().Str("socket", socket).Str("version", version).Msg("roomkiosk-screen starting")
-	g := screen.New(screen.Options{Fonts: fonts, Link: link, Views: views, Version: version, Fullscreen: fullscreen, Log: log})
-	return g.Run(ctx)
+	g := screen.New(screen.Options{Fonts: fonts, Link: link, Views: views, Version: version, Fullscreen: fullscreen, Language: language, Log: log,
+		DisplayLost: func() {
+			log.Error().Int("exit_code", screen.ExitDisplayLost).Msg("roomkiosk-screen stopped: the X display went away")
+		}})
+	if err := g.Run(ctx); err != nil {
+		return err
+	}
+	// One line says why the screen ends (a signal, or its window closed).
+	why := "window closed"
+	if ctx.Err() != nil {
+		why = "signal"
+	}
+	log.Info().Str("why", why).Msg("roomkiosk-screen stopped")
+	return nil
 }
 
 // conn adapts *control.Client to ui.Conn.

@@ -19,7 +19,10 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		wantErr  string
 	}{
 		{"unknown flag", []string{"--nope"}, exitConfig, "flag provided but not defined"},
-		{"missing config", []string{"--config", filepath.Join(dir, "none.toml")}, exitConfig, "none.toml"},
+		// The device config holds PIN hashes: the screen refuses to read it.
+		{"device config refused", []string{"--config", "/etc/roomkiosk/roomkiosk.toml"}, exitConfig, "does not read the device config"},
+		{"empty socket", []string{"--socket", ""}, exitConfig, "--socket: required"},
+		{"unknown language", []string{"--socket", "/run/x.sock", "--language", "fr"}, exitConfig, `"fr" is not a language`},
 		{"ui endpoint not on loopback", []string{"--socket", "/run/x.sock", "--ui-listen", "0.0.0.0:8090"}, exitConfig, "not a loopback address"},
 		{"ui endpoint malformed", []string{"--socket", "/run/x.sock", "--ui-listen", "8090"}, exitConfig, "not host:port"},
 		{"missing cjk font", []string{"--socket", "/run/x.sock", "--cjk-font", filepath.Join(dir, "none.ttc")}, exitConfig, "fonts-wqy-microhei"},

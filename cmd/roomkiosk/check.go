@@ -12,11 +12,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
 	"roomkiosk/hardware/periphboard"
-	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
@@ -86,7 +86,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "roomkiosk check: not writing the maintenance log: %v\n", err)
 	} else {
 		defer lg.Close()
-		opt.Log = lg
+		opt.Maintenance = lg
 	}
 	parts := checkParts{source: &capture.Source{Device: cfg.Recording.Device}}
 	if up, err := upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version)); err != nil {

@@ -14,10 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/config"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
@@ -114,7 +114,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 
 	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
-		Log: d.mlog, Logger: log,
+		Maintenance: d.mlog, Logger: log,
 		OnResults: func(rs []room.CheckResult) {
 			core := corePtr.Load()
 			core.ChecksUpdated(rs)
@@ -150,6 +150,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	stat, err := statusapi.Listen(cfg.Status, statusapi.Sources{
 		Snapshot: core.Snapshot,
 		Queue:    func() map[string]any { return queueFigures(d.uploader.Metrics()) },
+		Uploads:  d.uploader.Sessions,
 		Metrics:  []func() []statusapi.Metric{d.recorderMetrics, d.uploaderMetrics},
 		Version:  version,
 	}, log)

@@ -4,27 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// The daemon must start with no display: a binary that imports ebiten panics
-// at init without one. Nothing cgo-graphical may creep into its imports.
-func TestDaemonImportsNoDisplay(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "roomkiosk/cmd/roomkiosk").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{"github.com/hajimehoshi/ebiten", "github.com/go-gl/", "golang.org/x/mobile"} {
-			if strings.HasPrefix(dep, banned) {
-				t.Errorf("roomkiosk imports %s: it would panic at start without a display", dep)
-			}
-		}
-	}
-}
 
 func TestConfigErrorsExit2(t *testing.T) {
 	dir := t.TempDir()

@@ -301,7 +301,7 @@ func TestOutOfServiceEnteredAndLeft(t *testing.T) {
 	}
 	defer lg.Close()
 	got := make(chan []room.CheckResult, 4)
-	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []room.CheckResult) { got <- rs }})
+	r := NewRunner(cfg, Hardware(cfg, b), Options{Maintenance: lg, OnResults: func(rs []room.CheckResult) { got <- rs }})
 
 	steps := []struct {
 		state    sim.State
@@ -429,7 +429,7 @@ func TestOverrideAndDoorEdgesLogged(t *testing.T) {
 	}
 	defer lg.Close()
 	got := make(chan []room.CheckResult, 4)
-	r := NewRunner(cfg, Hardware(cfg, b), Options{Log: lg, OnResults: func(rs []room.CheckResult) { got <- rs }})
+	r := NewRunner(cfg, Hardware(cfg, b), Options{Maintenance: lg, OnResults: func(rs []room.CheckResult) { got <- rs }})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.RunOnDoorChange(ctx, b.Door)
 
@@ -484,7 +484,7 @@ func TestStartRunsAtBootAndEveryInterval(t *testing.T) {
 	defer lg.Close()
 	rounds := make(chan struct{}, 100)
 	r := NewRunner(cfg, []Check{Func("ok", func(context.Context) room.CheckResult { return Good("ok", "", "") })},
-		Options{Log: lg, OnResults: func([]room.CheckResult) { rounds <- struct{}{} }})
+		Options{Maintenance: lg, OnResults: func([]room.CheckResult) { rounds <- struct{}{} }})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.Start(ctx)
 	for range 3 {

@@ -12,7 +12,6 @@ import (
 
 	"roomkiosk/hardware"
 	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/session"
 )
 
 // Reasons a round runs (free text is allowed too; these are the usual ones).
@@ -25,10 +24,10 @@ const (
 
 // Options wires a Runner.
 type Options struct {
-	Log       *Log                     // maintenance log; nil = none
-	Logger    zerolog.Logger           // operational log (journald)
-	OnResults func([]room.CheckResult) // each round's results; the daemon wires core.ChecksUpdated
-	Now       func() time.Time         // clock for result times; nil = time.Now
+	Maintenance *Log                     // the maintenance log (not the operational one); nil = none
+	Logger      zerolog.Logger           // operational log (journald)
+	OnResults   func([]room.CheckResult) // each round's results; the daemon wires core.ChecksUpdated
+	Now         func() time.Time         // clock for result times; nil = time.Now
 }
 
 // Runner runs checks in rounds: at boot, every checks.interval, before each
@@ -51,8 +50,6 @@ type Runner struct {
 	stopping bool                 // Wait was called: no new rounds
 	wg       sync.WaitGroup
 }
-
-var _ session.Checker = (*Runner)(nil)
 
 // NewRunner returns a runner for list. Required comes from cfg.Required.
 func NewRunner(cfg Config, list []Check, opt Options) *Runner {
@@ -229,10 +226,10 @@ func (r *Runner) runRound(ctx context.Context, reason string) []room.CheckResult
 			Str("value", e.Value).Bool("required", e.Required).Msg("check " + string(e.Kind))
 	}
 	lg.Debug().Str("reason", reason).Int("checks", len(results)).Str("blocking", Names(Blocking(results))).Msg("checks ran")
-	if r.opt.Log != nil {
+	if r.opt.Maintenance != nil {
 		entries := append([]Entry{{At: r.opt.Now(), Kind: KindRun, Reason: reason, Results: compact(results)}}, changes...)
 		for _, e := range entries {
-			if err := r.opt.Log.Record(e); err != nil {
+			if err := r.opt.Maintenance.Record(e); err != nil {
 				lg.Error().Err(err).Msg("maintenance log")
 				break
 			}
@@ -310,14 +307,14 @@ func (r *Runner) runOne(ctx context.Context, c Check) room.CheckResult {
 }
 
 // RecordOverride logs that the counselor started a session despite the
-// required checks now blocking, with the reason they gave. The reason is
-// free text typed by staff about the room ("latch broken, porter told"); the
-// screen must not invite client details in it.
+// required checks now blocking, with the reason they chose: a code from
+// room.OverrideReasons (the core refuses anything else), never free text, as
+// the log is uploaded in the clear.
 func (r *Runner) RecordOverride(sessionID, counselorID, reason string) error {
-	if r.opt.Log == nil {
+	if r.opt.Maintenance == nil {
 		return nil
 	}
-	return r.opt.Log.Record(Entry{
+	return r.opt.Maintenance.Record(Entry{
 		At: r.opt.Now(), Kind: KindOverride, Session: sessionID, Counselor: counselorID,
 		Note: reason, Results: Blocking(r.Last()),
 	})

@@ -10,13 +10,12 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"roomkiosk/kiosk/room"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"roomkiosk/kiosk/session"
 )
 
 // sendTimeout bounds one intent's decision (a PIN check included).
@@ -26,7 +25,7 @@ const sendTimeout = 30 * time.Second
 type Server struct {
 	path string
 	ln   *net.UnixListener
-	core *session.Core
+	core Core
 	log  zerolog.Logger
 	uid  int // the daemon's own
 	gid  int // the socket's group
@@ -37,11 +36,20 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
+// Core is what the server needs of the session core (kiosk/session.Core):
+// declared here so that the screen, which links this package for its client,
+// does not link the state machine.
+type Core interface {
+	Snapshot() room.Snapshot
+	Subscribe() (<-chan room.Snapshot, func())
+	Send(ctx context.Context, in room.Intent) error
+}
+
 // Listen creates the control socket at path: a stale socket file is
 // removed, the socket gets mode 0660 and, when group is not empty, that
 // group (which must exist). Peers are let in when they are root, the
 // daemon's own user, or members of the socket's group.
-func Listen(path string, group string, core *session.Core, log zerolog.Logger) (*Server, error) {
+func Listen(path string, group string, core Core, log zerolog.Logger) (*Server, error) {
 	if core == nil {
 		return nil, errors.New("control socket: no session core")
 	}
@@ -277,9 +285,15 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			s.log.Warn().Msg("client sent a malformed line; closing")
 			return
 		}
-		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		err := s.core.Send(sctx, req.Intent)
-		cancel()
+		err := checkIntent(req.Intent, s.core.Snapshot().Step)
+		if err != nil {
+			// The kind only: what was sent may be anything.
+			s.log.Warn().Str("intent", string(req.Intent.Kind)).Msg("intent refused by the control protocol: not a reason code")
+		} else {
+			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+			err = s.core.Send(sctx, req.Intent)
+			cancel()
+		}
 		select {
 		case replies <- message{Reply: req.ID, Error: toWire(err)}:
 		case <-writerDone:

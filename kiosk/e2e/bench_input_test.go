@@ -17,7 +17,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/config"
+	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"

@@ -24,8 +24,13 @@ type Options struct {
 	Views      *ui.ViewServer // optional: receives every painted scene for /ui
 	Version    string
 	Fullscreen bool
+	Language   string           // shown until the daemon's first snapshot says the room's ("" = English)
 	Now        func() time.Time // defaults to time.Now
 	Log        zerolog.Logger
+	// DisplayLost is called once if the connection to the X server breaks,
+	// before the process exits with ExitDisplayLost (X cannot be used any
+	// more, so Run cannot return). It should log one line and return.
+	DisplayLost func()
 }
 
 // Game is the ebiten game: it rebuilds the scene only when the snapshot,
@@ -136,6 +141,7 @@ func (g *Game) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, Wake)
 	defer stop()
+	watchDisplay(g.opts.DisplayLost)
 	// Presses that begin and end between two frames (findings F2): the
 	// watcher wakes a frame when one ends, and Update makes up for those
 	// ebiten did not see.
@@ -184,6 +190,9 @@ func (g *Game) Update() error {
 	}
 	if g.rebuild {
 		g.version = ver
+		if snap.Language == "" {
+			snap.Language = g.opts.Language
+		}
 		g.input = ui.Input{Connected: connected, Snap: snap, Local: g.local, Now: now, Version: g.opts.Version}
 		prev := g.scene
 		g.scene = ui.Build(g.opts.Fonts, g.input)

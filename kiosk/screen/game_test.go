@@ -9,9 +9,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
-	"roomkiosk/kiosk/ui/uitest"
 )
 
 // fakeConn records intents; its snapshot channel is fed by the test.

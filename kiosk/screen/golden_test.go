@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
-	"roomkiosk/kiosk/ui/uitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screenshots in testdata/")

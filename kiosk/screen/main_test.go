@@ -11,9 +11,9 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 
+	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
-	"roomkiosk/kiosk/ui/uitest"
 )
 
 // Reading pixels needs a running game loop, so the tests run inside

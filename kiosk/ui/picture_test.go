@@ -3,7 +3,7 @@ package ui
 import (
 	"testing"
 
-	"roomkiosk/kiosk/ui/uitest"
+	"roomkiosk/kiosk/internal/uitest"
 )
 
 // TestSamePictureWhileRecording: snapshots that only move the sequence

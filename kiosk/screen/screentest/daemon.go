@@ -19,11 +19,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/kiosk/control"
+	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/pin"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
-	"roomkiosk/kiosk/ui/uitest"
 )
 
 // PIN is the stand-in daemon's counselor PIN.

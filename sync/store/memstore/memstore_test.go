@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"roomkiosk/sync/store"
+	"roomkiosk/sync/store/internal/storetest"
 	"roomkiosk/sync/store/memstore"
-	"roomkiosk/sync/store/storetest"
 )
 
 func TestConformance(t *testing.T) {

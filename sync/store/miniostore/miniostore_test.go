@@ -10,8 +10,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/sync/miniotest"
+	"roomkiosk/sync/store/internal/storetest"
 	"roomkiosk/sync/store/miniostore"
-	"roomkiosk/sync/store/storetest"
 )
 
 const bucket = "roomkiosk"

@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"github.com/BurntSushi/toml"
 )
 
 // validConfig returns a minimal valid configuration file for tests.
-func validConfig(t *testing.T) string {
+func validConfig(t testing.TB) string {
 	t.Helper()
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -74,6 +75,26 @@ func TestParseErrors(t *testing.T) {
 		{"secret key as recipient", func(s string) string {
 			return strings.Replace(s, `recipients = ["age1`, `recipients = ["AGE-SECRET-KEY-1ABC", "age1`, 1)
 		}, "secret key"},
+		// Spellings that only the decoder reveals (issue 13, finding 5).
+		{"secret key through a unicode escape", func(s string) string {
+			return strings.Replace(s, `name = "Room 101"`, `name = "AGE\u002DSECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"`, 1)
+		}, "room.name: holds an age secret key"},
+		{"secret key through a long unicode escape", func(s string) string {
+			return strings.Replace(s, `name = "Room 101"`, `name = "\U00000041GE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"`, 1)
+		}, "room.name: holds an age secret key"},
+		{"secret key split by a line-ending backslash", func(s string) string {
+			return strings.Replace(s, `texts = { en = "We record.", zh = "我们录音。" }`,
+				"texts = { en = \"\"\"AGE-SECRET-\\\n    KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\"\"\", zh = \"我们录音。\" }", 1)
+		}, "agreement.texts.en: holds an age secret key"},
+		{"secret key in a recipients array, escaped", func(s string) string {
+			return strings.Replace(s, `recipients = ["age1`, `recipients = ["AGE-SECRET\u002DKEY-1ABC", "age1`, 1)
+		}, "encryption.recipients[0]: holds an age secret key"},
+		{"secret key in an array of tables", func(s string) string {
+			return strings.Replace(s, `id = "c-1"`, `id = "\u0041GE-SECRET-KEY-1ABC"`, 1)
+		}, "counselors[0].id: holds an age secret key"},
+		{"secret key as a quoted table key", func(s string) string {
+			return strings.Replace(s, `zh = "我们录音。"`, `zh = "我们录音。", "AGE\u002DSECRET-KEY-1ABC" = "x"`, 1)
+		}, "holds an age secret key"},
 		{"bad threshold", func(s string) string { return s + "\n[checks]\ntemp_min_c = 30\ntemp_max_c = 20\n" }, "checks.temp_min_c"},
 		{"wrong type", func(s string) string { return s + "\n[recording]\nsample_rate = \"fast\"\n" }, "sample_rate"},
 		{"impossible sample rate", func(s string) string { return s + "\n[recording]\nsample_rate = 44\n" }, "recording.sample_rate"},
@@ -133,7 +154,7 @@ func TestShippedConfigs(t *testing.T) {
 	}
 	for _, name := range []string{"dev.toml", "example.toml"} {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("..", "..", "configs", name))
+			b, err := os.ReadFile(filepath.Join("..", "..", "..", "configs", name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,4 +164,22 @@ func TestShippedConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParse: any bytes give a config or an error, never a panic, and an
+// accepted config never holds an age secret key in any decoded string.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(validConfig(f)))
+	f.Add([]byte("[room]\nname = \"AGE\\u002DSECRET-KEY-1QQ\"\n"))
+	f.Add([]byte("x = \"\"\"a\\\n b\"\"\"\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b)
+		if err != nil {
+			return
+		}
+		var doc map[string]any
+		if _, err := toml.Decode(string(b), &doc); err == nil && findSecretKey(doc, "") != "" {
+			t.Fatalf("accepted a config holding a secret key: %+v", c)
+		}
+	})
 }

@@ -95,6 +95,15 @@ func Parse(b []byte) (*Config, error) {
 		line := bytes.Count(b[:loc[0]], []byte("\n")) + 1
 		return nil, fmt.Errorf("line %d: holds an age secret key (AGE-SECRET-KEY-...); a device is configured with recipients (public keys) only, so a stolen kiosk reveals no recording: remove it and keep the identity with the admins", line)
 	}
+	// TOML escapes (\u002D), line-ending backslashes in multi-line strings
+	// and quoted keys can all spell a secret key that the raw bytes do not
+	// show: look at every decoded key and string too.
+	var doc map[string]any
+	if _, err := toml.Decode(string(b), &doc); err == nil {
+		if where := findSecretKey(doc, ""); where != "" {
+			return nil, fmt.Errorf("%s: holds an age secret key (AGE-SECRET-KEY-..., once its TOML escapes are decoded); a device is configured with recipients (public keys) only, so a stolen kiosk reveals no recording: remove it and keep the identity with the admins", where)
+		}
+	}
 	c := Default()
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&c)
 	if err != nil {
@@ -118,6 +127,44 @@ func Parse(b []byte) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// findSecretKey walks a decoded TOML document (tables, arrays, arrays of
+// tables, keys and string values) and returns the dotted path of the first
+// key or string that holds an age secret key, or "".
+func findSecretKey(v any, path string) string {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if secretKey.MatchString(k) {
+				return p + " (a key name)"
+			}
+			if w := findSecretKey(e, p); w != "" {
+				return w
+			}
+		}
+	case []map[string]any:
+		for i, e := range v {
+			if w := findSecretKey(e, fmt.Sprintf("%s[%d]", path, i)); w != "" {
+				return w
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if w := findSecretKey(e, fmt.Sprintf("%s[%d]", path, i)); w != "" {
+				return w
+			}
+		}
+	case string:
+		if secretKey.MatchString(v) {
+			return path
+		}
+	}
+	return ""
 }
 
 // Validate runs every section's Validate and reports every problem found, so
