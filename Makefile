@@ -21,7 +21,7 @@ APT_ARM64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all build run test test-unit lint bench build-arm64 deps deps-apt deps-tools clean
+.PHONY: all build run test test-unit lint bench bench-report build-arm64 deps deps-apt deps-tools clean
 
 all: build
 
@@ -65,11 +65,22 @@ lint:
 	$(GO) vet ./...
 
 # Figures as ratios against baselines measured in the same run; see bench/REPORT.md.
+# Each figure is a JSON file in bench/figures (committed: the report is made
+# from them). A full run starts afresh; a partial one re-measures only what it
+# names and keeps the other figures with their dates, e.g.
+#   make bench BENCH_PKGS=./kiosk/e2e BENCH_RUN=BenchSigkill
+BENCH_PKGS ?= ./...
+BENCH_RUN  ?= Bench
+FIGURES    := $(CURDIR)/bench/figures
 bench: deps
-	rm -rf $(CURDIR)/bench/results
-	ROOMKIOSK_BENCH_OUT=$(CURDIR)/bench/results xvfb-run -a \
-		$(GO) test -tags bench -run 'Bench' -bench . -benchtime 1x -count=1 -timeout 60m ./...
-	$(GO) run ./bench/report -in $(CURDIR)/bench/results -out $(CURDIR)/bench/REPORT.md
+	@if [ "$(BENCH_PKGS)" = "./..." ] && [ "$(BENCH_RUN)" = "Bench" ]; then rm -rf $(FIGURES); fi
+	ROOMKIOSK_BENCH_OUT=$(FIGURES) xvfb-run -a \
+		$(GO) test -tags bench -run '$(BENCH_RUN)' -bench . -benchtime 1x -count=1 -timeout 90m $(BENCH_PKGS)
+	$(GO) run ./bench/report -in $(FIGURES) -out $(CURDIR)/bench/REPORT.md
+
+# Only the report, from the figures already measured.
+bench-report:
+	$(GO) run ./bench/report -in $(FIGURES) -out $(CURDIR)/bench/REPORT.md
 
 # --- cross-compile for the Raspberry Pi -------------------------------------
 
@@ -83,7 +94,7 @@ build-arm64:
 	file $(BIN)/arm64/* 2>/dev/null || ls -l $(BIN)/arm64
 
 clean:
-	rm -rf $(BIN) bench/results .dev
+	rm -rf $(BIN) .dev
 
 # Appliance packaging and image targets (deb, image, image-test) live beside their recipe.
 -include images/images.mk

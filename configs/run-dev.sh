@@ -13,10 +13,17 @@ mkdir -p "$DEV/run" "$DEV/minio"
 chmod 700 "$DEV"
 
 pids=""
+screen_pid=""
 cleanup() {
 	trap - INT TERM EXIT
 	echo
 	echo "stopping..."
+	# The screen first, and wait for it, while its X server still runs: a
+	# screen whose display vanishes under it can only end abruptly.
+	if [ -n "$screen_pid" ]; then
+		kill "$screen_pid" 2>/dev/null || true
+		wait "$screen_pid" 2>/dev/null || true
+	fi
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
@@ -55,6 +62,7 @@ if [ ! -f "$DEV/device-credentials.toml" ]; then
 fi
 
 sed -e "s|@DEV_RECIPIENT@|$RECIPIENT|" -e "s|127.0.0.1:9000|127.0.0.1:$MINIO_PORT|" configs/dev.toml > "$DEV/roomkiosk.toml"
+chmod 600 "$DEV/roomkiosk.toml" # it holds the counselor PIN hash
 [ -f "$DEV/sim-state.json" ] || echo '{"door_open": false, "presence": false, "temperature_c": 22.5, "humidity_pct": 45, "lux": 420}' > "$DEV/sim-state.json"
 
 # No sound card (a server, a VM): a pretend microphone speaks through ALSA's
@@ -84,14 +92,17 @@ done
 
 if [ -n "${DISPLAY:-}" ]; then
 	roomkiosk-screen --socket .dev/run/control.sock --ui-listen 127.0.0.1:8090 &
-	pids="$pids $!"
+	screen_pid=$!
 else
 	echo "no DISPLAY: running the screen in a virtual X server (Xvfb); screenshot it with: DISPLAY=:99 import -window root shot.png"
-	Xvfb :99 -screen 0 800x480x24 -nolisten tcp > "$DEV/xvfb.log" 2>&1 &
+	# In a session of its own, so that Ctrl-C (SIGINT to the terminal's
+	# process group) does not take the X server away under the screen;
+	# cleanup stops it after the screen.
+	setsid Xvfb :99 -screen 0 800x480x24 -nolisten tcp > "$DEV/xvfb.log" 2>&1 &
 	pids="$pids $!"
 	sleep 1
 	DISPLAY=:99 roomkiosk-screen --socket .dev/run/control.sock --ui-listen 127.0.0.1:8090 &
-	pids="$pids $!"
+	screen_pid=$!
 fi
 
 cat <<MSG

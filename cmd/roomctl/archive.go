@@ -42,6 +42,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "only sessions started on or after this date (2006-01-02, UTC) or time (RFC 3339)")
 	until := fs.String("until", "", "only sessions started on or before this date (inclusive) or before this time")
 	asJSON := fs.Bool("json", false, "print JSON")
+	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of first versions")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -66,7 +67,11 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := (&archive.Archive{Client: cl, Bucket: c.Bucket}).Sessions(ctx, f)
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64}
+	if !*noCache {
+		ar.CacheDir = a.cacheDir(c)
+	}
+	rows, err := ar.Sessions(ctx, f)
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}

@@ -79,7 +79,7 @@ func (a *app) pinHash(args []string) error {
 			fmt.Fprintln(a.stderr)
 			return string(b), err
 		}
-		first, err := read("PIN (4 to 8 digits): ")
+		first, err := read(fmt.Sprintf("PIN (%d digits recommended; 4 to 8): ", pin.RecommendedDigits))
 		if err != nil {
 			return fmt.Errorf("pin-hash: read pin: %w", err)
 		}
@@ -106,5 +106,15 @@ func (a *app) pinHash(args []string) error {
 		return fmt.Errorf("pin-hash: %w", err)
 	}
 	fmt.Fprintln(a.stdout, h)
+	if len(p) < pin.RecommendedDigits {
+		// Accepted (some clinics need short PINs), but the admin should
+		// know what a copied hash costs an attacker.
+		n := 1
+		for range len(p) {
+			n *= 10
+		}
+		fmt.Fprintf(a.stderr, "warning: a %d-digit PIN has only %d possible values: anyone holding its hash can try them all offline in minutes to hours; %d digits are recommended\n",
+			len(p), n, pin.RecommendedDigits)
+	}
 	return nil
 }

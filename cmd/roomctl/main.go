@@ -28,9 +28,9 @@ const usage = `roomctl: the roomkiosk admin tool
 
 usage:
   roomctl keygen [-o FILE]                 make an age identity (admins only) and print its recipient
-  roomctl pin-hash                         read a counselor PIN and print its hash for the device config
+  roomctl pin-hash                         read a counselor PIN (6 digits recommended) and print its hash for the device config
                                            (asks twice on a terminal; otherwise reads one line from
-                                           standard input: echo 1234 | roomctl pin-hash)
+                                           standard input: echo 123456 | roomctl pin-hash)
   roomctl bucket init [--retention-days N] make the bucket: versioning, object lock, governance retention
   roomctl provision ROOM [--apply] [--credentials-out FILE] [--credentials-path PATH] [--policy-out FILE]
                                            print the device's [storage] config on stdout (the policy on

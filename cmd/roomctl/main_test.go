@@ -158,6 +158,8 @@ func newFleet(t *testing.T) *fleet {
 		"ROOMCTL_ENDPOINT": srv.Endpoint, "ROOMCTL_ACCESS_KEY": srv.AccessKey,
 		"ROOMCTL_SECRET_KEY": srv.SecretKey, "ROOMCTL_BUCKET": "clinic",
 		"ROOMCTL_MC": testenv.Tool(t, "mc"),
+		// Never the real user's cache.
+		"ROOMCTL_CACHE_DIR": t.TempDir(),
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"roomkiosk/sync/admin"
 )
 
 // esc makes a string that came from the bucket safe to print as text: a
@@ -76,4 +82,23 @@ func plainHTTPWarning(endpoint string) string {
 		return ""
 	}
 	return fmt.Sprintf("warning: endpoint %s is plain http to a host that is not loopback: admin credentials and recordings cross the network unencrypted; use https", esc(endpoint))
+}
+
+// cacheDir is where sessions keeps the first versions it read, per server
+// and bucket: $ROOMCTL_CACHE_DIR, else the user's cache folder; "" (no
+// cache) when ROOMCTL_CACHE_DIR is "off" or there is no such folder.
+func (a *app) cacheDir(c admin.Conn) string {
+	base := a.getenv("ROOMCTL_CACHE_DIR")
+	if base == "off" {
+		return ""
+	}
+	if base == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		base = filepath.Join(d, "roomctl")
+	}
+	h := sha256.Sum256([]byte(c.Endpoint + "\x00" + c.Bucket))
+	return filepath.Join(base, hex.EncodeToString(h[:8]))
 }

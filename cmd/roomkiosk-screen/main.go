@@ -129,8 +129,20 @@ func serve(ctx context.Context, log zerolog.Logger, socket, uiListen string, ful
 	}, screen.Wake)
 	go link.Run(ctx)
 	log.Info().Str("socket", socket).Str("version", version).Msg("roomkiosk-screen starting")
-	g := screen.New(screen.Options{Fonts: fonts, Link: link, Views: views, Version: version, Fullscreen: fullscreen, Language: language, Log: log})
-	return g.Run(ctx)
+	g := screen.New(screen.Options{Fonts: fonts, Link: link, Views: views, Version: version, Fullscreen: fullscreen, Language: language, Log: log,
+		DisplayLost: func() {
+			log.Error().Int("exit_code", screen.ExitDisplayLost).Msg("roomkiosk-screen stopped: the X display went away")
+		}})
+	if err := g.Run(ctx); err != nil {
+		return err
+	}
+	// One line says why the screen ends (a signal, or its window closed).
+	why := "window closed"
+	if ctx.Err() != nil {
+		why = "signal"
+	}
+	log.Info().Str("why", why).Msg("roomkiosk-screen stopped")
+	return nil
 }
 
 // conn adapts *control.Client to ui.Conn.

@@ -150,6 +150,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	stat, err := statusapi.Listen(cfg.Status, statusapi.Sources{
 		Snapshot: core.Snapshot,
 		Queue:    func() map[string]any { return queueFigures(d.uploader.Metrics()) },
+		Uploads:  d.uploader.Sessions,
 		Metrics:  []func() []statusapi.Metric{d.recorderMetrics, d.uploaderMetrics},
 		Version:  version,
 	}, log)

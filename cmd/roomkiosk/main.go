@@ -80,5 +80,9 @@ func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (*config.Conf
 		}
 		return nil, exitFailure
 	}
+	// A warning, not a refusal: a development config may be world-readable.
+	if fi, err := os.Stat(*path); err == nil && fi.Mode().Perm()&0o004 != 0 && len(cfg.Counselors) > 0 {
+		fmt.Fprintf(stderr, "roomkiosk: warning: %s is readable by every user (mode %#o) and holds the counselors' PIN hashes: chmod 0640, group roomkiosk\n", *path, fi.Mode().Perm())
+	}
 	return cfg, exitOK
 }

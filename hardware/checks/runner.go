@@ -307,9 +307,9 @@ func (r *Runner) runOne(ctx context.Context, c Check) room.CheckResult {
 }
 
 // RecordOverride logs that the counselor started a session despite the
-// required checks now blocking, with the reason they gave. The reason is
-// free text typed by staff about the room ("latch broken, porter told"); the
-// screen must not invite client details in it.
+// required checks now blocking, with the reason they chose: a code from
+// room.OverrideReasons (the core refuses anything else), never free text, as
+// the log is uploaded in the clear.
 func (r *Runner) RecordOverride(sessionID, counselorID, reason string) error {
 	if r.opt.Maintenance == nil {
 		return nil

@@ -76,7 +76,7 @@ func WriteState(path string, st State) error {
 
 func writeAtomic(path string, b []byte) error {
 	if err := durable.WriteFile(path, b, durable.Options{MkdirPerm: 0o755}); err != nil {
-		return fmt.Errorf("write sim state: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

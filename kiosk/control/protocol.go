@@ -14,6 +14,10 @@
 // Intents on one connection are decided in order; the reply's id is the
 // request's (ids are chosen by the client, non-zero). Several clients may be
 // connected at once; they all see the same snapshots.
+//
+// A check_override intent's reason must be one of the codes in
+// room.OverrideReasons; anything else is refused with code "invalid" before
+// the core sees it, and is neither logged nor echoed.
 package control
 
 import (

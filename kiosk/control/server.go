@@ -40,6 +40,7 @@ type Server struct {
 // declared here so that the screen, which links this package for its client,
 // does not link the state machine.
 type Core interface {
+	Snapshot() room.Snapshot
 	Subscribe() (<-chan room.Snapshot, func())
 	Send(ctx context.Context, in room.Intent) error
 }
@@ -284,9 +285,15 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 			s.log.Warn().Msg("client sent a malformed line; closing")
 			return
 		}
-		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		err := s.core.Send(sctx, req.Intent)
-		cancel()
+		err := checkIntent(req.Intent, s.core.Snapshot().Step)
+		if err != nil {
+			// The kind only: what was sent may be anything.
+			s.log.Warn().Str("intent", string(req.Intent.Kind)).Msg("intent refused by the control protocol: not a reason code")
+		} else {
+			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+			err = s.core.Send(sctx, req.Intent)
+			cancel()
+		}
 		select {
 		case replies <- message{Reply: req.ID, Error: toWire(err)}:
 		case <-writerDone:

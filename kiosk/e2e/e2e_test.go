@@ -77,7 +77,7 @@ func (k *kiosk) consent(t *testing.T, shots string, answers ...bool) {
 			k.Shot(t, shots+"-consent")
 		}
 		if yes {
-			k.Tap(t, "consent-yes")
+			k.Agree(t)
 		} else {
 			k.Tap(t, "consent-no")
 		}

@@ -32,6 +32,22 @@ const (
 	maxArgonTime   = 10
 )
 
+// Minimum strength of a stored hash. A PIN has at most 10^8 values (10^4
+// for a 4-digit one), so the hash's cost is all that stands between a
+// copied config and the PIN: at bcrypt cost 4 or argon2id m=1,t=1 a 4-digit
+// space falls in well under a second. These floors are the OWASP minimums
+// (argon2id 19 MiB, 2 passes; bcrypt 10), and what `roomctl pin-hash` makes.
+const (
+	MinBcryptCost  = 10
+	MinArgonMemory = 19 * 1024 // KiB
+	MinArgonTime   = 2
+)
+
+// RecommendedDigits is the PIN length `roomctl pin-hash` recommends: each
+// digit multiplies an offline search by ten, and 4 digits fall in minutes
+// on one core even at the minimum hash strength.
+const RecommendedDigits = 6
+
 // Validate reports whether pin is an acceptable counselor PIN: 4 to 8 ASCII
 // digits.
 func Validate(pin string) error {
@@ -64,8 +80,12 @@ func Hash(pin string) (string, error) {
 }
 
 // Verify reports whether pin matches hash, which may be an argon2id PHC
-// string or a bcrypt hash. A malformed hash never matches.
+// string or a bcrypt hash. A malformed hash, or one weaker than the minimum
+// (CheckHash), never matches.
 func Verify(hash, pin string) bool {
+	if CheckHash(hash) != nil {
+		return false
+	}
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
 		return verifyArgon2id(hash, pin)
@@ -75,16 +95,29 @@ func Verify(hash, pin string) bool {
 	return false
 }
 
-// CheckHash reports whether hash is a well-formed hash Verify can use, with a
-// message that says what is wrong (for config validation).
+// CheckHash reports whether hash is a well-formed hash Verify can use and at
+// least as strong as the minimum (MinBcryptCost, MinArgonMemory,
+// MinArgonTime), with a message that says what is wrong (for config
+// validation).
 func CheckHash(hash string) error {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"):
-		_, err := parseArgon2id(hash)
-		return err
+		p, err := parseArgon2id(hash)
+		if err != nil {
+			return err
+		}
+		if p.memory < MinArgonMemory || p.time < MinArgonTime {
+			return fmt.Errorf("argon2id hash: m=%d KiB, t=%d is too weak (at least m=%d, t=%d; make a new one with `roomctl pin-hash`)",
+				p.memory, p.time, MinArgonMemory, MinArgonTime)
+		}
+		return nil
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
-		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+		cost, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
 			return fmt.Errorf("bcrypt hash: %w", err)
+		}
+		if cost < MinBcryptCost {
+			return fmt.Errorf("bcrypt hash: cost %d is too weak (at least %d; make a new one with `roomctl pin-hash`)", cost, MinBcryptCost)
 		}
 		return nil
 	}

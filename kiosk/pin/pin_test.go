@@ -45,7 +45,7 @@ func TestHashVerify(t *testing.T) {
 	if h == h2 {
 		t.Error("two hashes of the same PIN are equal: salt not random")
 	}
-	bc, err := bcrypt.GenerateFromPassword([]byte("2468"), bcrypt.MinCost)
+	bc, err := bcrypt.GenerateFromPassword([]byte("2468"), MinBcryptCost)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,10 @@ const (
 	IntentCancel         IntentKind = "cancel"         // leave the current flow, back to the door
 	IntentCheckToggle    IntentKind = "check_toggle"   // Item: index into ManualItems
 	IntentCheckContinue  IntentKind = "check_continue" // all manual items ticked, no required failure
-	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason
+	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason: one of OverrideReasons
 	IntentParticipants   IntentKind = "participants"   // Count: 1..6
 	IntentRecord         IntentKind = "record"         // Yes: record or not
-	IntentConsent        IntentKind = "consent"        // Participant, Yes, Language, TextSHA256
+	IntentConsent        IntentKind = "consent"        // Participant, Yes, Language, TextSHA256, Pages, PagesSeen
 	IntentWithdraw       IntentKind = "withdraw"       // any participant, no PIN
 	IntentWithdrawKeep   IntentKind = "withdraw_keep"
 	IntentWithdrawDelete IntentKind = "withdraw_delete"
@@ -35,6 +35,12 @@ type Intent struct {
 	Participant int        `json:"participant,omitempty"`
 	Language    string     `json:"language,omitempty"`
 	TextSHA256  string     `json:"text_sha256,omitempty"` // hash of the agreement text the screen showed
-	Reason      string     `json:"reason,omitempty"`
+	Reason      string     `json:"reason,omitempty"`      // an override reason code (OverrideReasons), never free text
 	Rating      int        `json:"rating,omitempty"`
+	// Consent: how many pages the agreement took on the screen in the
+	// language shown, and how many of them the participant has seen (paged
+	// to). 0 and 0 when the sender does not say; a yes with Pages > 0 needs
+	// every page seen.
+	Pages     int `json:"pages,omitempty"`
+	PagesSeen int `json:"pages_seen,omitempty"`
 }

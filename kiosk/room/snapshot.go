@@ -19,7 +19,8 @@ type Snapshot struct {
 	Languages []string      `json:"languages"`
 
 	// Counselor PIN pad.
-	PINDigits   int       `json:"pin_digits"` // how many digits typed (never the digits)
+	PINDigits   int       `json:"pin_digits"`             // how many digits typed (never the digits)
+	PINChecking bool      `json:"pin_checking,omitempty"` // the typed PIN is being checked (the pad waits)
 	PINError    string    `json:"pin_error,omitempty"`
 	LockedUntil time.Time `json:"locked_until,omitzero"`
 

@@ -75,6 +75,11 @@ type Decision struct {
 	Language    string    `json:"language"`
 	TextSHA256  string    `json:"text_sha256,omitempty"` // hex SHA-256 of the text this participant was shown
 	At          time.Time `json:"at"`
+	// How many pages the agreement took on the screen in Language and how
+	// many the participant paged to before deciding (the screen enables "I
+	// agree" only once all are seen); 0 and 0 when the screen did not say.
+	Pages     int `json:"pages,omitempty"`
+	PagesSeen int `json:"pages_seen,omitempty"`
 }
 
 // ConsentRecord is kept with the session (and, encrypted, in its manifest).
@@ -95,8 +100,8 @@ type SessionInfo struct {
 	Consent     ConsentRecord `json:"consent"`
 
 	// The counselor continued past a failing required check. The reason is
-	// free text: it goes only into the (encrypted) manifest, never into logs
-	// or snapshots.
+	// one of the OverrideReasons codes (the core refuses anything else), so
+	// it may go into the maintenance log as well as the manifest.
 	ChecksOverridden bool   `json:"checks_overridden,omitempty"`
 	OverrideReason   string `json:"override_reason,omitempty"`
 }

@@ -27,6 +27,10 @@ type Options struct {
 	Language   string           // shown until the daemon's first snapshot says the room's ("" = English)
 	Now        func() time.Time // defaults to time.Now
 	Log        zerolog.Logger
+	// DisplayLost is called once if the connection to the X server breaks,
+	// before the process exits with ExitDisplayLost (X cannot be used any
+	// more, so Run cannot return). It should log one line and return.
+	DisplayLost func()
 }
 
 // Game is the ebiten game: it rebuilds the scene only when the snapshot,
@@ -137,6 +141,7 @@ func (g *Game) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, Wake)
 	defer stop()
+	watchDisplay(g.opts.DisplayLost)
 	// Presses that begin and end between two frames (findings F2): the
 	// watcher wakes a frame when one ends, and Update makes up for those
 	// ebiten did not see.

@@ -94,8 +94,8 @@ static pw_t *pw_open(int *reason) {
 }
 
 // pw_next blocks until a primary button or touch goes down over a window
-// of this process (1) or up anywhere (2), or stopfd becomes readable or the
-// connection fails (-1).
+// of this process (1) or up anywhere (2), or stopfd becomes readable (-1),
+// or the X server hangs up (-2).
 static int pw_next(pw_t *p, int stopfd) {
 	for (;;) {
 		while (XPending(p->d)) {
@@ -140,7 +140,7 @@ static int pw_next(pw_t *p, int stopfd) {
 			return -1;
 		}
 		if ((fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-			return -1;
+			return -2;
 		}
 	}
 }
@@ -195,6 +195,11 @@ func watchPresses(onChange func()) (*PressWatch, func(), error) {
 				if pw.up() && onChange != nil {
 					onChange()
 				}
+			case -2:
+				// The X server went away: end the process cleanly before
+				// the drawing thread trips over the dead connection.
+				displayLost()
+				return
 			default:
 				return
 			}

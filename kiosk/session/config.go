@@ -3,9 +3,11 @@ package session
 import (
 	"errors"
 	"fmt"
-	"roomkiosk/kiosk/room"
 	"strings"
 	"time"
+
+	"roomkiosk/kiosk/pin"
+	"roomkiosk/kiosk/room"
 )
 
 // RoomConfig is the [room] section.
@@ -43,11 +45,11 @@ type FlowConfig struct {
 func DefaultFlow() FlowConfig {
 	return FlowConfig{
 		ManualChecks:    []string{"Room tidy", "Tissues and water ready", "Sockets and floor safe"},
-		PINTimeout:      room.Duration{60 * time.Second},
-		ConsentTimeout:  room.Duration{5 * time.Minute},
-		MaxLengthWarn:   room.Duration{10 * time.Minute},
+		PINTimeout:      room.Duration{Duration: 60 * time.Second},
+		ConsentTimeout:  room.Duration{Duration: 5 * time.Minute},
+		MaxLengthWarn:   room.Duration{Duration: 10 * time.Minute},
 		LockoutAttempts: 5,
-		LockoutFor:      room.Duration{5 * time.Minute},
+		LockoutFor:      room.Duration{Duration: 5 * time.Minute},
 	}
 }
 
@@ -113,6 +115,11 @@ func ValidateCounselors(cs []Counselor) error {
 		seen[c.ID] = true
 		if !strings.HasPrefix(c.PINHash, "$2a$") && !strings.HasPrefix(c.PINHash, "$2b$") && !strings.HasPrefix(c.PINHash, "$argon2id$") {
 			return fmt.Errorf("counselors[%d].pin_hash: not a bcrypt or argon2id hash (make one with `roomctl pin-hash`)", i)
+		}
+		// The strength floor lives with the hashing (kiosk/pin); a weak
+		// hash names its counselor so the admin knows whose PIN to redo.
+		if err := pin.CheckHash(c.PINHash); err != nil {
+			return fmt.Errorf("counselors[%d].pin_hash (counselor %q): %w", i, c.ID, err)
 		}
 	}
 	return nil

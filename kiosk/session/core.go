@@ -144,7 +144,7 @@ type state struct {
 	manual     []room.ManualItem
 	counselor  string // who passed the start PIN
 	overridden bool
-	override   string // the reason; never logged or published
+	override   string // the reason code (room.OverrideReasons)
 
 	sess   *sessionState
 	recSt  room.RecorderStatus // latest accepted recorder report
@@ -484,6 +484,10 @@ func (c *Core) handle(ev event) {
 		}
 		close(ev.done)
 	case syncEvent:
+		// Publish first: whoever waits on a sync reads the snapshot next,
+		// and it must hold what was applied before the sync (the pending
+		// recorder report applied just above, say).
+		c.publish()
 		close(ev.done)
 	}
 }
@@ -604,11 +608,14 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 			if in.Kind == room.IntentCheckContinue {
 				return c.refuse(in, room.ErrInvalid, "required check failing: %s; fix it or override with a reason", strings.Join(failing, ", "))
 			}
-			if strings.TrimSpace(in.Reason) == "" {
-				return c.refuse(in, room.ErrInvalid, "an override needs a reason")
+			// A code from the fixed list, never free text: the reason goes
+			// into the maintenance log, which is uploaded in the clear. The
+			// refusal does not echo what was sent.
+			if !room.ValidOverrideReason(in.Reason) {
+				return c.refuse(in, room.ErrInvalid, "an override needs one of the reason codes %s", strings.Join(room.OverrideReasons(), ", "))
 			}
 			st.overridden = true
-			st.override = strings.TrimSpace(in.Reason)
+			st.override = in.Reason
 		}
 		c.openSession(failing)
 		return nil
@@ -655,9 +662,16 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 		if !strings.EqualFold(in.TextSHA256, want) {
 			return c.refuse(in, room.ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, c.cfg.Agreement.ID, in.Language)
 		}
+		// Pages as the screen laid them out; the record keeps what it says.
+		if in.Pages < 0 || in.PagesSeen < 0 || in.PagesSeen > in.Pages {
+			return c.refuse(in, room.ErrInvalid, "pages seen %d of %d is impossible", in.PagesSeen, in.Pages)
+		}
+		if in.Yes && in.PagesSeen < in.Pages {
+			return c.refuse(in, room.ErrInvalid, "agreeing needs every page of the agreement seen (%d of %d)", in.PagesSeen, in.Pages)
+		}
 		s.decisions = append(s.decisions, room.Decision{
 			Participant: in.Participant, Consented: in.Yes, Language: in.Language,
-			TextSHA256: want, At: c.now(),
+			TextSHA256: want, At: c.now(), Pages: in.Pages, PagesSeen: in.PagesSeen,
 		})
 		c.touch()
 		if !in.Yes {
@@ -889,8 +903,8 @@ func (c *Core) openSession(failing []string) {
 	c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	l := c.slog().Info().Str("counselor", st.counselor)
 	if st.overridden {
-		// The reason is free text: log only that there was one.
-		l = l.Bool("override", true).Strs("failing_checks", failing)
+		// The reason is a code from a fixed list (never free text).
+		l = l.Bool("override", true).Str("override_reason", st.override).Strs("failing_checks", failing)
 	}
 	l.Msg("session opened")
 }
@@ -1077,6 +1091,7 @@ func (c *Core) build() room.Snapshot {
 		Language:    st.lang,
 		Languages:   slices.Clone(c.cfg.Room.Languages),
 		PINDigits:   len(st.digits),
+		PINChecking: st.verifying,
 		PINError:    st.pinErr,
 		Checks:      slices.Clone(st.checks),
 		Faults:      slices.Clone(st.faults),

@@ -126,8 +126,11 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		return "continue"
 	case opOverride:
 		reason := ""
-		if arg%2 == 1 {
-			reason = "reason"
+		switch arg % 4 {
+		case 1, 3:
+			reason = room.OverrideReasons()[int(arg/4)%len(room.OverrideReasons())]
+		case 2:
+			reason = "free text, refused" // not a code
 		}
 		send(room.Intent{Kind: room.IntentCheckOverride, Reason: reason})
 		return "override"

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,14 +193,24 @@ func TestCheckOverride(t *testing.T) {
 	if err := h.send(room.Intent{Kind: room.IntentCheckOverride, Reason: "  "}); !isRefused(err, room.ErrInvalid) {
 		t.Fatalf("override without a reason: %v", err)
 	}
-	h.must(room.Intent{Kind: room.IntentCheckOverride, Reason: "spare mic on the desk"})
+	// Free text is refused, whatever it says (issue 13 item 4): only codes.
+	for _, r := range []string{"spare mic on the desk", "Checked in person: the room is fine", " urgent_session", "URGENT_SESSION"} {
+		err := h.send(room.Intent{Kind: room.IntentCheckOverride, Reason: r})
+		if !isRefused(err, room.ErrInvalid) {
+			t.Fatalf("override with free text %q: %v", r, err)
+		}
+		if strings.Contains(err.Error(), "spare mic") || strings.Contains(err.Error(), "in person") {
+			t.Errorf("the refusal echoes the text sent: %v", err)
+		}
+	}
+	h.must(room.Intent{Kind: room.IntentCheckOverride, Reason: room.OverrideKnownSensorFault})
 	s := h.snap()
 	if s.Step != room.StepParticipants || s.OverrideNote == "" || s.Door != room.DoorInSession {
 		t.Fatalf("after override: %+v", s)
 	}
 	h.must(room.Intent{Kind: room.IntentParticipants, Count: 1}, room.Intent{Kind: room.IntentRecord, Yes: true}, consent(1, true))
 	info := h.rec.Calls()[0].Info
-	if !info.ChecksOverridden || info.OverrideReason != "spare mic on the desk" {
+	if !info.ChecksOverridden || info.OverrideReason != room.OverrideKnownSensorFault {
 		t.Errorf("SessionInfo override = %v %q", info.ChecksOverridden, info.OverrideReason)
 	}
 }

@@ -29,8 +29,9 @@ type Metric struct {
 // must be cheap and safe for concurrent use.
 type Sources struct {
 	Snapshot func() room.Snapshot
-	Queue    func() map[string]any // uploader figures for /status; may be nil
-	Metrics  []func() []Metric     // recorder, uploader, ...
+	Queue    func() map[string]any    // uploader figures for /status; may be nil
+	Uploads  func() room.UploadReport // sessions on the device and their upload state; may be nil
+	Metrics  []func() []Metric        // recorder, uploader, ...
 	Version  string
 }
 
@@ -48,6 +49,11 @@ type Status struct {
 	Alerts    []string           `json:"alerts,omitempty"`
 	Queue     map[string]any     `json:"queue,omitempty"`
 	At        time.Time          `json:"at"`
+
+	// Every session still on the device with its upload state, oldest
+	// first, and the last session whose upload completed (since start).
+	Sessions     []room.SessionUpload `json:"sessions"`
+	LastUploaded *room.LastUpload     `json:"last_uploaded,omitempty"`
 }
 
 // Server is the loopback status endpoint.
@@ -127,6 +133,14 @@ func BuildStatus(src Sources) Status {
 	}
 	if src.Queue != nil {
 		st.Queue = src.Queue()
+	}
+	st.Sessions = []room.SessionUpload{}
+	if src.Uploads != nil {
+		r := src.Uploads()
+		if r.Sessions != nil {
+			st.Sessions = r.Sessions
+		}
+		st.LastUploaded = r.LastUploaded
 	}
 	return st
 }

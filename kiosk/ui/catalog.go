@@ -46,6 +46,7 @@ var catalogs = map[string]map[Msg]string{
 		"pin.back":              "Delete",
 		"pin.cancel":            "Cancel",
 		"pin.wrong":             "Wrong PIN, please try again",
+		"pin.checking":          "Checking…",
 		"pin.locked":            "Too many wrong PINs. Try again in {d}",
 
 		"check.title":           "Before the session",
@@ -75,12 +76,12 @@ var catalogs = map[string]map[Msg]string{
 		"check.memory":          "Memory",
 		"check.network":         "Network",
 
-		"override.title":    "Continue despite a failed required check?",
-		"override.sub":      "Choose the reason; it is kept with the session record.",
-		"override.reason.1": "Checked in person: the room is fine",
-		"override.reason.2": "Known sensor fault, already reported",
-		"override.reason.3": "Urgent session that cannot wait",
-		"override.back":     "Back",
+		"override.title":                     "Continue despite a failed required check?",
+		"override.sub":                       "Choose the reason; it is kept with the session record.",
+		"override.reason.checked_in_person":  "Checked in person: the room is fine",
+		"override.reason.known_sensor_fault": "Known sensor fault, already reported",
+		"override.reason.urgent_session":     "Urgent session that cannot wait",
+		"override.back":                      "Back",
 
 		"participants.title": "How many clients are present?",
 		"participants.sub":   "Each client will be asked separately.",
@@ -91,10 +92,11 @@ var catalogs = map[string]map[Msg]string{
 		"record.yes":   "Record, with consent",
 		"record.no":    "Do not record",
 
-		"consent.title": "Participant {n} of {total}",
-		"consent.sub":   "Please read the agreement. You may stop the recording at any time.",
-		"consent.yes":   "I agree to recording",
-		"consent.no":    "I do not agree",
+		"consent.title":   "Participant {n} of {total}",
+		"consent.sub":     "Please read the agreement. You may stop the recording at any time.",
+		"consent.yes":     "I agree to recording",
+		"consent.no":      "I do not agree",
+		"consent.readall": "Read every page to agree ({n}/{total})",
 
 		"session.stop":       "Stop recording",
 		"session.end":        "End session",
@@ -167,14 +169,15 @@ var catalogs = map[string]map[Msg]string{
 		"privacy.recording":   "正在录音",
 		"privacy.not":         "未录音",
 
-		"pin.title.start":       "咨询师 PIN 码",
-		"pin.title.end":         "输入咨询师 PIN 码以结束咨询",
-		"pin.title.maintenance": "输入咨询师 PIN 码以进入维护",
+		"pin.title.start":       "咨询师\u00a0PIN\u00a0码",
+		"pin.title.end":         "输入\u200b咨询师\u00a0PIN\u00a0码\u200b以\u200b结束\u200b咨询",
+		"pin.title.maintenance": "输入\u200b咨询师\u00a0PIN\u00a0码\u200b以\u200b进入\u200b维护",
 		"pin.ok":                "确定",
 		"pin.back":              "删除",
 		"pin.cancel":            "取消",
-		"pin.wrong":             "PIN 码错误，请重试",
-		"pin.locked":            "PIN 码错误次数过多，请 {d} 后重试",
+		"pin.wrong":             "PIN\u00a0码\u200b错误，请\u200b重试",
+		"pin.checking":          "正在验证…",
+		"pin.locked":            "PIN\u00a0码\u200b错误\u200b次数\u200b过多，请\u00a0{d}\u00a0后\u200b重试",
 
 		"check.title":           "咨询前检查",
 		"check.auto":            "设备与环境",
@@ -182,8 +185,8 @@ var catalogs = map[string]map[Msg]string{
 		"check.good":            "正常",
 		"check.abnormal":        "异常",
 		"check.unknown":         "未知",
-		"check.blocked":         "有必需检查未通过",
-		"check.tick":            "请确认所有项目后继续",
+		"check.blocked":         "有\u200b必需\u200b检查\u200b未\u200b通过",
+		"check.tick":            "请\u200b确认\u200b所有\u200b项目\u200b后\u200b继续",
 		"check.ready":           "就绪",
 		"check.continue":        "继续",
 		"check.override":        "强制继续…",
@@ -203,40 +206,41 @@ var catalogs = map[string]map[Msg]string{
 		"check.memory":          "内存",
 		"check.network":         "网络",
 
-		"override.title":    "必需检查未通过，仍要继续吗？",
-		"override.sub":      "请选择原因，原因会随本次咨询记录保存。",
-		"override.reason.1": "已现场确认，房间正常",
-		"override.reason.2": "已知传感器故障，已报修",
-		"override.reason.3": "紧急咨询，无法等待",
-		"override.back":     "返回",
+		"override.title":                     "必需\u200b检查\u200b未\u200b通过，仍要\u200b继续吗？",
+		"override.sub":                       "请\u200b选择\u200b原因，原因\u200b会\u200b随\u200b本次\u200b咨询\u200b记录\u200b保存。",
+		"override.reason.checked_in_person":  "已\u200b现场\u200b确认，房间\u200b正常",
+		"override.reason.known_sensor_fault": "已知\u200b传感器\u200b故障，已\u200b报修",
+		"override.reason.urgent_session":     "紧急\u200b咨询，无法\u200b等待",
+		"override.back":                      "返回",
 
 		"participants.title": "有几位来访者在场？",
-		"participants.sub":   "将逐一征求每位来访者的意见。",
+		"participants.sub":   "将\u200b逐一\u200b征求\u200b每位\u200b来访者的\u200b意见。",
 		"participants.back":  "取消",
 
 		"record.title": "本次咨询是否录音？",
-		"record.sub":   "录音前须征得每位来访者同意，任何一人不同意即不录音。",
-		"record.yes":   "录音（需同意）",
+		"record.sub":   "录音前\u200b须\u200b征得\u200b每位\u200b来访者\u200b同意，任何\u200b一人\u200b不同意\u200b即\u200b不录音。",
+		"record.yes":   "录音（需\u200b同意）",
 		"record.no":    "不录音",
 
-		"consent.title": "来访者 {n} / {total}",
-		"consent.sub":   "请阅读以下同意书。您可以随时停止录音。",
-		"consent.yes":   "我同意录音",
-		"consent.no":    "我不同意",
+		"consent.title":   "来访者 {n} / {total}",
+		"consent.sub":     "请\u200b阅读\u200b以下\u200b同意书。您\u200b可以\u200b随时\u200b停止\u200b录音。",
+		"consent.yes":     "我同意录音",
+		"consent.no":      "我不同意",
+		"consent.readall": "请\u200b读完\u200b每一页\u200b后\u200b同意（第\u00a0{n}/{total}\u00a0页）",
 
 		"session.stop":       "停止录音",
 		"session.end":        "结束咨询",
-		"session.declined":   "未录音：有来访者不同意录音",
-		"session.withdrawn":  "已应来访者要求停止录音",
+		"session.declined":   "未录音：有\u200b来访者\u200b不同意\u200b录音",
+		"session.withdrawn":  "已应\u200b来访者\u200b要求\u200b停止\u200b录音",
 		"session.unrecorded": "本次咨询不录音",
 		"session.starting":   "正在开始录音…",
 		"session.fault":      "录音中断，正在重试",
 		"session.stopped":    "录音已停止",
-		"session.failed":     "未录音：录音设备无法启动",
-		"session.maxlen":     "录音已停止：已达到最长时长",
+		"session.failed":     "未录音：录音\u200b设备\u200b无法\u200b启动",
+		"session.maxlen":     "录音\u200b已停止：已\u200b达到\u200b最长\u200b时长",
 		"session.level":      "麦克风",
 		"session.alerts":     "咨询师提示",
-		"session.overridden": "有必需检查未通过，已强制开始",
+		"session.overridden": "有\u200b必需\u200b检查\u200b未\u200b通过，已\u200b强制\u200b开始",
 
 		"alert.mic_silent":         "麦克风无声音",
 		"alert.mic_lost":           "麦克风已断开",
@@ -248,11 +252,11 @@ var catalogs = map[string]map[Msg]string{
 		"alert.recorder_failed":    "录音设备无法启动",
 
 		"withdraw.title":  "录音已停止",
-		"withdraw.sub":    "保留还是删除已录制的内容？",
+		"withdraw.sub":    "保留\u200b还是\u200b删除\u200b已录制的\u200b内容？",
 		"withdraw.keep":   "保留",
 		"withdraw.delete": "删除",
 
-		"feedback.title": "您对今天的咨询满意吗？",
+		"feedback.title": "您\u200b对\u200b今天的\u200b咨询\u200b满意吗？",
 		"feedback.sub":   "可选，匿名。",
 		"feedback.1":     "很不满意",
 		"feedback.2":     "不太满意",
@@ -279,6 +283,11 @@ var catalogs = map[string]map[Msg]string{
 // placeholders replaced from kv pairs ("n", "3", ...). A missing key returns
 // the key itself, which the catalog tests catch.
 func T(lang string, m Msg, kv ...string) string {
+	return stripBreaks(translate(lang, m, kv...))
+}
+
+// translate is T with the WordBreak marks kept, for the layout.
+func translate(lang string, m Msg, kv ...string) string {
 	cat, ok := catalogs[lang]
 	if !ok {
 		cat = catalogs["en"]

@@ -48,6 +48,7 @@ type Element struct {
 	Descent  float64
 	FromKey  Msg // catalog key the text came from, if any
 	Overflow bool
+	Source   string // the whole text this line was cut from, WordBreak marks included
 }
 
 // SamePicture reports whether o paints exactly what s paints: the screen
@@ -90,6 +91,7 @@ type Local struct {
 	Override  bool   // override reason picker open
 	Scroll    int    // first agreement line shown
 	ScrollKey string // turn and language the scroll belongs to
+	SeenTo    int    // furthest Scroll shown for ScrollKey: "I agree" waits until it reaches the end
 }
 
 // Apply performs a local action.
@@ -128,6 +130,8 @@ type Scene struct {
 	Locked     bool      // the PIN pad is locked out
 	Local      Local     // the local state, normalised (scroll clamped, reset on a new turn)
 	Page       int       // agreement scroll step in lines
+	Pages      int       // agreement pages in the language shown (consent scene)
+	PagesSeen  int       // how many of them the participant has paged to
 	ScrollArea Rect      // where a vertical drag scrolls the agreement (zero: none)
 	ScrollLine float64   // pixels per agreement line
 	Overflows  []string  // text that did not fit its box; always empty unless there is a bug
@@ -224,10 +228,11 @@ func Build(f *Fonts, in Input) *Scene {
 	return b.sc
 }
 
-// t translates and records that the key was shown.
+// t translates and records that the key was shown. The text keeps its
+// WordBreak marks for the layout (textKey), which never draws them.
 func (b *builder) t(m Msg, kv ...string) string {
 	b.sc.Used[m] = true
-	return T(b.lang, m, kv...)
+	return translate(b.lang, m, kv...)
 }
 
 func (b *builder) fill(r Rect, c color.RGBA, radius float64) {
@@ -262,14 +267,17 @@ func (b *builder) text(r Rect, c color.RGBA, st TextStyle, s string) {
 }
 
 func (b *builder) textKey(r Rect, c color.RGBA, st TextStyle, s string, key Msg) {
+	// Catalog messages break only between words; config text (the
+	// agreement, checklist lines) has no marks and breaks as before.
+	st.words = key != ""
 	lines, size, ok := b.f.Fit(s, r.W, r.H, st)
 	if !ok {
-		b.sc.Overflows = append(b.sc.Overflows, fmt.Sprintf("%s/%s: %q does not fit %.0fx%.0f", b.sc.Name, b.lang, s, r.W, r.H))
+		b.sc.Overflows = append(b.sc.Overflows, fmt.Sprintf("%s/%s: %q does not fit %.0fx%.0f", b.sc.Name, b.lang, stripBreaks(s), r.W, r.H))
 	}
 	face := b.f.face(size, st.Bold)
 	lh := b.f.lineHeight(size, st)
 	// Vertical placement: the block of lines, centred or at the top.
-	asc, desc := face.lineMetrics(s)
+	asc, desc := face.lineMetrics(stripBreaks(s))
 	blockH := asc + desc + float64(len(lines)-1)*lh
 	y := r.Y + asc
 	if !st.Top {
@@ -286,7 +294,7 @@ func (b *builder) textKey(r Rect, c color.RGBA, st TextStyle, s string, key Msg)
 		}
 		b.sc.Elements = append(b.sc.Elements, Element{
 			Kind: KindText, Text: l, Size: size, Bold: st.Bold, Color: c,
-			X: x, Y: y, Box: r, Advance: adv, Ascent: asc, Descent: desc, FromKey: key, Overflow: !ok,
+			X: x, Y: y, Box: r, Advance: adv, Ascent: asc, Descent: desc, FromKey: key, Overflow: !ok, Source: s,
 		})
 		y += lh
 	}

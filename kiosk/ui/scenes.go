@@ -27,7 +27,8 @@ func (b *builder) connecting() {
 	}
 }
 
-// doorColor is the big state's colour.
+// doorColor returns the door state's title and subtitle messages and the
+// colour of the panel behind them.
 func doorColor(d room.Door) (title, sub Msg, c color.RGBA) {
 	switch d {
 	case room.DoorInSession:
@@ -190,6 +191,10 @@ func (b *builder) pin() {
 
 	locked := s.LockedUntil.After(b.in.Now)
 	b.sc.Locked = locked
+	// While the daemon checks the hash (70-190 ms here, more on a Pi) the
+	// pad says so and takes no input, so OK visibly did something.
+	checking := s.PINChecking && !locked
+	keys := !locked && !checking
 
 	// Masked digits: one filled dot per typed digit, never the digits.
 	slots := max(4, s.PINDigits)
@@ -214,6 +219,8 @@ func (b *builder) pin() {
 			"d", fmt.Sprintf("%d:%02d", secs/60, secs%60))
 		// Rebuild when the shown second changes.
 		b.nextAt(s.LockedUntil.Add(-time.Duration(secs-1) * time.Second))
+	} else if checking {
+		b.msg(msgBox, ColText, TextStyle{Size: 26, MinSize: 15, Bold: true, Wrap: true, Top: true}, "pin.checking")
 	} else if s.PINError != "" {
 		b.msg(msgBox, ColBad, TextStyle{Size: 26, MinSize: 15, Bold: true, Wrap: true, Top: true}, "pin.wrong")
 	}
@@ -235,12 +242,21 @@ func (b *builder) pin() {
 		if n == 0 {
 			row, col = 3, 1
 		}
-		b.buttonText(fmt.Sprintf("pin-%d", n), cell(row, col), btnSecondary, !locked, digit,
+		b.buttonText(fmt.Sprintf("pin-%d", n), cell(row, col), btnSecondary, keys, digit,
 			&room.Intent{Kind: room.IntentPINDigit, Digit: n}, LocalNone, strconv.Itoa(n), "")
 	}
 	small := TextStyle{Size: 24, MinSize: 14, Bold: true, Align: AlignCenter, Wrap: true}
-	b.button("pin-back", cell(3, 0), btnSecondary, !locked && s.PINDigits > 0, small, &room.Intent{Kind: room.IntentPINBack}, LocalNone, "pin.back")
-	b.button("pin-ok", cell(3, 2), btnPrimary, !locked && s.PINDigits > 0, small, &room.Intent{Kind: room.IntentPINOK}, LocalNone, "pin.ok")
+	b.button("pin-back", cell(3, 0), btnSecondary, keys && s.PINDigits > 0, small, &room.Intent{Kind: room.IntentPINBack}, LocalNone, "pin.back")
+	if checking {
+		// OK stays lit, as pressed, until the answer.
+		saved := b.in.Local.Pressed
+		b.in.Local.Pressed = "pin-ok"
+		b.buttonText("pin-ok", cell(3, 2), btnPrimary, true, small, nil, LocalNone, b.t("pin.ok"), "pin.ok")
+		b.in.Local.Pressed = saved
+		b.sc.Targets[len(b.sc.Targets)-1].Enabled = false
+		return
+	}
+	b.button("pin-ok", cell(3, 2), btnPrimary, keys && s.PINDigits > 0, small, &room.Intent{Kind: room.IntentPINOK}, LocalNone, "pin.ok")
 }
 
 // --- checklist ------------------------------------------------------------
@@ -365,13 +381,13 @@ func (b *builder) override() {
 	b.sc.Name = "override"
 	b.msg(R(28, 18, 744, 48), ColBad, TextStyle{Size: 30, MinSize: 16, Bold: true}, "override.title")
 	b.msg(R(28, 70, 744, 34), ColMuted, TextStyle{Size: 20, MinSize: 12}, "override.sub")
-	for i := 1; i <= 3; i++ {
-		m := Msg(fmt.Sprintf("override.reason.%d", i))
-		// The reason goes into the session record in English, whatever the
-		// screen's language, so records read the same everywhere.
-		in := &room.Intent{Kind: room.IntentCheckOverride, Reason: T("en", m)}
-		b.button(fmt.Sprintf("override-reason-%d", i), R(28, 116+float64(i-1)*92, 744, 80), btnSecondary, true,
-			TextStyle{Size: 24, MinSize: 14, Align: AlignCenter, Wrap: true}, in, LocalCloseOverride, m)
+	for i, code := range room.OverrideReasons() {
+		// The intent carries the code, never the label: the daemon refuses
+		// anything but a code, and the records read the same in every
+		// language.
+		in := &room.Intent{Kind: room.IntentCheckOverride, Reason: code}
+		b.button(fmt.Sprintf("override-reason-%d", i+1), R(28, 116+float64(i)*92, 744, 80), btnSecondary, true,
+			TextStyle{Size: 24, MinSize: 14, Align: AlignCenter, Wrap: true}, in, LocalCloseOverride, Msg("override.reason."+code))
 	}
 	b.button("override-back", R(28, 400, 180, 64), btnGhost, true, TextStyle{}, nil, LocalCloseOverride, "override.back")
 }
@@ -470,11 +486,14 @@ func (b *builder) consent() {
 	key := fmt.Sprintf("%d/%s/%s", turn, lang, s.SessionID)
 	local := b.in.Local
 	if local.ScrollKey != key {
-		local.Scroll, local.ScrollKey = 0, key
+		// A new participant, or the text in another language: read from
+		// the top, and every page again.
+		local.Scroll, local.ScrollKey, local.SeenTo = 0, key, 0
 	}
 	maxScroll := max(0, len(lines)-visible)
 	local.Scroll = min(max(local.Scroll, 0), maxScroll)
-	b.sc.Local.Scroll, b.sc.Local.ScrollKey = local.Scroll, local.ScrollKey
+	local.SeenTo = min(max(local.SeenTo, local.Scroll), maxScroll)
+	b.sc.Local.Scroll, b.sc.Local.ScrollKey, b.sc.Local.SeenTo = local.Scroll, local.ScrollKey, local.SeenTo
 	b.sc.Page = max(1, visible-1)
 	b.sc.ScrollArea, b.sc.ScrollLine = box, lh
 	y := inner.Y + fx(face.Metrics().Ascent)
@@ -495,18 +514,33 @@ func (b *builder) consent() {
 	b.scrollButton("consent-scroll-up", up, canUp, true)
 	b.scrollButton("consent-scroll-down", down, canDown, false)
 	pages := (maxScroll+b.sc.Page-1)/b.sc.Page + 1
-	page := (local.Scroll+b.sc.Page-1)/b.sc.Page + 1
-	if local.Scroll >= maxScroll {
-		page = pages
+	pageAt := func(scroll int) int {
+		if scroll >= maxScroll {
+			return pages
+		}
+		return (scroll+b.sc.Page-1)/b.sc.Page + 1
 	}
-	b.text(R(714, 210, 62, 44), ColMuted, TextStyle{Size: 18, MinSize: 11, Align: AlignCenter}, fmt.Sprintf("%d/%d", page, pages))
+	b.text(R(714, 210, 62, 44), ColMuted, TextStyle{Size: 18, MinSize: 11, Align: AlignCenter}, fmt.Sprintf("%d/%d", pageAt(local.Scroll), pages))
+	b.sc.Pages, b.sc.PagesSeen = pages, pageAt(local.SeenTo)
+	if text == "" {
+		b.sc.Pages, b.sc.PagesSeen = 0, 0
+	}
 
+	// "I agree" only once every page has been on screen: agreeing to what
+	// one has not been shown is no consent. Declining needs no reading.
+	// The decision records the pages seen.
 	sum := room.TextSHA256(text)
-	yes := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: true, Language: lang, TextSHA256: sum}
-	no := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: false, Language: lang, TextSHA256: sum}
+	readAll := b.sc.PagesSeen == b.sc.Pages
+	yes := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: true, Language: lang, TextSHA256: sum, Pages: b.sc.Pages, PagesSeen: b.sc.PagesSeen}
+	no := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: false, Language: lang, TextSHA256: sum, Pages: b.sc.Pages, PagesSeen: b.sc.PagesSeen}
 	st2 := TextStyle{Size: 30, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}
 	b.button("consent-no", R(24, 378, 300, 90), btnSecondary, text != "", st2, no, LocalNone, "consent.no")
-	b.button("consent-yes", R(336, 378, 440, 90), btnGood, text != "", st2, yes, LocalNone, "consent.yes")
+	if readAll {
+		b.button("consent-yes", R(336, 378, 440, 90), btnGood, text != "", st2, yes, LocalNone, "consent.yes")
+	} else {
+		b.button("consent-yes", R(336, 378, 440, 90), btnGood, false, TextStyle{Size: 24, MinSize: 14, Bold: true, Align: AlignCenter, Wrap: true},
+			yes, LocalNone, "consent.readall", "n", strconv.Itoa(b.sc.PagesSeen), "total", strconv.Itoa(b.sc.Pages))
+	}
 }
 
 func (b *builder) scrollButton(id string, r Rect, enabled, up bool) {

@@ -25,6 +25,25 @@ type TextStyle struct {
 	Top     bool    // align to the top of the box instead of centring vertically
 	Wrap    bool    // may break into several lines
 	Leading float64 // line height as a multiple of the font's; 0 means 1.15
+
+	// words: the text is a catalog message whose Chinese marks its word
+	// boundaries (WordBreak); it breaks only there, at spaces and after
+	// CJK punctuation, never inside a word (set by the scene builder).
+	words bool
+}
+
+// WordBreak (U+200B ZERO WIDTH SPACE) marks where a catalog message may
+// break between two Chinese words: Chinese has no spaces, and a title split
+// inside a word ("以结" / "束") reads badly. It is never drawn. A no-break
+// space (U+00A0) keeps a mixed term such as "PIN 码" on one line.
+const WordBreak = '\u200b'
+
+// stripBreaks removes the WordBreak marks.
+func stripBreaks(s string) string {
+	if !strings.ContainsRune(s, WordBreak) {
+		return s
+	}
+	return strings.ReplaceAll(s, string(WordBreak), "")
 }
 
 // Fit finds the largest size between st.Size and st.MinSize at which s fits
@@ -49,14 +68,20 @@ func (f *Fonts) Fit(s string, w, h float64, st TextStyle) (lines []string, size 
 func (f *Fonts) layout(s string, w, h, size float64, st TextStyle) ([]string, bool) {
 	face := f.face(size, st.Bold)
 	lh := f.lineHeight(size, st)
-	asc, desc := face.lineMetrics(s)
+	plain := stripBreaks(s)
+	asc, desc := face.lineMetrics(plain)
 	if asc+desc > h+0.5 {
-		return []string{s}, false
+		return []string{plain}, false
 	}
 	if !st.Wrap {
-		return []string{s}, face.advance(s) <= w+0.5 && !strings.Contains(s, "\n")
+		return []string{plain}, face.advance(plain) <= w+0.5 && !strings.Contains(plain, "\n")
 	}
-	lines := f.Wrap(s, w, size, st.Bold)
+	var lines []string
+	if st.words {
+		lines = f.wrapWords(s, w, size, st.Bold)
+	} else {
+		lines = f.Wrap(plain, w, size, st.Bold)
+	}
 	ok := true
 	for _, l := range lines {
 		if face.advance(l) > w+0.5 {
@@ -111,6 +136,71 @@ func (f *Fonts) Wrap(s string, w, size float64, bold bool) []string {
 		}
 		out = append(out, strings.TrimRight(line, " "))
 	}
+	return out
+}
+
+// wrapWords breaks a catalog message into lines no wider than w where its
+// language allows: at spaces, at WordBreak marks, after CJK punctuation and
+// before CJK opening punctuation. A word is never split: one wider than the
+// line overflows, and Fit shrinks the text instead.
+func (f *Fonts) wrapWords(s string, w, size float64, bold bool) []string {
+	face := f.face(size, bold)
+	var out []string
+	for _, para := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		var line string
+		for _, tok := range wordTokens(para) {
+			if cand := line + tok; line == "" || face.advance(strings.TrimRight(cand, " ")) <= w {
+				line = cand
+				continue
+			}
+			out = append(out, strings.TrimRight(line, " "))
+			line = strings.TrimLeft(tok, " ")
+		}
+		out = append(out, strings.TrimRight(line, " "))
+	}
+	return out
+}
+
+// wordTokens splits a paragraph of a catalog message into words: after a
+// run of spaces, at a WordBreak (dropped), after CJK closing punctuation
+// (unless more closing punctuation follows) and before CJK opening
+// punctuation.
+func wordTokens(s string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		next := rune(0)
+		if i+1 < len(rs) {
+			next = rs[i+1]
+		}
+		switch {
+		case r == WordBreak:
+			flush()
+		case r == ' ':
+			cur.WriteRune(r)
+			if next != ' ' {
+				flush()
+			}
+		case isCJK(r) && opening(r):
+			flush()
+			cur.WriteRune(r)
+		case isCJK(r) && closing(r):
+			cur.WriteRune(r)
+			if !closing(next) {
+				flush()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	flush()
 	return out
 }
 

@@ -105,8 +105,9 @@ func TestTranslate(t *testing.T) {
 
 // TestEveryStringFitsItsBox lays out every scene in both languages, checks
 // that every text line lies inside its box (measured again with the font
-// faces), and that together the scenes show every catalog string in both
-// languages.
+// faces), that catalog strings break only where their language allows (no
+// Chinese or Latin word split across lines: sceneBreakProblems), and that
+// together the scenes show every catalog string in both languages.
 func TestEveryStringFitsItsBox(t *testing.T) {
 	f := testFonts(t)
 	for _, lang := range Languages {
@@ -114,6 +115,9 @@ func TestEveryStringFitsItsBox(t *testing.T) {
 		for name, sc := range allScenes(f, lang) {
 			for _, o := range sc.Overflows {
 				t.Errorf("%s/%s: %s", lang, name, o)
+			}
+			for _, p := range sceneBreakProblems(sc) {
+				t.Errorf("%s/%s: %s", lang, name, p)
 			}
 			for _, e := range sc.Elements {
 				if e.Kind != KindText {

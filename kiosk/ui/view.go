@@ -21,6 +21,16 @@ type View struct {
 	Texts     []string     `json:"texts"`  // text lines on screen (no personal data is ever shown)
 	Frames    uint64       `json:"frames"` // frames painted so far: idle means this stands still
 	Taps      uint64       `json:"taps"`   // taps recognised so far (press and release on one target)
+
+	// For a driver outside (tests, support): where the flow stands. Never
+	// a PIN digit or a decision.
+	SessionID   string `json:"session_id,omitempty"`
+	PINDigits   int    `json:"pin_digits"`             // PIN digits entered (the count only)
+	PINChecking bool   `json:"pin_checking,omitempty"` // the daemon is checking the PIN
+	ConsentTurn int    `json:"consent_turn,omitempty"` // consent screen: participant n ...
+	ConsentOf   int    `json:"consent_of,omitempty"`   // ... of m
+	Pages       int    `json:"pages,omitempty"`        // consent screen: agreement pages in the language shown
+	PagesSeen   int    `json:"pages_seen,omitempty"`   // ... and how many have been on screen
 }
 
 // ViewTarget is one touch target.
@@ -37,6 +47,12 @@ func NewView(sc *Scene, in Input, window Rect, scale, offX, offY float64, frames
 		Scene: sc.Name, Language: sc.Lang, Connected: in.Connected, Seq: in.Snap.Seq,
 		Door: string(in.Snap.Door), Recording: in.Snap.Recording, Locked: sc.Locked,
 		Window: window, Texts: sc.Texts(), Frames: frames, Taps: taps, Targets: []ViewTarget{},
+		SessionID: in.Snap.SessionID, PINDigits: in.Snap.PINDigits, PINChecking: in.Snap.PINChecking,
+	}
+	if sc.Name == "consent" {
+		v.ConsentTurn = max(in.Snap.ConsentTurn, 1)
+		v.ConsentOf = max(in.Snap.Participants, v.ConsentTurn)
+		v.Pages, v.PagesSeen = sc.Pages, sc.PagesSeen
 	}
 	for _, t := range sc.Targets {
 		r := R(t.Rect.X*scale+offX, t.Rect.Y*scale+offY, t.Rect.W*scale, t.Rect.H*scale)

@@ -46,9 +46,11 @@ const (
 	ageNonce     = 16
 )
 
-// MaxSegmentFrames is the most frames one segment of format f can hold.
+// MaxSegmentFrames is the most frames one segment of format f can hold:
+// MaxSegmentLength and a minute of slack (a segment is sealed at the first
+// capture buffer past its length, never a minute later).
 func MaxSegmentFrames(f Format) int64 {
-	return int64(MaxSegmentLength/time.Second) * int64(max(f.SampleRate, 0))
+	return int64((MaxSegmentLength+time.Minute)/time.Second) * int64(max(f.SampleRate, 0))
 }
 
 // maxSegmentBytes is the largest ciphertext that can hold samples frames

@@ -94,7 +94,7 @@ func (c Conn) Client() (*minio.Client, error) {
 	}
 	// status and sessions fetch many small objects at once: keep enough idle
 	// connections for the worker pool.
-	tr.MaxIdleConnsPerHost = 64
+	tr.MaxIdleConnsPerHost = 128
 	if c.CAFile != "" {
 		if !secure {
 			return nil, fmt.Errorf("ca file %s given but endpoint %s is not https", c.CAFile, c.Endpoint)

@@ -21,6 +21,9 @@ type Archive struct {
 	// Workers bounds concurrent requests (status, manifests, segment
 	// downloads); 0 means a default of 16.
 	Workers int
+	// CacheDir, if set, keeps the first versions of manifests and summaries
+	// read (immutable: see getFirst), one file each; "" reads every time.
+	CacheDir string
 }
 
 func (a *Archive) workers() int {

@@ -390,7 +390,7 @@ func (a *Archive) decryptInto(ww *wavWriter, path string, m *manifest.Manifest, 
 // frameWriter passes whole frames to the WAV and drops a trailing part of
 // one (a partial segment may end mid-frame).
 type frameWriter struct {
-	w      *wavWriter
+	w      io.Writer // the WAV
 	fb     int
 	held   [4]byte
 	nheld  int

@@ -2,7 +2,11 @@ package archive
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/layout"
 )
@@ -179,7 +184,24 @@ func (a *Archive) getFirst(ctx context.Context, s *sessionObjects, key string, l
 	if v.Size > limit {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
-	return a.getVersion(ctx, key, v.ID, limit)
+	// A version's bytes never change (object lock keeps it, and a put makes
+	// a new version), so a first version read once can be kept locally:
+	// listing a fleet's sessions again reads only what is new. Not for the
+	// "null" version of an unversioned bucket, which a put replaces.
+	cache := ""
+	if a.CacheDir != "" && v.ID != "" && v.ID != "null" {
+		h := sha256.Sum256([]byte(a.Bucket + "\x00" + key + "\x00" + v.ID))
+		cache = filepath.Join(a.CacheDir, hex.EncodeToString(h[:1]), hex.EncodeToString(h[1:]))
+		if b, err := os.ReadFile(cache); err == nil && int64(len(b)) == v.Size {
+			return b, nil
+		}
+	}
+	b, err := a.getVersion(ctx, key, v.ID, limit)
+	if err == nil && cache != "" && int64(len(b)) == v.Size {
+		// Best effort: a cache that cannot be written costs a GET next time.
+		_ = durable.WriteFile(cache, b, durable.Options{Perm: 0o600, MkdirPerm: 0o700, NoSync: true})
+	}
+	return b, err
 }
 
 // readFirstManifest reads and checks the first version of a session's

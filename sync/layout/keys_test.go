@@ -113,6 +113,12 @@ func TestParseRefuses(t *testing.T) {
 		"audit/2026/11/02/20261102T150405.000000000Z-pull-aaaaaaaa.json",
 		"audit/2026/11/02/../20261102T150405.000000000Z-pull-AAAAAAAA.json",
 		"rooms/101/" + strings.Repeat("x/", 300),
+		"admin/tombstones/101/x.json",
+		"admin/tombstones/101/" + sid,
+		"admin/tombstones/../101/" + sid + ".json",
+		"admin/tombstones/101/" + sid + ".json/x",
+		"admin/other/101/" + sid + ".json",
+		"admin/",
 	} {
 		k, err := Parse(key)
 		if err == nil {
@@ -122,6 +128,20 @@ func TestParseRefuses(t *testing.T) {
 		if !errors.Is(err, ErrNotAKey) {
 			t.Errorf("Parse(%q): %v does not wrap ErrNotAKey", key, err)
 		}
+	}
+}
+
+// TestDeviceWritable: the kinds a device's policy lets it write are exactly
+// those under its room's prefix; admin records are not.
+func TestDeviceWritable(t *testing.T) {
+	for k := KindSegment; k <= KindLegacyTombstone; k++ {
+		want := k != KindAudit && k != KindTombstone
+		if k.DeviceWritable() != want {
+			t.Errorf("%v: DeviceWritable %v", k, k.DeviceWritable())
+		}
+	}
+	if KindInvalid.DeviceWritable() {
+		t.Error("invalid kind writable")
 	}
 }
 

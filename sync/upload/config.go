@@ -5,8 +5,9 @@
 // are the archive contract's, sync/layout, and the spool's folders
 // recorder/spool's):
 //
-//	<spool>/deletions/<id>.json          -> rooms/R/deletions/<id>.json            first (privacy)
-//	<spool>/summaries/<id>.json          -> rooms/R/sessions/YYYY/MM/DD/<id>/summary.json  (every session, recorded or not)
+//	<spool>/deletions/<id>.json          -> rooms/R/deletions/<id>.json            early (privacy), after the summaries
+//	<spool>/summaries/<id>.json          -> rooms/R/sessions/YYYY/MM/DD/<id>/summary.json  first (every session, recorded or not;
+//	                                        audio_deleted when a deletion request for it is queued or was sent)
 //	<spool>/sessions/<id>/seg-*.age      -> rooms/R/sessions/YYYY/MM/DD/<id>/...   oldest session first,
 //	<spool>/sessions/<id>/manifest.json  -> .../<id>/manifest.json                 manifest after all segments
 //	<spool>/sessions/<id>/manifest.held.json -> nothing: a withdrawn session held on the device until

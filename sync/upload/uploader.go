@@ -51,6 +51,7 @@ type Uploader struct {
 	retryBase time.Duration
 	newStore  func() (store.Store, error)
 	afterPut  func(key string) // test hook: called after each confirmed put
+	track     sessionTrack     // the session being uploaded, the last uploaded (Sessions)
 
 	wake       chan struct{}
 	statusKick chan struct{}
@@ -300,6 +301,8 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 	m := s.m
 	prefix := layout.SessionPrefix(u.room, m.Started, m.SessionID)
 	log := u.log.With().Str("session", m.SessionID).Logger()
+	u.track.start(m.SessionID)
+	defer u.track.stop()
 
 	// A deleted session's audio is gone on purpose: only its manifest (no
 	// plaintext personal data) goes up, as the record that it existed.
@@ -313,7 +316,11 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 		return err
 	}
 	log.Info().Int("segments", len(m.Segments)).Msg("session uploaded")
-	return u.finishSession(s)
+	if err := u.finishSession(s); err != nil {
+		return err
+	}
+	u.noteIfDone(m.SessionID)
+	return nil
 }
 
 func (u *Uploader) uploadSegments(ctx context.Context, dir, prefix string, segs []manifest.Segment) error {
@@ -477,7 +484,11 @@ func (u *Uploader) uploadSummary(ctx context.Context, f fileEntry) error {
 			return fmt.Errorf("encode session summary %s: %w", f.name, err)
 		}
 	}
-	return u.uploadSmallBytes(ctx, layout.SummaryKey(u.room, rec.Started, rec.ID), b, f.path)
+	if err := u.uploadSmallBytes(ctx, layout.SummaryKey(u.room, rec.Started, rec.ID), b, f.path); err != nil {
+		return err
+	}
+	u.noteIfDone(rec.ID)
+	return nil
 }
 
 // finishSession removes (or, with storage.keep_uploaded, moves aside) a

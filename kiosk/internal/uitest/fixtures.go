@@ -3,8 +3,10 @@
 package uitest
 
 import (
-	"roomkiosk/kiosk/room"
+	"strings"
 	"time"
+
+	"roomkiosk/kiosk/room"
 )
 
 // Now is the fixed time the fixtures are drawn at.
@@ -110,6 +112,7 @@ func Cases(lang string) []Case {
 	add("door-insession", func(s *room.Snapshot) { *s = inSession(*s); s.Step = room.StepDoor; s.Recording = true })
 	add("pin", func(s *room.Snapshot) { s.Step = room.StepPIN; s.PINDigits = 3 })
 	add("pin-wrong", func(s *room.Snapshot) { s.Step = room.StepPIN; s.PINError = "wrong PIN" })
+	add("pin-checking", func(s *room.Snapshot) { s.Step = room.StepPIN; s.PINChecking = true })
 	add("pin-locked", func(s *room.Snapshot) {
 		s.Step = room.StepPIN
 		s.PINError = "wrong PIN"
@@ -138,6 +141,16 @@ func Cases(lang string) []Case {
 		s.Step = room.StepConsent
 		s.WantRecording = true
 		s.ConsentTurn = 2
+	})
+	add("consent-long", func(s *room.Snapshot) {
+		// An agreement of several pages in every language: "I agree" waits
+		// for the last one.
+		*s = inSession(*s)
+		s.Door = room.DoorFree
+		s.Step = room.StepConsent
+		s.WantRecording = true
+		s.ConsentTurn = 1
+		s.Agreement.Texts = map[string]string{"en": strings.Repeat(AgreementEN+"\n", 3), "zh": strings.Repeat(AgreementZH+"\n", 3)}
 	})
 	add("session-recording", func(s *room.Snapshot) {
 		*s = inSession(*s)

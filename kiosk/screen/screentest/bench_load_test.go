@@ -113,7 +113,7 @@ func TestBenchSessionRepaints(t *testing.T) {
 	s := StartScreen(t, bin, x, d.Socket)
 	s.WaitScene(t, "door")
 	toConsent(t, s)
-	s.Tap(t, "consent-yes")
+	s.Agree(t)
 	s.WaitFor(t, "recording", 10*time.Second, func(v ui.View) bool { return v.Recording })
 	var id string
 	for _, c := range d.Recorder.Calls() {

@@ -108,7 +108,7 @@ func TestBenchResidentMemory(t *testing.T) {
 	s := StartScreen(t, BuildScreen(t), x, d.Socket)
 	s.WaitScene(t, "door")
 	toConsent(t, s)
-	s.Tap(t, "consent-yes")
+	s.Agree(t)
 	s.WaitFor(t, "recording", 10*time.Second, func(v ui.View) bool { return v.Recording })
 	time.Sleep(time.Second)
 	m, err := Memory(s.Pid())

@@ -80,7 +80,7 @@ func TestWholeSession(t *testing.T) {
 		want := "Participant " + string(rune('0'+turn)) + " of 2"
 		s.WaitFor(t, want, 10*time.Second, func(v ui.View) bool { return v.Scene == "consent" && slices.Contains(v.Texts, want) })
 		s.Shot(t, "consent-"+string(rune('0'+turn)))
-		s.Tap(t, "consent-yes")
+		s.Agree(t)
 	}
 
 	// The door says Recording only once the (fake) recorder reports it.
@@ -100,6 +100,11 @@ func TestWholeSession(t *testing.T) {
 	for _, dec := range consent.Decisions {
 		if !dec.Consented || dec.TextSHA256 != room.TextSHA256(uitest.AgreementEN) {
 			t.Errorf("decision %+v", dec)
+		}
+		// The agreement takes more than one page here: each participant
+		// paged through all of it before "I agree" worked.
+		if dec.Pages < 2 || dec.PagesSeen != dec.Pages {
+			t.Errorf("decision %+v: want every page of a multi-page agreement seen", dec)
 		}
 	}
 
@@ -306,13 +311,13 @@ func TestOverrideFailedCheck(t *testing.T) {
 	s.WaitScene(t, "record_choice")
 	s.Tap(t, "record-yes")
 	s.WaitScene(t, "consent")
-	s.Tap(t, "consent-yes")
+	s.Agree(t)
 	v = s.WaitFor(t, "recording", 10*time.Second, func(v ui.View) bool { return v.Scene == "in_session" && v.Recording })
 	if !slices.Contains(v.Texts, "Started despite a failed required check") {
 		t.Errorf("override not shown to the counselor: %q", v.Texts)
 	}
 	s.Shot(t, "recording-overridden")
-	if calls := d.Recorder.Calls(); len(calls) != 1 || !calls[0].Info.ChecksOverridden || calls[0].Info.OverrideReason != "Checked in person: the room is fine" {
+	if calls := d.Recorder.Calls(); len(calls) != 1 || !calls[0].Info.ChecksOverridden || calls[0].Info.OverrideReason != room.OverrideCheckedInPerson {
 		t.Errorf("recorder start %+v, want the override and its reason", calls)
 	}
 	s.Tap(t, "withdraw")

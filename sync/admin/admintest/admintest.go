@@ -34,6 +34,7 @@ func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other stri
 	}
 	denied("put under another room", put(layout.ProbeKey(other, "rights-check")))
 	denied("put an audit record", put(layout.AuditKey(time.Now(), "pull", "FORGED22")))
+	denied("put a tombstone", put(layout.TombstoneKey(room, "20261102T150405Z-abc123")))
 	_, err := dev.StatObject(ctx, bucket, own, minio.StatObjectOptions{})
 	denied("stat own object", err)
 	o, err := dev.GetObject(ctx, bucket, own, minio.GetObjectOptions{})
