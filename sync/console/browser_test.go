@@ -341,6 +341,28 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("Sessions", func(t *testing.T) {
+		b.t = t
+		rf := f.rooms["102"]
+		b.open(base + "sessions?room=102&since=&state=declined")
+		if n := b.count("#sessions-table tr[data-session]"); n != 1 {
+			t.Fatalf("declined sessions of room 102: %d rows, want 1", n)
+		}
+		row := `#sessions-table tr[data-session="` + rf.declined + `"]`
+		if got := b.attr(row, "data-state"); got != "declined" || !strings.Contains(b.text(row), "4/5") {
+			t.Errorf("declined session row: state %q, %q", got, b.text(row))
+		}
+		b.do(chromedp.Click(chromedp.CSS(row+" a.sid")), chromedp.WaitReady(chromedp.CSS("#facts")))
+		if b.count("#play") != 0 || b.count("#consent") != 0 || b.text("#feedback") != "4/5" {
+			t.Errorf("a declined session's page offers play or a consent record, or lacks its feedback")
+		}
+		b.open(base + "sessions?since=")
+		if n := b.count("#sessions-table tr[data-session]"); n != 5 {
+			t.Errorf("all sessions: %d rows, want 5", n)
+		}
+		b.screenshot("sessions")
+	})
+
 	t.Run("Tampered", func(t *testing.T) {
 		b.t = t
 		if !console.TamperAware {

@@ -134,8 +134,9 @@ func parsePages() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, n := range pageNames {
 		t, err := template.New(n).Funcs(template.FuncMap{
-			"join": strings.Join,
-			"add":  func(a, b int) int { return a + b },
+			"join":      strings.Join,
+			"hasPrefix": strings.HasPrefix,
+			"add":       func(a, b int) int { return a + b },
 		}).ParseFS(assets, "templates/layout.html", "templates/parts.html", "templates/"+n+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse template %s: %w", n, err)
