@@ -235,5 +235,13 @@ func BuildSeries(lines []archive.LogLine) []*Series {
 		}
 		return out[i].ID < out[j].ID
 	})
+	if len(out) > maxSeries {
+		// A log names its checks; a broken or hostile device could name
+		// thousands. The known ones sort first and are kept.
+		out = out[:maxSeries]
+	}
 	return out
 }
+
+// maxSeries bounds the plots on a room page.
+const maxSeries = 32
