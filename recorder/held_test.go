@@ -146,7 +146,7 @@ func TestRecoverWithdrawnJournalHeld(t *testing.T) {
 	if _, err := os.Stat(sp.HeldPath(sid)); err != nil {
 		t.Fatalf("no held manifest after recovery: %v", err)
 	}
-	if err := sp.Release(sid); err != nil {
+	if err := sp.QueueHeld(sid); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(sp.ManifestPath(sid)); err != nil {

@@ -280,12 +280,12 @@ func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
 	return nil
 }
 
-// Keep releases a withdrawn session to the uploader: its participants chose
-// to keep what was recorded until the withdrawal. Until Keep (or Discard) a
+// Keep queues a withdrawn session for upload: its participants chose to
+// keep what was recorded until the withdrawal. Until Keep (or Discard) a
 // withdrawn session's manifest is held (spool.HeldName) and nothing of it is
 // uploaded. It returns at once when the session is still sealing (the
-// release follows); for a session held from before (a restart), the release
-// is done before it returns. Keeping a session that was not withdrawn is a
+// queueing follows); for a session held from before (a restart), it is
+// queued before Keep returns. Keeping a session that was not withdrawn is a
 // no-op.
 func (r *Recorder) Keep(sessionID string) error {
 	if !manifest.ValidSessionID(sessionID) {
@@ -297,16 +297,16 @@ func (r *Recorder) Keep(sessionID string) error {
 		r.bg.Add(1)
 	}
 	r.mu.Unlock()
-	release := func() error {
-		if err := r.spool.Release(sessionID); err != nil {
+	queue := func() error {
+		if err := r.spool.QueueHeld(sessionID); err != nil {
 			return fmt.Errorf("keep recording: %w", err)
 		}
-		r.o.Log.Info().Str("session", sessionID).Msg("withdrawn session kept: released for upload")
+		r.o.Log.Info().Str("session", sessionID).Msg("withdrawn session kept: queued for upload")
 		r.wake()
 		return nil
 	}
 	if ru == nil {
-		return release()
+		return queue()
 	}
 	go func() {
 		defer r.bg.Done()
@@ -314,8 +314,8 @@ func (r *Recorder) Keep(sessionID string) error {
 		if !ru.withdrawn.Load() {
 			return // not held: its manifest.json is already queued
 		}
-		if err := release(); err != nil {
-			r.o.Log.Error().Err(err).Str("session", sessionID).Msg("release kept session")
+		if err := queue(); err != nil {
+			r.o.Log.Error().Err(err).Str("session", sessionID).Msg("queue kept session for upload")
 		}
 	}()
 	return nil

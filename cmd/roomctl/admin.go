@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/sync/admin"
 )
 
@@ -71,8 +72,11 @@ func (a *app) bucketInit(ctx context.Context, args []string) error {
 	return nil
 }
 
-// provision prints a room device's policy and [storage] config; with --apply
-// it also creates the device's user through mc and writes its credentials.
+// provision prints a room device's [storage] config on stdout (alone, so
+// `provision 101 --apply > storage.toml` works) and its policy on stderr or
+// to --policy-out; with --apply it also creates the device's user through mc
+// and writes its credentials. A room that has device users already gets
+// new keys and the old ones are revoked (rotation).
 func (a *app) provision(ctx context.Context, args []string) error {
 	fs := a.newFlags("provision")
 	var cf connFlags
@@ -82,6 +86,7 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	credPath := fs.String("credentials-path", "/etc/roomkiosk/credentials.toml", "where the credentials file will live on the device (for the printed config)")
 	devEndpoint := fs.String("device-endpoint", "", "the server URL as the kiosk reaches it (default: --endpoint)")
 	mcPath := fs.String("mc", "", "the mc client (default: mc on PATH; env ROOMCTL_MC)")
+	policyOut := fs.String("policy-out", "", "write the device policy to this `file` instead of standard error")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -99,7 +104,10 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	if !*apply && *credOut != "" {
 		return usagef("provision: --credentials-out only makes sense with --apply")
 	}
-	c := cf.c.FromEnv(a.getenv)
+	c, err := a.resolve(&cf)
+	if err != nil {
+		return err
+	}
 	if !*apply {
 		// Printing needs no credentials: only where and which bucket.
 		var missing []string
@@ -126,7 +134,14 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	if c.CAFile != "" {
 		caOnDevice = "/etc/roomkiosk/clinic-ca.pem"
 	}
-	fmt.Fprintf(a.stdout, "# Device policy %s (PutObject under rooms/%s/ only):\n%s\n", admin.PolicyName(c.Bucket, room), room, policy)
+	if *policyOut != "" {
+		if err := durable.WriteFile(*policyOut, policy, durable.Options{Perm: 0o644}); err != nil {
+			return fmt.Errorf("provision %s: write policy: %w", room, err)
+		}
+		fmt.Fprintf(a.stderr, "wrote device policy %s to %s\n", admin.PolicyName(c.Bucket, room), *policyOut)
+	} else {
+		fmt.Fprintf(a.stderr, "# Device policy %s (PutObject under %s only):\n%s\n", admin.PolicyName(c.Bucket, room), admin.RoomPrefix(room), policy)
+	}
 	fmt.Fprint(a.stdout, admin.DeviceStorageTOML(room, *devEndpoint, c.Bucket, *credPath, caOnDevice))
 	if !*apply {
 		fmt.Fprintf(a.stderr, "nothing changed on the server: run again with --apply --credentials-out FILE to create the device's user\n")
@@ -151,11 +166,17 @@ func (a *app) provision(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "\n# mc is not on PATH: run these commands where it is installed\n# (the device secret is read from %s):\n%s", *credOut, cmds)
+		fmt.Fprintf(a.stderr, "\n# mc is not on PATH: run these commands where it is installed\n# (the device secret is read from %s):\n%s", *credOut, cmds)
 		fmt.Fprintf(a.stderr, "wrote %s; the device user is NOT created yet: run the mc commands above\n", *credOut)
 		return nil
 	}
-	if err := (admin.MC{Path: mc, Conn: c}).ProvisionRoom(ctx, room, creds); err != nil {
+	m := admin.MC{Path: mc, Conn: c}
+	old, err := m.DeviceUsers(ctx, room)
+	if err != nil {
+		os.Remove(*credOut)
+		return fmt.Errorf("provision %s: %w", room, err)
+	}
+	if err := m.ProvisionRoom(ctx, room, creds); err != nil {
 		// The keys were never accepted by the server: do not leave a
 		// credentials file that looks usable.
 		os.Remove(*credOut)
@@ -171,6 +192,75 @@ func (a *app) provision(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stderr, "created device user %s with policy %s; wrote %s (copy it to the kiosk at %s)\n",
 		creds.AccessKey, admin.PolicyName(c.Bucket, room), *credOut, *credPath)
+	if len(old) == 0 {
+		return nil
+	}
+	// Rotation: the room had credentials; the new ones work, so the old
+	// ones go now (a lost or stolen kiosk keeps nothing that writes).
+	revoked, rerr := m.RevokeRoom(ctx, room, creds.AccessKey)
+	rec := admin.AuditRecord{Action: "rotate", Room: room, Detail: "new device user " + creds.AccessKey + "; disabled " + strings.Join(revoked, ", ")}
+	if rerr != nil {
+		rec.Result = rerr.Error()
+	}
+	if _, err := au.Write(ctx, rec); err != nil {
+		return errors.Join(rerr, err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("provision %s: new keys made, but the old ones are not all disabled: %w", room, rerr)
+	}
+	fmt.Fprintf(a.stderr, "rotated: room %s had device credentials; disabled the old device user(s) %s\n", room, strings.Join(revoked, ", "))
+	return nil
+}
+
+// revoke cuts a room's device off: every device user with the room's policy
+// loses it and is disabled, through mc; audited.
+func (a *app) revoke(ctx context.Context, args []string) error {
+	fs := a.newFlags("revoke")
+	var cf connFlags
+	cf.register(fs)
+	mcPath := fs.String("mc", "", "the mc client (default: mc on PATH; env ROOMCTL_MC)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, "ROOM"); err != nil {
+		return err
+	}
+	room := pos[0]
+	if err := admin.ValidRoomID(room); err != nil {
+		return usagef("revoke: %v", err)
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	mc := *mcPath
+	if mc == "" {
+		mc = a.getenv("ROOMCTL_MC")
+	}
+	if mc == "" {
+		if mc, err = exec.LookPath("mc"); err != nil {
+			return fmt.Errorf("revoke %s: mc is not on PATH (install it or give --mc): %w", room, err)
+		}
+	}
+	revoked, rerr := (admin.MC{Path: mc, Conn: c}).RevokeRoom(ctx, room, "")
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	rec := admin.AuditRecord{Action: "revoke", Room: room, Detail: "disabled " + strings.Join(revoked, ", ")}
+	if rerr != nil {
+		rec.Result = rerr.Error()
+	}
+	if _, err := au.Write(ctx, rec); err != nil {
+		return errors.Join(rerr, err)
+	}
+	if rerr != nil {
+		return rerr
+	}
+	if len(revoked) == 0 {
+		fmt.Fprintf(a.stderr, "room %s has no enabled device user: nothing to revoke\n", room)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "revoked room %s: disabled device user(s) %s; its kiosk can no longer write (provision %s --apply makes new keys)\n",
+		room, strings.Join(revoked, ", "), room)
 	return nil
 }
 
@@ -206,7 +296,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT (UTC)\tWHO\tHOST\tACTION\tROOM\tSESSION\tRESULT")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.At.UTC().Format("2006-01-02 15:04:05"), r.Who, r.Host, r.Action, r.Room, r.Session, r.Result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.At.UTC().Format("2006-01-02 15:04:05"), esc(r.Who), esc(r.Host), esc(r.Action), esc(r.Room), esc(r.Session), esc(r.Result))
 	}
 	return tw.Flush()
 }

@@ -42,6 +42,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "only sessions started on or after this date (2006-01-02, UTC) or time (RFC 3339)")
 	until := fs.String("until", "", "only sessions started on or before this date (inclusive) or before this time")
 	asJSON := fs.Bool("json", false, "print JSON")
+	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of first versions")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -66,7 +67,11 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := (&archive.Archive{Client: cl, Bucket: c.Bucket}).Sessions(ctx, f)
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64}
+	if !*noCache {
+		ar.CacheDir = a.cacheDir(c)
+	}
+	rows, err := ar.Sessions(ctx, f)
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
@@ -87,15 +92,22 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if r.Feedback > 0 {
 			feedback = fmt.Sprintf("%d/5", r.Feedback)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Room, r.Session, r.Started.UTC().Format("2006-01-02 15:04:05"),
-			r.Duration.Round(time.Second), clients, segs, r.State, humanBytes(r.Bytes), feedback)
+		state := r.State
+		if r.Tampered && state != archive.StateTampered {
+			state += ", TAMPERED"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
+			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, r := range rows {
 		if r.Error != "" {
-			fmt.Fprintf(a.stderr, "warning: %s\n", r.Error)
+			fmt.Fprintf(a.stderr, "warning: %s\n", esc(r.Error))
+		}
+		for _, w := range r.Warnings {
+			fmt.Fprintf(a.stderr, "warning: %s\n", esc(w))
 		}
 	}
 	if len(rows) == 0 {
@@ -137,6 +149,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	out := fs.String("o", "", "the WAV `file` to write")
 	room := fs.String("room", "", "the session's room (only needed if the id is ambiguous)")
 	force := fs.Bool("force", false, "replace the output file if it exists")
+	original := fs.Bool("original", false, "pull a tampered session from the first versions of its objects (audited)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -167,13 +180,16 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
-		SessionID: pos[0], Room: *room, Identities: ids, Out: *out, Overwrite: *force,
+		SessionID: pos[0], Room: *room, Identities: ids, Out: *out, Overwrite: *force, Original: *original,
 		Progress: bar.update,
 		BeforeCommit: func(r archive.PullResult) error {
 			// The audit record is durable before the audio is handed over.
+			detail := fmt.Sprintf("%d segments, %d frames, %d recovered partial", r.Session.Segments, r.Frames, len(r.Recovered))
+			if r.Original {
+				detail += "; TAMPERED session pulled from its first versions (--original): " + strings.Join(r.Session.TamperedKeys, ", ")
+			}
 			_, err := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: r.Session.Room, Session: r.Session.Session,
-				Objects: []string{r.Session.Key},
-				Detail:  fmt.Sprintf("%d segments, %d frames, %d recovered partial", r.Session.Segments, r.Frames, len(r.Recovered))})
+				Objects: []string{r.Session.Key}, Detail: detail})
 			return err
 		},
 	})
@@ -193,13 +209,16 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if *asJSON {
 		return a.printJSON(res)
 	}
-	fmt.Fprintf(a.stdout, "wrote %s: session %s of room %s, %s of audio (%d segments", res.Out, res.Session.Session, res.Session.Room,
+	if res.Original {
+		fmt.Fprintf(a.stderr, "warning: session %s is TAMPERED (%s): wrote its first versions\n", esc(res.Session.Session), esc(strings.Join(res.Session.TamperedKeys, ", ")))
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: session %s of room %s, %s of audio (%d segments", res.Out, esc(res.Session.Session), esc(res.Session.Room),
 		(time.Duration(res.Frames) * time.Second / time.Duration(res.Session.Manifest.Format.SampleRate)).Round(time.Millisecond), res.Session.Segments)
 	if res.SilenceFrames > 0 {
 		fmt.Fprintf(a.stdout, ", %s of silence for gaps", (time.Duration(res.SilenceFrames) * time.Second / time.Duration(res.Session.Manifest.Format.SampleRate)).Round(time.Millisecond))
 	}
 	if len(res.Recovered) > 0 {
-		fmt.Fprintf(a.stdout, ", recovered prefix of partial %s", strings.Join(res.Recovered, ", "))
+		fmt.Fprintf(a.stdout, ", recovered prefix of partial %s", esc(strings.Join(res.Recovered, ", ")))
 	}
 	fmt.Fprintln(a.stdout, ")")
 	return nil
@@ -264,7 +283,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET")
+	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET\tTAMPERED")
 	for _, r := range rows {
 		seen := "never"
 		if !r.LastSeen.IsZero() {
@@ -273,8 +292,12 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		tampered := "-"
+		if r.Tampered > 0 {
+			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
+		}
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\n", r.Room, r.Error, seen)
+			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\t%s\n", esc(r.Room), esc(r.Error), seen, tampered)
 			continue
 		}
 		st := r.Status
@@ -282,7 +305,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if st.Recording {
 			rec = "RECORDING"
 		}
-		failing := strings.Join(r.Failing, ",")
+		failing := strings.Join(escAll(r.Failing), ",")
 		if failing == "" {
 			failing = "-"
 		}
@@ -297,9 +320,17 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
 			clock = fmt.Sprintf("%+.1fs", st.ClockOffset().Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Room, st.Door, rec, failing, backlog, seen, clock)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Tampered > 0 {
+			fmt.Fprintf(a.stderr, "warning: room %s has %d TAMPERED session(s): `roomctl sessions --room %s` names them\n", esc(r.Room), r.Tampered, esc(r.Room))
+		}
+	}
+	return nil
 }
 
 func (a *app) deletionsApply(ctx context.Context, args []string) error {
@@ -308,6 +339,9 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	cf.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	dry := fs.Bool("dry-run", false, "list the requests and what they would remove, change nothing")
+	session := fs.String("session", "", "carry out only this session's request (with --room)")
+	room := fs.String("room", "", "the room of --session")
+	confirm := fs.Bool("confirm", false, "with --session: apply the request even if it is suspicious (nothing the session's device wrote at the time backs it)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -315,45 +349,72 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	if err := wantArgs(fs, pos); err != nil {
 		return err
 	}
+	switch {
+	case *session != "" && *room == "":
+		return usagef("deletions apply: --session needs --room")
+	case *session == "" && (*room != "" || *confirm):
+		return usagef("deletions apply: --room and --confirm name one request: give --session too")
+	case *session != "" && *dry:
+		return usagef("deletions apply: --dry-run lists every request; leave out --session")
+	}
 	c, cl, err := a.client(&cf)
 	if err != nil {
 		return err
 	}
 	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	auditOutcome := func(o archive.DeletionOutcome) error {
+		rec := admin.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
+		if o.Request != nil {
+			rec.Session = o.Request.SessionID
+			rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
+			if o.Suspicious {
+				rec.Detail += "; SUSPICIOUS: " + o.Why
+			}
+		}
+		for _, v := range o.Removed {
+			rec.Objects = append(rec.Objects, v.String())
+		}
+		_, err := au.Write(ctx, rec)
+		return err
+	}
 	var outs []archive.DeletionOutcome
 	var applyErr error
-	if *dry {
+	if *session != "" {
+		o, err := ar.ApplyDeletion(ctx, *room, *session, *confirm, auditOutcome)
+		if o.Key != "" {
+			outs = append(outs, o)
+		}
+		applyErr = err
+		if errors.Is(err, archive.ErrSuspicious) {
+			// Refused: audited too, so the attempt is on record.
+			if aerr := auditOutcome(o); aerr != nil {
+				applyErr = errors.Join(err, aerr)
+			}
+		}
+	} else if *dry {
 		reqs, err := ar.DeletionRequests(ctx)
 		if err != nil {
 			return fmt.Errorf("deletions: %w", err)
 		}
 		for _, r := range reqs {
 			o := archive.DeletionOutcome{DeletionRequest: r, Result: "dry run"}
-			if r.Request != nil {
+			switch {
+			case r.Request != nil && r.Suspicious:
+				o.Result = "dry run: suspicious, would not be applied: " + r.Why
+			case r.Request != nil:
 				vs, err := ar.SessionVersions(ctx, r.Room, r.Request.SessionID)
 				if err != nil {
 					return fmt.Errorf("deletions: %w", err)
 				}
 				o.Removed = archive.RemovedOnDeletion(vs) // the summary stays
-			} else {
+			default:
 				o.Result = r.Error
 			}
 			outs = append(outs, o)
 		}
 	} else {
-		au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
-		outs, applyErr = ar.ApplyDeletions(ctx, func(o archive.DeletionOutcome) error {
-			rec := admin.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
-			if o.Request != nil {
-				rec.Session = o.Request.SessionID
-				rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
-			}
-			for _, v := range o.Removed {
-				rec.Objects = append(rec.Objects, v.String())
-			}
-			_, err := au.Write(ctx, rec)
-			return err
-		})
+		outs, applyErr = ar.ApplyDeletions(ctx, auditOutcome)
 	}
 	if *asJSON {
 		if err := printList(a, outs); err != nil {
@@ -367,7 +428,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 			if o.Request != nil {
 				id = o.Request.SessionID
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", o.Room, id, len(o.Removed), o.Result)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", esc(o.Room), esc(id), len(o.Removed), esc(o.Result))
 		}
 		tw.Flush()
 		if len(outs) == 0 {

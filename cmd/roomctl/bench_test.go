@@ -15,6 +15,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
@@ -139,14 +140,14 @@ func putAll(t *testing.T, f *fleet, rooms []string) {
 	defer cancel()
 	errs := make(chan error, len(rooms))
 	sem := make(chan struct{}, 32)
-	for _, room := range rooms {
+	for _, roomID := range rooms {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			st := status.Room{RoomID: room, Door: room.DoorFree, Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}}}
+			st := status.Room{RoomID: roomID, Door: room.DoorFree, Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}}}
 			b, err := st.Marshal()
 			if err == nil {
-				_, err = f.cl.PutObject(ctx, "clinic", status.Key(room), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})
+				_, err = f.cl.PutObject(ctx, "clinic", status.Key(roomID), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})
 			}
 			errs <- err
 		}()

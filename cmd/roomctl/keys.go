@@ -13,6 +13,7 @@ import (
 	"filippo.io/age"
 	"golang.org/x/term"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/kiosk/pin"
 )
 
@@ -52,28 +53,11 @@ func (a *app) keygen(args []string) error {
 
 // writeNew creates path with mode 0600, refusing to replace a file.
 func writeNew(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s exists already: refusing to overwrite it", path)
-		}
-		return err
+	err := durable.WriteNew(path, b, durable.Options{Perm: 0o600})
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists already: refusing to overwrite it", path)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return err
 }
 
 // pinHash reads a PIN (without echo, twice, on a terminal; one line from a

@@ -29,23 +29,35 @@ const usage = `roomctl: the roomkiosk admin tool
 usage:
   roomctl keygen [-o FILE]                 make an age identity (admins only) and print its recipient
   roomctl pin-hash                         read a counselor PIN (6 digits recommended) and print its hash for the device config
+                                           (asks twice on a terminal; otherwise reads one line from
+                                           standard input: echo 123456 | roomctl pin-hash)
   roomctl bucket init [--retention-days N] make the bucket: versioning, object lock, governance retention
-  roomctl provision ROOM [--apply] [--credentials-out FILE] [--credentials-path PATH]
-                                           print (or, with --apply, create) a room device's write-only access
+  roomctl provision ROOM [--apply] [--credentials-out FILE] [--credentials-path PATH] [--policy-out FILE]
+                                           print the device's [storage] config on stdout (the policy on
+                                           stderr or to --policy-out); --apply creates its write-only user,
+                                           and for a room that has one already rotates it (old keys disabled)
+  roomctl revoke ROOM                      disable a room's device credentials (a stolen kiosk)
   roomctl sessions [--room R] [--since DATE] [--until DATE] [--json]
                                            list archived sessions
-  roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R]
-                                           download, verify, decrypt and join a session into one WAV
+  roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R] [--original]
+                                           download, verify, decrypt and join a session into one WAV;
+                                           a tampered session only with --original (its first versions)
   roomctl status [--json]                  every room's door, recording, checks, backlog and last seen
   roomctl deletions apply [--dry-run] [--json]
-                                           carry out deletion requests uploaded by the rooms
+                                           carry out the deletion requests the sessions back; list the
+                                           suspicious ones
+  roomctl deletions apply --session ID --room R [--confirm]
+                                           carry out one request; a suspicious one needs --confirm
   roomctl audit [--since DATE] [--json]    who pulled, deleted or provisioned what, and when
+  roomctl console -i IDENTITY [--listen 127.0.0.1:8070] [--tls-cert FILE --tls-key FILE]
+                                           the fleet, room histories, sessions and playback in a browser
   roomctl version
 
 server commands take the admin connection from flags or the environment:
   --endpoint URL      ROOMCTL_ENDPOINT    e.g. https://minio.clinic.lan:9000
   --access-key KEY    ROOMCTL_ACCESS_KEY
-  --secret-key KEY    ROOMCTL_SECRET_KEY  (prefer the environment: flags show in ps)
+  (secret key)        ROOMCTL_SECRET_KEY  or --secret-key-file FILE (ROOMCTL_SECRET_KEY_FILE);
+                                          never a flag: flags show in ps
   --bucket NAME       ROOMCTL_BUCKET
   --ca FILE           ROOMCTL_CA          extra CA certificate (PEM) for TLS
 
@@ -113,6 +125,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.status(ctx, rest)
 	case "audit":
 		err = a.audit(ctx, rest)
+	case "console":
+		err = a.console(ctx, rest)
+	case "revoke":
+		err = a.revoke(ctx, rest)
 	case "deletions":
 		if len(rest) == 0 || rest[0] != "apply" {
 			err = usagef("deletions: want `roomctl deletions apply`")
@@ -129,10 +145,11 @@ func (a *app) run(ctx context.Context, args []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		return exitUsage
 	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "roomctl: %v\n", err)
+		fmt.Fprintf(a.stderr, "roomctl: %s\n", esc(err.Error()))
 		return exitUsage
 	default:
-		fmt.Fprintf(a.stderr, "roomctl: %v\n", err)
+		// Errors quote keys and records from the bucket: escaped.
+		fmt.Fprintf(a.stderr, "roomctl: %s\n", esc(err.Error()))
 		return exitFailure
 	}
 }

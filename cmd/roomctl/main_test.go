@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/BurntSushi/toml"
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
@@ -56,8 +57,12 @@ func TestUsage(t *testing.T) {
 		{[]string{"bucket"}, exitUsage, "bucket init"},
 		{[]string{"deletions", "list"}, exitUsage, "deletions apply"},
 		{[]string{"sessions"}, exitUsage, "missing endpoint (--endpoint or ROOMCTL_ENDPOINT), access key"},
-		{[]string{"status", "--endpoint", "http://127.0.0.1:1", "--access-key", "a", "--bucket", "b"}, exitUsage, "missing secret key (--secret-key or ROOMCTL_SECRET_KEY)"},
-		{[]string{"status", "--endpoint", "127.0.0.1:9000", "--access-key", "a", "--secret-key", "s", "--bucket", "b"}, exitUsage, "not an http(s) URL"},
+		{[]string{"status", "--endpoint", "http://127.0.0.1:1", "--access-key", "a", "--bucket", "b"}, exitUsage, "missing secret key (ROOMCTL_SECRET_KEY or --secret-key-file)"},
+		{[]string{"status", "--endpoint", "127.0.0.1:9000", "--access-key", "a", "--secret-key-file", "/dev/null", "--bucket", "b"}, exitFailure, "secret key file /dev/null is empty"},
+		{[]string{"status", "--endpoint", "http://127.0.0.1:1", "--access-key", "a", "--secret-key", "s", "--bucket", "b"}, exitUsage, "--secret-key is not accepted"},
+		{[]string{"deletions", "apply", "--session", "20261102T150405Z-abc123"}, exitUsage, "--session needs --room"},
+		{[]string{"revoke"}, exitUsage, "want 1 argument(s) ROOM"},
+		{[]string{"revoke", "../x"}, exitUsage, "may hold only letters"},
 		{[]string{"sessions", "--since", "yesterday"}, exitUsage, `--since "yesterday": not a date`},
 		{[]string{"pull"}, exitUsage, "want 1 argument(s) SESSION"},
 		{[]string{"pull", "20261102T150405Z-abc123"}, exitUsage, "missing -i IDENTITY and -o OUT.wav"},
@@ -153,6 +158,8 @@ func newFleet(t *testing.T) *fleet {
 		"ROOMCTL_ENDPOINT": srv.Endpoint, "ROOMCTL_ACCESS_KEY": srv.AccessKey,
 		"ROOMCTL_SECRET_KEY": srv.SecretKey, "ROOMCTL_BUCKET": "clinic",
 		"ROOMCTL_MC": testenv.Tool(t, "mc"),
+		// Never the real user's cache.
+		"ROOMCTL_CACHE_DIR": t.TempDir(),
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -207,8 +214,15 @@ func TestServer(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !strings.Contains(r.stdout, `"arn:aws:s3:::clinic/rooms/101/*"`) || !strings.Contains(r.stdout, "[storage]") {
-			t.Fatalf("stdout: %s", r.stdout)
+		// The [storage] section alone on stdout (> storage.toml works);
+		// the policy on stderr.
+		if !strings.Contains(r.stderr, `"arn:aws:s3:::clinic/rooms/101/*"`) || !strings.HasPrefix(r.stdout, "# Device config for room 101") ||
+			strings.Contains(r.stdout, "arn:aws") || !strings.Contains(r.stdout, "[storage]") {
+			t.Fatalf("stdout: %s\nstderr: %s", r.stdout, r.stderr)
+		}
+		var parsed struct{ Storage map[string]any }
+		if _, err := toml.Decode(r.stdout, &parsed); err != nil || parsed.Storage["bucket"] != "clinic" {
+			t.Fatalf("stdout is not the [storage] TOML: %v %+v", err, parsed)
 		}
 		creds, err := upload.LoadCredentials(devCreds) // the device's own loader (checks mode 0600)
 		if err != nil {
@@ -231,7 +245,7 @@ func TestServer(t *testing.T) {
 		t.Setenv("PATH", t.TempDir()) // no mc on PATH
 		out := filepath.Join(t.TempDir(), "dev-102.toml")
 		r := runT(t, env, "", "provision", "102", "--apply", "--credentials-out", out)
-		if r.code != 0 || !strings.Contains(r.stdout, "mc is not on PATH") || !strings.Contains(r.stdout, "mc admin policy attach roomctl roomkiosk-clinic-102 --user RK") {
+		if r.code != 0 || !strings.Contains(r.stderr, "mc is not on PATH") || !strings.Contains(r.stderr, "mc admin policy attach roomctl roomkiosk-clinic-102 --user RK") || strings.Contains(r.stdout, "mc ") {
 			t.Fatalf("%+v", r)
 		}
 		if _, err := os.Stat(out); err != nil {
@@ -357,7 +371,7 @@ func TestServer(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "session.wav")
 		r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", out)
-		if r.code != exitFailure || !strings.Contains(r.stderr, "segment seg-000002.wav.age") || !strings.Contains(r.stderr, "tampered") {
+		if r.code != exitFailure || !strings.Contains(r.stderr, "seg-000002.wav.age (2 versions)") || !strings.Contains(r.stderr, "tampered") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
@@ -366,6 +380,24 @@ func TestServer(t *testing.T) {
 		recs, _ := admin.ReadAudit(f.ctx, f.cl, "clinic")
 		if last := recs[len(recs)-1]; last.Action != "pull" || last.Result == "ok" || last.Room != "101" {
 			t.Fatalf("failed pull not audited: %+v", last)
+		}
+		// --original pulls the first versions, audited as such.
+		r = runT(t, f.env, "", "pull", id, "-i", f.key, "-o", out, "--original")
+		if r.code != 0 || !strings.Contains(r.stderr, "TAMPERED") {
+			t.Fatalf("pull --original: %+v", r)
+		}
+		fh, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := archive.ReadWAV(fh)
+		fh.Close()
+		if err != nil || !bytes.Equal(w.PCM, src.WantPCM) {
+			t.Fatalf("pull --original is not the original audio: %v", err)
+		}
+		recs, _ = admin.ReadAudit(f.ctx, f.cl, "clinic")
+		if last := recs[len(recs)-1]; last.Action != "pull" || last.Result != "ok" || !strings.Contains(last.Detail, "TAMPERED") {
+			t.Fatalf("pull --original not audited as such: %+v", last)
 		}
 	})
 
@@ -401,34 +433,56 @@ func TestServer(t *testing.T) {
 		if _, err := dev.PutObject(f.ctx, "clinic", archive.DeletionKey("101", id), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
 			t.Fatal(err)
 		}
+		// This session was recorded and never withdrawn: nothing the
+		// device wrote at the time backs the request, so it is suspicious.
 		r := runT(t, f.env, "", "deletions", "apply", "--dry-run")
-		if r.code != 0 || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "dry run") {
+		if r.code != 0 || !strings.Contains(r.stdout, id) || !strings.Contains(r.stdout, "suspicious") {
 			t.Fatalf("dry run: %+v", r)
 		}
 		r = runT(t, f.env, "", "deletions", "apply", "--json")
-		if r.code != 0 {
+		if r.code != exitFailure || !strings.Contains(r.stderr, "suspicious") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		var outs []archive.DeletionOutcome
 		if err := json.Unmarshal([]byte(r.stdout), &outs); err != nil {
 			t.Fatal(err)
 		}
-		// 3 segments (one with two versions) and the manifest.
-		if len(outs) != 1 || outs[0].Result != "ok" || len(outs[0].Removed) != 5 {
+		if len(outs) != 1 || !outs[0].Suspicious || len(outs[0].Removed) != 0 {
 			t.Fatalf("outcomes %+v", outs)
 		}
-		// Only the deletion record remains (this session had no summary).
+		// Named without --confirm: refused. With it: applied.
+		r = runT(t, f.env, "", "deletions", "apply", "--session", id, "--room", "101")
+		if r.code != exitFailure || !strings.Contains(r.stderr, "confirm") {
+			t.Fatalf("named without --confirm: %+v", r)
+		}
+		r = runT(t, f.env, "", "deletions", "apply", "--session", id, "--room", "101", "--confirm", "--json")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		outs = nil
+		if err := json.Unmarshal([]byte(r.stdout), &outs); err != nil {
+			t.Fatal(err)
+		}
+		// 3 segments (one with two versions) and the manifest.
+		if len(outs) != 1 || !strings.HasPrefix(outs[0].Result, "ok") || len(outs[0].Removed) != 5 {
+			t.Fatalf("outcomes %+v", outs)
+		}
+		// Nothing of the session or its request remains under the room;
+		// the tombstone is under admin/.
 		var left []string
 		for obj := range f.cl.ListObjects(f.ctx, "clinic", minio.ListObjectsOptions{Prefix: "rooms/101/", Recursive: true, WithVersions: true}) {
 			if strings.Contains(obj.Key, id) {
 				left = append(left, obj.Key)
 			}
 		}
-		if len(left) != 1 || !strings.HasSuffix(left[0], "/"+archive.DeletedFile) {
+		if len(left) != 0 {
 			t.Fatalf("versions of the session or its request remain: %v", left)
 		}
+		if _, err := f.cl.StatObject(f.ctx, "clinic", "admin/tombstones/101/"+id+".json", minio.StatObjectOptions{}); err != nil {
+			t.Fatalf("tombstone: %v", err)
+		}
 		recs, _ := admin.ReadAudit(f.ctx, f.cl, "clinic")
-		if last := recs[len(recs)-1]; last.Action != "delete-session" || last.Session != id || len(last.Objects) != 6 || last.Result != "ok" {
+		if last := recs[len(recs)-1]; last.Action != "delete-session" || last.Session != id || len(last.Objects) != 6 || !strings.HasPrefix(last.Result, "ok") {
 			t.Fatalf("audit %+v", last)
 		}
 		r = runT(t, f.env, "", "pull", id, "-i", f.key, "-o", filepath.Join(t.TempDir(), "x.wav"))

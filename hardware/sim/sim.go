@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -38,6 +37,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/hardware"
+	"roomkiosk/kiosk/durable"
 )
 
 // Part names used in State.Fail and State.Hang.
@@ -75,26 +75,7 @@ func WriteState(path string, st State) error {
 }
 
 func writeAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := durable.WriteFile(path, b, durable.Options{MkdirPerm: 0o755}); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -18,10 +18,49 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"roomkiosk/recorder/segment"
 )
 
 // Version is the manifest version this package writes and reads.
 const Version = 1
+
+// DeletionVersion is the deletion request version this package writes and
+// reads.
+const DeletionVersion = 1
+
+// Bounds that follow from the format and the recorder's configuration
+// limits (recording.segment_length at most 10 min, max_session_length at
+// most 12 h, with room for a session recovered across a clock jump). A
+// manifest comes from a device a thief may hold, so every reader relies on
+// them: no size in a valid manifest can exhaust memory or overflow.
+const (
+	MaxSegmentLength = 10 * time.Minute
+	MaxSessionLength = 24 * time.Hour
+	// MaxSegments is a session of MaxSessionLength cut into the shortest
+	// segments (1 s).
+	MaxSegments = int(MaxSessionLength / time.Second)
+	// maxAgeHeader bounds an age header (a stanza per recipient, each
+	// about 100 bytes; a device has a handful).
+	maxAgeHeader = 64 << 10
+	ageNonce     = 16
+)
+
+// MaxSegmentFrames is the most frames one segment of format f can hold:
+// MaxSegmentLength and a minute of slack (a segment is sealed at the first
+// capture buffer past its length, never a minute later).
+func MaxSegmentFrames(f Format) int64 {
+	return int64((MaxSegmentLength+time.Minute)/time.Second) * int64(max(f.SampleRate, 0))
+}
+
+// maxSegmentBytes is the largest ciphertext that can hold samples frames
+// of frameBytes each: age header, nonce, the segment header and the PCM,
+// a tag per chunk, and one torn chunk after a power cut.
+func maxSegmentBytes(samples, frameBytes int64) int64 {
+	plain := int64(segment.HeaderSize) + samples*frameBytes
+	chunks := plain/segment.ChunkSize + 2
+	return maxAgeHeader + ageNonce + plain + chunks*segment.ChunkOverhead + segment.ChunkSize + segment.ChunkOverhead
+}
 
 // FileName is the manifest's name inside the session folder.
 const FileName = "manifest.json"
@@ -86,6 +125,9 @@ type Personal struct {
 
 // Deletion is a deletion request, written to <spool>/deletions/<id>.json.
 type Deletion struct {
+	// Version is DeletionVersion; 0 is a request from before versions
+	// were recorded, read as version 1.
+	Version     int       `json:"version,omitempty"`
 	SessionID   string    `json:"session_id"`
 	RoomID      string    `json:"room_id"`
 	RequestedAt time.Time `json:"requested_at"`
@@ -147,6 +189,11 @@ func (m *Manifest) Validate() error {
 	case m.Personal != "" && !strings.HasPrefix(m.Personal, armor.Header):
 		return errors.New("manifest personal: not an armored age message")
 	}
+	if len(m.Segments) > MaxSegments {
+		return fmt.Errorf("manifest segments: %d, more than %d", len(m.Segments), MaxSegments)
+	}
+	fb := int64(m.Format.Channels * m.Format.Bits / 8)
+	maxFrames := MaxSegmentFrames(m.Format)
 	prev := 0
 	for i, s := range m.Segments {
 		idx, ok := ParseSegmentName(s.Name)
@@ -163,11 +210,27 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("manifest segments[%d].bytes: %d must be positive", i, s.Bytes)
 		case !hexRe.MatchString(s.SHA256):
 			return fmt.Errorf("manifest segments[%d].sha256: not 64 lowercase hex digits", i)
+		case s.Samples > maxFrames:
+			return fmt.Errorf("manifest segments[%d].samples: %d, more than a %v segment holds", i, s.Samples, MaxSegmentLength)
+		case s.Samples > 0 && s.Bytes < int64(segment.HeaderSize)+s.Samples*fb:
+			return fmt.Errorf("manifest segments[%d]: %d bytes cannot hold %d samples", i, s.Bytes, s.Samples)
+		case s.Bytes > maxSegmentBytes(s.Samples, fb):
+			return fmt.Errorf("manifest segments[%d].bytes: %d, more than %d samples take", i, s.Bytes, s.Samples)
 		}
 		prev = s.Index
 	}
+	if len(m.Gaps) > MaxSegments+1 {
+		return fmt.Errorf("manifest gaps: %d, more than %d", len(m.Gaps), MaxSegments+1)
+	}
+	maxGap := int64(MaxSessionLength/time.Second) * int64(m.Format.SampleRate)
+	var gapTotal int64
 	for i, g := range m.Gaps {
+		if g.Frames >= 0 && g.Frames <= maxGap {
+			gapTotal += g.Frames
+		}
 		switch {
+		case g.Frames > maxGap || gapTotal > maxGap:
+			return fmt.Errorf("manifest gaps[%d].frames: more than %v of gaps", i, MaxSessionLength)
 		case g.AfterSegment < 0 || g.AfterSegment > prev:
 			return fmt.Errorf("manifest gaps[%d].after_segment: %d names no segment", i, g.AfterSegment)
 		case g.Frames < 0 || g.DurationNS < 0:
@@ -271,6 +334,8 @@ func ParseDeletion(b []byte) (*Deletion, error) {
 		return nil, fmt.Errorf("parse deletion request: %w", err)
 	}
 	switch {
+	case del.Version < 0 || del.Version > DeletionVersion:
+		return nil, fmt.Errorf("deletion request version: %d not supported (this reader knows up to %d)", del.Version, DeletionVersion)
 	case !ValidSessionID(del.SessionID):
 		return nil, fmt.Errorf("deletion request session_id: %q is not a session id", del.SessionID)
 	case !idRe.MatchString(del.RoomID):

@@ -1,14 +1,21 @@
-// Package spool is the recorder's on-disk queue: the folder layout the
-// uploader codes against, durable file writes, and crash recovery. Pure Go.
+// Package spool is the device's on-disk queue: the one owner of the spool
+// folder's layout, which the recorder writes and the uploader drains, plus
+// crash recovery. Pure Go.
 //
 //	<spool>/sessions/<id>/seg-000001.wav.age.part   being written
 //	<spool>/sessions/<id>/seg-000001.wav.age        sealed
 //	<spool>/sessions/<id>/journal.json              recorder's working state
-//	<spool>/sessions/<id>/manifest.json             written last: complete
+//	<spool>/sessions/<id>/manifest.json             written last: complete, uploadable
 //	<spool>/sessions/<id>/manifest.held.json        withdrawn: complete, held
-//	                                                 until keep (renamed to
-//	                                                 manifest.json) or delete
-//	<spool>/deletions/<id>.json                     deletion request
+//	                                                 until keep (QueueHeld renames
+//	                                                 it to manifest.json) or delete
+//	<spool>/deletions/<id>.json                     deletion request (recorder)
+//	<spool>/summaries/<id>.json                     session summary (uploader, at session end)
+//	<spool>/quarantine/...                          sessions and requests that cannot be
+//	                                                 uploaded as they are, kept for an admin
+//	<spool>/uploaded/<id>/                          sessions kept after upload
+//	                                                 (storage.keep_uploaded), with .uploaded-at
+//	<spool>/upload-state/                           the uploader's bookkeeping
 package spool
 
 import (
@@ -24,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )
@@ -36,12 +44,25 @@ const (
 	// HeldName is the manifest of a withdrawn session whose participants
 	// have not chosen yet between keeping and deleting its audio. The
 	// uploader only looks for manifest.json, so a held session never
-	// leaves the device; Release renames it to manifest.json (keep), a
+	// leaves the device; QueueHeld renames it to manifest.json (keep), a
 	// discard removes the folder (delete).
 	HeldName = "manifest.held.json"
+	// UploadedMarker is the file in uploaded/<id>/ whose mtime is the time
+	// of the upload.
+	UploadedMarker = ".uploaded-at"
 )
 
-// ErrNotHeld says a session has no held manifest to release.
+// Folder names under the spool root.
+const (
+	sessionsDir   = "sessions"
+	deletionsDir  = "deletions"
+	summariesDir  = "summaries"
+	quarantineDir = "quarantine"
+	uploadedDir   = "uploaded"
+	stateDir      = "upload-state"
+)
+
+// ErrNotHeld says a session has no held manifest to queue.
 var ErrNotHeld = errors.New("no withdrawn session awaiting a choice")
 
 // Spool is a spool folder.
@@ -56,17 +77,40 @@ func (s Spool) syncDir(dir string) error {
 	if s.NoSync {
 		return nil
 	}
-	return SyncDir(dir)
+	return durable.SyncDir(dir)
 }
 
 // SyncDir fsyncs dir unless the spool is NoSync.
 func (s Spool) SyncDir(dir string) error { return s.syncDir(dir) }
 
 // SessionsDir holds one folder per session.
-func (s Spool) SessionsDir() string { return filepath.Join(s.Root, "sessions") }
+func (s Spool) SessionsDir() string { return filepath.Join(s.Root, sessionsDir) }
 
 // DeletionsDir holds deletion requests.
-func (s Spool) DeletionsDir() string { return filepath.Join(s.Root, "deletions") }
+func (s Spool) DeletionsDir() string { return filepath.Join(s.Root, deletionsDir) }
+
+// SummariesDir holds the session summaries waiting for upload.
+func (s Spool) SummariesDir() string { return filepath.Join(s.Root, summariesDir) }
+
+// SummaryPath is where a session's summary waits for upload.
+func (s Spool) SummaryPath(id string) string { return filepath.Join(s.SummariesDir(), id+".json") }
+
+// QuarantineDir holds what the uploader set aside for an admin: session
+// folders, and deletions/ and summaries/ sub-folders of requests.
+func (s Spool) QuarantineDir() string { return filepath.Join(s.Root, quarantineDir) }
+
+// UploadedDir holds sessions kept after their upload.
+func (s Spool) UploadedDir() string { return filepath.Join(s.Root, uploadedDir) }
+
+// StateDir holds the uploader's bookkeeping files.
+func (s Spool) StateDir() string { return filepath.Join(s.Root, stateDir) }
+
+// QuarantinedDeletionsName and QuarantinedSummariesName are the
+// sub-folders of QuarantineDir for set-aside requests and summaries.
+const (
+	QuarantinedDeletionsName = deletionsDir
+	QuarantinedSummariesName = summariesDir
+)
 
 // SessionDir is the folder of one session.
 func (s Spool) SessionDir(id string) string { return filepath.Join(s.SessionsDir(), id) }
@@ -96,52 +140,8 @@ func (s Spool) Init() error {
 	return s.syncDir(s.Root)
 }
 
-// SyncDir fsyncs a directory so that creates and renames in it are durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
-}
-
-// WriteFileAtomic writes data to path through a temp file: fsync, rename,
-// fsync of the folder. Readers see the old file or the whole new one.
-func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data, true) }
-
 func (s Spool) writeFileAtomic(path string, data []byte) error {
-	return writeFileAtomic(path, data, !s.NoSync)
-}
-
-func writeFileAtomic(path string, data []byte, durable bool) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if !durable {
-		return nil
-	}
-	return SyncDir(dir)
+	return durable.WriteFile(path, data, durable.Options{NoSync: s.NoSync})
 }
 
 // WriteJournal saves the session's working manifest.
@@ -171,7 +171,7 @@ func (s Spool) WriteManifest(m *manifest.Manifest) error {
 
 // WriteHeldManifest writes a withdrawn session's manifest under HeldName
 // (atomically, like WriteManifest) and removes the journal. The session is
-// complete but stays on the device until Release.
+// complete but stays on the device until QueueHeld.
 func (s Spool) WriteHeldManifest(m *manifest.Manifest) error {
 	b, err := m.Marshal()
 	if err != nil {
@@ -186,22 +186,23 @@ func (s Spool) WriteHeldManifest(m *manifest.Manifest) error {
 	return nil
 }
 
-// Release hands a held session to the uploader: its held manifest becomes
-// manifest.json (rename, folder fsync). A session already released is not
-// an error; one with neither file is ErrNotHeld.
-func (s Spool) Release(id string) error {
+// QueueHeld hands a held session to the uploader (its participants chose
+// to keep it): its held manifest becomes manifest.json (rename, folder
+// fsync). A session already queued is not an error; one with neither file
+// is ErrNotHeld.
+func (s Spool) QueueHeld(id string) error {
 	if !manifest.ValidSessionID(id) {
-		return fmt.Errorf("release session: %q is not a session id", id)
+		return fmt.Errorf("queue held session: %q is not a session id", id)
 	}
 	err := os.Rename(s.HeldPath(id), s.ManifestPath(id))
 	if errors.Is(err, os.ErrNotExist) {
 		if _, serr := os.Stat(s.ManifestPath(id)); serr == nil {
 			return nil
 		}
-		return fmt.Errorf("release session %s: %w", id, ErrNotHeld)
+		return fmt.Errorf("queue held session %s: %w", id, ErrNotHeld)
 	}
 	if err != nil {
-		return fmt.Errorf("release session %s: %w", id, err)
+		return fmt.Errorf("queue held session %s: %w", id, err)
 	}
 	return s.syncDir(s.SessionDir(id))
 }
@@ -227,6 +228,9 @@ func (s Spool) Held() ([]string, error) {
 
 // WriteDeletion records a deletion request for a session.
 func (s Spool) WriteDeletion(d manifest.Deletion) error {
+	if d.Version == 0 {
+		d.Version = manifest.DeletionVersion
+	}
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode deletion request: %w", err)
@@ -284,8 +288,8 @@ type Recovered struct {
 // marked interrupted is written so the session uploads like any other.
 // Nothing is deleted, except the remains of a session whose deletion request
 // exists (a Discard that was cut short). A withdrawn session (held manifest,
-// or a journal marked withdrawn) is never released here: it stays held
-// until someone chooses (Release or a discard). Call it before recording
+// or a journal marked withdrawn) is never queued for upload here: it stays held
+// until someone chooses (QueueHeld or a discard). Call it before recording
 // starts.
 func (s Spool) Recover(o RecoverOptions) ([]Recovered, error) {
 	if err := s.Init(); err != nil {

@@ -10,26 +10,18 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"roomkiosk/sync/layout"
 )
 
 // AuditPrefix is where audit records live in the bucket. Devices cannot
-// write there (their policy covers rooms/<room>/ only), and object lock
-// keeps the records for the retention period.
-const AuditPrefix = "audit/"
+// write there (their policy covers their own room's prefix only), and object
+// lock keeps the records for the retention period.
+const AuditPrefix = layout.AuditPrefix
 
-// AuditRecord says who did what to the archive, and when. It never holds
-// audio or personal data: rooms and session ids are pseudonymous.
-type AuditRecord struct {
-	At      time.Time `json:"at"`
-	Who     string    `json:"who"`    // admin access key
-	Host    string    `json:"host"`   // the admin machine's host name
-	Action  string    `json:"action"` // pull, delete-session, provision, bucket-init
-	Room    string    `json:"room,omitempty"`
-	Session string    `json:"session,omitempty"`
-	Objects []string  `json:"objects,omitempty"` // keys touched (with version ids for deletions)
-	Result  string    `json:"result"`            // "ok" or the error
-	Detail  string    `json:"detail,omitempty"`
-}
+// AuditRecord says who did what to the archive, and when (declared by the
+// contract, sync/layout).
+type AuditRecord = layout.AuditRecord
 
 // Auditor writes audit records with admin credentials.
 type Auditor struct {
@@ -58,12 +50,15 @@ func (a Auditor) Write(ctx context.Context, r AuditRecord) (string, error) {
 	if r.Result == "" {
 		r.Result = "ok"
 	}
+	if !layout.ValidAction(r.Action) {
+		return "", fmt.Errorf("write audit record: action %q cannot name a record", r.Action)
+	}
+	r.Version = layout.AuditVersion
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("write audit record: %w", err)
 	}
-	key := fmt.Sprintf("%s%s/%s-%s-%s.json", AuditPrefix, r.At.Format("2006/01/02"),
-		r.At.Format("20060102T150405.000000000Z"), r.Action, rand.Text()[:8])
+	key := layout.AuditKey(r.At, r.Action, rand.Text()[:8])
 	_, err = a.Client.PutObject(ctx, a.Bucket, key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{
 		ContentType: "application/json",
 		Checksum:    minio.ChecksumSHA256,
@@ -85,7 +80,7 @@ func ReadAuditSince(ctx context.Context, cl *minio.Client, bucket string, since 
 	opts := minio.ListObjectsOptions{Prefix: AuditPrefix, Recursive: true}
 	if !since.IsZero() {
 		// Keys start with the day folder: this skips every earlier day.
-		opts.StartAfter = AuditPrefix + since.UTC().Format("2006/01/02")
+		opts.StartAfter = layout.AuditDayPrefix(since)
 	}
 	var out []AuditRecord
 	for obj := range cl.ListObjects(ctx, bucket, opts) {

@@ -56,7 +56,7 @@ func (c Conn) Validate() error {
 		missing = append(missing, "access key (--access-key or ROOMCTL_ACCESS_KEY)")
 	}
 	if c.SecretKey == "" {
-		missing = append(missing, "secret key (--secret-key or ROOMCTL_SECRET_KEY)")
+		missing = append(missing, "secret key (ROOMCTL_SECRET_KEY or --secret-key-file)")
 	}
 	if c.Bucket == "" {
 		missing = append(missing, "bucket (--bucket or ROOMCTL_BUCKET)")
@@ -94,7 +94,7 @@ func (c Conn) Client() (*minio.Client, error) {
 	}
 	// status and sessions fetch many small objects at once: keep enough idle
 	// connections for the worker pool.
-	tr.MaxIdleConnsPerHost = 64
+	tr.MaxIdleConnsPerHost = 128
 	if c.CAFile != "" {
 		if !secure {
 			return nil, fmt.Errorf("ca file %s given but endpoint %s is not https", c.CAFile, c.Endpoint)

@@ -7,31 +7,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"roomkiosk/kiosk/durable"
+	"roomkiosk/sync/layout"
 )
 
 // ValidRoomID reports whether id can name a room: it is used in object keys,
 // user and policy names, so only letters, digits, '-' and '_' (as the device
-// config's room.id).
-func ValidRoomID(id string) error {
-	if id == "" || len(id) > 64 {
-		return fmt.Errorf("room %q: must be 1 to 64 characters", id)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("room %q: may hold only letters, digits, '-' and '_'", id)
-		}
-	}
-	return nil
-}
+// config's room.id). The rule is the archive contract's (sync/layout).
+func ValidRoomID(id string) error { return layout.ValidRoomID(id) }
 
 // RoomPrefix is the object key prefix a room's device may write under.
-func RoomPrefix(room string) string { return "rooms/" + room + "/" }
+func RoomPrefix(room string) string { return layout.RoomPrefix(room) }
 
 // PolicyName is the name of a room's device policy on the server. The bucket
 // is part of it so two buckets on one server keep separate policies.
@@ -78,7 +72,7 @@ func DeviceStorageTOML(room, endpoint, bucket, credentialsFile, caFile string) s
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Device config for room %s: put this in the kiosk's roomkiosk.toml\n", room)
 	fmt.Fprintf(&b, "# and the credentials file at credentials_file (mode 0600, owned by the daemon's user).\n")
-	fmt.Fprintf(&b, "# Its [room] id must be %s: the device may write only under rooms/%s/.\n", strconv.Quote(room), room)
+	fmt.Fprintf(&b, "# Its [room] id must be %s: the device may write only under %s.\n", strconv.Quote(room), RoomPrefix(room))
 	b.WriteString("[storage]\n")
 	fmt.Fprintf(&b, "endpoint = %s\n", strconv.Quote(endpoint))
 	fmt.Fprintf(&b, "bucket = %s\n", strconv.Quote(bucket))
@@ -111,28 +105,14 @@ func NewDeviceCredentials() DeviceCredentials {
 // access_key and secret_key) with mode 0600. It never overwrites a file, so a
 // slip of the keyboard cannot destroy a working device's keys.
 func WriteCredentialsFile(path, room string, c DeviceCredentials) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	content := fmt.Sprintf("# roomkiosk device credentials for room %s (PutObject under %s only)\naccess_key = %s\nsecret_key = %s\n",
+		room, RoomPrefix(room), strconv.Quote(c.AccessKey), strconv.Quote(c.SecretKey))
+	err := durable.WriteNew(path, []byte(content), durable.Options{Perm: 0o600})
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("write credentials file %s: it exists already; remove it or choose another path", path)
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("write credentials file %s: it exists already; remove it or choose another path", path)
-		}
 		return fmt.Errorf("write credentials file: %w", err)
-	}
-	content := fmt.Sprintf("# roomkiosk device credentials for room %s (PutObject under rooms/%s/ only)\naccess_key = %s\nsecret_key = %s\n",
-		room, room, strconv.Quote(c.AccessKey), strconv.Quote(c.SecretKey))
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("write credentials file %s: %w", path, err)
 	}
 	return nil
 }
@@ -156,53 +136,164 @@ func (m MC) ProvisionRoom(ctx context.Context, room string, creds DeviceCredenti
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "roomctl-mc-")
+	s, err := m.session(ctx)
 	if err != nil {
 		return fmt.Errorf("provision %s: %w", room, err)
 	}
-	defer os.RemoveAll(dir)
-	if m.Conn.CAFile != "" {
-		// mc trusts every PEM file in <config>/certs/CAs.
-		ca, err := os.ReadFile(m.Conn.CAFile)
-		if err != nil {
-			return fmt.Errorf("provision %s: read ca file: %w", room, err)
-		}
-		cas := filepath.Join(dir, "certs", "CAs")
-		if err := os.MkdirAll(cas, 0o700); err != nil {
-			return fmt.Errorf("provision %s: %w", room, err)
-		}
-		if err := os.WriteFile(filepath.Join(cas, "roomctl-ca.crt"), ca, 0o600); err != nil {
-			return fmt.Errorf("provision %s: %w", room, err)
-		}
-	}
-	policyFile := filepath.Join(dir, "policy.json")
+	defer s.close()
+	policyFile := filepath.Join(s.dir, "policy.json")
 	if err := os.WriteFile(policyFile, policy, 0o600); err != nil {
 		return fmt.Errorf("provision %s: %w", room, err)
 	}
 	name := PolicyName(m.Conn.Bucket, room)
-	steps := []struct {
-		what  string
-		args  []string
-		stdin string
-	}{
-		{"set admin alias", []string{"alias", "set", mcAlias, m.Conn.Endpoint}, m.Conn.AccessKey + "\n" + m.Conn.SecretKey + "\n"},
+	for _, st := range []mcStep{
 		{"create policy " + name, []string{"admin", "policy", "create", mcAlias, name, policyFile}, ""},
 		{"add user " + creds.AccessKey, []string{"admin", "user", "add", mcAlias}, creds.AccessKey + "\n" + creds.SecretKey + "\n"},
 		{"attach policy " + name, []string{"admin", "policy", "attach", mcAlias, name, "--user", creds.AccessKey}, ""},
-	}
-	for _, s := range steps {
-		args := append([]string{"--config-dir", dir, "--no-color", "--disable-pager"}, s.args...)
-		cmd := exec.CommandContext(ctx, m.Path, args...)
-		cmd.Env = append(os.Environ(), "MC_CONFIG_DIR="+dir)
-		cmd.Stdin = strings.NewReader(s.stdin)
-		var out bytes.Buffer
-		cmd.Stdout = &out
-		cmd.Stderr = &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("provision %s: mc %s: %w: %s", room, s.what, err, strings.TrimSpace(out.String()))
+	} {
+		if _, err := s.run(ctx, st); err != nil {
+			return fmt.Errorf("provision %s: %w", room, err)
 		}
 	}
 	return nil
+}
+
+// DeviceUsers lists the enabled users the server has with room's device
+// policy attached.
+func (m MC) DeviceUsers(ctx context.Context, room string) ([]string, error) {
+	s, err := m.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list device users of %s: %w", room, err)
+	}
+	defer s.close()
+	return s.deviceUsers(ctx, PolicyName(m.Conn.Bucket, room))
+}
+
+// RevokeRoom cuts off room's device credentials but keep (the ones a
+// rotation just made; "" for none): the room's policy is detached from
+// each and the user disabled, so its keys get AccessDenied from then on.
+// It returns the access keys it revoked.
+func (m MC) RevokeRoom(ctx context.Context, room, keep string) ([]string, error) {
+	if err := ValidRoomID(room); err != nil {
+		return nil, err
+	}
+	s, err := m.session(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("revoke %s: %w", room, err)
+	}
+	defer s.close()
+	name := PolicyName(m.Conn.Bucket, room)
+	users, err := s.deviceUsers(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("revoke %s: %w", room, err)
+	}
+	var done []string
+	for _, u := range users {
+		if u == keep {
+			continue
+		}
+		for _, st := range []mcStep{
+			{"detach policy " + name + " from " + u, []string{"admin", "policy", "detach", mcAlias, name, "--user", u}, ""},
+			{"disable user " + u, []string{"admin", "user", "disable", mcAlias, u}, ""},
+		} {
+			if _, err := s.run(ctx, st); err != nil {
+				return done, fmt.Errorf("revoke %s: %w", room, err)
+			}
+		}
+		done = append(done, u)
+	}
+	return done, nil
+}
+
+// mcSession is a temporary mc configuration holding the admin alias.
+type mcSession struct {
+	mc  MC
+	dir string
+}
+
+type mcStep struct {
+	what  string
+	args  []string
+	stdin string
+}
+
+func (m MC) session(ctx context.Context) (*mcSession, error) {
+	dir, err := os.MkdirTemp("", "roomctl-mc-")
+	if err != nil {
+		return nil, err
+	}
+	s := &mcSession{mc: m, dir: dir}
+	if m.Conn.CAFile != "" {
+		// mc trusts every PEM file in <config>/certs/CAs.
+		ca, err := os.ReadFile(m.Conn.CAFile)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("read ca file: %w", err)
+		}
+		cas := filepath.Join(dir, "certs", "CAs")
+		if err := os.MkdirAll(cas, 0o700); err != nil {
+			s.close()
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(cas, "roomctl-ca.crt"), ca, 0o600); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if _, err := s.run(ctx, mcStep{"set admin alias", []string{"alias", "set", mcAlias, m.Conn.Endpoint}, m.Conn.AccessKey + "\n" + m.Conn.SecretKey + "\n"}); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *mcSession) close() { os.RemoveAll(s.dir) }
+
+func (s *mcSession) run(ctx context.Context, st mcStep) ([]byte, error) {
+	args := append([]string{"--config-dir", s.dir, "--no-color", "--disable-pager"}, st.args...)
+	cmd := exec.CommandContext(ctx, s.mc.Path, args...)
+	cmd.Env = append(os.Environ(), "MC_CONFIG_DIR="+s.dir)
+	cmd.Stdin = strings.NewReader(st.stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("mc %s: %w: %s", st.what, err, strings.TrimSpace(out.String()+" "+errOut.String()))
+	}
+	return out.Bytes(), nil
+}
+
+// deviceUsers lists the enabled users with policy attached (mc admin user
+// list --json: one JSON object a line).
+func (s *mcSession) deviceUsers(ctx context.Context, policy string) ([]string, error) {
+	out, err := s.run(ctx, mcStep{"list users", []string{"--json", "admin", "user", "list", mcAlias}, ""})
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var u struct {
+			Status     string `json:"status"`
+			AccessKey  string `json:"accessKey"`
+			PolicyName string `json:"policyName"`
+			UserStatus string `json:"userStatus"`
+		}
+		if err := dec.Decode(&u); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("mc list users: %w", err)
+		}
+		if u.UserStatus != "enabled" {
+			continue
+		}
+		for _, p := range strings.Split(u.PolicyName, ",") {
+			if strings.TrimSpace(p) == policy {
+				users = append(users, u.AccessKey)
+			}
+		}
+	}
+	return users, nil
 }
 
 // MCCommands returns the shell commands an admin runs where mc is installed

@@ -1,28 +1,17 @@
 // Package archive reads what the kiosks uploaded, for roomctl: the session
 // list from the manifests, pulls that verify, decrypt and join a session's
-// segments into one WAV, every room's status, and deletion requests.
-//
-// Bucket layout (as the uploader writes it):
-//
-//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/seg-NNNNNN.wav.age
-//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/manifest.json
-//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/summary.json    every session
-//	rooms/<room>/sessions/<yyyy>/<mm>/<dd>/<session>/deleted.json    written by ApplyDeletions
-//	rooms/<room>/status.json
-//	rooms/<room>/deletions/<session>.json
-//
-// The date is the manifest's started time in UTC.
+// segments into one WAV, every room's status, and deletion requests. The
+// bucket's keys and records are the archive's contract, sync/layout.
 package archive
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/recorder/manifest"
+	"roomkiosk/sync/layout"
 )
 
 // Archive reads one bucket with admin credentials.
@@ -32,6 +21,9 @@ type Archive struct {
 	// Workers bounds concurrent requests (status, manifests, segment
 	// downloads); 0 means a default of 16.
 	Workers int
+	// CacheDir, if set, keeps the first versions of manifests and summaries
+	// read (immutable: see getFirst), one file each; "" reads every time.
+	CacheDir string
 }
 
 func (a *Archive) workers() int {
@@ -41,55 +33,43 @@ func (a *Archive) workers() int {
 	return 16
 }
 
-// RoomsPrefix is the common prefix of every room's objects.
-const RoomsPrefix = "rooms/"
+// Names kept for the callers that had them before sync/layout; each
+// forwards to the contract.
+const RoomsPrefix = layout.RoomsPrefix
 
 // SessionPrefix is the folder of a session's objects.
 func SessionPrefix(room string, started time.Time, sessionID string) string {
-	return fmt.Sprintf("%s%s/sessions/%s/%s/", RoomsPrefix, room, started.UTC().Format("2006/01/02"), sessionID)
+	return layout.SessionPrefix(room, started, sessionID)
 }
 
 // ManifestKey is the key of a session's manifest.
 func ManifestKey(room string, started time.Time, sessionID string) string {
-	return SessionPrefix(room, started, sessionID) + manifest.FileName
+	return layout.ManifestKey(room, started, sessionID)
 }
 
 // DeletionKey is the key of a room's deletion request for a session.
-func DeletionKey(room, sessionID string) string {
-	return RoomsPrefix + room + "/deletions/" + sessionID + ".json"
+func DeletionKey(room, sessionID string) string { return layout.DeletionKey(room, sessionID) }
+
+// parseSessionKey parses the key of a session's manifest, summary or
+// tombstone; segments and anything else are not.
+func parseSessionKey(key string) (layout.Key, bool) {
+	k, err := layout.Parse(key)
+	if err != nil || !(k.Kind == layout.KindManifest || k.Kind == layout.KindSummary || k.Kind == layout.KindTombstone) {
+		return layout.Key{}, false
+	}
+	return k, true
 }
 
-// parseManifestKey splits rooms/R/sessions/yyyy/mm/dd/S/manifest.json.
-func parseManifestKey(key string) (room, session string, day time.Time, ok bool) {
-	room, session, day, file, ok := parseSessionKey(key)
-	if !ok || file != manifest.FileName {
-		return "", "", time.Time{}, false
-	}
-	return room, session, day, true
-}
-
-// parseSessionKey splits the key of a session's manifest, summary or
-// deletion record.
-func parseSessionKey(key string) (room, session string, day time.Time, file string, ok bool) {
-	p := strings.Split(key, "/")
-	if len(p) != 8 || p[0] != "rooms" || p[2] != "sessions" || (p[7] != manifest.FileName && p[7] != SummaryFile && p[7] != DeletedFile) {
-		return "", "", time.Time{}, "", false
-	}
-	d, err := time.Parse("2006/01/02", p[3]+"/"+p[4]+"/"+p[5])
-	if err != nil {
-		return "", "", time.Time{}, "", false
-	}
-	return p[1], p[6], d, p[7], true
-}
-
-// Rooms lists the rooms that have uploaded anything.
+// Rooms lists the rooms that have uploaded anything. A folder under rooms/
+// that is not a valid room id (which a device cannot make, but a hand
+// could) is skipped.
 func (a *Archive) Rooms(ctx context.Context) ([]string, error) {
 	var rooms []string
-	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: RoomsPrefix}) {
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: layout.RoomsPrefix}) {
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list rooms in bucket %s: %w", a.Bucket, obj.Err)
 		}
-		if r, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, RoomsPrefix), "/"); ok && r != "" {
+		if r, ok := layout.ParseRoomPrefix(obj.Key); ok {
 			rooms = append(rooms, r)
 		}
 	}

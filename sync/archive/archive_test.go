@@ -240,37 +240,69 @@ func TestArchive(t *testing.T) {
 			}
 		})
 		t.Run("tampered", func(t *testing.T) {
+			// A second version over an uploaded segment: refused by name,
+			// and --original pulls the first versions, the real audio.
 			b := bytes.Clone(victim.Files["seg-000002.wav.age"])
 			b[len(b)/2] ^= 0x01
 			if _, err := e.cl.PutObject(e.ctx, bucket, victim.Prefix+"seg-000002.wav.age", bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := pull(t, e.id)
+			var te *archive.TamperedError
+			if !errors.As(err, &te) || len(te.Keys) != 1 || !strings.Contains(te.Keys[0], "seg-000002.wav.age (2 versions)") {
+				t.Fatalf("err %v, want a tampered error naming seg-000002.wav.age", err)
+			}
+			out := filepath.Join(t.TempDir(), "orig.wav")
+			res, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: id, Identities: []age.Identity{e.id}, Out: out, Original: true})
+			if err != nil || !res.Original {
+				t.Fatalf("pull --original: %+v %v", res, err)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			info, err := archive.ReadWAV(f)
+			if err != nil || !bytes.Equal(info.PCM, victim.WantPCM) {
+				t.Fatalf("pull --original: not the first versions' audio (%v)", err)
+			}
+		})
+		t.Run("checksum", func(t *testing.T) {
+			// The first version itself differs from the manifest (damaged
+			// before the manifest went up).
+			bad := archivetest.Build(t, archivetest.Spec{Room: "107", Seed: 23, Started: at("2026-11-06T09:00:00Z"),
+				Segments: []archivetest.SegSpec{{Frames: 30000}, {Frames: 30000}}}, rec)
+			bad.Files["seg-000002.wav.age"][100] ^= 0x01
+			bad.Upload(t, e.cl, bucket)
+			out := filepath.Join(t.TempDir(), "out.wav")
+			_, err := e.ar.Pull(e.ctx, archive.PullOptions{SessionID: bad.Manifest.SessionID, Identities: []age.Identity{e.id}, Out: out})
 			var se *archive.SegmentError
 			if !errors.As(err, &se) || se.Name != "seg-000002.wav.age" || !errors.Is(err, archive.ErrChecksum) {
 				t.Fatalf("err %v, want a checksum error naming seg-000002.wav.age", err)
 			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(left) != 0 {
+				t.Fatalf("left %v", left)
+			}
 		})
 		t.Run("missing", func(t *testing.T) {
-			vs, err := e.ar.KeyVersions(e.ctx, victim.Prefix+"seg-000003.wav.age")
+			gone := archivetest.Build(t, archivetest.Spec{Room: "108", Seed: 25, Started: at("2026-11-06T09:30:00Z"),
+				Segments: []archivetest.SegSpec{{Frames: 30000}, {Frames: 30000}, {Frames: 30000}}}, rec)
+			gone.Upload(t, e.cl, bucket)
+			vs, err := e.ar.KeyVersions(e.ctx, gone.Prefix+"seg-000003.wav.age")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := e.ar.RemoveVersions(e.ctx, vs); err != nil {
 				t.Fatal(err)
 			}
-			_, err = pull(t, e.id)
-			// seg-000002 is still tampered and comes first.
-			if err == nil || !strings.Contains(err.Error(), "seg-000002") {
-				t.Fatalf("err %v", err)
-			}
-			if _, err := e.cl.PutObject(e.ctx, bucket, victim.Prefix+"seg-000002.wav.age", bytes.NewReader(victim.Files["seg-000002.wav.age"]), int64(len(victim.Files["seg-000002.wav.age"])), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
-				t.Fatal(err)
-			}
-			_, err = pull(t, e.id)
+			out := filepath.Join(t.TempDir(), "out.wav")
+			_, err = e.ar.Pull(e.ctx, archive.PullOptions{SessionID: gone.Manifest.SessionID, Identities: []age.Identity{e.id}, Out: out})
 			var se *archive.SegmentError
 			if !errors.As(err, &se) || se.Name != "seg-000003.wav.age" || !errors.Is(err, archive.ErrMissing) {
 				t.Fatalf("err %v, want missing seg-000003.wav.age", err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "*")); len(left) != 0 {
+				t.Fatalf("left %v", left)
 			}
 		})
 		t.Run("audit refused", func(t *testing.T) {
@@ -358,8 +390,12 @@ func TestArchive(t *testing.T) {
 		for _, r := range rows {
 			byRoom[r.Room] = r
 		}
-		if len(rows) != 4 {
+		if len(rows) != 6 { // 101-104, and 107, 108 from PullFailures
 			t.Fatalf("rows %+v", rows)
+		}
+		// PullFailures/tampered wrote over a segment of room 103's session.
+		if byRoom["103"].Tampered != 1 || byRoom["101"].Tampered != 0 {
+			t.Fatalf("tampered sessions: 103 %d, 101 %d", byRoom["103"].Tampered, byRoom["101"].Tampered)
 		}
 		r101 := byRoom["101"]
 		if r101.Stale || r101.Status == nil || !r101.Status.Recording || strings.Join(r101.Failing, ",") != "temperature" || r101.Status.Queue.Objects != 4 {
@@ -389,6 +425,8 @@ func TestArchive(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A withdrawn session whose participants chose Keep (its manifest
+		// records no delete): a request for it is suspicious.
 		id := withdrawn.Manifest.SessionID
 		put(archive.DeletionKey("102", id), manifest.Deletion{SessionID: id, RoomID: "102", RequestedAt: time.Now(), Reason: "withdrawn"})
 		// Room 101 cannot ask to delete room 102's sessions.
@@ -399,12 +437,12 @@ func TestArchive(t *testing.T) {
 		put(sumKey, map[string]any{"room_id": "102", "session_id": id, "started": withdrawn.Manifest.Started,
 			"ended": withdrawn.Manifest.Ended, "participants": 2, "recorded": true, "withdrawn": true})
 		// A withdrawn session whose audio never left the device (held,
-		// then deleted): a summary and a request only.
+		// then deleted): a summary recording the delete, and a request.
 		const heldID = "20261106T100000Z-abc777"
 		heldStart := at("2026-11-06T10:00:00Z")
 		heldSum := archive.SessionPrefix("102", heldStart, heldID) + archive.SummaryFile
 		put(heldSum, map[string]any{"room_id": "102", "session_id": heldID, "started": heldStart,
-			"ended": heldStart.Add(time.Minute), "participants": 2, "recorded": true, "withdrawn": true})
+			"ended": heldStart.Add(time.Minute), "participants": 2, "recorded": true, "withdrawn": true, "audio_deleted": true})
 		put(archive.DeletionKey("102", heldID), manifest.Deletion{SessionID: heldID, RoomID: "102", RequestedAt: time.Now(), Reason: "withdrawn"})
 		states := func() map[string]archive.Session {
 			t.Helper()
@@ -419,7 +457,8 @@ func TestArchive(t *testing.T) {
 			return m
 		}
 		st := states()
-		if st[id].State != archive.StateDeletionRequested || st[heldID].State != archive.StateDeleted || !st[heldID].Withdrawn {
+		if st[id].State != "withdrawn" || len(st[id].Warnings) != 1 || !strings.Contains(st[id].Warnings[0], "SUSPICIOUS") ||
+			st[heldID].State != archive.StateDeleted || !st[heldID].Withdrawn {
 			t.Fatalf("before apply: %+v / %+v", st[id], st[heldID])
 		}
 		before, err := e.ar.SessionVersions(e.ctx, "102", id)
@@ -445,10 +484,21 @@ func TestArchive(t *testing.T) {
 					t.Fatalf("held: %+v", o)
 				}
 			default:
-				if o.Result != "ok" || len(o.Removed) != 2 {
-					t.Fatalf("withdrawn: %+v", o)
+				if !o.Suspicious || !strings.HasPrefix(o.Result, "suspicious") || len(o.Removed) != 0 {
+					t.Fatalf("kept withdrawn session: %+v", o)
 				}
 			}
+		}
+		if vs, _ := e.ar.SessionVersions(e.ctx, "102", id); len(vs) != 3 {
+			t.Fatalf("suspicious request applied: %v", vs)
+		}
+		// Only an admin naming it, with confirm, applies it.
+		if _, err := e.ar.ApplyDeletion(e.ctx, "102", id, false, func(archive.DeletionOutcome) error { return nil }); !errors.Is(err, archive.ErrSuspicious) {
+			t.Fatalf("apply by name without confirm: %v", err)
+		}
+		o, err := e.ar.ApplyDeletion(e.ctx, "102", id, true, func(o archive.DeletionOutcome) error { audited = append(audited, o); return nil })
+		if err != nil || len(o.Removed) != 2 || len(audited) != 4 {
+			t.Fatalf("apply by name with confirm: %+v %v", o, err)
 		}
 		after, err := e.ar.SessionVersions(e.ctx, "102", id)
 		var left []string
@@ -456,12 +506,12 @@ func TestArchive(t *testing.T) {
 			left = append(left, v.Key[strings.LastIndexByte(v.Key, '/')+1:])
 		}
 		slices.Sort(left)
-		if err != nil || strings.Join(left, ",") != "deleted.json,summary.json" {
+		if err != nil || strings.Join(left, ",") != "summary.json" {
 			t.Fatalf("after: %v %v", after, err)
 		}
 		st = states()
 		for _, sid := range []string{id, heldID} {
-			if r := st[sid]; r.State != archive.StateDeleted || r.DeletedKey == "" || r.SummaryKey == "" || r.Key != "" || r.Participants != 2 {
+			if r := st[sid]; r.State != archive.StateDeleted || !strings.HasPrefix(r.DeletedKey, "admin/tombstones/102/") || r.SummaryKey == "" || r.Key != "" || r.Participants != 2 {
 				t.Errorf("after apply: %+v", r)
 			}
 		}

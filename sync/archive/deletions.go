@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/sync/layout"
 )
 
 // DeletionRequest is one uploaded request, with where it was found.
@@ -19,6 +21,13 @@ type DeletionRequest struct {
 	Room    string             `json:"room"` // from the key: the device could write only there
 	Request *manifest.Deletion `json:"request,omitempty"`
 	Error   string             `json:"error,omitempty"` // unreadable or inconsistent request
+	// Suspicious: the session's first-version manifest (or summary, for a
+	// session that never uploaded audio) records no withdrawal with
+	// delete, so a device may have forged the request (Why says what the
+	// archive holds). Only an admin naming the session with a confirmation
+	// applies it.
+	Suspicious bool   `json:"suspicious"`
+	Why        string `json:"why,omitempty"`
 }
 
 // DeletionRequests lists every room's uploaded deletion requests.
@@ -29,22 +38,32 @@ func (a *Archive) DeletionRequests(ctx context.Context) ([]DeletionRequest, erro
 	}
 	var out []DeletionRequest
 	for _, room := range rooms {
-		prefix := RoomsPrefix + room + "/deletions/"
+		prefix := layout.DeletionsPrefix(room)
 		for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 			if obj.Err != nil {
 				return nil, fmt.Errorf("list deletion requests of room %s: %w", room, obj.Err)
 			}
-			if !strings.HasSuffix(obj.Key, ".json") {
+			dr := DeletionRequest{Key: obj.Key, Room: room}
+			if k, err := layout.Parse(obj.Key); err != nil || k.Kind != layout.KindDeletion {
+				if !strings.HasSuffix(obj.Key, ".json") {
+					continue // not a request at all
+				}
+				dr.Error = "not a deletion request key"
+				out = append(out, dr)
 				continue
 			}
-			dr := DeletionRequest{Key: obj.Key, Room: room}
-			b, err := a.get(ctx, obj.Key, 64<<10)
+			b, err := a.get(ctx, obj.Key, maxRequestBytes)
 			if err != nil {
 				dr.Error = fmt.Sprintf("read: %v", err)
 				out = append(out, dr)
 				continue
 			}
-			d, err := manifest.ParseDeletion(b)
+			d, err := layout.ParseDeletion(b)
+			if err == nil {
+				if err := a.checkRequest(ctx, &dr, d); err != nil {
+					return nil, err
+				}
+			}
 			switch {
 			case err != nil:
 				dr.Error = err.Error()
@@ -76,16 +95,13 @@ func (v ObjectVersion) String() string { return v.Key + "?versionId=" + v.Versio
 // little after the session id's time, so the id's day and the next are
 // searched.
 func (a *Archive) SessionVersions(ctx context.Context, room, sessionID string) ([]ObjectVersion, error) {
-	if !manifest.ValidSessionID(sessionID) {
-		return nil, fmt.Errorf("session %q: not a session id", sessionID)
-	}
-	start, err := time.Parse("20060102T150405Z", sessionID[:16])
+	start, err := layout.SessionStart(sessionID)
 	if err != nil {
-		return nil, fmt.Errorf("session %q: %w", sessionID, err)
+		return nil, err
 	}
 	var out []ObjectVersion
 	for _, d := range []time.Time{start, start.AddDate(0, 0, 1)} {
-		prefix := SessionPrefix(room, d, sessionID)
+		prefix := layout.SessionPrefix(room, d, sessionID)
 		for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}) {
 			if obj.Err != nil {
 				return nil, fmt.Errorf("list versions under %s: %w", prefix, obj.Err)
@@ -125,33 +141,69 @@ func (a *Archive) RemoveVersions(ctx context.Context, vs []ObjectVersion) ([]Obj
 	return done, nil
 }
 
+// checkRequest sets dr.Suspicious from the session's first versions.
+func (a *Archive) checkRequest(ctx context.Context, dr *DeletionRequest, d *manifest.Deletion) error {
+	s, err := a.sessionFolders(ctx, dr.Room, d.SessionID)
+	if err != nil {
+		return err
+	}
+	var m *manifest.Manifest
+	var sum *layout.SummaryRecord
+	if s.Manifest != "" {
+		if m, err = a.readFirstManifest(ctx, s); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			dr.Suspicious, dr.Why = true, "its first manifest is unreadable: "+err.Error()
+			return nil
+		}
+	}
+	if s.Summary != "" {
+		if sum, err = a.readFirstSummary(ctx, s); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	ok, why := deletionAuthorized(m, sum)
+	dr.Suspicious, dr.Why = !ok, why
+	return nil
+}
+
+// deletionAuthorized decides whether a deletion request for a session is
+// backed by what the device wrote when the session happened: its first
+// manifest records a withdrawal with delete, or, for a session that never
+// uploaded audio, its first summary does. Anything else may be a stolen
+// kiosk's forgery.
+func deletionAuthorized(m *manifest.Manifest, sum *layout.SummaryRecord) (bool, string) {
+	switch {
+	case m != nil && m.Withdrawn && m.Deleted:
+		return true, "its first manifest records a withdrawal with delete"
+	case m != nil:
+		return false, "its first manifest records no withdrawal with delete"
+	case sum != nil && sum.Withdrawn && sum.AudioDeleted:
+		return true, "its first summary records a withdrawal with delete"
+	case sum != nil:
+		return false, "its first summary records no withdrawal with delete"
+	}
+	return false, "the archive holds no manifest or summary of the session"
+}
+
 // DeletionOutcome is what ApplyDeletions did with one request.
 type DeletionOutcome struct {
 	DeletionRequest
 	Removed []ObjectVersion `json:"removed"`
-	Result  string          `json:"result"` // "ok" or the error
-}
-
-// Tombstone is deleted.json, which ApplyDeletions leaves in a deleted
-// session's folder beside its summary.json: the record that the session
-// existed and that its audio was removed at the participants' request.
-type Tombstone struct {
-	SessionID   string    `json:"session_id"`
-	RoomID      string    `json:"room_id"`
-	RequestedAt time.Time `json:"requested_at"`
-	AppliedAt   time.Time `json:"applied_at"`
-	Removed     int       `json:"removed_versions"`
+	Result  string          `json:"result"` // "ok", "suspicious: not applied", or the error
 }
 
 // keptOnDeletion says whether a session object survives a deletion: the
-// summary (no audio, no personal data: times, counts, the rating) and the
-// tombstone, so that the archive still lists the session as deleted.
+// summary (no audio, no personal data: times, counts, the rating), so that
+// the archive still lists the session as deleted.
 func keptOnDeletion(key string) bool {
-	return strings.HasSuffix(key, "/"+SummaryFile) || strings.HasSuffix(key, "/"+DeletedFile)
+	k, err := layout.Parse(key)
+	return err == nil && k.Kind == layout.KindSummary
 }
 
 // RemovedOnDeletion returns the versions a deletion removes: all but the
-// summary's and the tombstone's.
+// summary's.
 func RemovedOnDeletion(vs []ObjectVersion) []ObjectVersion {
 	var out []ObjectVersion
 	for _, v := range vs {
@@ -162,42 +214,35 @@ func RemovedOnDeletion(vs []ObjectVersion) []ObjectVersion {
 	return out
 }
 
-// putTombstone writes deleted.json in the session's folder: the summary's
-// if there is one, else that of the removed objects, else the id's day.
-func (a *Archive) putTombstone(ctx context.Context, r DeletionRequest, all []ObjectVersion, removed int) error {
-	folder := ""
-	for _, v := range all {
-		if i := strings.LastIndexByte(v.Key, '/'); i >= 0 && (folder == "" || strings.HasSuffix(v.Key, "/"+SummaryFile)) {
-			folder = v.Key[:i+1]
-		}
-	}
-	if folder == "" {
-		day, err := time.Parse("20060102T150405Z", r.Request.SessionID[:16])
-		if err != nil {
-			return fmt.Errorf("session %q: %w", r.Request.SessionID, err)
-		}
-		folder = SessionPrefix(r.Room, day, r.Request.SessionID)
-	}
-	b, err := json.MarshalIndent(Tombstone{SessionID: r.Request.SessionID, RoomID: r.Room, RequestedAt: r.Request.RequestedAt,
-		AppliedAt: time.Now().UTC(), Removed: removed}, "", "  ")
+// putTombstone writes the session's tombstone under admin/, where no device
+// can write.
+func (a *Archive) putTombstone(ctx context.Context, r DeletionRequest, removed int) (string, error) {
+	key := layout.TombstoneKey(r.Room, r.Request.SessionID)
+	b, err := json.MarshalIndent(Tombstone{Version: layout.TombstoneVersion, SessionID: r.Request.SessionID, RoomID: r.Room,
+		RequestedAt: r.Request.RequestedAt, AppliedAt: time.Now().UTC(), Removed: removed}, "", "  ")
 	if err != nil {
-		return err
+		return "", err
 	}
-	_, err = a.Client.PutObject(ctx, a.Bucket, folder+DeletedFile, bytes.NewReader(b), int64(len(b)),
+	_, err = a.Client.PutObject(ctx, a.Bucket, key, bytes.NewReader(b), int64(len(b)),
 		minio.PutObjectOptions{ContentType: "application/json", SendContentMd5: true})
 	if err != nil {
-		return fmt.Errorf("put %s: %w", folder+DeletedFile, err)
+		return "", fmt.Errorf("put %s: %w", key, err)
 	}
-	return nil
+	return key, nil
 }
 
-// ApplyDeletions carries out every valid deletion request: it removes every
-// version of the session's objects but its summary.json (which holds no
-// audio and no personal data), leaves a deleted.json (Tombstone) beside it,
-// then calls audit (which must record the
-// outcome durably), and only then removes the request itself, so a failure
-// anywhere leaves the request to be applied again. Invalid requests are
-// reported, audited and left in place. The error is the first failure.
+// ErrSuspicious is wrapped when deletion requests were left unapplied
+// because nothing the device wrote at the time backs them.
+var ErrSuspicious = errors.New("suspicious deletion request (not backed by the session's first manifest or summary)")
+
+// ApplyDeletions carries out every deletion request the session's first
+// versions back (see DeletionRequest.Suspicious): it removes every version
+// of the session's objects but its summary.json (which holds no audio and
+// no personal data), leaves a tombstone under admin/, then calls audit
+// (which must record the outcome durably), and only then removes the request
+// itself, so a failure anywhere leaves the request to be applied again.
+// Invalid and suspicious requests are reported, audited and left in place.
+// The error is the first failure, else one wrapping ErrSuspicious.
 func (a *Archive) ApplyDeletions(ctx context.Context, audit func(DeletionOutcome) error) ([]DeletionOutcome, error) {
 	reqs, err := a.DeletionRequests(ctx)
 	if err != nil {
@@ -205,47 +250,115 @@ func (a *Archive) ApplyDeletions(ctx context.Context, audit func(DeletionOutcome
 	}
 	var out []DeletionOutcome
 	var first error
-	fail := func(o *DeletionOutcome, err error) {
-		o.Result = err.Error()
-		if first == nil {
-			first = fmt.Errorf("deletion request %s: %w", o.Key, err)
-		}
-	}
+	suspicious := 0
 	for _, r := range reqs {
-		o := DeletionOutcome{DeletionRequest: r, Result: "ok"}
-		if r.Error != "" {
-			fail(&o, fmt.Errorf("%s", r.Error))
-			if err := audit(o); err != nil {
-				fail(&o, err)
+		var o DeletionOutcome
+		var err error
+		switch {
+		case r.Error != "":
+			o = DeletionOutcome{DeletionRequest: r, Result: r.Error}
+			err = errors.New(r.Error)
+			if aerr := audit(o); aerr != nil {
+				err = errors.Join(err, aerr)
 			}
-			out = append(out, o)
-			continue
-		}
-		all, err := a.SessionVersions(ctx, r.Room, r.Request.SessionID)
-		if err == nil {
-			o.Removed, err = a.RemoveVersions(ctx, RemovedOnDeletion(all))
-		}
-		if err == nil {
-			err = a.putTombstone(ctx, r, all, len(o.Removed))
+		case r.Suspicious:
+			suspicious++
+			o = DeletionOutcome{DeletionRequest: r, Result: "suspicious, not applied: " + r.Why}
+			err = audit(o)
+		default:
+			o, err = a.apply(ctx, r, audit)
 		}
 		if err != nil {
-			fail(&o, err)
-		}
-		if aerr := audit(o); aerr != nil {
-			fail(&o, aerr)
-			out = append(out, o)
-			continue
-		}
-		if err == nil {
-			rv, err := a.KeyVersions(ctx, r.Key)
-			if err == nil {
-				_, err = a.RemoveVersions(ctx, rv)
+			if o.Result == "ok" {
+				o.Result = err.Error()
 			}
-			if err != nil {
-				fail(&o, fmt.Errorf("session removed and audited, but the request stays: %w", err))
+			if first == nil {
+				first = fmt.Errorf("deletion request %s: %w", o.Key, err)
 			}
 		}
 		out = append(out, o)
 	}
+	if first == nil && suspicious > 0 {
+		first = fmt.Errorf("%d %w(s) left in place: name each with --session and --confirm to apply it", suspicious, ErrSuspicious)
+	}
 	return out, first
 }
+
+// ApplyDeletion carries out room's deletion request for one session, the
+// admin having named it. A suspicious request needs confirm.
+func (a *Archive) ApplyDeletion(ctx context.Context, room, sessionID string, confirm bool, audit func(DeletionOutcome) error) (DeletionOutcome, error) {
+	if err := layout.ValidRoomID(room); err != nil {
+		return DeletionOutcome{}, err
+	}
+	if !layout.ValidSessionID(sessionID) {
+		return DeletionOutcome{}, fmt.Errorf("session %q: not a session id", sessionID)
+	}
+	key := layout.DeletionKey(room, sessionID)
+	dr := DeletionRequest{Key: key, Room: room}
+	b, err := a.get(ctx, key, maxRequestBytes)
+	if err != nil {
+		if isNoSuchKey(err) {
+			return DeletionOutcome{}, fmt.Errorf("no deletion request for session %s of room %s", sessionID, room)
+		}
+		return DeletionOutcome{}, fmt.Errorf("read deletion request %s: %w", key, err)
+	}
+	d, err := layout.ParseDeletion(b)
+	if err == nil && (d.RoomID != room || d.SessionID != sessionID) {
+		err = fmt.Errorf("names room %q session %q, not those of its key", d.RoomID, d.SessionID)
+	}
+	if err != nil {
+		return DeletionOutcome{DeletionRequest: dr, Result: err.Error()}, fmt.Errorf("deletion request %s: %w", key, err)
+	}
+	dr.Request = d
+	if err := a.checkRequest(ctx, &dr, d); err != nil {
+		return DeletionOutcome{}, err
+	}
+	if dr.Suspicious && !confirm {
+		return DeletionOutcome{DeletionRequest: dr, Result: "suspicious, not applied: " + dr.Why},
+			fmt.Errorf("deletion request %s: %w: %s; confirm to apply it anyway", key, ErrSuspicious, dr.Why)
+	}
+	o, err := a.apply(ctx, dr, audit)
+	if err != nil {
+		return o, fmt.Errorf("deletion request %s: %w", key, err)
+	}
+	return o, nil
+}
+
+// apply removes a session's objects (all versions but the summary's),
+// leaves the tombstone, audits, then removes the request. Governance
+// retention is bypassed here only: for a request the session's first
+// versions back, or one an admin confirmed by name.
+func (a *Archive) apply(ctx context.Context, r DeletionRequest, audit func(DeletionOutcome) error) (DeletionOutcome, error) {
+	o := DeletionOutcome{DeletionRequest: r, Result: "ok"}
+	if r.Suspicious {
+		o.Result = "ok (suspicious request, confirmed by the admin)"
+	}
+	all, err := a.SessionVersions(ctx, r.Room, r.Request.SessionID)
+	if err == nil {
+		o.Removed, err = a.RemoveVersions(ctx, RemovedOnDeletion(all))
+	}
+	if err == nil {
+		_, err = a.putTombstone(ctx, r, len(o.Removed))
+	}
+	if err != nil {
+		o.Result = err.Error()
+	}
+	if aerr := audit(o); aerr != nil {
+		return o, errors.Join(err, aerr)
+	}
+	if err != nil {
+		return o, err
+	}
+	rv, err := a.KeyVersions(ctx, r.Key)
+	if err == nil {
+		_, err = a.RemoveVersions(ctx, rv)
+	}
+	if err != nil {
+		return o, fmt.Errorf("session removed and audited, but the request stays: %w", err)
+	}
+	return o, nil
+}
+
+// Tombstone is the record ApplyDeletions leaves for a deleted session under
+// admin/ (declared by the contract, sync/layout).
+type Tombstone = layout.Tombstone

@@ -1,19 +1,22 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )
@@ -25,6 +28,10 @@ type PullOptions struct {
 	Identities []age.Identity
 	Out        string // the WAV to write; written via a temporary file beside it
 	Overwrite  bool   // replace Out if it exists
+	// Original pulls a tampered session (one whose objects a device wrote
+	// over after upload) from the first versions of its objects. Without
+	// it such a session is refused with a *TamperedError.
+	Original bool
 	// Progress, if set, is called after each segment is written.
 	Progress func(Progress)
 	// BeforeCommit, if set, runs once everything is verified and written to
@@ -49,6 +56,9 @@ type PullResult struct {
 	SilenceFrames int64    `json:"silence_frames"` // inserted for gaps and lost tails
 	Recovered     []string `json:"recovered"`      // partial segments whose authenticated prefix was used
 	Bytes         int64    `json:"bytes"`          // ciphertext downloaded
+	// Original: the session was tampered and was pulled from the first
+	// versions of its objects (PullOptions.Original).
+	Original bool `json:"original"`
 }
 
 // SegmentError names the segment that failed a pull.
@@ -63,29 +73,38 @@ func (e *SegmentError) Error() string {
 }
 func (e *SegmentError) Unwrap() error { return e.Err }
 
+// TamperedError refuses a session a device wrote over after its upload.
+type TamperedError struct {
+	Session string
+	Keys    []string // "key (n versions)"
+}
+
+func (e *TamperedError) Error() string {
+	return fmt.Sprintf("session %s is tampered: %s rewritten after upload; pull --original reads the first versions (audited)",
+		e.Session, strings.Join(e.Keys, ", "))
+}
+
 // ErrChecksum is wrapped when a segment's ciphertext differs from its
-// manifest (tampered, damaged or replaced).
+// manifest (damaged, or tampered before the manifest went up).
 var ErrChecksum = errors.New("ciphertext does not match the manifest's sha256 (damaged or tampered)")
 
 // ErrMissing is wrapped when a segment the manifest lists is not stored.
 var ErrMissing = errors.New("missing from the archive")
 
-type segResult struct {
-	empty bool // a partial segment with no recoverable audio
-	hdr   segment.Header
-	pcm   []byte
+// segFile is a segment downloaded and verified into a temporary file.
+type segFile struct {
+	path  string
 	bytes int64
 	err   error
 }
 
-// maxWindowBytes bounds the segments held in memory at once (ciphertext and
-// PCM of those downloaded ahead of the writer).
-const maxWindowBytes = 64 << 20
-
-// Pull downloads a session's segments (several ahead, in parallel), checks
-// each against the manifest's SHA-256, decrypts it, and writes one WAV in
-// order: silence fills recorded gaps and the lost tails of partial segments,
-// whose authenticated prefix is kept. Any failure leaves nothing at Out.
+// Pull downloads a session's segments (several ahead, in parallel, each to
+// a temporary file beside Out while its SHA-256 is checked against the
+// manifest), then decrypts them one by one straight into one WAV: silence
+// fills recorded gaps and the lost tails of partial segments, whose
+// authenticated prefix is kept. Every object is read at its first version.
+// Memory stays bounded whatever the session's length or its manifest
+// claims; any failure leaves nothing at Out or beside it.
 func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err error) {
 	if len(o.Identities) == 0 {
 		return res, errors.New("pull: no identity to decrypt with")
@@ -104,6 +123,12 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	}
 	res.Session = s
 	m := s.Manifest
+	if s.Tampered {
+		if !o.Original {
+			return res, fmt.Errorf("pull: %w", &TamperedError{Session: s.Session, Keys: s.TamperedKeys})
+		}
+		res.Original = true
+	}
 	if m == nil {
 		// Listed from its summary or deletion record alone: no audio here.
 		return res, fmt.Errorf("pull %s: no recording in the archive (session %s)", o.SessionID, s.State)
@@ -111,53 +136,54 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if m.Deleted {
 		return res, fmt.Errorf("pull %s: its audio was deleted on the device at a participant's request; only the manifest was kept as a record", o.SessionID)
 	}
+	total, err := plan(m)
+	if err != nil {
+		return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
+	}
 	prefix := s.Key[:len(s.Key)-len(manifest.FileName)]
 
-	dir, base := filepath.Split(o.Out)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".partial-*")
+	tmp, err := durable.CreateTemp(o.Out, durable.Options{Perm: 0o600})
 	if err != nil {
 		return res, fmt.Errorf("pull %s: create temporary file: %w", o.SessionID, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	ww, err := newWAVWriter(tmp, m.Format.SampleRate, m.Format.Channels)
+	defer tmp.Abort() // after a Commit, nothing
+	segDir, err := os.MkdirTemp(filepath.Dir(o.Out), "."+filepath.Base(o.Out)+".segments-*")
+	if err != nil {
+		return res, fmt.Errorf("pull %s: create temporary folder: %w", o.SessionID, err)
+	}
+	defer os.RemoveAll(segDir)
+	ww, err := newWAVWriter(tmp.File, m.Format.SampleRate, m.Format.Channels)
 	if err != nil {
 		return res, fmt.Errorf("pull %s: write %s: %w", o.SessionID, tmp.Name(), err)
 	}
 
-	// Download ahead: segment i's result arrives on results[i]; at most
-	// window segments are held at once.
+	// Download ahead into files: segment i's result arrives on results[i];
+	// at most window segments wait on disk at once. Every download ends
+	// before Pull returns, so the deferred RemoveAll leaves nothing.
 	n := len(m.Segments)
-	var total int64
-	var largest int64
-	for _, sg := range m.Segments {
-		total += sg.Bytes
-		largest = max(largest, sg.Bytes)
-	}
-	window := max(1, min(a.workers(), int(maxWindowBytes/max(2*largest, 1))))
+	window := max(1, min(a.workers(), n))
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
-	results := make([]chan segResult, n)
+	results := make([]chan segFile, n)
 	for i := range results {
-		results[i] = make(chan segResult, 1)
+		results[i] = make(chan segFile, 1)
 	}
 	slots := make(chan struct{}, window)
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for i := range n {
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
+			wg.Add(1)
 			go func() {
-				results[i] <- a.fetchSegment(ctx, m, prefix, m.Segments[i], o.Identities)
+				defer wg.Done()
+				results[i] <- a.download(ctx, s, prefix, m.Segments[i], segDir)
 			}()
 		}
 	}()
@@ -169,15 +195,16 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	var gapFrames int64 // silence for recorded gaps written so far
 	prevIndex := 0
 	for i, sg := range m.Segments {
-		var r segResult
+		var r segFile
 		select {
 		case r = <-results[i]:
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}
 		<-slots
+		key := prefix + sg.Name
 		if r.err != nil {
-			return res, fmt.Errorf("pull %s: %w", o.SessionID, &SegmentError{Name: sg.Name, Key: prefix + sg.Name, Err: r.err})
+			return res, fmt.Errorf("pull %s: %w", o.SessionID, &SegmentError{Name: sg.Name, Key: key, Err: r.err})
 		}
 		// Recorded gaps before this segment.
 		if g := gapsAfter[prevIndex]; g > 0 {
@@ -187,20 +214,13 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			gapFrames += g
 			res.SilenceFrames += g
 		}
-		// The segment's start frame counts recorded frames only: if a
-		// partial segment before it lost its tail, fill that with silence so
-		// later audio stays at its time.
-		if want := r.hdr.StartFrame + gapFrames; !r.empty && ww.frames() < want {
-			pad := want - ww.frames()
-			if err := ww.silence(pad); err != nil {
-				return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
-			}
-			res.SilenceFrames += pad
+		pad, recovered, err := a.decryptInto(ww, r.path, m, sg, o.Identities, gapFrames)
+		os.Remove(r.path)
+		if err != nil {
+			return res, fmt.Errorf("pull %s: %w", o.SessionID, &SegmentError{Name: sg.Name, Key: key, Err: err})
 		}
-		if _, err := ww.Write(r.pcm); err != nil {
-			return res, fmt.Errorf("pull %s: write %s: %w", o.SessionID, tmp.Name(), err)
-		}
-		if sg.Partial {
+		res.SilenceFrames += pad
+		if recovered {
 			res.Recovered = append(res.Recovered, sg.Name)
 		}
 		res.Bytes += r.bytes
@@ -219,99 +239,186 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if err := ww.finish(); err != nil {
 		return res, fmt.Errorf("pull %s: finish %s: %w", o.SessionID, tmp.Name(), err)
 	}
-	if err := tmp.Close(); err != nil {
-		return res, fmt.Errorf("pull %s: close %s: %w", o.SessionID, tmp.Name(), err)
-	}
 	res.Out = o.Out
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(res); err != nil {
 			return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
 		}
 	}
-	if err := os.Rename(tmp.Name(), o.Out); err != nil {
-		return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
+	commit := tmp.Commit
+	if !o.Overwrite {
+		commit = tmp.CommitNew // never replace a file that appeared meanwhile
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable; best effort
-		d.Close()
+	if err := commit(o.Out); err != nil {
+		return res, fmt.Errorf("pull %s: write %s: %w", o.SessionID, o.Out, err)
 	}
 	return res, nil
 }
 
-// fetchSegment downloads, verifies and decrypts one segment.
-func (a *Archive) fetchSegment(ctx context.Context, m *manifest.Manifest, prefix string, sg manifest.Segment, ids []age.Identity) segResult {
+// plan checks a manifest's sizes with arithmetic that cannot overflow (the
+// manifest's own bounds are manifest.Validate's) and that the whole session
+// fits one WAV; it returns the ciphertext total.
+func plan(m *manifest.Manifest) (int64, error) {
+	fb := int64(m.Format.Channels * 2)
+	var total, gaps int64
+	add := func(sum *int64, v int64) bool {
+		if v < 0 || *sum > math.MaxInt64-v {
+			return false
+		}
+		*sum += v
+		return true
+	}
+	for _, sg := range m.Segments {
+		if !add(&total, sg.Bytes) {
+			return 0, errors.New("manifest sizes overflow")
+		}
+	}
+	for _, g := range m.Gaps {
+		if !add(&gaps, g.Frames) {
+			return 0, errors.New("manifest gaps overflow")
+		}
+	}
+	// Audio past 4 GiB is refused by the writer as it comes; silence that
+	// long is refused before anything is downloaded.
+	if gaps > maxWAVData/fb {
+		return 0, errTooLong
+	}
+	return total, nil
+}
+
+// download fetches the first version of a segment into a file in dir,
+// checking its size and SHA-256 against the manifest as it streams.
+func (a *Archive) download(ctx context.Context, s Session, prefix string, sg manifest.Segment, dir string) segFile {
 	key := prefix + sg.Name
-	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{})
+	v, ok := s.objects.firstVersion(key)
+	if !ok {
+		return segFile{err: ErrMissing}
+	}
+	if v.Size != sg.Bytes {
+		return segFile{err: fmt.Errorf("%w: %d bytes stored, manifest says %d", ErrChecksum, v.Size, sg.Bytes)}
+	}
+	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{VersionID: v.ID})
 	if err != nil {
-		return segResult{err: fmt.Errorf("download: %w", err)}
+		return segFile{err: fmt.Errorf("download: %w", err)}
 	}
 	defer obj.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, sg.Bytes+1))
+	f, err := os.CreateTemp(dir, "seg-*")
+	if err != nil {
+		return segFile{err: fmt.Errorf("download: %w", err)}
+	}
 	h := sha256.New()
-	nr, err := io.Copy(io.MultiWriter(buf, h), io.LimitReader(obj, sg.Bytes+1))
+	nr, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(obj, sg.Bytes+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	fail := func(err error) segFile {
+		os.Remove(f.Name())
+		return segFile{bytes: nr, err: err}
+	}
 	if err != nil {
 		if isNoSuchKey(err) {
-			return segResult{err: ErrMissing}
+			return fail(ErrMissing)
 		}
-		return segResult{err: fmt.Errorf("download: %w", err)}
+		return fail(fmt.Errorf("download: %w", err))
 	}
 	if nr != sg.Bytes {
-		return segResult{bytes: nr, err: fmt.Errorf("%w: %d bytes stored, manifest says %d", ErrChecksum, nr, sg.Bytes)}
+		return fail(fmt.Errorf("%w: %d bytes stored, manifest says %d", ErrChecksum, nr, sg.Bytes))
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != sg.SHA256 {
-		return segResult{bytes: nr, err: ErrChecksum}
+		return fail(ErrChecksum)
 	}
-	hdr, pcmR, err := segment.Open(bytes.NewReader(buf.Bytes()), ids...)
+	return segFile{path: f.Name(), bytes: nr}
+}
+
+// decryptInto decrypts a verified segment file straight into the WAV. The
+// segment's start frame counts recorded frames only: if a partial segment
+// before it lost its tail, silence fills that first (pad) so later audio
+// stays at its time.
+func (a *Archive) decryptInto(ww *wavWriter, path string, m *manifest.Manifest, sg manifest.Segment, ids []age.Identity, gapFrames int64) (pad int64, recovered bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	hdr, pcmR, err := segment.Open(f, ids...)
 	if err != nil && sg.Partial && sg.Samples == 0 && errors.Is(err, segment.ErrTruncated) {
 		// Cut before its first chunk was full: recovery lists it, but it
 		// holds no audio. Later segments' start frames keep the timing.
-		return segResult{bytes: nr, empty: true}
+		return 0, true, nil
 	}
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
-			return segResult{bytes: nr, err: fmt.Errorf("decrypt: the identity is not one this segment was encrypted to: %w", err)}
+			return 0, false, fmt.Errorf("decrypt: the identity is not one this segment was encrypted to: %w", err)
 		}
-		return segResult{bytes: nr, err: fmt.Errorf("decrypt: %w", err)}
+		return 0, false, fmt.Errorf("decrypt: %w", err)
 	}
 	switch {
 	case hdr.SessionID != m.SessionID:
-		return segResult{bytes: nr, err: fmt.Errorf("header names session %q, not %q", hdr.SessionID, m.SessionID)}
+		return 0, false, fmt.Errorf("header names session %q, not %q", hdr.SessionID, m.SessionID)
 	case hdr.Index != sg.Index:
-		return segResult{bytes: nr, err: fmt.Errorf("header says index %d, manifest %d", hdr.Index, sg.Index)}
+		return 0, false, fmt.Errorf("header says index %d, manifest %d", hdr.Index, sg.Index)
 	case hdr.SampleRate != m.Format.SampleRate || hdr.Channels != m.Format.Channels:
-		return segResult{bytes: nr, err: fmt.Errorf("header format %d Hz x %d differs from the manifest's", hdr.SampleRate, hdr.Channels)}
+		return 0, false, fmt.Errorf("header format %d Hz x %d differs from the manifest's", hdr.SampleRate, hdr.Channels)
+	case hdr.StartFrame < 0:
+		return 0, false, fmt.Errorf("header start frame %d is negative", hdr.StartFrame)
 	}
-	pcm := make([]byte, 0, sg.Samples*int64(hdr.FrameBytes())+int64(segment.ChunkSize))
-	pcm, err = readAll(pcmR, pcm)
+	if want := hdr.StartFrame + gapFrames; ww.frames() < want {
+		pad = want - ww.frames()
+		if err := ww.silence(pad); err != nil {
+			return 0, false, err
+		}
+	}
+	fw := &frameWriter{w: ww, fb: hdr.FrameBytes()}
+	_, err = io.CopyBuffer(fw, pcmR, make([]byte, segment.ChunkSize))
 	if err != nil {
 		var end *segment.EndError
 		if !sg.Partial || !errors.As(err, &end) || end.Corrupt {
-			return segResult{bytes: nr, err: fmt.Errorf("decrypt: %w", err)}
+			if errors.Is(err, errTooLong) {
+				return pad, false, err
+			}
+			return pad, false, fmt.Errorf("decrypt: %w", err)
 		}
 		// A partial segment: everything before the end is authenticated.
 	}
-	fb := hdr.FrameBytes()
-	pcm = pcm[:len(pcm)/fb*fb]
-	if !sg.Partial && int64(len(pcm)/fb) != sg.Samples {
-		return segResult{bytes: nr, err: fmt.Errorf("holds %d frames, manifest says %d", len(pcm)/fb, sg.Samples)}
+	if !sg.Partial && fw.frames != sg.Samples {
+		return pad, false, fmt.Errorf("holds %d frames, manifest says %d", fw.frames, sg.Samples)
 	}
-	return segResult{hdr: hdr, pcm: pcm, bytes: nr}
+	return pad, sg.Partial, nil
 }
 
-// readAll is io.ReadAll into a caller-sized buffer.
-func readAll(r io.Reader, b []byte) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+// frameWriter passes whole frames to the WAV and drops a trailing part of
+// one (a partial segment may end mid-frame).
+type frameWriter struct {
+	w      io.Writer // the WAV
+	fb     int
+	held   [4]byte
+	nheld  int
+	frames int64
+}
+
+func (fw *frameWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if fw.nheld > 0 {
+		k := copy(fw.held[fw.nheld:fw.fb], p)
+		fw.nheld += k
+		p = p[k:]
+		if fw.nheld < fw.fb {
+			return n, nil
 		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if err == io.EOF {
-				return b, nil
-			}
-			return b, err
+		if _, err := fw.w.Write(fw.held[:fw.fb]); err != nil {
+			return 0, err
 		}
+		fw.frames++
+		fw.nheld = 0
 	}
+	whole := len(p) / fw.fb * fw.fb
+	if whole > 0 {
+		if _, err := fw.w.Write(p[:whole]); err != nil {
+			return 0, err
+		}
+		fw.frames += int64(whole / fw.fb)
+	}
+	fw.nheld = copy(fw.held[:], p[whole:])
+	return n, nil
 }

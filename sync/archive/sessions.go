@@ -2,7 +2,6 @@ package archive
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/sync/layout"
 )
 
 // Filter narrows the session list. Zero fields match everything.
@@ -52,9 +52,21 @@ type Session struct {
 	Declined     bool   `json:"declined"`
 	Feedback     int    `json:"feedback,omitempty"` // the client's 1-5 rating; 0 = none
 	SummaryKey   string `json:"summary_key,omitempty"`
-	DeletedKey   string `json:"deleted_key,omitempty"` // deleted.json, left by ApplyDeletions
+	DeletedKey   string `json:"deleted_key,omitempty"` // the tombstone ApplyDeletions left (under admin/)
+
+	// Tampered: a device wrote over one of the session's objects after its
+	// upload (TamperedKeys, each with its count of versions). Everything
+	// above is read from the first versions; State is "tampered" unless an
+	// admin deleted the session.
+	Tampered     bool     `json:"tampered"`
+	TamperedKeys []string `json:"tampered_keys,omitempty"`
+	// Warnings are what an admin should know about the row (tampering,
+	// suspicious deletion requests, device-written tombstones).
+	Warnings []string `json:"warnings,omitempty"`
 
 	Manifest *manifest.Manifest `json:"-"`
+	summary  *layout.SummaryRecord
+	objects  *sessionObjects
 }
 
 // State names a session's outcome in one word, worst first.
@@ -96,23 +108,19 @@ func rowOf(key string, m *manifest.Manifest) Session {
 }
 
 // SummaryFile is the name of a session's summary object, beside its manifest.
-const SummaryFile = "summary.json"
+const SummaryFile = layout.SummaryFile
 
-// DeletedFile is the Tombstone ApplyDeletions leaves in a deleted session's
-// folder.
-const DeletedFile = "deleted.json"
+// DeletedFile is the name of the tombstone roomctl once left in a deleted
+// session's folder; tombstones now live under admin/ (layout.TombstoneKey),
+// and a deleted.json in a session folder is reported, not trusted.
+const DeletedFile = layout.LegacyTombstoneFile
 
 // Session states a deletion gives.
 const (
 	StateDeleted           = "deleted"
 	StateDeletionRequested = "deletion requested"
+	StateTampered          = "tampered"
 )
-
-// summaryRecord is summary.json as the device's uploader writes it.
-type summaryRecord struct {
-	RoomID string `json:"room_id"`
-	room.Summary
-}
 
 // summaryState names the outcome of a session that has no recording
 // manifest (yet).
@@ -129,7 +137,7 @@ func summaryState(s room.Summary) string {
 }
 
 // addSummary completes a row with what the session's summary says.
-func addSummary(r *Session, key string, sum *summaryRecord) {
+func addSummary(r *Session, key string, sum *layout.SummaryRecord) {
 	r.SummaryKey = key
 	r.Participants = sum.Participants
 	r.Declined = sum.Declined
@@ -143,7 +151,8 @@ func addSummary(r *Session, key string, sum *summaryRecord) {
 }
 
 // Sessions lists every session matching f, oldest first: recorded ones from
-// their manifests, unrecorded ones from their summaries.
+// their manifests, unrecorded ones from their summaries, every object read
+// at its first version.
 func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	rooms := []string{f.Room}
 	if f.Room == "" {
@@ -152,107 +161,77 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 			return nil, err
 		}
 	}
-	// Find manifest keys, rooms in parallel; the date folders let a date
-	// range skip old days without reading them.
-	perRoom := make([][]string, len(rooms))
-	pending := make([]map[string]bool, len(rooms)) // session ids with a deletion request
+	// List every version of every session object, rooms in parallel; the
+	// date folders let a date range skip old days without reading them.
+	type roomList struct {
+		objs       map[string]*sessionObjects
+		order      []string
+		pending    map[string]string // session id -> deletion request key
+		tombstones map[string]string // session id -> tombstone key
+	}
+	per := make([]roomList, len(rooms))
 	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
+		room := rooms[i]
+		startAfter := ""
+		if !f.Since.IsZero() {
+			// Keys sort by day: every key of the first day wanted sorts
+			// after the bare day folder name, every earlier one before it.
+			startAfter = strings.TrimSuffix(layout.SessionDayPrefix(room, f.Since), "/")
+		}
 		var err error
-		perRoom[i], err = a.manifestKeys(ctx, rooms[i], f)
+		per[i].objs, per[i].order, err = a.listSessionObjects(ctx, layout.SessionsPrefix(room), startAfter, f.Until)
 		if err == nil {
-			pending[i], err = a.pendingDeletions(ctx, rooms[i])
+			per[i].pending, err = a.listKeys(ctx, layout.DeletionsPrefix(room), layout.KindDeletion, room)
+		}
+		if err == nil {
+			per[i].tombstones, err = a.listKeys(ctx, layout.RoomTombstonesPrefix(room), layout.KindTombstone, room)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	// A session's manifest and summary may sit in different day folders
-	// (a recording that started after midnight), so group by room and id.
-	type pair struct{ manifest, summary, deleted string }
-	var order []string
-	byID := map[string]*pair{}
-	for _, ks := range perRoom {
-		for _, k := range ks {
-			room, id, _, file, _ := parseSessionKey(k)
-			p := byID[room+"/"+id]
-			if p == nil {
-				p = &pair{}
-				byID[room+"/"+id] = p
-				order = append(order, room+"/"+id)
-			}
-			switch file {
-			case manifest.FileName:
-				p.manifest = k
-			case DeletedFile:
-				p.deleted = k
-			default:
-				p.summary = k
-			}
+	var all []*sessionObjects
+	var pending, tombs []string
+	for _, r := range per {
+		for _, id := range r.order {
+			s := r.objs[id]
+			all = append(all, s)
+			pending = append(pending, r.pending[s.Session])
+			tombs = append(tombs, r.tombstones[s.Session])
 		}
 	}
-	rows := make([]Session, len(order))
-	err = a.forEach(ctx, len(order), func(ctx context.Context, i int) error {
-		p := byID[order[i]]
-		if p.manifest != "" {
-			m, err := a.readManifest(ctx, p.manifest)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				// One bad manifest (a broken or compromised kiosk) must not
-				// hide every other session: it gets a row saying why.
-				room, id, day, _, _ := parseSessionKey(p.manifest)
-				rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), Key: p.manifest}
-				return nil
-			}
-			rows[i] = rowOf(p.manifest, m)
-		}
-		if p.deleted != "" {
-			defer func() {
-				rows[i].State, rows[i].DeletedKey = StateDeleted, p.deleted
-				if rows[i].Session == "" {
-					room, id, day, _, _ := parseSessionKey(p.deleted)
-					rows[i].Room, rows[i].Session, rows[i].Started = room, id, day
-				}
-			}()
-		}
-		if p.summary == "" {
-			return nil
-		}
-		sum, err := a.readSummary(ctx, p.summary)
+	rows := make([]Session, len(all))
+	err = a.forEach(ctx, len(all), func(ctx context.Context, i int) error {
+		r, err := a.row(ctx, all[i])
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if p.manifest == "" {
-				room, id, day, _, _ := parseSessionKey(p.summary)
-				rows[i] = Session{Room: room, Session: id, Started: day, State: "unreadable", Error: err.Error(), SummaryKey: p.summary}
-			}
-			return nil // the manifest row stands on its own
+			return err
 		}
-		addSummary(&rows[i], p.summary, sum)
+		if tombs[i] != "" {
+			r.State, r.DeletedKey = StateDeleted, tombs[i]
+		}
+		if pending[i] != "" && r.State != StateDeleted {
+			ok, why := deletionAuthorized(r.Manifest, r.summary)
+			switch {
+			case !ok:
+				r.Warnings = append(r.Warnings, fmt.Sprintf("SUSPICIOUS deletion request %s: %s; `roomctl deletions apply` leaves it (an admin may apply it with --session %s --confirm)", pending[i], why, r.Session))
+			case r.Key != "" && !r.Manifest.Deleted:
+				r.State = StateDeletionRequested
+			default:
+				// A withdrawn session's audio is held on the device until
+				// its participants choose, so after a Delete none was
+				// uploaded.
+				r.State = StateDeleted
+			}
+		}
+		rows[i] = r
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	isPending := map[string]bool{}
-	for i, room := range rooms {
-		for id := range pending[i] {
-			isPending[room+"/"+id] = true
-		}
-	}
 	out := rows[:0]
 	for _, r := range rows {
-		if isPending[r.Room+"/"+r.Session] && r.State != StateDeleted {
-			// A withdrawn session's audio is held on the device until its
-			// participants choose, so after a Delete none was uploaded.
-			r.State = StateDeleted
-			if r.Key != "" {
-				r.State = StateDeletionRequested
-			}
-		}
 		if !f.Since.IsZero() && r.Started.Before(f.Since) {
 			continue
 		}
@@ -265,91 +244,75 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if !out[i].Started.Equal(out[j].Started) {
 			return out[i].Started.Before(out[j].Started)
 		}
-		return out[i].Key < out[j].Key
+		if out[i].Room != out[j].Room {
+			return out[i].Room < out[j].Room
+		}
+		return out[i].Session < out[j].Session
 	})
 	return out, nil
 }
 
-// pendingDeletions lists the session ids of a room's deletion requests not
-// yet applied (from their keys: rooms/R/deletions/<id>.json).
-func (a *Archive) pendingDeletions(ctx context.Context, room string) (map[string]bool, error) {
-	out := map[string]bool{}
-	prefix := RoomsPrefix + room + "/deletions/"
+// row builds a session's row from the first versions of its manifest and
+// summary. A bad manifest or summary (a broken or compromised kiosk) gives a
+// row saying why, never an error: one room must not hide the others.
+func (a *Archive) row(ctx context.Context, s *sessionObjects) (Session, error) {
+	var r Session
+	if s.Manifest != "" {
+		m, err := a.readFirstManifest(ctx, s)
+		if err != nil {
+			if ctx.Err() != nil {
+				return r, ctx.Err()
+			}
+			r = Session{Room: s.Room, Session: s.Session, Started: s.Day, State: "unreadable", Error: err.Error(), Key: s.Manifest}
+		} else {
+			r = rowOf(s.Manifest, m)
+		}
+	}
+	if s.Summary != "" {
+		sum, err := a.readFirstSummary(ctx, s)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return r, ctx.Err()
+		case err != nil && s.Manifest == "":
+			r = Session{Room: s.Room, Session: s.Session, Started: s.Day, State: "unreadable", Error: err.Error(), SummaryKey: s.Summary}
+		case err == nil:
+			addSummary(&r, s.Summary, sum)
+			r.summary = sum
+		}
+	}
+	if r.Session == "" { // segments or a legacy tombstone alone
+		r.Room, r.Session, r.Started, r.State = s.Room, s.Session, s.Day, "incomplete"
+	}
+	r.objects = s
+	if keys := s.Tampered(); len(keys) > 0 {
+		r.Tampered, r.TamperedKeys, r.State = true, keys, StateTampered
+		r.Warnings = append(r.Warnings, tamperWarning(s.Room, s.Session, keys))
+	}
+	if s.Legacy != "" {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: a tombstone in a session folder, where devices can write: ignored (tombstones live under %s)", s.Legacy, layout.TombstonesPrefix))
+	}
+	return r, nil
+}
+
+// listKeys maps session id to key for the keys of one kind under prefix
+// (deletion requests, tombstones); hostile or foreign keys are skipped.
+func (a *Archive) listKeys(ctx context.Context, prefix string, kind layout.Kind, room string) (map[string]string, error) {
+	out := map[string]string{}
 	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
-			return nil, fmt.Errorf("list deletion requests of room %s: %w", room, obj.Err)
+			return nil, fmt.Errorf("list %s: %w", prefix, obj.Err)
 		}
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, prefix), ".json"); ok && manifest.ValidSessionID(id) {
-			out[id] = true
+		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == kind && k.Room == room {
+			out[k.Session] = obj.Key
 		}
 	}
 	return out, nil
 }
 
-// readSummary reads and checks a session's summary.json.
-func (a *Archive) readSummary(ctx context.Context, key string) (*summaryRecord, error) {
-	b, err := a.get(ctx, key, 64<<10)
-	if err != nil {
-		return nil, fmt.Errorf("read session summary %s: %w", key, err)
-	}
-	var sum summaryRecord
-	if err := json.Unmarshal(b, &sum); err != nil {
-		return nil, fmt.Errorf("session summary %s: %w", key, err)
-	}
-	if room, id, _, _, ok := parseSessionKey(key); ok && (room != sum.RoomID || id != sum.ID) {
-		return nil, fmt.Errorf("session summary %s: names room %q session %q, not those of its path", key, sum.RoomID, sum.ID)
-	}
-	return &sum, nil
-}
-
-// manifestKeys lists one room's manifest and summary keys within f's days.
-func (a *Archive) manifestKeys(ctx context.Context, room string, f Filter) ([]string, error) {
-	prefix := RoomsPrefix + room + "/sessions/"
-	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
-	if !f.Since.IsZero() {
-		// Keys sort by day: every key of the first day wanted sorts after
-		// the bare day folder name, every earlier one before it.
-		opts.StartAfter = prefix + f.Since.UTC().Format("2006/01/02")
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // also ends the listing when we stop early
-	var keys []string
-	for obj := range a.Client.ListObjects(ctx, a.Bucket, opts) {
-		if obj.Err != nil {
-			return nil, fmt.Errorf("list sessions of room %s: %w", room, obj.Err)
-		}
-		_, _, day, _, ok := parseSessionKey(obj.Key)
-		if !ok {
-			continue
-		}
-		if !f.Until.IsZero() && day.After(f.Until.UTC()) {
-			break // the rest is later still
-		}
-		keys = append(keys, obj.Key)
-	}
-	return keys, nil
-}
-
-func (a *Archive) readManifest(ctx context.Context, key string) (*manifest.Manifest, error) {
-	b, err := a.get(ctx, key, 4<<20)
-	if err != nil {
-		return nil, fmt.Errorf("read manifest %s: %w", key, err)
-	}
-	m, err := manifest.Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", key, err)
-	}
-	if room, id, _, ok := parseManifestKey(key); ok && (room != m.RoomID || id != m.SessionID) {
-		// A device can only write under its own room, so the path is the
-		// authority; a manifest claiming another room is refused.
-		return nil, fmt.Errorf("manifest %s: names room %q session %q, not those of its path", key, m.RoomID, m.SessionID)
-	}
-	return m, nil
-}
-
-// get reads a small object whole, refusing one larger than limit.
-func (a *Archive) get(ctx context.Context, key string, limit int64) ([]byte, error) {
-	o, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{})
+// getVersion reads one version of a small object whole ("" = the latest),
+// refusing one larger than limit.
+func (a *Archive) getVersion(ctx context.Context, key, versionID string, limit int64) ([]byte, error) {
+	o, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{VersionID: versionID})
 	if err != nil {
 		return nil, err
 	}
@@ -364,54 +327,58 @@ func (a *Archive) get(ctx context.Context, key string, limit int64) ([]byte, err
 	return b, nil
 }
 
-// FindSession returns the manifest of session id (in room, if not empty).
-// It tries the session's own date folders first (its id starts with its
-// UTC start, and recording starts at most a little later), then falls back
-// to a full search.
+// get reads the latest version of a small object whole (records a device
+// cannot write, or requests whose authority is checked elsewhere).
+func (a *Archive) get(ctx context.Context, key string, limit int64) ([]byte, error) {
+	return a.getVersion(ctx, key, "", limit)
+}
+
+// FindSession returns session id (in room, if not empty), read from the
+// first versions of its objects. It looks in the session's own date folders
+// (its id starts with its UTC start, and recording starts at most a little
+// later) of each room.
 func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, error) {
-	if !manifest.ValidSessionID(id) {
-		return Session{}, fmt.Errorf("session %q: not a session id (like 20261102T150405Z-abc123)", id)
-	}
-	start, err := time.Parse("20060102T150405Z", id[:16])
-	if err != nil {
-		return Session{}, fmt.Errorf("session %q: %w", id, err)
+	if _, err := layout.SessionStart(id); err != nil {
+		return Session{}, err
 	}
 	rooms := []string{room}
 	if room == "" {
+		var err error
 		if rooms, err = a.Rooms(ctx); err != nil {
 			return Session{}, err
 		}
 	}
-	var cands []string
-	for _, r := range rooms {
-		for _, d := range []time.Time{start, start.AddDate(0, 0, 1)} {
-			cands = append(cands, ManifestKey(r, d, id))
+	found := make([]*sessionObjects, len(rooms))
+	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
+		s, err := a.sessionFolders(ctx, rooms[i], id)
+		if err == nil && len(s.Keys) > 0 {
+			found[i] = s
 		}
-	}
-	found := make([]*manifest.Manifest, len(cands))
-	err = a.forEach(ctx, len(cands), func(ctx context.Context, i int) error {
-		m, err := a.readManifest(ctx, cands[i])
-		if err != nil {
-			if isNoSuchKey(err) {
-				return nil
-			}
-			return err
-		}
-		found[i] = m
-		return nil
+		return err
 	})
 	if err != nil {
 		return Session{}, err
 	}
-	var hits []Session
-	for i, m := range found {
-		if m != nil && (len(hits) == 0 || hits[len(hits)-1].Room != m.RoomID) {
-			hits = append(hits, rowOf(cands[i], m))
+	var hits []*sessionObjects
+	for _, s := range found {
+		if s != nil && s.Manifest != "" {
+			hits = append(hits, s)
+		}
+	}
+	if len(hits) == 0 { // no recording anywhere: a summary-only session?
+		for _, s := range found {
+			if s != nil && s.Summary != "" {
+				hits = append(hits, s)
+			}
 		}
 	}
 	switch {
 	case len(hits) == 1:
-		return hits[0], nil
+		r, err := a.row(ctx, hits[0])
+		if err == nil && r.State == "unreadable" {
+			err = errors.New(r.Error)
+		}
+		return r, err
 	case len(hits) > 1:
 		var rs []string
 		for _, h := range hits {
@@ -419,13 +386,13 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 		}
 		return Session{}, fmt.Errorf("session %s: found in rooms %s: name the room", id, strings.Join(rs, ", "))
 	}
-	all, err := a.Sessions(ctx, Filter{Room: room})
-	if err != nil {
-		return Session{}, err
-	}
-	for _, s := range all {
-		if s.Session == id {
-			return s, nil
+	// Nothing under the rooms: deleted by an admin, leaving a tombstone?
+	for _, r := range rooms {
+		key := layout.TombstoneKey(r, id)
+		if _, err := a.Client.StatObject(ctx, a.Bucket, key, minio.StatObjectOptions{}); err == nil {
+			return Session{Room: r, Session: id, State: StateDeleted, DeletedKey: key}, nil
+		} else if !isNoSuchKey(err) {
+			return Session{}, fmt.Errorf("session %s: %w", id, err)
 		}
 	}
 	where := "any room"

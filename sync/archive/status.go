@@ -9,6 +9,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/status"
 )
 
@@ -20,6 +21,9 @@ type RoomStatus struct {
 	Stale    bool         `json:"stale"`              // no status for status.StaleAfter, or none at all
 	Failing  []string     `json:"failing,omitempty"`
 	Error    string       `json:"error,omitempty"` // why the status could not be read
+	// Tampered counts the room's sessions a device wrote over after their
+	// upload (roomctl sessions --room names them).
+	Tampered int `json:"tampered_sessions"`
 }
 
 // Statuses reads every room's status.json concurrently. A room whose status
@@ -33,13 +37,37 @@ func (a *Archive) Statuses(ctx context.Context, now time.Time) ([]RoomStatus, er
 	rows := make([]RoomStatus, len(rooms))
 	err = a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
 		rows[i] = a.roomStatus(ctx, rooms[i], now)
-		return ctx.Err()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n, err := a.tamperedSessions(ctx, rooms[i])
+		if err != nil {
+			return err
+		}
+		rows[i].Tampered = n
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Room < rows[j].Room })
 	return rows, nil
+}
+
+// tamperedSessions counts a room's sessions with a key of more than one
+// version (a version listing: no object is read).
+func (a *Archive) tamperedSessions(ctx context.Context, room string) (int, error) {
+	objs, _, err := a.listSessionObjects(ctx, layout.SessionsPrefix(room), "", time.Time{})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range objs {
+		if len(s.Tampered()) > 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (a *Archive) roomStatus(ctx context.Context, room string, now time.Time) RoomStatus {

@@ -15,6 +15,8 @@ const wavHeaderSize = 44
 // maxWAVData is the largest data chunk a standard WAV can describe.
 const maxWAVData = 0xFFFFFFFF - 36
 
+var errTooLong = errors.New("the session is too long for one WAV file (4 GiB)")
+
 // wavWriter writes a standard PCM WAV to a file: a placeholder header, the
 // PCM as it comes, then the real sizes once the length is known.
 type wavWriter struct {
@@ -35,7 +37,7 @@ func newWAVWriter(f *os.File, rate, channels int) (*wavWriter, error) {
 
 func (ww *wavWriter) Write(p []byte) (int, error) {
 	if ww.data+int64(len(p)) > maxWAVData {
-		return 0, errors.New("the session is too long for one WAV file (4 GiB)")
+		return 0, errTooLong
 	}
 	n, err := ww.w.Write(p)
 	ww.data += int64(n)
@@ -46,6 +48,10 @@ var zeros = make([]byte, 64<<10)
 
 // silence writes frames of digital silence.
 func (ww *wavWriter) silence(frames int64) error {
+	if frames < 0 || frames > (maxWAVData-ww.data)/int64(ww.frameBytes) {
+		// Checked before multiplying: a hostile gap length must not wrap.
+		return errTooLong
+	}
 	n := frames * int64(ww.frameBytes)
 	for n > 0 {
 		k := min(n, int64(len(zeros)))
@@ -59,7 +65,7 @@ func (ww *wavWriter) silence(frames int64) error {
 
 func (ww *wavWriter) frames() int64 { return ww.data / int64(ww.frameBytes) }
 
-// finish writes the real header and syncs the file.
+// finish writes the real header (the durable commit syncs the file).
 func (ww *wavWriter) finish() error {
 	if err := ww.w.Flush(); err != nil {
 		return err
@@ -81,7 +87,7 @@ func (ww *wavWriter) finish() error {
 	if _, err := ww.f.WriteAt(h, 0); err != nil {
 		return fmt.Errorf("write wav header: %w", err)
 	}
-	return ww.f.Sync()
+	return nil
 }
 
 // WAVInfo is what ReadWAV found: the format and the PCM.

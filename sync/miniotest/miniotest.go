@@ -232,7 +232,7 @@ func (s *Server) MakeBucket(t testing.TB, name string, lock bool) {
 }
 
 // AddWriteOnlyUser creates a user whose only right is s3:PutObject under
-// bucket/prefix (e.g. "rooms/101/"), the way a device is provisioned, and
+// bucket/prefix (a room prefix from sync/layout), the way a device is provisioned, and
 // returns its credentials.
 func (s *Server) AddWriteOnlyUser(t testing.TB, bucket, prefix string) (accessKey, secretKey string) {
 	t.Helper()

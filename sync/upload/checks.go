@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/room"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store"
 )
 
@@ -45,7 +46,7 @@ func (u *Uploader) Checks() []Check {
 // proves valid credentials too, and the probe makes no new object version.
 func (u *Uploader) probe(ctx context.Context) error {
 	body := []byte("roomkiosk upload probe\n")
-	key := "rooms/" + u.room + "/probe/" + u.device
+	key := layout.ProbeKey(u.room, u.device)
 	return u.put(ctx, key, bytes.NewReader(body), int64(len(body)), sha256.Sum256(body), store.PutOptions{IfAbsent: true, ContentType: "text/plain"})
 }
 

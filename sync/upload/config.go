@@ -1,10 +1,13 @@
 // Package upload is the device side of sync: the spool is the queue, and
 // objects go to MinIO with checksums and idempotent keys.
 //
-// What goes where (room R, bucket from storage.bucket):
+// What goes where (room R, bucket from storage.bucket; the keys and records
+// are the archive contract's, sync/layout, and the spool's folders
+// recorder/spool's):
 //
-//	<spool>/deletions/<id>.json          -> rooms/R/deletions/<id>.json            first (privacy)
-//	<spool>/summaries/<id>.json          -> rooms/R/sessions/YYYY/MM/DD/<id>/summary.json  (every session, recorded or not)
+//	<spool>/deletions/<id>.json          -> rooms/R/deletions/<id>.json            early (privacy), after the summaries
+//	<spool>/summaries/<id>.json          -> rooms/R/sessions/YYYY/MM/DD/<id>/summary.json  first (every session, recorded or not;
+//	                                        audio_deleted when a deletion request for it is queued or was sent)
 //	<spool>/sessions/<id>/seg-*.age      -> rooms/R/sessions/YYYY/MM/DD/<id>/...   oldest session first,
 //	<spool>/sessions/<id>/manifest.json  -> .../<id>/manifest.json                 manifest after all segments
 //	<spool>/sessions/<id>/manifest.held.json -> nothing: a withdrawn session held on the device until
@@ -12,7 +15,7 @@
 //	                                        manifest.json) or delete it (recorder/FORMAT.md)
 //	<log_dir>/YYYY-MM-DD.jsonl           -> rooms/R/checks/YYYY/MM/YYYY-MM-DD.jsonl (closed days, whole)
 //	                                        .../YYYY-MM-DD.upto-<bytes>.jsonl      (today, every 30 min if grown)
-//	status (every status_interval, door changes) -> rooms/R/status.json (schema: sync/status)
+//	status (every status_interval, door changes) -> rooms/R/status.json (record: sync/layout.Status)
 //	upload check probe                   -> rooms/R/probe/<device> (If-None-Match: no new versions)
 //
 // Every object but status.json is put with If-None-Match: *, so a retry or a

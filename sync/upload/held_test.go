@@ -37,7 +37,7 @@ func TestHeldSessionNotUploaded(t *testing.T) {
 		t.Fatalf("held session touched: %v", err)
 	}
 	// Keep.
-	if err := (spool.Spool{Root: dir}).Release(s.id); err != nil {
+	if err := (spool.Spool{Root: dir}).QueueHeld(s.id); err != nil {
 		t.Fatal(err)
 	}
 	if err := u.drain(context.Background()); err != nil {

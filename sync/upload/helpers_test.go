@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"roomkiosk/kiosk/durable"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/segment"
 )
 
 // testSession is a spool session the tests wrote, with what must arrive.
@@ -52,7 +54,10 @@ func writeSession(t testing.TB, spool string, started time.Time, segs, size int)
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(data)
-		m.Segments = append(m.Segments, manifest.Segment{Name: name, Index: i, Samples: int64(size / 2), Bytes: int64(size), SHA256: hex.EncodeToString(sum[:])})
+		// Random bytes stand in for ciphertext; the sample count is one the
+		// size could hold (manifest.Validate bounds it both ways).
+		samples := max(0, int64(size-segment.HeaderSize-1024)/2)
+		m.Segments = append(m.Segments, manifest.Segment{Name: name, Index: i, Samples: samples, Bytes: int64(size), SHA256: hex.EncodeToString(sum[:])})
 		ts.objects[ts.prefix+name] = data
 	}
 	b, err := m.Marshal()
@@ -73,6 +78,21 @@ func writeDeletion(t testing.TB, spool, id string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The spool's folder names as the tests expect them on disk (recorder/spool
+// owns them; spelling them here makes a layout change a visible test change).
+const (
+	sessionsDir   = "sessions"
+	deletionsDir  = "deletions"
+	summariesDir  = "summaries"
+	quarantineDir = "quarantine"
+	uploadedDir   = "uploaded"
+)
+
+// writeFileSync writes a test fixture the way the device does.
+func writeFileSync(path string, data []byte, perm os.FileMode) error {
+	return durable.WriteFile(path, data, durable.Options{Perm: perm, MkdirPerm: 0o750})
 }
 
 func randHex(n int) string {

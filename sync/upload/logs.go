@@ -10,10 +10,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"time"
 
+	"roomkiosk/kiosk/durable"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store"
 )
 
@@ -29,15 +30,15 @@ import (
 //   - lines added to a day after its whole upload (clock set back) go up as
 //     a further upto- snapshot.
 //
-// The files stay where they are (they are the hardware side's log); what was
-// sent is remembered in <spool>/upload-state/checks-log.json.
+// Every key is new (If-None-Match): the log is never re-put, so a device can
+// add to it but an admin reads what it first wrote. The files stay where
+// they are (they are the hardware side's log); what was sent is remembered
+// in <spool>/upload-state/checks-log.json.
 const (
 	logStateFile     = "checks-log.json"
 	logSnapshotEvery = 30 * time.Minute
 	logMaxBytes      = 64 << 20 // a day's log is kilobytes; refuse to load a runaway file whole
 )
-
-var logNameRe = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-[0-9]{2}\.jsonl$`)
 
 type logState struct {
 	Sent         map[string]int64 `json:"sent"`  // file name -> bytes confirmed
@@ -64,6 +65,8 @@ func loadLogState(path string) logState {
 	return s
 }
 
+func (u *Uploader) logStatePath() string { return filepath.Join(u.sp.StateDir(), logStateFile) }
+
 type logFile struct {
 	name string
 	size int64
@@ -79,7 +82,10 @@ func (u *Uploader) listLogs() []logFile {
 	}
 	var out []logFile
 	for _, e := range ents {
-		if e.IsDir() || !logNameRe.MatchString(e.Name()) {
+		if e.IsDir() {
+			continue
+		}
+		if _, ok := layout.ParseLogFileName(e.Name()); !ok {
 			continue
 		}
 		fi, err := e.Info()
@@ -132,10 +138,10 @@ func (u *Uploader) uploadLogs(ctx context.Context) (int, error) {
 		if !final && int64(len(data)) <= sent {
 			continue // only a torn last line was added
 		}
-		m := logNameRe.FindStringSubmatch(f.name)
-		key := "rooms/" + u.room + "/checks/" + m[1] + "/" + m[2] + "/" + f.name
+		day, _ := layout.ParseLogFileName(f.name)
+		key := layout.LogDayKey(u.room, day)
 		if !final {
-			key = fmt.Sprintf("rooms/%s/checks/%s/%s/%s.upto-%d.jsonl", u.room, m[1], m[2], trimExt(f.name), len(data))
+			key = layout.LogSnapshotKey(u.room, day, int64(len(data)))
 		}
 		sum := sha256.Sum256(data)
 		if err := u.put(ctx, key, bytes.NewReader(data), int64(len(data)), sum, store.PutOptions{IfAbsent: true, ContentType: "application/x-ndjson"}); err != nil {
@@ -151,7 +157,7 @@ func (u *Uploader) uploadLogs(ctx context.Context) (int, error) {
 		}
 		b, _ := json.Marshal(u.logs)
 		u.mu.Unlock()
-		if err := writeFileSync(filepath.Join(u.spool, stateDir, logStateFile), b, 0o640); err != nil {
+		if err := durable.WriteFile(u.logStatePath(), b, durable.Options{Perm: 0o640, MkdirPerm: 0o750}); err != nil {
 			return n, fmt.Errorf("save log upload state: %w", err)
 		}
 	}

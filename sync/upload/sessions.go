@@ -10,6 +10,7 @@ import (
 
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/spool"
 )
 
 // heldManifest is recorder/spool.HeldName: a withdrawn session's manifest
@@ -39,9 +40,9 @@ func (t *sessionTrack) uploaded(id string, at time.Time) {
 // request (a summary and its recording go up in separate steps).
 func (u *Uploader) noteIfDone(id string) {
 	for _, p := range []string{
-		filepath.Join(u.spool, sessionsDir, id),
-		filepath.Join(u.spool, summariesDir, id+".json"),
-		filepath.Join(u.spool, deletionsDir, id+".json"),
+		u.sp.SessionDir(id),
+		u.sp.SummaryPath(id),
+		u.sp.DeletionPath(id),
 	} {
 		if exists(p) {
 			return
@@ -72,7 +73,7 @@ func (u *Uploader) Sessions() room.UploadReport {
 	}
 	u.track.mu.Unlock()
 
-	root := filepath.Join(u.spool, sessionsDir)
+	root := u.sp.SessionsDir()
 	ents, _ := os.ReadDir(root)
 	for _, e := range ents {
 		if !e.IsDir() || !manifest.ValidSessionID(e.Name()) {
@@ -103,27 +104,27 @@ func (u *Uploader) Sessions() room.UploadReport {
 			}
 		}
 	}
-	if qs, err := os.ReadDir(filepath.Join(u.spool, quarantineDir)); err == nil {
+	if qs, err := os.ReadDir(u.sp.QuarantineDir()); err == nil {
 		for _, e := range qs {
 			if e.IsDir() && manifest.ValidSessionID(e.Name()) {
 				get(e.Name()).State = room.UploadQuarantined
 			}
 		}
 	}
-	if ks, err := os.ReadDir(filepath.Join(u.spool, uploadedDir)); err == nil {
+	if ks, err := os.ReadDir(u.sp.UploadedDir()); err == nil {
 		for _, e := range ks {
 			if !e.IsDir() || !manifest.ValidSessionID(e.Name()) {
 				continue
 			}
 			s := get(e.Name())
 			s.State = room.UploadUploaded
-			if fi, err := os.Stat(filepath.Join(u.spool, uploadedDir, e.Name(), uploadedMarker)); err == nil {
+			if fi, err := os.Stat(filepath.Join(u.sp.UploadedDir(), e.Name(), spool.UploadedMarker)); err == nil {
 				s.UploadedAt = fi.ModTime().UTC()
 			}
 		}
 	}
-	for _, d := range []string{summariesDir, deletionsDir} {
-		fs, _ := listJSON(filepath.Join(u.spool, d))
+	for _, d := range []string{u.sp.SummariesDir(), u.sp.DeletionsDir()} {
+		fs, _ := listJSON(d)
 		for _, f := range fs {
 			id := trimExt(f.name)
 			if !manifest.ValidSessionID(id) {
@@ -132,7 +133,7 @@ func (u *Uploader) Sessions() room.UploadReport {
 			s := get(id)
 			s.Objects++
 			s.Bytes += f.size
-			if d == summariesDir {
+			if d == u.sp.SummariesDir() {
 				s.SummaryPending = true
 			} else {
 				s.DeletionPending = true

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/room"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store/memstore"
 )
 
@@ -113,7 +114,7 @@ func TestSessionsReportsUploadState(t *testing.T) {
 
 func writeSummary(t *testing.T, spool, id string, started time.Time) {
 	t.Helper()
-	b, _ := json.Marshal(SummaryRecord{RoomID: "101", Summary: room.Summary{ID: id, Started: started, Ended: started.Add(time.Hour), Participants: 1}})
+	b, _ := json.Marshal(layout.SummaryRecord{RoomID: "101", Summary: room.Summary{ID: id, Started: started, Ended: started.Add(time.Hour), Participants: 1}})
 	if err := writeFileSync(filepath.Join(spool, summariesDir, id+".json"), b, 0o640); err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,7 @@ import (
 	"time"
 
 	"roomkiosk/recorder/manifest"
-)
-
-// Spool layout. sessions/ and deletions/ are the recorder's contract
-// (recorder/FORMAT.md); the rest belongs to the uploader.
-const (
-	sessionsDir   = "sessions"   // <id>/seg-*.age (+ .part), manifest.json last
-	deletionsDir  = "deletions"  // <id>.json deletion requests
-	summariesDir  = "summaries"  // <id>.json written by SessionEnded
-	quarantineDir = "quarantine" // sessions and requests that cannot be uploaded as they are
-	uploadedDir   = "uploaded"   // sessions kept after upload (storage.keep_uploaded)
-	stateDir      = "upload-state"
-
-	uploadedMarker = ".uploaded-at" // in uploaded/<id>/, its mtime is the upload time
+	"roomkiosk/recorder/spool"
 )
 
 // sessionEntry is a complete session (its manifest exists) found in the spool.
@@ -47,8 +35,8 @@ type fileEntry struct {
 // without a manifest.json are being recorded, await crash recovery, or hold
 // a withdrawn session awaiting its participants' choice (manifest.held.json):
 // none of them is touched.
-func listSessions(spool string) ([]sessionEntry, error) {
-	root := filepath.Join(spool, sessionsDir)
+func listSessions(sp spool.Spool) ([]sessionEntry, error) {
+	root := sp.SessionsDir()
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -61,8 +49,8 @@ func listSessions(spool string) ([]sessionEntry, error) {
 		if !e.IsDir() {
 			continue
 		}
-		dir := filepath.Join(root, e.Name())
-		mp := filepath.Join(dir, manifest.FileName)
+		dir := sp.SessionDir(e.Name())
+		mp := sp.ManifestPath(e.Name())
 		fi, err := os.Stat(mp)
 		if err != nil {
 			continue // not complete yet
@@ -117,47 +105,4 @@ func listJSON(dir string) ([]fileEntry, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].queuedAt.Before(out[j].queuedAt) })
 	return out, nil
-}
-
-// writeFileSync writes a small file durably: tmp file, fsync, rename, fsync
-// of the folder.
-func writeFileSync(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -11,9 +11,11 @@ import (
 	"syscall"
 	"time"
 
+	"roomkiosk/kiosk/durable"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
-	"roomkiosk/sync/status"
+	"roomkiosk/recorder/spool"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store"
 )
 
@@ -46,20 +48,6 @@ func sameCheckStates(a, b []room.CheckResult) bool {
 	return true
 }
 
-// SummaryRecord is rooms/<room>/sessions/YYYY/MM/DD/<id>/summary.json: what
-// is kept of every session, recorded or not, so that the archive lists them
-// all (with the client's 1-5 rating if one was given). It names nobody.
-type SummaryRecord struct {
-	RoomID string `json:"room_id"`
-	room.Summary
-}
-
-// SummaryKey is the object key of a session's summary: beside its recording,
-// dated by the session's start (UTC).
-func SummaryKey(room string, sum room.Summary) string {
-	return sessionPrefix(room, sum.ID, sum.Started) + "summary.json"
-}
-
 // SessionEnded implements session.Uploader: it queues the session's summary
 // durably in the spool and wakes the queue. The file is written on its own
 // goroutine so the core's call returns at once.
@@ -68,10 +56,10 @@ func (u *Uploader) SessionEnded(sum room.Summary) {
 		u.log.Error().Str("session", sum.ID).Msg("session summary with an invalid id: not queued")
 		return
 	}
-	rec := SummaryRecord{RoomID: u.room, Summary: sum}
+	rec := layout.SummaryRecord{Version: layout.SummaryVersion, RoomID: u.room, Summary: sum}
 	go func() {
 		b, _ := json.Marshal(rec)
-		if err := writeFileSync(filepath.Join(u.spool, summariesDir, sum.ID+".json"), b, 0o640); err != nil {
+		if err := durable.WriteFile(u.sp.SummaryPath(sum.ID), b, durable.Options{Perm: 0o640, MkdirPerm: 0o750}); err != nil {
 			u.log.Error().Err(err).Str("session", sum.ID).Msg("queue session summary")
 		}
 		u.Wake()
@@ -108,16 +96,16 @@ func (u *Uploader) PutStatus(ctx context.Context) error {
 		return err
 	}
 	// A plain put: status.json is meant to be replaced.
-	return u.put(ctx, status.Key(u.room), bytes.NewReader(b), int64(len(b)), sha256.Sum256(b), store.PutOptions{ContentType: "application/json"})
+	return u.put(ctx, layout.StatusKey(u.room), bytes.NewReader(b), int64(len(b)), sha256.Sum256(b), store.PutOptions{ContentType: "application/json"})
 }
 
 // Status builds the room status from the last snapshot and the spool.
-func (u *Uploader) Status() status.Room {
+func (u *Uploader) Status() layout.Status {
 	q := u.queue()
 	u.mu.Lock()
 	snap, have := u.snap, u.haveSnap
-	r := status.Room{
-		Schema:   status.SchemaVersion,
+	r := layout.Status{
+		Schema:   layout.StatusVersion,
 		RoomID:   u.room,
 		DeviceID: u.device,
 		Version:  u.version,
@@ -170,30 +158,29 @@ func (u *Uploader) Metrics() Metrics {
 
 // queue measures what waits in the spool (file sizes and times only: it is
 // called every minute and by /metrics).
-func (u *Uploader) queue() status.Queue {
-	var q status.Queue
+func (u *Uploader) queue() layout.Queue {
+	var q layout.Queue
 	oldest := time.Time{}
 	note := func(t time.Time) {
 		if oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
 	}
-	for _, d := range []string{deletionsDir, summariesDir} {
-		fs, _ := listJSON(filepath.Join(u.spool, d))
+	for _, d := range []string{u.sp.DeletionsDir(), u.sp.SummariesDir()} {
+		fs, _ := listJSON(d)
 		for _, f := range fs {
 			q.Objects++
 			q.Bytes += f.size
 			note(f.queuedAt)
 		}
 	}
-	root := filepath.Join(u.spool, sessionsDir)
-	ents, _ := os.ReadDir(root)
+	ents, _ := os.ReadDir(u.sp.SessionsDir())
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
 		}
-		dir := filepath.Join(root, e.Name())
-		mi, err := os.Stat(filepath.Join(dir, manifest.FileName))
+		dir := u.sp.SessionDir(e.Name())
+		mi, err := os.Stat(u.sp.ManifestPath(e.Name()))
 		if err != nil {
 			continue // still recording
 		}
@@ -212,10 +199,10 @@ func (u *Uploader) queue() status.Queue {
 	n, b := u.pendingLogs()
 	q.Objects += n
 	q.Bytes += b
-	if qs, err := os.ReadDir(filepath.Join(u.spool, quarantineDir)); err == nil {
+	if qs, err := os.ReadDir(u.sp.QuarantineDir()); err == nil {
 		for _, e := range qs {
-			if e.Name() == deletionsDir {
-				ds, _ := os.ReadDir(filepath.Join(u.spool, quarantineDir, deletionsDir))
+			if e.Name() == spool.QuarantinedDeletionsName {
+				ds, _ := os.ReadDir(filepath.Join(u.sp.QuarantineDir(), spool.QuarantinedDeletionsName))
 				q.Quarantined += len(ds)
 				continue
 			}

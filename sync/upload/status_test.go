@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/room"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/status"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/memstore"
@@ -193,7 +194,7 @@ func TestSessionSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, ok := mem.Get("rooms/101/sessions/2026/11/27/20261127T155000Z-abcdef/summary.json")
-	var got SummaryRecord
+	var got layout.SummaryRecord
 	if !ok || json.Unmarshal(b, &got) != nil || got.RoomID != "101" || got.Feedback != 4 || !got.Recorded || got.Participants != 2 {
 		t.Fatalf("summary object %q", b)
 	}

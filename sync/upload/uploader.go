@@ -19,6 +19,8 @@ import (
 
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/spool"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/miniostore"
 )
@@ -40,6 +42,7 @@ type Uploader struct {
 	room   string
 	device string
 	spool  string
+	sp     spool.Spool // the same folder: its layout
 	logDir string
 	log    zerolog.Logger
 
@@ -63,6 +66,7 @@ type Uploader struct {
 	clockOffset time.Duration
 	clockAt     time.Time // local time of the measurement; zero = never
 	logs        logState
+	delSent     map[string]time.Time // deletion requests uploaded: session id -> when
 
 	bytesSent atomic.Int64
 	failures  atomic.Int64
@@ -110,7 +114,7 @@ func New(cfg Config, roomID, deviceID, spoolDir, checksLogDir string, log zerolo
 		cfg.Region = "us-east-1"
 	}
 	u := &Uploader{
-		cfg: cfg, room: roomID, device: deviceID, spool: spoolDir, logDir: checksLogDir,
+		cfg: cfg, room: roomID, device: deviceID, spool: spoolDir, sp: spool.Spool{Root: spoolDir}, logDir: checksLogDir,
 		log:        log.With().Str("component", "upload").Logger(),
 		version:    "dev",
 		now:        time.Now,
@@ -125,12 +129,13 @@ func New(cfg Config, roomID, deviceID, spoolDir, checksLogDir string, log zerolo
 	if u.retryBase > cfg.BackoffMax.Duration {
 		u.retryBase = cfg.BackoffMax.Duration
 	}
-	for _, d := range []string{sessionsDir, deletionsDir, summariesDir} {
-		if err := os.MkdirAll(filepath.Join(spoolDir, d), 0o750); err != nil {
+	for _, d := range []string{u.sp.SessionsDir(), u.sp.DeletionsDir(), u.sp.SummariesDir()} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
 			return nil, fmt.Errorf("new uploader: %w", err)
 		}
 	}
-	u.logs = loadLogState(filepath.Join(spoolDir, stateDir, logStateFile))
+	u.logs = loadLogState(u.logStatePath())
+	u.delSent = loadDeletionsSent(u.delSentPath(), u.now())
 	return u, nil
 }
 
@@ -226,25 +231,16 @@ func (u *Uploader) drain(ctx context.Context) error {
 	}
 }
 
-// pass makes one round over the spool: deletion requests first (privacy),
-// then session summaries, then sessions oldest first, then the maintenance log. It
-// returns how many objects it confirmed.
+// pass makes one round over the spool: session summaries and deletion
+// requests first (small; privacy), then sessions oldest first, then the
+// maintenance log. It returns how many objects it confirmed. A summary goes
+// before the deletion requests of the same pass so that it can record a
+// pending one (SummaryRecord.AudioDeleted).
 func (u *Uploader) pass(ctx context.Context) (int, error) {
 	n := 0
 	u.pruneUploaded()
 
-	dels, err := listJSON(filepath.Join(u.spool, deletionsDir))
-	if err != nil {
-		return n, err
-	}
-	for _, f := range dels {
-		if err := u.uploadDeletion(ctx, f); err != nil {
-			return n, err
-		}
-		n++
-	}
-
-	sums, err := listJSON(filepath.Join(u.spool, summariesDir))
+	sums, err := listJSON(u.sp.SummariesDir())
 	if err != nil {
 		return n, err
 	}
@@ -255,7 +251,18 @@ func (u *Uploader) pass(ctx context.Context) (int, error) {
 		n++
 	}
 
-	sessions, err := listSessions(u.spool)
+	dels, err := listJSON(u.sp.DeletionsDir())
+	if err != nil {
+		return n, err
+	}
+	for _, f := range dels {
+		if err := u.uploadDeletion(ctx, f); err != nil {
+			return n, err
+		}
+		n++
+	}
+
+	sessions, err := listSessions(u.sp)
 	if err != nil {
 		return n, err
 	}
@@ -292,7 +299,7 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 		return &quarantineError{reason: s.err.Error()}
 	}
 	m := s.m
-	prefix := sessionPrefix(u.room, m.SessionID, m.Started)
+	prefix := layout.SessionPrefix(u.room, m.Started, m.SessionID)
 	log := u.log.With().Str("session", m.SessionID).Logger()
 	u.track.start(m.SessionID)
 	defer u.track.stop()
@@ -395,13 +402,18 @@ func (u *Uploader) uploadSegment(ctx context.Context, dir, prefix string, seg ma
 }
 
 // uploadSmallFile puts a small JSON file whole under an idempotent key and
-// removes it locally once the put is confirmed (used for deletion requests
-// and feedback; a session's manifest is removed with its folder).
+// removes it locally once the put is confirmed (deletion requests and
+// session summaries; a session's manifest is removed with its folder).
 func (u *Uploader) uploadSmallFile(ctx context.Context, key, path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}
+	return u.uploadSmallBytes(ctx, key, b, path)
+}
+
+// uploadSmallBytes is uploadSmallFile with the bytes to put given.
+func (u *Uploader) uploadSmallBytes(ctx context.Context, key string, b []byte, path string) error {
 	if err := u.put(ctx, key, bytes.NewReader(b), int64(len(b)), sha256.Sum256(b), store.PutOptions{IfAbsent: true, ContentType: "application/json"}); err != nil {
 		return err
 	}
@@ -424,7 +436,7 @@ func (u *Uploader) uploadDeletion(ctx context.Context, f fileEntry) error {
 		err = fmt.Errorf("deletion request %s names session %s", f.name, del.SessionID)
 	}
 	if err != nil {
-		dst := filepath.Join(u.spool, quarantineDir, deletionsDir, f.name)
+		dst := filepath.Join(u.sp.QuarantineDir(), spool.QuarantinedDeletionsName, f.name)
 		u.log.Error().Err(err).Str("file", f.name).Msg("deletion request quarantined")
 		if mkErr := os.MkdirAll(filepath.Dir(dst), 0o750); mkErr != nil {
 			return mkErr
@@ -433,16 +445,14 @@ func (u *Uploader) uploadDeletion(ctx context.Context, f fileEntry) error {
 	}
 	// The key is under this device's room whatever the request says: the
 	// device may write nowhere else.
-	if err := u.uploadSmallFile(ctx, "rooms/"+u.room+"/deletions/"+del.SessionID+".json", f.path); err != nil {
+	if err := u.uploadSmallFile(ctx, layout.DeletionKey(u.room, del.SessionID), f.path); err != nil {
+		return err
+	}
+	if err := u.noteDeletionSent(del.SessionID); err != nil {
 		return err
 	}
 	u.log.Info().Str("session", del.SessionID).Msg("deletion request uploaded")
 	return nil
-}
-
-// sessionPrefix is the folder of a session's objects, dated by its start.
-func sessionPrefix(room, id string, started time.Time) string {
-	return "rooms/" + room + "/sessions/" + started.UTC().Format("2006/01/02") + "/" + id + "/"
 }
 
 // uploadSummary puts a session's summary beside its recording. A summary
@@ -452,19 +462,29 @@ func (u *Uploader) uploadSummary(ctx context.Context, f fileEntry) error {
 	if err != nil {
 		return fmt.Errorf("read session summary %s: %w", f.name, err)
 	}
-	var rec SummaryRecord
+	var rec layout.SummaryRecord
 	if err := json.Unmarshal(b, &rec); err != nil || rec.ID+".json" != f.name || rec.Started.IsZero() {
 		if err == nil {
 			err = fmt.Errorf("session summary %s does not describe session %s", f.name, trimExt(f.name))
 		}
-		dst := filepath.Join(u.spool, quarantineDir, summariesDir, f.name)
+		dst := filepath.Join(u.sp.QuarantineDir(), spool.QuarantinedSummariesName, f.name)
 		u.log.Error().Err(err).Str("file", f.name).Msg("session summary quarantined")
 		if mkErr := os.MkdirAll(filepath.Dir(dst), 0o750); mkErr != nil {
 			return mkErr
 		}
 		return os.Rename(f.path, dst)
 	}
-	if err := u.uploadSmallFile(ctx, SummaryKey(u.room, rec.Summary), f.path); err != nil {
+	// Withdrawn with delete: the participants' choice queued a deletion
+	// request (still in the spool, or already sent). Recording it in the
+	// summary's first version is what lets an admin tell this request from
+	// one a stolen kiosk forges later.
+	if rec.Withdrawn && !rec.AudioDeleted && u.deletionKnown(rec.ID) {
+		rec.AudioDeleted = true
+		if b, err = json.Marshal(rec); err != nil {
+			return fmt.Errorf("encode session summary %s: %w", f.name, err)
+		}
+	}
+	if err := u.uploadSmallBytes(ctx, layout.SummaryKey(u.room, rec.Started, rec.ID), b, f.path); err != nil {
 		return err
 	}
 	u.noteIfDone(rec.ID)
@@ -480,7 +500,7 @@ func (u *Uploader) finishSession(s sessionEntry) error {
 		}
 		return nil
 	}
-	dst := filepath.Join(u.spool, uploadedDir, s.id)
+	dst := filepath.Join(u.sp.UploadedDir(), s.id)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return err
 	}
@@ -488,19 +508,19 @@ func (u *Uploader) finishSession(s sessionEntry) error {
 	if err := os.Rename(s.dir, dst); err != nil {
 		return fmt.Errorf("keep uploaded session %s: %w", s.id, err)
 	}
-	return os.WriteFile(filepath.Join(dst, uploadedMarker), nil, 0o640)
+	return os.WriteFile(filepath.Join(dst, spool.UploadedMarker), nil, 0o640)
 }
 
 // pruneUploaded removes kept sessions older than storage.keep_uploaded.
 func (u *Uploader) pruneUploaded() {
-	root := filepath.Join(u.spool, uploadedDir)
+	root := u.sp.UploadedDir()
 	ents, err := os.ReadDir(root)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
 		dir := filepath.Join(root, e.Name())
-		fi, err := os.Stat(filepath.Join(dir, uploadedMarker))
+		fi, err := os.Stat(filepath.Join(dir, spool.UploadedMarker))
 		if err != nil || u.now().Sub(fi.ModTime()) >= u.cfg.KeepUploaded.Duration {
 			if err := os.RemoveAll(dir); err != nil {
 				u.log.Warn().Err(err).Str("session", e.Name()).Msg("remove kept session")
@@ -510,7 +530,7 @@ func (u *Uploader) pruneUploaded() {
 }
 
 func (u *Uploader) quarantine(s sessionEntry, q *quarantineError) {
-	dst := filepath.Join(u.spool, quarantineDir, s.id)
+	dst := filepath.Join(u.sp.QuarantineDir(), s.id)
 	u.log.Error().Str("session", s.id).Str("reason", q.reason).Msg("session quarantined: not uploaded, kept for an admin")
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		u.log.Error().Err(err).Msg("make quarantine folder")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"roomkiosk/sync/layout"
 )
 
 // CheckDeviceRights asserts a device client may put under its own room's
@@ -20,7 +22,7 @@ func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other stri
 		_, err := dev.PutObject(ctx, bucket, key, strings.NewReader("hello"), 5, minio.PutObjectOptions{SendContentMd5: true})
 		return err
 	}
-	own := "rooms/" + room + "/probe.txt"
+	own := layout.ProbeKey(room, "rights-check")
 	if err := put(own); err != nil {
 		t.Fatalf("put under own prefix: %v", err)
 	}
@@ -30,8 +32,9 @@ func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other stri
 			t.Errorf("%s: err %v (code %q), want AccessDenied", what, err, code)
 		}
 	}
-	denied("put under another room", put("rooms/"+other+"/probe.txt"))
-	denied("put outside rooms/", put("audit/forged.json"))
+	denied("put under another room", put(layout.ProbeKey(other, "rights-check")))
+	denied("put an audit record", put(layout.AuditKey(time.Now(), "pull", "FORGED22")))
+	denied("put a tombstone", put(layout.TombstoneKey(room, "20261102T150405Z-abc123")))
 	_, err := dev.StatObject(ctx, bucket, own, minio.StatObjectOptions{})
 	denied("stat own object", err)
 	o, err := dev.GetObject(ctx, bucket, own, minio.GetObjectOptions{})
@@ -40,7 +43,7 @@ func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other stri
 		o.Close()
 	}
 	denied("get own object", err)
-	for obj := range dev.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/", Recursive: true}) {
+	for obj := range dev.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: layout.RoomPrefix(room), Recursive: true}) {
 		err = obj.Err
 		break
 	}

@@ -20,6 +20,7 @@ import (
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
+	"roomkiosk/sync/layout"
 )
 
 // SegSpec is one segment to make.
@@ -160,7 +161,7 @@ func Build(t testing.TB, spec Spec, recipients ...age.Recipient) *Session {
 	}
 	m.DurationNS = (recorded + gapTotal) * int64(time.Second) / int64(spec.Rate)
 	m.Ended = spec.Started.Add(time.Duration(m.DurationNS))
-	s.Prefix = "rooms/" + spec.Room + "/sessions/" + spec.Started.UTC().Format("2006/01/02") + "/" + spec.ID + "/"
+	s.Prefix = layout.SessionPrefix(spec.Room, spec.Started, spec.ID)
 	return s
 }
 

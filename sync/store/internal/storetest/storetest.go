@@ -21,7 +21,7 @@ import (
 type Harness struct {
 	// Store is under test. Its keys start with Prefix, which it may write.
 	Store  store.Store
-	Prefix string // e.g. "rooms/101/"
+	Prefix string // a room's prefix, as layout.RoomPrefix builds it
 	// Inspect returns the latest version's bytes and how many versions key
 	// has (0 and nil if none), read with admin rights.
 	Inspect func(t *testing.T, key string) (data []byte, versions int)
