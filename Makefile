@@ -58,11 +58,13 @@ run: deps build
 # speech, Xvfb). Test binaries that import ebiten need a display, so the whole
 # run has one; tests that take screenshots start their own.
 test: deps
+	$(GO) vet -tags bench ./...   # the benchmarks compile too (they run only in make bench)
 	xvfb-run -a $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags bench ./...
 
 # Figures as ratios against baselines measured in the same run; see bench/REPORT.md.
 # Each figure is a JSON file in bench/figures (committed: the report is made
