@@ -68,13 +68,23 @@ func TestNodeKilledDuringUpload(t *testing.T) {
 	if err := root.RemoveObject(ctx, bucket, probe, minio.RemoveObjectOptions{}); err != nil {
 		t.Fatalf("remove %s: %v", probe, err)
 	}
+	// Under load a listing right after the remove may come from a node
+	// that has not heard of it yet: wait for the settled answer.
 	markers, kept := 0, 0
-	for _, o := range objectVersions(t, root, probe) {
-		if o.IsDeleteMarker {
-			markers++
-		} else {
-			kept++
+	settled := func() bool {
+		markers, kept = 0, 0
+		for _, o := range objectVersions(t, root, probe) {
+			if o.IsDeleteMarker {
+				markers++
+			} else {
+				kept++
+			}
 		}
+		return markers == 1 && kept == 1
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !settled() && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
 	}
 	if markers != 1 || kept != 1 {
 		t.Fatalf("%s after remove: %d delete markers, %d versions, want 1 and 1", probe, markers, kept)

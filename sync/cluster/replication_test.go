@@ -80,7 +80,14 @@ func TestSiteReplication(t *testing.T) {
 		_, err := cl2.StatObject(ctx, bucket, key, minio.StatObjectOptions{VersionID: info.VersionID})
 		return err == nil
 	})
-	mode, until, err := cl2.GetObjectRetention(ctx, bucket, key, info.VersionID)
+	// The version can be visible before its retention is (replication
+	// applies the lock metadata after the data): wait for it too.
+	var mode *minio.RetentionMode
+	var until *time.Time
+	waitFor(t, "the version's retention on site 2", time.Minute, func() bool {
+		mode, until, err = cl2.GetObjectRetention(ctx, bucket, key, info.VersionID)
+		return err == nil && mode != nil
+	})
 	if err != nil || mode == nil || *mode != minio.Governance || until == nil || until.Before(time.Now().AddDate(0, 0, retentionDays-1)) {
 		t.Fatalf("retention on site 2: %v until %v (%v), want GOVERNANCE for %d days", mode, until, err, retentionDays)
 	}
