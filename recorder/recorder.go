@@ -83,13 +83,13 @@ type Recorder struct {
 	pub   *publisher
 	c     counters
 
-	mu    sync.Mutex
-	cur   *run            // the session capturing, if any
-	check *checkHold      // the microphone check holding the device, if any
-	runs  map[string]*run // sessions not yet finalised
-	state room.RecorderState
-	sid   string
-	bg    sync.WaitGroup // finalisation and discards
+	mu         sync.Mutex
+	cur        *recording            // the session capturing, if any
+	check      *checkHold            // the microphone check holding the device, if any
+	recordings map[string]*recording // sessions not yet finalised
+	state      room.RecorderState
+	sid        string
+	bg         sync.WaitGroup // finalisation and discards
 }
 
 var _ session.Recorder = (*Recorder)(nil)
@@ -113,7 +113,7 @@ func New(o Options) (*Recorder, error) {
 		o.FreeSpace = FreeSpace
 	}
 	r := &Recorder{o: o, spool: spool.Spool{Root: o.Config.SpoolDir, NoSync: o.NoSync}, fmt: o.Config.Format(),
-		runs: map[string]*run{}, state: room.RecorderIdle}
+		recordings: map[string]*recording{}, state: room.RecorderIdle}
 	if err := r.spool.Init(); err != nil {
 		return nil, err
 	}
@@ -185,24 +185,24 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 	if r.cur != nil {
 		return fmt.Errorf("start recording %s: %w (%s)", info.ID, ErrBusy, r.cur.info.ID)
 	}
-	if _, ok := r.runs[info.ID]; ok {
+	if _, ok := r.recordings[info.ID]; ok {
 		return fmt.Errorf("start recording %s: session already recorded", info.ID)
 	}
-	ru := newRun(r, info, maxLen)
+	rc := newRecording(r, info, maxLen)
 	if h := r.check; h != nil {
 		// One owner of the capture device: a microphone check holding it
-		// is cancelled now, and the run opens the device once the
+		// is cancelled now, and the recording opens the device once the
 		// check's stream is closed (two PCMs on one device split its
 		// frames, or the second open fails "device busy").
 		h.cancel()
-		ru.yield = h
+		rc.yield = h
 	}
-	r.cur = ru
-	r.runs[info.ID] = ru
+	r.cur = rc
+	r.recordings[info.ID] = rc
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		ru.loop()
+		rc.loop()
 	}()
 	return nil
 }
@@ -235,9 +235,9 @@ const (
 func (r *Recorder) claimForCheck(parent context.Context) (ctx context.Context, release func(), owner deviceOwner) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ru := r.cur; ru != nil {
+	if rc := r.cur; rc != nil {
 		select {
-		case <-ru.captureClosed:
+		case <-rc.captureClosed:
 			// Stopped and closed: sealing only, the device is free.
 		default:
 			return nil, nil, ownerSession
@@ -269,14 +269,14 @@ const stopWait = 200 * time.Millisecond
 // seals the session in the background: last segment, then the manifest.
 func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
 	r.mu.Lock()
-	ru := r.runs[sessionID]
+	rc := r.recordings[sessionID]
 	r.mu.Unlock()
-	if ru == nil {
+	if rc == nil {
 		return nil // already finished on its own (disk floor, max length) or never started
 	}
-	ru.requestStop(withdrawn)
+	rc.requestStop(withdrawn)
 	select {
-	case <-ru.captureClosed:
+	case <-rc.captureClosed:
 	case <-time.After(stopWait):
 		r.o.Log.Warn().Str("session", sessionID).Msg("capture device still opening at stop; it is closed when the open returns")
 	}
@@ -295,8 +295,8 @@ func (r *Recorder) Keep(sessionID string) error {
 		return fmt.Errorf("keep recording: %q is not a session id", sessionID)
 	}
 	r.mu.Lock()
-	ru := r.runs[sessionID]
-	if ru != nil {
+	rc := r.recordings[sessionID]
+	if rc != nil {
 		r.bg.Add(1)
 	}
 	r.mu.Unlock()
@@ -308,13 +308,13 @@ func (r *Recorder) Keep(sessionID string) error {
 		r.wake()
 		return nil
 	}
-	if ru == nil {
+	if rc == nil {
 		return release()
 	}
 	go func() {
 		defer r.bg.Done()
-		<-ru.done
-		if !ru.withdrawn.Load() {
+		<-rc.done
+		if !rc.withdrawn.Load() {
 			return // not held: its manifest.json is already queued
 		}
 		if err := release(); err != nil {
@@ -337,16 +337,16 @@ func (r *Recorder) Discard(sessionID string) error {
 		return fmt.Errorf("discard recording: %q is not a session id", sessionID)
 	}
 	r.mu.Lock()
-	ru := r.runs[sessionID]
+	rc := r.recordings[sessionID]
 	r.mu.Unlock()
-	if ru != nil {
-		ru.requestStop(true)
+	if rc != nil {
+		rc.requestStop(true)
 	}
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		if ru != nil {
-			<-ru.done
+		if rc != nil {
+			<-rc.done
 		}
 		del := manifest.Deletion{SessionID: sessionID, RoomID: r.o.RoomID, RequestedAt: time.Now().UTC(), Reason: "withdrawn"}
 		// The request first: if power fails before the files are gone,
@@ -373,7 +373,7 @@ func (r *Recorder) Wait() { r.bg.Wait() }
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	var ids []string
-	for id := range r.runs {
+	for id := range r.recordings {
 		ids = append(ids, id)
 	}
 	r.mu.Unlock()
@@ -429,12 +429,12 @@ func (r *Recorder) setStatus(st room.RecorderStatus) {
 	r.pub.push(st)
 }
 
-func (r *Recorder) finished(ru *run) {
+func (r *Recorder) finished(rc *recording) {
 	r.mu.Lock()
-	if r.cur == ru {
+	if r.cur == rc {
 		r.cur = nil
 	}
-	delete(r.runs, ru.info.ID)
+	delete(r.recordings, rc.info.ID)
 	r.mu.Unlock()
 }
 
