@@ -135,7 +135,11 @@ func (c *MicCheck) live(res room.CheckResult) room.CheckResult {
 // written and fsync'ed) and has room for a session of the maximum length
 // plus the margin.
 type StorageCheck struct {
-	Config    Config
+	Config Config
+	// Recorder, when set, adds the recorder's failed durable writes (a
+	// withdrawal journal that could not be written): storage that accepts
+	// a probe but failed a promise is not good.
+	Recorder  *Recorder
 	FreeSpace func(dir string) (uint64, error) // nil: statfs
 	Now       func() time.Time
 }
@@ -187,6 +191,14 @@ func (c *StorageCheck) Run(ctx context.Context) (res room.CheckResult) {
 		res.Value = "spool not writable"
 		res.Hint = "Storage is full, failing or read-only: call maintenance."
 		return res
+	}
+	if c.Recorder != nil {
+		if ferr := c.Recorder.SpoolFault(); ferr != nil {
+			res.State = room.CheckAbnormal
+			res.Value = "a spool write failed after retries"
+			res.Hint = "Storage is failing: call maintenance; do not remove power."
+			return res
+		}
 	}
 	n, err := free(c.Config.SpoolDir)
 	if err != nil {

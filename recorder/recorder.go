@@ -90,6 +90,9 @@ type Recorder struct {
 	state      room.RecorderState
 	sid        string
 	bg         sync.WaitGroup // finalisation and discards
+
+	faultMu    sync.Mutex
+	spoolFault map[string]error // session -> a durable write that failed after its retries
 }
 
 var _ session.Recorder = (*Recorder)(nil)
@@ -264,6 +267,14 @@ func (r *Recorder) claimForCheck(parent context.Context) (ctx context.Context, r
 // withdrawal budget is 250 ms end to end.
 const stopWait = 200 * time.Millisecond
 
+// holdWait bounds how much longer a withdrawing Stop waits for the withdrawn
+// journal when the device was slow to close (it is written once the open
+// call returns).
+const holdWait = 2 * time.Second
+
+// ErrNotDurable says a withdrawal is not (yet) on disk when Stop returns.
+var ErrNotDurable = errors.New("recorder: withdrawal not on disk")
+
 // Stop closes the capture device (before it returns, unless the device is
 // stuck in its open call, which is then closed as soon as that returns) and
 // seals the session in the background: last segment, then the manifest.
@@ -280,7 +291,24 @@ func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
 	case <-time.After(stopWait):
 		r.o.Log.Warn().Str("session", sessionID).Msg("capture device still opening at stop; it is closed when the open returns")
 	}
-	return nil
+	if !rc.withdrawn.Load() {
+		return nil
+	}
+	// The participants' choice is on disk before anyone is told it was
+	// taken: a crash from here on recovers the session as held.
+	select {
+	case <-rc.held:
+		return nil
+	case <-rc.captureClosed:
+		// Closed without a durable journal: every retry failed.
+	case <-time.After(holdWait):
+	}
+	select {
+	case <-rc.held:
+		return nil
+	default:
+		return fmt.Errorf("stop recording %s: %w", sessionID, ErrNotDurable)
+	}
 }
 
 // Keep releases a withdrawn session to the uploader: its participants chose
@@ -436,6 +464,36 @@ func (r *Recorder) finished(rc *recording) {
 	}
 	delete(r.recordings, rc.info.ID)
 	r.mu.Unlock()
+}
+
+func (r *Recorder) raiseSpoolFault(sessionID string, err error) {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	if r.spoolFault == nil {
+		r.spoolFault = map[string]error{}
+	}
+	r.spoolFault[sessionID] = err
+}
+
+// clearSpoolFault reports whether the session had a fault to clear.
+func (r *Recorder) clearSpoolFault(sessionID string) bool {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	_, had := r.spoolFault[sessionID]
+	delete(r.spoolFault, sessionID)
+	return had
+}
+
+// SpoolFault returns a durable spool write that failed after its retries
+// and has not succeeded since (nil: none). The storage check reports it.
+func (r *Recorder) SpoolFault() error {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	var errs []error
+	for _, err := range r.spoolFault {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // FreeSpace returns the bytes available to an unprivileged user in dir.

@@ -35,6 +35,9 @@ const (
 	AlertMicSilent = "mic_silent"
 	AlertMicLost   = "mic_lost"
 	AlertDiskLow   = "disk_low"
+	// AlertSpoolWrite: a write that a promise rests on (the withdrawn
+	// journal) failed after its retries.
+	AlertSpoolWrite = "spool_write_failed"
 )
 
 const (
@@ -56,7 +59,9 @@ type recording struct {
 	ccOnce        sync.Once
 	done          chan struct{} // closed after the manifest is written
 	heldJournal   bool          // the journal says withdrawn (recording goroutine only)
-	yield         *checkHold    // a microphone check cancelled by Start: wait for its close
+	held          chan struct{} // closed once the withdrawn journal is durable
+	heldOnce      sync.Once
+	yield         *checkHold // a microphone check cancelled by Start: wait for its close
 
 	streamMu sync.Mutex
 	stream   Stream
@@ -80,6 +85,7 @@ func newRecording(r *Recorder, info room.SessionInfo, maxLen time.Duration) *rec
 		log:           r.o.Log.With().Str("session", info.ID).Logger(),
 		stop:          make(chan struct{}),
 		captureClosed: make(chan struct{}),
+		held:          make(chan struct{}),
 		done:          make(chan struct{}),
 		segLimit:      int64(r.o.Config.SegmentLength.Seconds() * float64(r.fmt.SampleRate)),
 		meter:         NewMeter(r.fmt, r.o.Config.SilenceThreshold),
@@ -115,7 +121,7 @@ func (rc *recording) liveOverruns() uint64 {
 
 func (rc *recording) publish() {
 	st := room.RecorderStatus{SessionID: rc.info.ID, State: rc.state, Reason: rc.reason, Level: rc.level}
-	for _, code := range []string{AlertMicLost, AlertMicSilent, AlertDiskLow} {
+	for _, code := range []string{AlertMicLost, AlertMicSilent, AlertDiskLow, AlertSpoolWrite} {
 		if a, ok := rc.alerts[code]; ok {
 			st.Alerts = append(st.Alerts, a)
 		}
@@ -157,6 +163,9 @@ func (rc *recording) loop() {
 	} else {
 		rc.log.Error().Err(err).Msg("prepare session folder")
 	}
+	// A withdrawal is on disk before Stop returns (the core tells the room
+	// only once Stop returned): the journal first, then the all-clear.
+	rc.holdJournal()
 	rc.markCaptureClosed()
 	rc.finish(stopReason)
 }
@@ -330,11 +339,14 @@ loop:
 		}
 	}
 	closeStream()
+	if reason == ReasonWithdrawn {
+		// Before markCaptureClosed: Stop returns only once the journal
+		// says withdrawn, so a crash right after the room was told can
+		// never recover the session as uploadable.
+		rc.holdJournal()
+	}
 	if reason == ReasonWithdrawn || reason == ReasonEnd {
 		rc.markCaptureClosed()
-	}
-	if reason == ReasonWithdrawn {
-		rc.holdJournal()
 	}
 	if reason != ReasonWriteFail {
 		rc.drain(st)
@@ -475,19 +487,52 @@ func (rc *recording) sealSegment() error {
 	return nil
 }
 
-// holdJournal marks the journal withdrawn as soon as capture stopped, so
-// that a power cut before the held manifest is written recovers the session
-// as held too (never released for upload without a choice).
+// holdJournal marks the journal withdrawn and makes it durable (the spool
+// fsyncs the file and its folder), so that a crash or power cut before the
+// held manifest is written recovers the session as held too: never released
+// for upload without the participants' choice. A failed write is retried;
+// if every attempt fails the recorder raises a storage fault (the storage
+// check turns abnormal, the counselor sees an alert) and Stop reports the
+// error. finish tries once more before the held manifest.
 func (rc *recording) holdJournal() {
 	if rc.heldJournal || !rc.withdrawn.Load() {
 		return
 	}
-	rc.heldJournal = true
 	rc.m.Withdrawn = true
-	if err := rc.r.spool.WriteJournal(rc.m); err != nil {
-		rc.log.Error().Err(err).Msg("write journal")
+	var err error
+	wait := holdRetry
+	for attempt := 1; attempt <= holdAttempts; attempt++ {
+		if err = writeJournal(rc.r.spool, rc.m); err == nil {
+			rc.heldJournal = true
+			rc.heldOnce.Do(func() { close(rc.held) })
+			if rc.r.clearSpoolFault(rc.info.ID) && rc.alert(AlertSpoolWrite, "", false) {
+				rc.publish()
+			}
+			return
+		}
+		rc.r.c.writeErrs.Add(1)
+		rc.log.Error().Err(err).Int("attempt", attempt).Msg("write withdrawn journal")
+		if attempt < holdAttempts {
+			time.Sleep(wait)
+			wait *= 2
+		}
+	}
+	rc.r.raiseSpoolFault(rc.info.ID, fmt.Errorf("withdrawal of session %s not on disk: %w", rc.info.ID, err))
+	if rc.alert(AlertSpoolWrite, "Storage write failing: the withdrawal may not be kept after a power cut", true) {
+		rc.publish()
 	}
 }
+
+// The withdrawn journal's retries: 4 attempts within about 70 ms, inside the
+// withdrawal's 250 ms budget.
+const (
+	holdAttempts = 4
+	holdRetry    = 10 * time.Millisecond
+)
+
+// writeJournal is the spool's journal write; tests replace it to inject
+// failures.
+var writeJournal = func(sp spool.Spool, m *manifest.Manifest) error { return sp.WriteJournal(m) }
 
 func (rc *recording) finish(reason string) {
 	rc.holdJournal()

@@ -37,7 +37,7 @@ func allChecks(cfg *config.Config, b *hardware.Board, p checkParts) []checks.Che
 	list := checks.Builtin(cfg.Checks, b)
 	list = append(list,
 		&recorder.MicCheck{Config: cfg.Recording, Source: p.source, Recorder: p.recorder},
-		&recorder.StorageCheck{Config: cfg.Recording},
+		&recorder.StorageCheck{Config: cfg.Recording, Recorder: p.recorder},
 	)
 	if p.uploader != nil {
 		for _, c := range p.uploader.Checks() {
