@@ -68,11 +68,12 @@ type Metrics struct {
 	DeviceLost      uint64             `json:"device_lost"`
 	WriteErrors     uint64             `json:"write_errors"`
 	SessionsDone    uint64             `json:"sessions_done"`
+	Resumes         uint64             `json:"resumes"` // recordings resumed after a restart
 }
 
 type counters struct {
-	overruns, clipped, frames, segments, bytes, fsyncs, opens, lost, writeErrs, done atomic.Uint64
-	rms, peak                                                                        atomic.Uint64 // float64 bits
+	overruns, clipped, frames, segments, bytes, fsyncs, opens, lost, writeErrs, done, resumes atomic.Uint64
+	rms, peak                                                                                 atomic.Uint64 // float64 bits
 }
 
 // Recorder implements session.Recorder over a capture Source and the spool.
@@ -125,9 +126,11 @@ func New(o Options) (*Recorder, error) {
 }
 
 // Recover seals the sessions a crash or power cut left unfinished (see
-// spool.Recover) and wakes the uploader if there were any.
-func (r *Recorder) Recover() ([]spool.Recovered, error) {
-	rec, err := r.spool.Recover(spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat()})
+// spool.Recover) and wakes the uploader if there were any. Sessions named in
+// open are left unfinished: the session core resumes their recording
+// (Start with SessionInfo.Resume).
+func (r *Recorder) Recover(open ...string) ([]spool.Recovered, error) {
+	rec, err := r.spool.Recover(r.recoverOptions(open...))
 	for _, x := range rec {
 		r.o.Log.Warn().Str("session", x.SessionID).Int("partial_segments", len(x.Partial)).Bool("held", x.Held).Msg("recovered interrupted session")
 	}
@@ -143,6 +146,10 @@ func (r *Recorder) Recover() ([]spool.Recovered, error) {
 		}
 	}
 	return rec, err
+}
+
+func (r *Recorder) recoverOptions(open ...string) spool.RecoverOptions {
+	return spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat(), Open: open}
 }
 
 // Spool returns the spool the recorder writes.
@@ -192,6 +199,21 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 		return fmt.Errorf("start recording %s: session already recorded", info.ID)
 	}
 	rc := newRecording(r, info, maxLen)
+	if info.Resume {
+		// The spool work is done here, so a session that cannot take a
+		// new part is refused now (and finished as recovery would).
+		m, from, err := r.spool.Reopen(info.ID, r.recoverOptions())
+		if err != nil {
+			if !errors.Is(err, spool.ErrSealed) {
+				if _, rerr := r.spool.Recover(r.recoverOptions()); rerr != nil {
+					r.o.Log.Error().Err(rerr).Str("session", info.ID).Msg("recover the session that could not resume")
+				}
+				r.wake()
+			}
+			return fmt.Errorf("resume recording %s: %w", info.ID, err)
+		}
+		rc.resumeM, rc.resumeFrom = m, from
+	}
 	if h := r.check; h != nil {
 		// One owner of the capture device: a microphone check holding it
 		// is cancelled now, and the recording opens the device once the
@@ -309,6 +331,25 @@ func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
 	default:
 		return fmt.Errorf("stop recording %s: %w", sessionID, ErrNotDurable)
 	}
+}
+
+// Suspend closes the capture device and seals what was written without
+// finishing the session (no manifest): the daemon is stopping while the
+// session stays open, and its recording resumes at the next start (or
+// recovery finishes it as interrupted).
+func (r *Recorder) Suspend(sessionID string) error {
+	r.mu.Lock()
+	rc := r.recordings[sessionID]
+	r.mu.Unlock()
+	if rc == nil {
+		return nil
+	}
+	rc.requestStopAs(false, true)
+	select {
+	case <-rc.captureClosed:
+	case <-time.After(stopWait):
+	}
+	return nil
 }
 
 // Keep releases a withdrawn session to the uploader: its participants chose
@@ -447,6 +488,7 @@ func (r *Recorder) Metrics() Metrics {
 		DeviceLost:      r.c.lost.Load(),
 		WriteErrors:     r.c.writeErrs.Load(),
 		SessionsDone:    r.c.done.Load(),
+		Resumes:         r.c.resumes.Load(),
 	}
 }
 

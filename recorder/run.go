@@ -28,7 +28,15 @@ const (
 	ReasonDiskFloor = "disk_floor"
 	ReasonMaxLength = "max_length"
 	ReasonWriteFail = "write_failed"
+	// ReasonSuspended: the daemon stopped while the session was open; the
+	// session is sealed so far without a manifest, and its recording
+	// resumes (or recovery finishes it) at the next start.
+	ReasonSuspended = "suspended"
 )
+
+// GapInterrupted is the manifest's reason for the gap between the audio
+// before the daemon's restart (crash, power cut, stop) and the resumed part.
+const GapInterrupted = "interrupted"
 
 // Alert codes.
 const (
@@ -77,6 +85,14 @@ type recording struct {
 	level    room.Level
 	t0       time.Time // monotonic start
 	lostAt   time.Time // when the device was lost (zero: not lost)
+
+	// A resumed session (SessionInfo.Resume): the spool's Reopen gave its
+	// working manifest and when its last audio was written.
+	resumeM    *manifest.Manifest
+	resumeFrom time.Time
+	gapReason  string        // the reason of the gap lostAt starts ("": mic_lost)
+	resumedGap time.Duration // the resumption's gap, once measured
+	suspend    atomic.Bool   // set before stop is closed: Suspend, not Stop
 }
 
 func newRecording(r *Recorder, info room.SessionInfo, maxLen time.Duration) *recording {
@@ -94,9 +110,13 @@ func newRecording(r *Recorder, info room.SessionInfo, maxLen time.Duration) *rec
 	}
 }
 
-func (rc *recording) requestStop(withdrawn bool) {
+func (rc *recording) requestStop(withdrawn bool) { rc.requestStopAs(withdrawn, false) }
+
+// requestStopAs stops the capture once: the first request says why.
+func (rc *recording) requestStopAs(withdrawn, suspend bool) {
 	rc.stopOnce.Do(func() {
 		rc.withdrawn.Store(withdrawn)
+		rc.suspend.Store(suspend)
 		close(rc.stop)
 	})
 }
@@ -120,7 +140,7 @@ func (rc *recording) liveOverruns() uint64 {
 }
 
 func (rc *recording) publish() {
-	st := room.RecorderStatus{SessionID: rc.info.ID, State: rc.state, Reason: rc.reason, Level: rc.level}
+	st := room.RecorderStatus{SessionID: rc.info.ID, State: rc.state, Reason: rc.reason, Level: rc.level, ResumedGap: rc.resumedGap}
 	for _, code := range []string{AlertMicLost, AlertMicSilent, AlertDiskLow, AlertSpoolWrite} {
 		if a, ok := rc.alerts[code]; ok {
 			st.Alerts = append(st.Alerts, a)
@@ -156,6 +176,16 @@ func (rc *recording) loop() {
 		Version: manifest.Version, SessionID: rc.info.ID, RoomID: rc.r.o.RoomID, DeviceID: rc.r.o.DeviceID,
 		CounselorID: rc.info.CounselorID, Format: rc.r.manifestFormat(), Started: rc.t0.UTC(),
 		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{},
+	}
+	if m := rc.resumeM; m != nil {
+		// A new part of the same session: its segments follow the ones
+		// sealed before the interruption, and the gap between them is
+		// measured when the device opens.
+		m.RoomID, m.DeviceID, m.CounselorID, m.Format = rc.r.o.RoomID, rc.r.o.DeviceID, rc.info.CounselorID, rc.r.manifestFormat()
+		m.Interrupted, m.StopReason = false, ""
+		rc.m = m
+		rc.frames = m.TotalSamples()
+		rc.lostAt, rc.gapReason = rc.resumeFrom, GapInterrupted
 	}
 	stopReason, err := rc.prepare()
 	if err == nil {
@@ -268,6 +298,9 @@ func (rc *recording) stopReason() string {
 	if rc.withdrawn.Load() {
 		return ReasonWithdrawn
 	}
+	if rc.suspend.Load() {
+		return ReasonSuspended
+	}
 	return ReasonEnd
 }
 
@@ -345,7 +378,7 @@ loop:
 		// never recover the session as uploadable.
 		rc.holdJournal()
 	}
-	if reason == ReasonWithdrawn || reason == ReasonEnd {
+	if reason == ReasonWithdrawn || reason == ReasonEnd || reason == ReasonSuspended {
 		rc.markCaptureClosed()
 	}
 	if reason != ReasonWriteFail {
@@ -413,9 +446,27 @@ func (rc *recording) checkDisk() string {
 }
 
 func (rc *recording) noteGap(d time.Duration) {
+	reason := AlertMicLost
+	if rc.gapReason != "" {
+		reason, rc.gapReason = rc.gapReason, ""
+	}
+	d = max(d, 0)
 	g := manifest.Gap{AfterSegment: rc.lastIndex(), DurationNS: int64(d),
-		Frames: int64(d.Seconds() * float64(rc.r.fmt.SampleRate)), Reason: AlertMicLost}
+		Frames: int64(d.Seconds() * float64(rc.r.fmt.SampleRate)), Reason: reason}
 	rc.m.Gaps = append(rc.m.Gaps, g)
+	if reason == GapInterrupted {
+		// The consent record notes the resumption (sealed again: it is
+		// the encrypted part of the manifest).
+		rc.resumedGap = max(d, time.Nanosecond)
+		rc.info.Consent.Resumed = append(rc.info.Consent.Resumed, room.Resumption{At: time.Now().UTC(), Gap: d})
+		if p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.r.o.Recipients...); err == nil {
+			rc.m.Personal = p
+		} else {
+			rc.log.Error().Err(err).Msg("seal the consent record with the resumption")
+		}
+		rc.r.c.resumes.Add(1)
+		rc.log.Info().Dur("gap", d).Int("after_segment", g.AfterSegment).Msg("recording resumed after an interruption")
+	}
 	if err := rc.r.spool.WriteJournal(rc.m); err != nil {
 		rc.log.Error().Err(err).Msg("write journal")
 	}
@@ -539,6 +590,18 @@ func (rc *recording) finish(reason string) {
 	if err := rc.sealSegment(); err != nil {
 		rc.log.Error().Err(err).Msg("seal last segment")
 	}
+	if reason == ReasonSuspended {
+		// No manifest: the session is not over. Its journal (gaps, the
+		// consent record) is all a resumption or a recovery needs; the
+		// sealed segments are described from their files.
+		if err := rc.r.spool.WriteJournal(rc.m); err != nil {
+			rc.log.Error().Err(err).Msg("write journal at suspend")
+		}
+		rc.log.Info().Int("segments", len(rc.m.Segments)).Int64("frames", rc.frames).Msg("session suspended: it resumes or is recovered at the next start")
+		rc.level = room.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS}
+		rc.setState(room.RecorderStopped, reason)
+		return
+	}
 	if !rc.lostAt.IsZero() {
 		// The session ended while the device was missing: the rest of it
 		// is a gap too.
@@ -546,6 +609,11 @@ func (rc *recording) finish(reason string) {
 	}
 	rc.m.Ended = time.Now().UTC()
 	rc.m.DurationNS = int64(time.Since(rc.t0))
+	if rc.resumeM != nil {
+		// Resumed: the monotonic clock of the first part died with the
+		// daemon; the wall clock spans the whole session.
+		rc.m.DurationNS = max(int64(rc.m.Ended.Sub(rc.m.Started)), 0)
+	}
 	rc.m.Withdrawn = rc.withdrawn.Load()
 	rc.m.StopReason = reason
 	if rc.m.Withdrawn {

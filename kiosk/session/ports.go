@@ -24,6 +24,14 @@ type Recorder interface {
 	Discard(sessionID string) error
 }
 
+// Suspender is a Recorder that can suspend a session at the daemon's stop:
+// it seals what it wrote without finishing the session, so that a resumed
+// recording (SessionInfo.Resume) continues it as one session. The core
+// suspends instead of stopping when it keeps a journal.
+type Suspender interface {
+	Suspend(sessionID string) error
+}
+
 // Checker runs equipment and environment checks. Results arrive later through
 // Core.ChecksUpdated, so a slow sensor never blocks the core.
 type Checker interface {

@@ -106,6 +106,7 @@ var catalogs = map[string]map[Msg]string{
 		"session.stopped":    "Recording stopped",
 		"session.failed":     "Not recorded: the recorder could not start",
 		"session.maxlen":     "Recording stopped: the maximum length was reached",
+		"session.resumed":    "Recording resumed after an interruption ({d} not recorded)",
 		"session.level":      "Mic",
 		"session.alerts":     "For the counselor",
 		"session.overridden": "Started despite a failed required check",
@@ -118,6 +119,8 @@ var catalogs = map[string]map[Msg]string{
 		"alert.other":              "Equipment alert",
 		"alert.max_length_reached": "Maximum length reached",
 		"alert.recorder_failed":    "Recorder could not start",
+		"alert.keep_failed":        "Kept recording held on the device",
+		"alert.spool_write_failed": "Storage write failing",
 
 		"withdraw.title":  "Recording stopped",
 		"withdraw.sub":    "Keep what was recorded so far, or delete it?",
@@ -144,6 +147,7 @@ var catalogs = map[string]map[Msg]string{
 
 		"dur.min":  "{m} min",
 		"dur.hmin": "{h} h {m} min",
+		"dur.msec": "{m} min {s} s",
 	},
 	"zh": {
 		"lang.en": "English",
@@ -234,6 +238,7 @@ var catalogs = map[string]map[Msg]string{
 		"session.stopped":    "录音已停止",
 		"session.failed":     "未录音：录音设备无法启动",
 		"session.maxlen":     "录音已停止：已达到最长时长",
+		"session.resumed":    "中断后录音已恢复（{d} 未录音）",
 		"session.level":      "麦克风",
 		"session.alerts":     "咨询师提示",
 		"session.overridden": "有必需检查未通过，已强制开始",
@@ -246,6 +251,8 @@ var catalogs = map[string]map[Msg]string{
 		"alert.other":              "设备提示",
 		"alert.max_length_reached": "已达到最长时长",
 		"alert.recorder_failed":    "录音设备无法启动",
+		"alert.keep_failed":        "保留的录音暂存于设备",
+		"alert.spool_write_failed": "存储写入失败",
 
 		"withdraw.title":  "录音已停止",
 		"withdraw.sub":    "保留还是删除已录制的内容？",
@@ -272,6 +279,7 @@ var catalogs = map[string]map[Msg]string{
 
 		"dur.min":  "{m} 分钟",
 		"dur.hmin": "{h} 小时 {m} 分钟",
+		"dur.msec": "{m} 分 {s} 秒",
 	},
 }
 
