@@ -927,6 +927,7 @@ func (c *Core) pinResult(counselor string) {
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 		c.slog().Info().Str("counselor", counselor).Msg("session ended by counselor: feedback")
 	}
+	c.persist() // the end is on disk before the screen hears of it
 	reply <- nil
 }
 

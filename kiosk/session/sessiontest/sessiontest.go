@@ -251,3 +251,66 @@ func (c *Clock) Pending() int {
 	}
 	return n
 }
+
+// Journal is an in-memory session.JournalStore.
+type Journal struct {
+	mu      sync.Mutex
+	b       []byte
+	saves   int
+	failErr error
+}
+
+// Save implements session.JournalStore.
+func (j *Journal) Save(b []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failErr != nil {
+		return j.failErr
+	}
+	j.b = slices.Clone(b)
+	j.saves++
+	return nil
+}
+
+// Load implements session.JournalStore.
+func (j *Journal) Load() ([]byte, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.b), nil
+}
+
+// Clear implements session.JournalStore.
+func (j *Journal) Clear() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = nil
+	return nil
+}
+
+// Bytes returns the journal as stored (nil: none).
+func (j *Journal) Bytes() []byte {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.b)
+}
+
+// Set replaces the stored journal (a damaged one, in tests).
+func (j *Journal) Set(b []byte) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = slices.Clone(b)
+}
+
+// Saves counts successful saves.
+func (j *Journal) Saves() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.saves
+}
+
+// Fail makes Save fail with err (nil: succeed again).
+func (j *Journal) Fail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.failErr = err
+}
