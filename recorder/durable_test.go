@@ -153,6 +153,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(killHelperEnv); dir != "" {
 		os.Exit(withdrawKillHelper(dir))
 	}
+	if dir := os.Getenv(resumeHelperEnv); dir != "" {
+		os.Exit(recordUntilKilled(dir))
+	}
 	os.Exit(m.Run())
 }
 
