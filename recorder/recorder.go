@@ -92,6 +92,8 @@ type Recorder struct {
 	sid        string
 	bg         sync.WaitGroup // finalisation and discards
 
+	openSession string // a session is open (recorded or not): checks defer to it
+
 	faultMu    sync.Mutex
 	spoolFault map[string]error // session -> a durable write that failed after its retries
 }
@@ -250,7 +252,42 @@ const (
 	ownerNone deviceOwner = iota
 	ownerSession
 	ownerCheck
+	ownerOpenSession // a session is open and not recording: nobody opens the device
 )
+
+// SessionOpened tells the recorder that a session is open (the core calls it
+// at the participants screen, and for a session restored after a restart).
+// From now until SessionClosed no microphone check opens the capture device
+// (they report "deferred: session in progress"), and a check holding it is
+// cancelled: SessionOpened returns once its stream is closed (or after
+// checkYield), so no device is open in a session that is not recording.
+func (r *Recorder) SessionOpened(sessionID string) {
+	r.mu.Lock()
+	r.openSession = sessionID
+	h := r.check
+	r.mu.Unlock()
+	if h == nil {
+		return
+	}
+	h.cancel()
+	t := time.NewTimer(checkYield)
+	defer t.Stop()
+	select {
+	case <-h.closed:
+	case <-t.C:
+		r.o.Log.Warn().Str("session", sessionID).Msg("microphone check slow to release the capture device at session open")
+	}
+}
+
+// SessionClosed ends what SessionOpened began: checks may open the device
+// again.
+func (r *Recorder) SessionClosed(sessionID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.openSession == sessionID {
+		r.openSession = ""
+	}
+}
 
 // claimForCheck gives the capture device to a microphone check unless a
 // session records (or is starting, or may reopen it) or another check has
@@ -267,6 +304,9 @@ func (r *Recorder) claimForCheck(parent context.Context) (ctx context.Context, r
 		default:
 			return nil, nil, ownerSession
 		}
+	}
+	if r.openSession != "" {
+		return nil, nil, ownerOpenSession
 	}
 	if r.check != nil {
 		return nil, nil, ownerCheck

@@ -953,6 +953,7 @@ func (c *Core) openSession(failing []string) {
 	}
 	st.step = room.StepParticipants
 	st.recSt = room.RecorderStatus{State: room.RecorderIdle}
+	c.observeSession(true)
 	c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	l := c.slog().Info().Str("counselor", st.counselor)
 	if st.overridden {
@@ -1031,7 +1032,22 @@ func (c *Core) closeSession(rating int, abandoned bool) {
 		WantRecording: s.want, Declined: s.declined, Recorded: s.recorded, Withdrawn: s.withdrawn,
 		Abandoned: abandoned, Feedback: rating, Resumed: len(s.resumptions),
 	})
+	c.observeSession(false)
 	c.toDoor()
+}
+
+// observeSession tells a recorder that wants to know that the session
+// opened or closed.
+func (c *Core) observeSession(open bool) {
+	o, ok := c.rec.(SessionObserver)
+	if !ok || c.st.sess == nil {
+		return
+	}
+	if open {
+		o.SessionOpened(c.st.sess.id)
+	} else {
+		o.SessionClosed(c.st.sess.id)
+	}
 }
 
 // toDoor leaves whatever flow is open, closing no session (closeSession

@@ -330,6 +330,7 @@ func (c *Core) startUp() {
 		return
 	}
 	s := st.sess
+	c.observeSession(true)
 	switch st.step {
 	case room.StepParticipants, room.StepRecordChoice, room.StepConsent, room.StepFeedback:
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
