@@ -7,7 +7,6 @@ import (
 	"roomkiosk/kiosk/room"
 )
 
-
 // Issue 13 item 2: the recorder stopped by itself (disk floor) and a
 // participant then withdraws: both choices lead back to the session and the
 // door, and nothing is asked of the recorder that it cannot do (it holds

@@ -48,6 +48,9 @@ type Status struct {
 	Alerts    []string           `json:"alerts,omitempty"`
 	Queue     map[string]any     `json:"queue,omitempty"`
 	At        time.Time          `json:"at"`
+	// ResumedGapS: the session's recording resumed after the daemon's
+	// restart; nothing was recorded for this many seconds.
+	ResumedGapS float64 `json:"resumed_gap_s,omitempty"`
 }
 
 // Server is the loopback status endpoint.
@@ -128,6 +131,7 @@ func BuildStatus(src Sources) Status {
 	if src.Queue != nil {
 		st.Queue = src.Queue()
 	}
+	st.ResumedGapS = snap.ResumedGap.Seconds()
 	return st
 }
 
