@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"roomkiosk/kiosk/room"
@@ -405,6 +406,10 @@ func damagedSummary(b []byte) *room.Summary {
 	}
 	if len(b) > MaxJournalBytes || json.Unmarshal(b, &partial) != nil || !validID(partial.SessionID) || partial.SessionID == "" {
 		return &room.Summary{}
+	}
+	if partial.Started.IsZero() {
+		// The id begins with the session's UTC start.
+		partial.Started, _ = time.Parse("20060102T150405Z", strings.SplitN(partial.SessionID, "-", 2)[0])
 	}
 	if partial.Written.Before(partial.Started) {
 		partial.Written = partial.Started
