@@ -1034,6 +1034,9 @@ func (c *Core) closeSession(rating int, abandoned bool) {
 	})
 	c.observeSession(false)
 	c.toDoor()
+	// During the session the microphone check only deferred or followed
+	// the recording: judge the room again now that it is free.
+	c.checker.RunChecks("after-session")
 }
 
 // observeSession tells a recorder that wants to know that the session
