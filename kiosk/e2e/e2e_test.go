@@ -235,6 +235,11 @@ func TestAppliance(t *testing.T) {
 			return strings.HasPrefix(s, "Recording resumed after an interruption")
 		})
 	})
+	for _, s := range v.Texts {
+		if strings.HasPrefix(s, "Recording resumed") && !strings.Contains(s, " s not recorded)") && !strings.Contains(s, " min not recorded)") {
+			t.Errorf("the resumed recording's sentence does not say how long the gap was: %q", s)
+		}
+	}
 	if !slices.Contains(v.Texts, "Recording") {
 		t.Errorf("the resumed session's screen does not say Recording: %q", v.Texts)
 	}
