@@ -134,7 +134,11 @@ func walkHelper(arg string) int {
 	n := boot(helperTB{}, testConfig(), store, t0)
 	out := bufio.NewWriter(os.Stdout)
 	walk(n.harness, seed, func(i int) { fmt.Fprintf(out, "S %d\n", i); out.Flush() },
-		func(i int, _ room.Snapshot) { fmt.Fprintf(out, "A %d\n", i); out.Flush() })
+		func(i int, _ room.Snapshot) {
+			fmt.Fprintf(out, "A %d\n", i)
+			out.Flush()
+			time.Sleep(time.Millisecond) // the room reads the screen a moment
+		})
 	fmt.Fprintln(out, "END")
 	out.Flush()
 	select {} // until killed
@@ -161,8 +165,13 @@ func TestKillAtRandomMoments(t *testing.T) {
 		trials = 20
 	}
 	cfg := testConfig()
+	targets := []struct {
+		step      room.Step
+		recording bool
+	}{{room.StepDoor, false}, {room.StepParticipants, false}, {room.StepRecordChoice, false}, {room.StepConsent, false},
+		{room.StepInSession, true}, {room.StepInSession, false}, {room.StepWithdrawChoice, false}, {room.StepFeedback, false}}
 	steps := map[room.Step]int{}
-	resumed := 0
+	resumed, inFlight := 0, 0
 	for trial := range trials {
 		seed := uint64(1000 + trial)
 		// The walk's digests, replayed in memory: digests[i] after intent i.
@@ -182,8 +191,20 @@ func TestKillAtRandomMoments(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// Kill right after an intent that left the room at this trial's
+		// target step (every step in turn), at a random moment after it.
 		r := rand.New(rand.NewPCG(seed, 99))
+		target := targets[trial%len(targets)]
+		var at []int
+		for i := 1; i < len(digests); i++ {
+			if digests[i].Step == target.step && digests[i].Recording == target.recording {
+				at = append(at, i)
+			}
+		}
 		killAfter := 1 + r.IntN(walkLen-1)
+		if len(at) > 0 {
+			killAfter = at[r.IntN(len(at))]
+		}
 		lines := bufio.NewScanner(stdout)
 		for lines.Scan() {
 			if lines.Text() == fmt.Sprintf("A %d", killAfter) || lines.Text() == "END" {
@@ -210,6 +231,9 @@ func TestKillAtRandomMoments(t *testing.T) {
 		// The restart, within the window.
 		b := boot(t, cfg, spool.Spool{Root: dir}.SessionJournal(), t0.Add(time.Minute))
 		got := digestOf(b.snap())
+		if sent > acked {
+			inFlight++
+		}
 		ok := got == digests[acked] || sent > acked && got == digests[sent]
 		if !ok {
 			t.Fatalf("trial %d (seed %d): killed after intent %d acknowledged (%d sent); after the restart %+v, want %+v or (in flight) %+v",
@@ -229,7 +253,7 @@ func TestKillAtRandomMoments(t *testing.T) {
 		}
 		b.crash()
 	}
-	t.Logf("%d kills: state after the restart by step %v; %d recordings resumed", trials, steps, resumed)
+	t.Logf("%d kills (%d with an intent in flight): state after the restart by step %v; %d recordings resumed", trials, inFlight, steps, resumed)
 	for _, s := range []room.Step{room.StepDoor, room.StepParticipants, room.StepRecordChoice, room.StepConsent, room.StepInSession, room.StepWithdrawChoice, room.StepFeedback} {
 		if steps[s] == 0 && !testing.Short() {
 			t.Errorf("no kill came back at step %s: bias the walk", s)
