@@ -9,24 +9,43 @@ import (
 	"time"
 )
 
-// MicCheck is the "microphone" check: the device opens; the quietest 100 ms
-// of the first second is under the noise floor; during the speech window
-// (someone says something) the peak rises above the speech threshold; no
-// sample clips. With Recorder set, the recorder is the device's one owner:
-// while a session records (or is starting) the check reports the live level
-// instead of opening the device, and a session starting while the check
-// holds the device cancels the check, which closes its stream at once.
+// MicCheck is the "microphone" check: the device opens and delivers audio;
+// the quietest 100 ms of the whole window (at least micPauseWindow, so a
+// pause in speech is found even when people talk) is under the noise floor;
+// during the speech window (someone says something) the peak rises above
+// the speech threshold; no sample clips.
+//
+// With Recorder set, the recorder is the device's one owner: while a session
+// records (or is starting) the check reports the live level instead of
+// opening the device; while a session is open and not recording it opens
+// nothing and reports "deferred: session in progress"; and a session
+// starting (or opening) while the check holds the device cancels the check,
+// which closes its stream at once.
+//
+// With Occupied set and saying the room is occupied (presence), the check
+// judges only that the device opens and delivers audio, and reports the
+// levels without a noise or clipping verdict: people talking in the room
+// are not a faulty microphone.
 type MicCheck struct {
 	Config   Config
 	Source   Source
 	Recorder *Recorder // optional: the live recorder
+	Occupied func() bool
 	Now      func() time.Time
 }
+
+// micPauseWindow is the shortest listening window: speech leaves a pause of
+// 100 ms within a few seconds.
+const micPauseWindow = 4 * time.Second
+
+// Deferred is the value of a microphone check asked during an open session
+// that is not recording.
+const Deferred = "deferred: session in progress"
 
 // Name implements the check runner's interface.
 func (c *MicCheck) Name() string { return "microphone" }
 
-// Run opens the device for 1 s plus the speech window.
+// Run opens the device for the listening window.
 func (c *MicCheck) Run(ctx context.Context) (res room.CheckResult) {
 	now := time.Now
 	if c.Now != nil {
@@ -41,6 +60,9 @@ func (c *MicCheck) Run(ctx context.Context) (res room.CheckResult) {
 		switch owner {
 		case ownerSession:
 			return c.live(res)
+		case ownerOpenSession:
+			res.Value = Deferred
+			return res
 		case ownerCheck:
 			res.Value = "in use by another microphone check"
 			return res
@@ -49,9 +71,21 @@ func (c *MicCheck) Run(ctx context.Context) (res room.CheckResult) {
 		defer release()
 		ctx = cctx
 	}
+	stopped := func() string {
+		if c.Recorder != nil {
+			c.Recorder.mu.Lock()
+			open := c.Recorder.openSession != ""
+			c.Recorder.mu.Unlock()
+			if open {
+				return Deferred
+			}
+		}
+		return "check stopped: a session started recording"
+	}
+	occupied := c.Occupied != nil && c.Occupied()
 	f := c.Config.Format()
 	if ctx.Err() != nil && parent.Err() == nil {
-		res.Value = "check stopped: a session started recording"
+		res.Value = stopped()
 		return res
 	}
 	st, err := c.Source.Open(f)
@@ -63,19 +97,18 @@ func (c *MicCheck) Run(ctx context.Context) (res room.CheckResult) {
 	}
 	defer st.Close()
 	m := NewMeter(f, c.Config.SilenceThreshold)
-	window := time.Second + c.Config.MicSpeechFor.Duration
+	window := max(time.Second+c.Config.MicSpeechFor.Duration, micPauseWindow)
+	if occupied {
+		window = time.Second // that it delivers audio is all that is judged
+	}
 	need := uint64(window / (100 * time.Millisecond))
 	timeout := time.NewTimer(window + 2*time.Second)
 	defer timeout.Stop()
-	var noise float64
 	for m.Blocks() < need {
 		select {
 		case b := <-st.Data():
 			m.Write(b)
 			st.Release(b)
-			if m.Blocks() == 10 && noise == 0 {
-				noise = m.MinRMS()
-			}
 		case <-st.Lost():
 			res.State = room.CheckAbnormal
 			res.Value = "device stopped during the check"
@@ -89,15 +122,19 @@ func (c *MicCheck) Run(ctx context.Context) (res room.CheckResult) {
 		case <-ctx.Done():
 			res.Value = "check cancelled"
 			if parent.Err() == nil {
-				res.Value = "check stopped: a session started recording"
+				res.Value = stopped()
 			}
 			return res
 		}
 	}
-	if noise == 0 {
-		noise = m.MinRMS()
-	}
+	// The quietest 100 ms of the whole window: a pause in speech.
+	noise := m.MinRMS()
 	res.Value = fmt.Sprintf("noise %.0f dBFS, peak %.0f dBFS, %d clipped", noise, m.MaxPeak(), m.Clipped())
+	if occupied {
+		res.State = room.CheckGood
+		res.Value = fmt.Sprintf("room occupied: device delivers audio (level %.0f dBFS, peak %.0f dBFS); noise not judged", noise, m.MaxPeak())
+		return res
+	}
 	switch {
 	case m.Clipped() > 0:
 		res.State = room.CheckAbnormal
@@ -135,7 +172,11 @@ func (c *MicCheck) live(res room.CheckResult) room.CheckResult {
 // written and fsync'ed) and has room for a session of the maximum length
 // plus the margin.
 type StorageCheck struct {
-	Config    Config
+	Config Config
+	// Recorder, when set, adds the recorder's failed durable writes (a
+	// withdrawal journal that could not be written): storage that accepts
+	// a probe but failed a promise is not good.
+	Recorder  *Recorder
 	FreeSpace func(dir string) (uint64, error) // nil: statfs
 	Now       func() time.Time
 }
@@ -187,6 +228,14 @@ func (c *StorageCheck) Run(ctx context.Context) (res room.CheckResult) {
 		res.Value = "spool not writable"
 		res.Hint = "Storage is full, failing or read-only: call maintenance."
 		return res
+	}
+	if c.Recorder != nil {
+		if ferr := c.Recorder.SpoolFault(); ferr != nil {
+			res.State = room.CheckAbnormal
+			res.Value = "a spool write failed after retries"
+			res.Hint = "Storage is failing: call maintenance; do not remove power."
+			return res
+		}
 	}
 	n, err := free(c.Config.SpoolDir)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,15 +37,23 @@ func TestMicCheckStates(t *testing.T) {
 		want    room.CheckState
 		hasHint bool
 	}{
-		{"good", tone(2, quietThenSpeech), false, room.CheckGood, false},
-		{"noisy room", tone(2, func(i int) int16 { return int16((i % 50) * 100) }), false, room.CheckAbnormal, true},
-		{"clipping", tone(2, func(i int) int16 {
+		{"good", tone(4.5, quietThenSpeech), false, room.CheckGood, false},
+		{"noisy room", tone(4.5, func(i int) int16 { return int16((i % 50) * 100) }), false, room.CheckAbnormal, true},
+		{"clipping", tone(4.5, func(i int) int16 {
 			if i > 16000 && i%10 == 0 {
 				return 32767
 			}
 			return quietThenSpeech(i)
 		}), false, room.CheckAbnormal, true},
-		{"nobody spoke", tone(2, func(int) int16 { return 0 }), false, room.CheckUnknown, true},
+		{"nobody spoke", tone(4.5, func(int) int16 { return 0 }), false, room.CheckUnknown, true},
+		// People talk from the first moment; a pause of 200 ms after 3 s
+		// shows the floor (the first second alone would be "noisy").
+		{"talking with a pause", tone(4.5, func(i int) int16 {
+			if i >= 48000 && i < 51200 {
+				return int16(i%3 - 1)
+			}
+			return int16((i % 64) * 300)
+		}), false, room.CheckGood, false},
 		{"no device", nil, true, room.CheckAbnormal, true},
 	}
 	for _, tt := range tests {
@@ -90,5 +99,35 @@ func TestStorageCheck(t *testing.T) {
 				t.Fatalf("%+v", res)
 			}
 		})
+	}
+}
+
+// Presence says people are in the room (outside a session): the check
+// judges only that the device opens and delivers audio, and reports the
+// levels without a noise or clipping verdict, so people talking never make
+// the door Out of service.
+func TestMicCheckOccupiedRoom(t *testing.T) {
+	loud := tone(4.5, func(i int) int16 {
+		if i%10 == 0 {
+			return 32767
+		}
+		return int16((i % 50) * 400)
+	})
+	for _, occupied := range []bool{true, false} {
+		cfg := recorder.Default()
+		src := &recordertest.Source{PCM: loud, Chunk: 1600}
+		res := (&recorder.MicCheck{Config: cfg, Source: src, Occupied: func() bool { return occupied }}).Run(context.Background())
+		switch {
+		case occupied && (res.State != room.CheckGood || !strings.Contains(res.Value, "occupied")):
+			t.Errorf("occupied room: %+v", res)
+		case !occupied && res.State != room.CheckAbnormal:
+			t.Errorf("empty room with a loud, clipping microphone: %+v", res)
+		}
+	}
+	// A dead microphone is still a fault with people in the room.
+	src := &recordertest.Source{Chunk: 1600}
+	src.Unplug()
+	if res := (&recorder.MicCheck{Config: recorder.Default(), Source: src, Occupied: func() bool { return true }}).Run(context.Background()); res.State != room.CheckAbnormal {
+		t.Errorf("unplugged microphone in an occupied room: %+v", res)
 	}
 }

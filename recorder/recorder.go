@@ -67,11 +67,12 @@ type Metrics struct {
 	DeviceLost      uint64             `json:"device_lost"`
 	WriteErrors     uint64             `json:"write_errors"`
 	SessionsDone    uint64             `json:"sessions_done"`
+	Resumes         uint64             `json:"resumes"` // recordings resumed after a restart
 }
 
 type counters struct {
-	overruns, clipped, frames, segments, bytes, fsyncs, opens, lost, writeErrs, done atomic.Uint64
-	rms, peak                                                                        atomic.Uint64 // float64 bits
+	overruns, clipped, frames, segments, bytes, fsyncs, opens, lost, writeErrs, done, resumes atomic.Uint64
+	rms, peak                                                                                 atomic.Uint64 // float64 bits
 }
 
 // Recorder implements session.Recorder over a capture Source and the spool.
@@ -82,13 +83,18 @@ type Recorder struct {
 	pub   *publisher
 	c     counters
 
-	mu    sync.Mutex
-	cur   *run            // the session capturing, if any
-	check *checkHold      // the microphone check holding the device, if any
-	runs  map[string]*run // sessions not yet finalised
-	state room.RecorderState
-	sid   string
-	bg    sync.WaitGroup // finalisation and discards
+	mu         sync.Mutex
+	cur        *recording            // the session capturing, if any
+	check      *checkHold            // the microphone check holding the device, if any
+	recordings map[string]*recording // sessions not yet finalised
+	state      room.RecorderState
+	sid        string
+	bg         sync.WaitGroup // finalisation and discards
+
+	openSession string // a session is open (recorded or not): checks defer to it
+
+	faultMu    sync.Mutex
+	spoolFault map[string]error // session -> a durable write that failed after its retries
 }
 
 // New checks the options and prepares the spool. Call Recover (or
@@ -110,7 +116,7 @@ func New(o Options) (*Recorder, error) {
 		o.FreeSpace = FreeSpace
 	}
 	r := &Recorder{o: o, spool: spool.Spool{Root: o.Config.SpoolDir, NoSync: o.NoSync}, fmt: o.Config.Format(),
-		runs: map[string]*run{}, state: room.RecorderIdle}
+		recordings: map[string]*recording{}, state: room.RecorderIdle}
 	if err := r.spool.Init(); err != nil {
 		return nil, err
 	}
@@ -119,9 +125,11 @@ func New(o Options) (*Recorder, error) {
 }
 
 // Recover seals the sessions a crash or power cut left unfinished (see
-// spool.Recover) and wakes the uploader if there were any.
-func (r *Recorder) Recover() ([]spool.Recovered, error) {
-	rec, err := r.spool.Recover(spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat()})
+// spool.Recover) and wakes the uploader if there were any. Sessions named in
+// open are left unfinished: the session core resumes their recording
+// (Start with SessionInfo.Resume).
+func (r *Recorder) Recover(open ...string) ([]spool.Recovered, error) {
+	rec, err := r.spool.Recover(r.recoverOptions(open...))
 	for _, x := range rec {
 		r.o.Log.Warn().Str("session", x.SessionID).Int("partial_segments", len(x.Partial)).Bool("held", x.Held).Msg("recovered interrupted session")
 	}
@@ -137,6 +145,10 @@ func (r *Recorder) Recover() ([]spool.Recovered, error) {
 		}
 	}
 	return rec, err
+}
+
+func (r *Recorder) recoverOptions(open ...string) spool.RecoverOptions {
+	return spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat(), Open: open}
 }
 
 // Spool returns the spool the recorder writes.
@@ -182,24 +194,39 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 	if r.cur != nil {
 		return fmt.Errorf("start recording %s: %w (%s)", info.ID, ErrBusy, r.cur.info.ID)
 	}
-	if _, ok := r.runs[info.ID]; ok {
+	if _, ok := r.recordings[info.ID]; ok {
 		return fmt.Errorf("start recording %s: session already recorded", info.ID)
 	}
-	ru := newRun(r, info, maxLen)
+	rc := newRecording(r, info, maxLen)
+	if info.Resume {
+		// The spool work is done here, so a session that cannot take a
+		// new part is refused now (and finished as recovery would).
+		m, from, err := r.spool.Reopen(info.ID, r.recoverOptions())
+		if err != nil {
+			if !errors.Is(err, spool.ErrSealed) {
+				if _, rerr := r.spool.Recover(r.recoverOptions()); rerr != nil {
+					r.o.Log.Error().Err(rerr).Str("session", info.ID).Msg("recover the session that could not resume")
+				}
+				r.wake()
+			}
+			return fmt.Errorf("resume recording %s: %w", info.ID, err)
+		}
+		rc.resumeM, rc.resumeFrom = m, from
+	}
 	if h := r.check; h != nil {
 		// One owner of the capture device: a microphone check holding it
-		// is cancelled now, and the run opens the device once the
+		// is cancelled now, and the recording opens the device once the
 		// check's stream is closed (two PCMs on one device split its
 		// frames, or the second open fails "device busy").
 		h.cancel()
-		ru.yield = h
+		rc.yield = h
 	}
-	r.cur = ru
-	r.runs[info.ID] = ru
+	r.cur = rc
+	r.recordings[info.ID] = rc
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		ru.loop()
+		rc.loop()
 	}()
 	return nil
 }
@@ -222,7 +249,42 @@ const (
 	ownerNone deviceOwner = iota
 	ownerSession
 	ownerCheck
+	ownerOpenSession // a session is open and not recording: nobody opens the device
 )
+
+// SessionOpened tells the recorder that a session is open (the core calls it
+// at the participants screen, and for a session restored after a restart).
+// From now until SessionClosed no microphone check opens the capture device
+// (they report "deferred: session in progress"), and a check holding it is
+// cancelled: SessionOpened returns once its stream is closed (or after
+// checkYield), so no device is open in a session that is not recording.
+func (r *Recorder) SessionOpened(sessionID string) {
+	r.mu.Lock()
+	r.openSession = sessionID
+	h := r.check
+	r.mu.Unlock()
+	if h == nil {
+		return
+	}
+	h.cancel()
+	t := time.NewTimer(checkYield)
+	defer t.Stop()
+	select {
+	case <-h.closed:
+	case <-t.C:
+		r.o.Log.Warn().Str("session", sessionID).Msg("microphone check slow to release the capture device at session open")
+	}
+}
+
+// SessionClosed ends what SessionOpened began: checks may open the device
+// again.
+func (r *Recorder) SessionClosed(sessionID string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.openSession == sessionID {
+		r.openSession = ""
+	}
+}
 
 // claimForCheck gives the capture device to a microphone check unless a
 // session records (or is starting, or may reopen it) or another check has
@@ -232,13 +294,16 @@ const (
 func (r *Recorder) claimForCheck(parent context.Context) (ctx context.Context, release func(), owner deviceOwner) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ru := r.cur; ru != nil {
+	if rc := r.cur; rc != nil {
 		select {
-		case <-ru.captureClosed:
+		case <-rc.captureClosed:
 			// Stopped and closed: sealing only, the device is free.
 		default:
 			return nil, nil, ownerSession
 		}
+	}
+	if r.openSession != "" {
+		return nil, nil, ownerOpenSession
 	}
 	if r.check != nil {
 		return nil, nil, ownerCheck
@@ -261,21 +326,65 @@ func (r *Recorder) claimForCheck(parent context.Context) (ctx context.Context, r
 // withdrawal budget is 250 ms end to end.
 const stopWait = 200 * time.Millisecond
 
+// holdWait bounds how much longer a withdrawing Stop waits for the withdrawn
+// journal when the device was slow to close (it is written once the open
+// call returns).
+const holdWait = 2 * time.Second
+
+// ErrNotDurable says a withdrawal is not (yet) on disk when Stop returns.
+var ErrNotDurable = errors.New("recorder: withdrawal not on disk")
+
 // Stop closes the capture device (before it returns, unless the device is
 // stuck in its open call, which is then closed as soon as that returns) and
 // seals the session in the background: last segment, then the manifest.
 func (r *Recorder) Stop(sessionID string, withdrawn bool) error {
 	r.mu.Lock()
-	ru := r.runs[sessionID]
+	rc := r.recordings[sessionID]
 	r.mu.Unlock()
-	if ru == nil {
+	if rc == nil {
 		return nil // already finished on its own (disk floor, max length) or never started
 	}
-	ru.requestStop(withdrawn)
+	rc.requestStop(withdrawn)
 	select {
-	case <-ru.captureClosed:
+	case <-rc.captureClosed:
 	case <-time.After(stopWait):
 		r.o.Log.Warn().Str("session", sessionID).Msg("capture device still opening at stop; it is closed when the open returns")
+	}
+	if !rc.withdrawn.Load() {
+		return nil
+	}
+	// The participants' choice is on disk before anyone is told it was
+	// taken: a crash from here on recovers the session as held.
+	select {
+	case <-rc.held:
+		return nil
+	case <-rc.captureClosed:
+		// Closed without a durable journal: every retry failed.
+	case <-time.After(holdWait):
+	}
+	select {
+	case <-rc.held:
+		return nil
+	default:
+		return fmt.Errorf("stop recording %s: %w", sessionID, ErrNotDurable)
+	}
+}
+
+// Suspend closes the capture device and seals what was written without
+// finishing the session (no manifest): the daemon is stopping while the
+// session stays open, and its recording resumes at the next start (or
+// recovery finishes it as interrupted).
+func (r *Recorder) Suspend(sessionID string) error {
+	r.mu.Lock()
+	rc := r.recordings[sessionID]
+	r.mu.Unlock()
+	if rc == nil {
+		return nil
+	}
+	rc.requestStopAs(false, true)
+	select {
+	case <-rc.captureClosed:
+	case <-time.After(stopWait):
 	}
 	return nil
 }
@@ -292,8 +401,8 @@ func (r *Recorder) Keep(sessionID string) error {
 		return fmt.Errorf("keep recording: %q is not a session id", sessionID)
 	}
 	r.mu.Lock()
-	ru := r.runs[sessionID]
-	if ru != nil {
+	rc := r.recordings[sessionID]
+	if rc != nil {
 		r.bg.Add(1)
 	}
 	r.mu.Unlock()
@@ -305,13 +414,13 @@ func (r *Recorder) Keep(sessionID string) error {
 		r.wake()
 		return nil
 	}
-	if ru == nil {
+	if rc == nil {
 		return queue()
 	}
 	go func() {
 		defer r.bg.Done()
-		<-ru.done
-		if !ru.withdrawn.Load() {
+		<-rc.done
+		if !rc.withdrawn.Load() {
 			return // not held: its manifest.json is already queued
 		}
 		if err := queue(); err != nil {
@@ -334,16 +443,16 @@ func (r *Recorder) Discard(sessionID string) error {
 		return fmt.Errorf("discard recording: %q is not a session id", sessionID)
 	}
 	r.mu.Lock()
-	ru := r.runs[sessionID]
+	rc := r.recordings[sessionID]
 	r.mu.Unlock()
-	if ru != nil {
-		ru.requestStop(true)
+	if rc != nil {
+		rc.requestStop(true)
 	}
 	r.bg.Add(1)
 	go func() {
 		defer r.bg.Done()
-		if ru != nil {
-			<-ru.done
+		if rc != nil {
+			<-rc.done
 		}
 		del := manifest.Deletion{SessionID: sessionID, RoomID: r.o.RoomID, RequestedAt: time.Now().UTC(), Reason: "withdrawn"}
 		// The request first: if power fails before the files are gone,
@@ -370,7 +479,7 @@ func (r *Recorder) Wait() { r.bg.Wait() }
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	var ids []string
-	for id := range r.runs {
+	for id := range r.recordings {
 		ids = append(ids, id)
 	}
 	r.mu.Unlock()
@@ -416,6 +525,7 @@ func (r *Recorder) Metrics() Metrics {
 		DeviceLost:      r.c.lost.Load(),
 		WriteErrors:     r.c.writeErrs.Load(),
 		SessionsDone:    r.c.done.Load(),
+		Resumes:         r.c.resumes.Load(),
 	}
 }
 
@@ -426,13 +536,43 @@ func (r *Recorder) setStatus(st room.RecorderStatus) {
 	r.pub.push(st)
 }
 
-func (r *Recorder) finished(ru *run) {
+func (r *Recorder) finished(rc *recording) {
 	r.mu.Lock()
-	if r.cur == ru {
+	if r.cur == rc {
 		r.cur = nil
 	}
-	delete(r.runs, ru.info.ID)
+	delete(r.recordings, rc.info.ID)
 	r.mu.Unlock()
+}
+
+func (r *Recorder) raiseSpoolFault(sessionID string, err error) {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	if r.spoolFault == nil {
+		r.spoolFault = map[string]error{}
+	}
+	r.spoolFault[sessionID] = err
+}
+
+// clearSpoolFault reports whether the session had a fault to clear.
+func (r *Recorder) clearSpoolFault(sessionID string) bool {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	_, had := r.spoolFault[sessionID]
+	delete(r.spoolFault, sessionID)
+	return had
+}
+
+// SpoolFault returns a durable spool write that failed after its retries
+// and has not succeeded since (nil: none). The storage check reports it.
+func (r *Recorder) SpoolFault() error {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	var errs []error
+	for _, err := range r.spoolFault {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // FreeSpace returns the bytes available to an unprivileged user in dir.

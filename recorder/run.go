@@ -28,13 +28,24 @@ const (
 	ReasonDiskFloor = "disk_floor"
 	ReasonMaxLength = "max_length"
 	ReasonWriteFail = "write_failed"
+	// ReasonSuspended: the daemon stopped while the session was open; the
+	// session is sealed so far without a manifest, and its recording
+	// resumes (or recovery finishes it) at the next start.
+	ReasonSuspended = "suspended"
 )
+
+// GapInterrupted is the manifest's reason for the gap between the audio
+// before the daemon's restart (crash, power cut, stop) and the resumed part.
+const GapInterrupted = "interrupted"
 
 // Alert codes.
 const (
 	AlertMicSilent = "mic_silent"
 	AlertMicLost   = "mic_lost"
 	AlertDiskLow   = "disk_low"
+	// AlertSpoolWrite: a write that a promise rests on (the withdrawn
+	// journal) failed after its retries.
+	AlertSpoolWrite = "spool_write_failed"
 )
 
 const (
@@ -42,8 +53,8 @@ const (
 	closeWait  = 150 * time.Millisecond // longest a device close may hold up Stop
 )
 
-// run is one session's capture-and-write loop, on its own goroutine.
-type run struct {
+// recording is one session's capture-and-write loop, on its own goroutine.
+type recording struct {
 	r      *Recorder
 	info   room.SessionInfo
 	maxLen time.Duration
@@ -55,8 +66,10 @@ type run struct {
 	captureClosed chan struct{} // closed once no device is open after stop
 	ccOnce        sync.Once
 	done          chan struct{} // closed after the manifest is written
-	heldJournal   bool          // the journal says withdrawn (run goroutine only)
-	yield         *checkHold    // a microphone check cancelled by Start: wait for its close
+	heldJournal   bool          // the journal says withdrawn (recording goroutine only)
+	held          chan struct{} // closed once the withdrawn journal is durable
+	heldOnce      sync.Once
+	yield         *checkHold // a microphone check cancelled by Start: wait for its close
 
 	streamMu sync.Mutex
 	stream   Stream
@@ -72,14 +85,23 @@ type run struct {
 	level    room.Level
 	t0       time.Time // monotonic start
 	lostAt   time.Time // when the device was lost (zero: not lost)
+
+	// A resumed session (SessionInfo.Resume): the spool's Reopen gave its
+	// working manifest and when its last audio was written.
+	resumeM    *manifest.Manifest
+	resumeFrom time.Time
+	gapReason  string        // the reason of the gap lostAt starts ("": mic_lost)
+	resumedGap time.Duration // the resumption's gap, once measured
+	suspend    atomic.Bool   // set before stop is closed: Suspend, not Stop
 }
 
-func newRun(r *Recorder, info room.SessionInfo, maxLen time.Duration) *run {
-	return &run{
+func newRecording(r *Recorder, info room.SessionInfo, maxLen time.Duration) *recording {
+	return &recording{
 		r: r, info: info, maxLen: maxLen,
 		log:           r.o.Log.With().Str("session", info.ID).Logger(),
 		stop:          make(chan struct{}),
 		captureClosed: make(chan struct{}),
+		held:          make(chan struct{}),
 		done:          make(chan struct{}),
 		segLimit:      int64(r.o.Config.SegmentLength.Seconds() * float64(r.fmt.SampleRate)),
 		meter:         NewMeter(r.fmt, r.o.Config.SilenceThreshold),
@@ -88,95 +110,112 @@ func newRun(r *Recorder, info room.SessionInfo, maxLen time.Duration) *run {
 	}
 }
 
-func (ru *run) requestStop(withdrawn bool) {
-	ru.stopOnce.Do(func() {
-		ru.withdrawn.Store(withdrawn)
-		close(ru.stop)
+func (rc *recording) requestStop(withdrawn bool) { rc.requestStopAs(withdrawn, false) }
+
+// requestStopAs stops the capture once: the first request says why.
+func (rc *recording) requestStopAs(withdrawn, suspend bool) {
+	rc.stopOnce.Do(func() {
+		rc.withdrawn.Store(withdrawn)
+		rc.suspend.Store(suspend)
+		close(rc.stop)
 	})
 }
 
-func (ru *run) stopping() bool {
+func (rc *recording) stopping() bool {
 	select {
-	case <-ru.stop:
+	case <-rc.stop:
 		return true
 	default:
 		return false
 	}
 }
 
-func (ru *run) liveOverruns() uint64 {
-	ru.streamMu.Lock()
-	defer ru.streamMu.Unlock()
-	if ru.stream == nil {
+func (rc *recording) liveOverruns() uint64 {
+	rc.streamMu.Lock()
+	defer rc.streamMu.Unlock()
+	if rc.stream == nil {
 		return 0
 	}
-	return ru.stream.Overruns()
+	return rc.stream.Overruns()
 }
 
-func (ru *run) publish() {
-	st := room.RecorderStatus{SessionID: ru.info.ID, State: ru.state, Reason: ru.reason, Level: ru.level}
-	for _, code := range []string{AlertMicLost, AlertMicSilent, AlertDiskLow} {
-		if a, ok := ru.alerts[code]; ok {
+func (rc *recording) publish() {
+	st := room.RecorderStatus{SessionID: rc.info.ID, State: rc.state, Reason: rc.reason, Level: rc.level, ResumedGap: rc.resumedGap}
+	for _, code := range []string{AlertMicLost, AlertMicSilent, AlertDiskLow, AlertSpoolWrite} {
+		if a, ok := rc.alerts[code]; ok {
 			st.Alerts = append(st.Alerts, a)
 		}
 	}
-	ru.r.setStatus(st)
+	rc.r.setStatus(st)
 }
 
-func (ru *run) setState(s room.RecorderState, reason string) {
-	ru.state, ru.reason = s, reason
-	ru.publish()
+func (rc *recording) setState(s room.RecorderState, reason string) {
+	rc.state, rc.reason = s, reason
+	rc.publish()
 }
 
-func (ru *run) alert(code, msg string, on bool) bool {
-	_, had := ru.alerts[code]
+func (rc *recording) alert(code, msg string, on bool) bool {
+	_, had := rc.alerts[code]
 	switch {
 	case on && !had:
-		ru.alerts[code] = room.Alert{Code: code, Message: msg, Since: time.Now().UTC()}
+		rc.alerts[code] = room.Alert{Code: code, Message: msg, Since: time.Now().UTC()}
 		return true
 	case !on && had:
-		delete(ru.alerts, code)
+		delete(rc.alerts, code)
 		return true
 	}
 	return false
 }
 
-func (ru *run) loop() {
-	defer close(ru.done)
-	defer ru.r.finished(ru)
-	ru.t0 = time.Now()
-	ru.setState(room.RecorderStarting, "")
-	ru.m = &manifest.Manifest{
-		Version: manifest.Version, SessionID: ru.info.ID, RoomID: ru.r.o.RoomID, DeviceID: ru.r.o.DeviceID,
-		CounselorID: ru.info.CounselorID, Format: ru.r.manifestFormat(), Started: ru.t0.UTC(),
+func (rc *recording) loop() {
+	defer close(rc.done)
+	defer rc.r.finished(rc)
+	rc.t0 = time.Now()
+	rc.setState(room.RecorderStarting, "")
+	rc.m = &manifest.Manifest{
+		Version: manifest.Version, SessionID: rc.info.ID, RoomID: rc.r.o.RoomID, DeviceID: rc.r.o.DeviceID,
+		CounselorID: rc.info.CounselorID, Format: rc.r.manifestFormat(), Started: rc.t0.UTC(),
 		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{},
 	}
-	stopReason, err := ru.prepare()
-	if err == nil {
-		stopReason = ru.captureLoop()
-	} else {
-		ru.log.Error().Err(err).Msg("prepare session folder")
+	if m := rc.resumeM; m != nil {
+		// A new part of the same session: its segments follow the ones
+		// sealed before the interruption, and the gap between them is
+		// measured when the device opens.
+		m.RoomID, m.DeviceID, m.CounselorID, m.Format = rc.r.o.RoomID, rc.r.o.DeviceID, rc.info.CounselorID, rc.r.manifestFormat()
+		m.Interrupted, m.StopReason = false, ""
+		rc.m = m
+		rc.frames = m.TotalSamples()
+		rc.lostAt, rc.gapReason = rc.resumeFrom, GapInterrupted
 	}
-	ru.markCaptureClosed()
-	ru.finish(stopReason)
+	stopReason, err := rc.prepare()
+	if err == nil {
+		stopReason = rc.captureLoop()
+	} else {
+		rc.log.Error().Err(err).Msg("prepare session folder")
+	}
+	// A withdrawal is on disk before Stop returns (the core tells the room
+	// only once Stop returned): the journal first, then the all-clear.
+	rc.holdJournal()
+	rc.markCaptureClosed()
+	rc.finish(stopReason)
 }
 
 // markCaptureClosed tells a waiting Stop that no device is open any more.
-func (ru *run) markCaptureClosed() { ru.ccOnce.Do(func() { close(ru.captureClosed) }) }
+func (rc *recording) markCaptureClosed() { rc.ccOnce.Do(func() { close(rc.captureClosed) }) }
 
-func (ru *run) prepare() (string, error) {
-	p, err := manifest.SealPersonal(manifest.Personal{Consent: ru.info.Consent}, ru.r.o.Recipients...)
+func (rc *recording) prepare() (string, error) {
+	p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.r.o.Recipients...)
 	if err != nil {
 		return ReasonWriteFail, err
 	}
-	ru.m.Personal = p
-	if err := os.MkdirAll(ru.r.spool.SessionDir(ru.info.ID), 0o700); err != nil {
+	rc.m.Personal = p
+	if err := os.MkdirAll(rc.r.spool.SessionDir(rc.info.ID), 0o700); err != nil {
 		return ReasonWriteFail, fmt.Errorf("create session folder: %w", err)
 	}
-	if err := ru.r.spool.SyncDir(ru.r.spool.SessionsDir()); err != nil {
+	if err := rc.r.spool.SyncDir(rc.r.spool.SessionsDir()); err != nil {
 		return ReasonWriteFail, err
 	}
-	if err := ru.r.spool.WriteJournal(ru.m); err != nil {
+	if err := rc.r.spool.WriteJournal(rc.m); err != nil {
 		return ReasonWriteFail, err
 	}
 	return "", nil
@@ -184,17 +223,17 @@ func (ru *run) prepare() (string, error) {
 
 // captureLoop opens the device (retrying while it is missing), writes its
 // frames, and returns the reason recording ended.
-func (ru *run) captureLoop() string {
-	cfg := ru.r.o.Config
-	if y := ru.yield; y != nil {
+func (rc *recording) captureLoop() string {
+	cfg := rc.r.o.Config
+	if y := rc.yield; y != nil {
 		t := time.NewTimer(checkYield)
 		select {
 		case <-y.closed:
 		case <-t.C:
-			ru.log.Warn().Msg("microphone check slow to release the capture device; opening it anyway")
-		case <-ru.stop:
+			rc.log.Warn().Msg("microphone check slow to release the capture device; opening it anyway")
+		case <-rc.stop:
 			t.Stop()
-			return ru.stopReason()
+			return rc.stopReason()
 		}
 		t.Stop()
 	}
@@ -202,62 +241,65 @@ func (ru *run) captureLoop() string {
 	defer retry.Stop()
 	for {
 		select {
-		case <-ru.stop:
-			return ru.stopReason()
+		case <-rc.stop:
+			return rc.stopReason()
 		case <-retry.C:
 		}
-		st, err := ru.r.o.Source.Open(ru.r.fmt)
+		st, err := rc.r.o.Source.Open(rc.r.fmt)
 		if err != nil {
-			if ru.lostAt.IsZero() {
-				ru.lostAt = time.Now()
-				ru.r.c.lost.Add(1)
+			if rc.lostAt.IsZero() {
+				rc.lostAt = time.Now()
+				rc.r.c.lost.Add(1)
 			}
-			ru.log.Warn().Err(err).Msg("capture device not available; retrying")
-			ru.alert(AlertMicLost, "Microphone not found; retrying", true)
-			ru.setState(room.RecorderFault, "microphone not available")
+			rc.log.Warn().Err(err).Msg("capture device not available; retrying")
+			rc.alert(AlertMicLost, "Microphone not found; retrying", true)
+			rc.setState(room.RecorderFault, "microphone not available")
 			retry.Reset(cfg.RetryInterval.Duration)
 			continue
 		}
-		if ru.stopping() {
+		if rc.stopping() {
 			st.Close()
-			return ru.stopReason()
+			return rc.stopReason()
 		}
-		ru.r.c.opens.Add(1)
-		if !ru.lostAt.IsZero() {
-			ru.noteGap(time.Since(ru.lostAt))
-			ru.lostAt = time.Time{}
+		rc.r.c.opens.Add(1)
+		if !rc.lostAt.IsZero() {
+			rc.noteGap(time.Since(rc.lostAt))
+			rc.lostAt = time.Time{}
 		}
-		ru.alert(AlertMicLost, "", false)
-		ru.streamMu.Lock()
-		ru.stream = st
-		ru.streamMu.Unlock()
-		ru.setState(room.RecorderRecording, "")
+		rc.alert(AlertMicLost, "", false)
+		rc.streamMu.Lock()
+		rc.stream = st
+		rc.streamMu.Unlock()
+		rc.setState(room.RecorderRecording, "")
 
-		reason := ru.pump(st)
+		reason := rc.pump(st)
 
-		ru.streamMu.Lock()
-		ru.stream = nil
-		ru.streamMu.Unlock()
-		ru.r.c.overruns.Add(st.Overruns())
-		if err := ru.sealSegment(); err != nil {
-			ru.log.Error().Err(err).Msg("seal segment")
+		rc.streamMu.Lock()
+		rc.stream = nil
+		rc.streamMu.Unlock()
+		rc.r.c.overruns.Add(st.Overruns())
+		if err := rc.sealSegment(); err != nil {
+			rc.log.Error().Err(err).Msg("seal segment")
 		}
 		if reason != "" {
 			return reason
 		}
 		// Device lost: seal done; report, then retry.
-		ru.lostAt = time.Now()
-		ru.r.c.lost.Add(1)
-		ru.log.Warn().Msg("capture device lost; retrying")
-		ru.alert(AlertMicLost, "Microphone disconnected; retrying", true)
-		ru.setState(room.RecorderFault, "microphone lost")
+		rc.lostAt = time.Now()
+		rc.r.c.lost.Add(1)
+		rc.log.Warn().Msg("capture device lost; retrying")
+		rc.alert(AlertMicLost, "Microphone disconnected; retrying", true)
+		rc.setState(room.RecorderFault, "microphone lost")
 		retry.Reset(cfg.RetryInterval.Duration)
 	}
 }
 
-func (ru *run) stopReason() string {
-	if ru.withdrawn.Load() {
+func (rc *recording) stopReason() string {
+	if rc.withdrawn.Load() {
 		return ReasonWithdrawn
+	}
+	if rc.suspend.Load() {
+		return ReasonSuspended
 	}
 	return ReasonEnd
 }
@@ -265,7 +307,7 @@ func (ru *run) stopReason() string {
 // pump moves frames from the device to the segment until stop ("" on device
 // loss). On stop the device is closed first, then what it had already
 // delivered is written.
-func (ru *run) pump(st Stream) string {
+func (rc *recording) pump(st Stream) string {
 	tick := time.NewTicker(levelEvery)
 	defer tick.Stop()
 	lastDisk := time.Now()
@@ -284,10 +326,10 @@ func (ru *run) pump(st Stream) string {
 		select {
 		case err := <-res:
 			if err != nil {
-				ru.log.Warn().Err(err).Msg("close capture")
+				rc.log.Warn().Err(err).Msg("close capture")
 			}
 		case <-time.After(closeWait):
-			ru.log.Error().Msg("capture device slow to close; it closes when its read returns")
+			rc.log.Error().Msg("capture device slow to close; it closes when its read returns")
 		}
 	}
 	defer closeStream()
@@ -295,34 +337,34 @@ loop:
 	for {
 		select {
 		case b := <-st.Data():
-			err := ru.write(b)
+			err := rc.write(b)
 			st.Release(b)
 			if err != nil {
-				ru.log.Error().Err(err).Msg("write segment")
-				ru.r.c.writeErrs.Add(1)
+				rc.log.Error().Err(err).Msg("write segment")
+				rc.r.c.writeErrs.Add(1)
 				reason = ReasonWriteFail
 				break loop
 			}
-			if ru.frames >= int64(ru.maxLen.Seconds()*float64(ru.r.fmt.SampleRate)) {
+			if rc.frames >= int64(rc.maxLen.Seconds()*float64(rc.r.fmt.SampleRate)) {
 				reason = ReasonMaxLength
 				break loop
 			}
 		case <-st.Lost():
 			closeStream()
-			ru.drain(st)
+			rc.drain(st)
 			return ""
-		case <-ru.stop:
-			reason = ru.stopReason()
+		case <-rc.stop:
+			reason = rc.stopReason()
 			break loop
 		case <-tick.C:
-			ru.tick()
+			rc.tick()
 			if o := st.Overruns(); o != lastOverruns {
-				ru.log.Warn().Uint64("frames_dropped", o-lastOverruns).Msg("capture overrun: the writer fell behind")
+				rc.log.Warn().Uint64("frames_dropped", o-lastOverruns).Msg("capture overrun: the writer fell behind")
 				lastOverruns = o
 			}
-			if time.Since(lastDisk) >= ru.r.o.DiskCheckEvery {
+			if time.Since(lastDisk) >= rc.r.o.DiskCheckEvery {
 				lastDisk = time.Now()
-				if r := ru.checkDisk(); r != "" {
+				if r := rc.checkDisk(); r != "" {
 					reason = r
 					break loop
 				}
@@ -330,27 +372,30 @@ loop:
 		}
 	}
 	closeStream()
-	if reason == ReasonWithdrawn || reason == ReasonEnd {
-		ru.markCaptureClosed()
-	}
 	if reason == ReasonWithdrawn {
-		ru.holdJournal()
+		// Before markCaptureClosed: Stop returns only once the journal
+		// says withdrawn, so a crash right after the room was told can
+		// never recover the session as uploadable.
+		rc.holdJournal()
+	}
+	if reason == ReasonWithdrawn || reason == ReasonEnd || reason == ReasonSuspended {
+		rc.markCaptureClosed()
 	}
 	if reason != ReasonWriteFail {
-		ru.drain(st)
+		rc.drain(st)
 	}
 	return reason
 }
 
 // drain writes the buffers the closed device had already delivered.
-func (ru *run) drain(st Stream) {
+func (rc *recording) drain(st Stream) {
 	for {
 		select {
 		case b := <-st.Data():
-			err := ru.write(b)
+			err := rc.write(b)
 			st.Release(b)
 			if err != nil {
-				ru.r.c.writeErrs.Add(1)
+				rc.r.c.writeErrs.Add(1)
 				return
 			}
 		default:
@@ -359,83 +404,101 @@ func (ru *run) drain(st Stream) {
 	}
 }
 
-func (ru *run) tick() {
+func (rc *recording) tick() {
 	changed := false
-	lv := ru.meter.Level()
+	lv := rc.meter.Level()
 	// Publish the level only when it moved by a whole dB: the screen
 	// redraws on every snapshot.
-	if math.Round(lv.RMSdBFS) != math.Round(ru.level.RMSdBFS) || math.Round(lv.PeakdBFS) != math.Round(ru.level.PeakdBFS) {
-		ru.level = room.Level{RMSdBFS: math.Round(lv.RMSdBFS*10) / 10, PeakdBFS: math.Round(lv.PeakdBFS*10) / 10}
+	if math.Round(lv.RMSdBFS) != math.Round(rc.level.RMSdBFS) || math.Round(lv.PeakdBFS) != math.Round(rc.level.PeakdBFS) {
+		rc.level = room.Level{RMSdBFS: math.Round(lv.RMSdBFS*10) / 10, PeakdBFS: math.Round(lv.PeakdBFS*10) / 10}
 		changed = true
 	}
-	ru.r.c.rms.Store(toBits(lv.RMSdBFS))
-	ru.r.c.peak.Store(toBits(lv.PeakdBFS))
-	ru.r.c.clipped.Store(ru.meter.Clipped())
-	silent := ru.meter.SilentFor() >= ru.r.o.Config.SilenceAfter.Duration
-	if ru.alert(AlertMicSilent, "Microphone hears nothing; check it is on and uncovered", silent) {
+	rc.r.c.rms.Store(toBits(lv.RMSdBFS))
+	rc.r.c.peak.Store(toBits(lv.PeakdBFS))
+	rc.r.c.clipped.Store(rc.meter.Clipped())
+	silent := rc.meter.SilentFor() >= rc.r.o.Config.SilenceAfter.Duration
+	if rc.alert(AlertMicSilent, "Microphone hears nothing; check it is on and uncovered", silent) {
 		changed = true
 		if silent {
-			ru.log.Warn().Msg("microphone silent")
+			rc.log.Warn().Msg("microphone silent")
 		}
 	}
 	if changed {
-		ru.publish()
+		rc.publish()
 	}
 }
 
-func (ru *run) checkDisk() string {
-	free, err := ru.r.o.FreeSpace(ru.r.o.Config.SpoolDir)
+func (rc *recording) checkDisk() string {
+	free, err := rc.r.o.FreeSpace(rc.r.o.Config.SpoolDir)
 	if err != nil {
-		ru.log.Warn().Err(err).Msg("check free space")
+		rc.log.Warn().Err(err).Msg("check free space")
 		return ""
 	}
-	floor := uint64(ru.r.o.Config.DiskFloorMB) << 20
-	if ru.alert(AlertDiskLow, "Storage almost full", free < 2*floor) {
-		ru.publish()
+	floor := uint64(rc.r.o.Config.DiskFloorMB) << 20
+	if rc.alert(AlertDiskLow, "Storage almost full", free < 2*floor) {
+		rc.publish()
 	}
 	if free < floor {
-		ru.log.Error().Uint64("free_mb", free>>20).Msg("storage under the floor; stopping recording")
+		rc.log.Error().Uint64("free_mb", free>>20).Msg("storage under the floor; stopping recording")
 		return ReasonDiskFloor
 	}
 	return ""
 }
 
-func (ru *run) noteGap(d time.Duration) {
-	g := manifest.Gap{AfterSegment: ru.lastIndex(), DurationNS: int64(d),
-		Frames: int64(d.Seconds() * float64(ru.r.fmt.SampleRate)), Reason: AlertMicLost}
-	ru.m.Gaps = append(ru.m.Gaps, g)
-	if err := ru.r.spool.WriteJournal(ru.m); err != nil {
-		ru.log.Error().Err(err).Msg("write journal")
+func (rc *recording) noteGap(d time.Duration) {
+	reason := AlertMicLost
+	if rc.gapReason != "" {
+		reason, rc.gapReason = rc.gapReason, ""
+	}
+	d = max(d, 0)
+	g := manifest.Gap{AfterSegment: rc.lastIndex(), DurationNS: int64(d),
+		Frames: int64(d.Seconds() * float64(rc.r.fmt.SampleRate)), Reason: reason}
+	rc.m.Gaps = append(rc.m.Gaps, g)
+	if reason == GapInterrupted {
+		// The consent record notes the resumption (sealed again: it is
+		// the encrypted part of the manifest).
+		rc.resumedGap = max(d, time.Nanosecond)
+		rc.info.Consent.Resumed = append(rc.info.Consent.Resumed, room.Resumption{At: time.Now().UTC(), Gap: d})
+		if p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.r.o.Recipients...); err == nil {
+			rc.m.Personal = p
+		} else {
+			rc.log.Error().Err(err).Msg("seal the consent record with the resumption")
+		}
+		rc.r.c.resumes.Add(1)
+		rc.log.Info().Dur("gap", d).Int("after_segment", g.AfterSegment).Msg("recording resumed after an interruption")
+	}
+	if err := rc.r.spool.WriteJournal(rc.m); err != nil {
+		rc.log.Error().Err(err).Msg("write journal")
 	}
 }
 
-func (ru *run) lastIndex() int {
-	if n := len(ru.m.Segments); n > 0 {
-		return ru.m.Segments[n-1].Index
+func (rc *recording) lastIndex() int {
+	if n := len(rc.m.Segments); n > 0 {
+		return rc.m.Segments[n-1].Index
 	}
 	return 0
 }
 
 // write meters pcm and writes it, rolling over at the segment length.
-func (ru *run) write(pcm []byte) error {
-	ru.meter.Write(pcm)
-	fb := ru.r.fmt.FrameBytes()
-	ru.r.c.frames.Add(uint64(len(pcm) / fb))
+func (rc *recording) write(pcm []byte) error {
+	rc.meter.Write(pcm)
+	fb := rc.r.fmt.FrameBytes()
+	rc.r.c.frames.Add(uint64(len(pcm) / fb))
 	for len(pcm) > 0 {
-		if ru.seg == nil {
-			if err := ru.openSegment(len(pcm) / fb); err != nil {
+		if rc.seg == nil {
+			if err := rc.openSegment(len(pcm) / fb); err != nil {
 				return err
 			}
 		}
-		room := int((ru.segLimit - ru.seg.w.Frames()) * int64(fb))
+		room := int((rc.segLimit - rc.seg.w.Frames()) * int64(fb))
 		n := min(room, len(pcm))
-		if err := ru.seg.write(pcm[:n]); err != nil {
+		if err := rc.seg.write(pcm[:n]); err != nil {
 			return err
 		}
-		ru.frames += int64(n / fb)
+		rc.frames += int64(n / fb)
 		pcm = pcm[n:]
-		if ru.seg.w.Frames() >= ru.segLimit {
-			if err := ru.sealSegment(); err != nil {
+		if rc.seg.w.Frames() >= rc.segLimit {
+			if err := rc.sealSegment(); err != nil {
 				return err
 			}
 		}
@@ -443,85 +506,135 @@ func (ru *run) write(pcm []byte) error {
 	return nil
 }
 
-func (ru *run) openSegment(pendingFrames int) error {
-	idx := ru.lastIndex() + 1
+func (rc *recording) openSegment(pendingFrames int) error {
+	idx := rc.lastIndex() + 1
 	// The first frame of this buffer was captured about one buffer ago.
-	started := time.Now().Add(-time.Duration(pendingFrames) * time.Second / time.Duration(ru.r.fmt.SampleRate)).UTC()
-	h := segment.Header{SampleRate: ru.r.fmt.SampleRate, Channels: ru.r.fmt.Channels, Index: idx,
-		StartFrame: ru.frames, Started: started, SessionID: ru.info.ID}
-	sf, err := createSegment(ru.r.spool.SessionDir(ru.info.ID), h, ru.r)
+	started := time.Now().Add(-time.Duration(pendingFrames) * time.Second / time.Duration(rc.r.fmt.SampleRate)).UTC()
+	h := segment.Header{SampleRate: rc.r.fmt.SampleRate, Channels: rc.r.fmt.Channels, Index: idx,
+		StartFrame: rc.frames, Started: started, SessionID: rc.info.ID}
+	sf, err := createSegment(rc.r.spool.SessionDir(rc.info.ID), h, rc.r)
 	if err != nil {
 		return fmt.Errorf("open segment %d: %w", idx, err)
 	}
-	ru.seg = sf
+	rc.seg = sf
 	return nil
 }
 
-func (ru *run) sealSegment() error {
-	sf := ru.seg
+func (rc *recording) sealSegment() error {
+	sf := rc.seg
 	if sf == nil {
 		return nil
 	}
-	ru.seg = nil
+	rc.seg = nil
 	sg, err := sf.seal()
 	if err != nil {
 		return fmt.Errorf("seal segment %d: %w", sf.idx, err)
 	}
-	ru.r.c.segments.Add(1)
+	rc.r.c.segments.Add(1)
 	// The journal is not rewritten here: recovery describes sealed segments
 	// from their files exactly (segment.PCMSize), so only the session's
 	// fields and gaps need it.
-	ru.m.Segments = append(ru.m.Segments, sg)
+	rc.m.Segments = append(rc.m.Segments, sg)
 	return nil
 }
 
-// holdJournal marks the journal withdrawn as soon as capture stopped, so
-// that a power cut before the held manifest is written recovers the session
-// as held too (never released for upload without a choice).
-func (ru *run) holdJournal() {
-	if ru.heldJournal || !ru.withdrawn.Load() {
+// holdJournal marks the journal withdrawn and makes it durable (the spool
+// fsyncs the file and its folder), so that a crash or power cut before the
+// held manifest is written recovers the session as held too: never released
+// for upload without the participants' choice. A failed write is retried;
+// if every attempt fails the recorder raises a storage fault (the storage
+// check turns abnormal, the counselor sees an alert) and Stop reports the
+// error. finish tries once more before the held manifest.
+func (rc *recording) holdJournal() {
+	if rc.heldJournal || !rc.withdrawn.Load() {
 		return
 	}
-	ru.heldJournal = true
-	ru.m.Withdrawn = true
-	if err := ru.r.spool.WriteJournal(ru.m); err != nil {
-		ru.log.Error().Err(err).Msg("write journal")
+	rc.m.Withdrawn = true
+	var err error
+	wait := holdRetry
+	for attempt := 1; attempt <= holdAttempts; attempt++ {
+		if err = writeJournal(rc.r.spool, rc.m); err == nil {
+			rc.heldJournal = true
+			rc.heldOnce.Do(func() { close(rc.held) })
+			if rc.r.clearSpoolFault(rc.info.ID) && rc.alert(AlertSpoolWrite, "", false) {
+				rc.publish()
+			}
+			return
+		}
+		rc.r.c.writeErrs.Add(1)
+		rc.log.Error().Err(err).Int("attempt", attempt).Msg("write withdrawn journal")
+		if attempt < holdAttempts {
+			time.Sleep(wait)
+			wait *= 2
+		}
+	}
+	rc.r.raiseSpoolFault(rc.info.ID, fmt.Errorf("withdrawal of session %s not on disk: %w", rc.info.ID, err))
+	if rc.alert(AlertSpoolWrite, "Storage write failing: the withdrawal may not be kept after a power cut", true) {
+		rc.publish()
 	}
 }
 
-func (ru *run) finish(reason string) {
-	ru.holdJournal()
-	if err := ru.sealSegment(); err != nil {
-		ru.log.Error().Err(err).Msg("seal last segment")
+// The withdrawn journal's retries: 4 attempts within about 70 ms, inside the
+// withdrawal's 250 ms budget.
+const (
+	holdAttempts = 4
+	holdRetry    = 10 * time.Millisecond
+)
+
+// writeJournal is the spool's journal write; tests replace it to inject
+// failures.
+var writeJournal = func(sp spool.Spool, m *manifest.Manifest) error { return sp.WriteJournal(m) }
+
+func (rc *recording) finish(reason string) {
+	rc.holdJournal()
+	if err := rc.sealSegment(); err != nil {
+		rc.log.Error().Err(err).Msg("seal last segment")
 	}
-	if !ru.lostAt.IsZero() {
+	if reason == ReasonSuspended {
+		// No manifest: the session is not over. Its journal (gaps, the
+		// consent record) is all a resumption or a recovery needs; the
+		// sealed segments are described from their files.
+		if err := rc.r.spool.WriteJournal(rc.m); err != nil {
+			rc.log.Error().Err(err).Msg("write journal at suspend")
+		}
+		rc.log.Info().Int("segments", len(rc.m.Segments)).Int64("frames", rc.frames).Msg("session suspended: it resumes or is recovered at the next start")
+		rc.level = room.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS}
+		rc.setState(room.RecorderStopped, reason)
+		return
+	}
+	if !rc.lostAt.IsZero() {
 		// The session ended while the device was missing: the rest of it
 		// is a gap too.
-		ru.noteGap(time.Since(ru.lostAt))
+		rc.noteGap(time.Since(rc.lostAt))
 	}
-	ru.m.Ended = time.Now().UTC()
-	ru.m.DurationNS = int64(time.Since(ru.t0))
-	ru.m.Withdrawn = ru.withdrawn.Load()
-	ru.m.StopReason = reason
-	if ru.m.Withdrawn {
+	rc.m.Ended = time.Now().UTC()
+	rc.m.DurationNS = int64(time.Since(rc.t0))
+	if rc.resumeM != nil {
+		// Resumed: the monotonic clock of the first part died with the
+		// daemon; the wall clock spans the whole session.
+		rc.m.DurationNS = max(int64(rc.m.Ended.Sub(rc.m.Started)), 0)
+	}
+	rc.m.Withdrawn = rc.withdrawn.Load()
+	rc.m.StopReason = reason
+	if rc.m.Withdrawn {
 		// Held out of the upload queue until the participants choose:
 		// Keep releases it, Discard deletes it.
-		if err := ru.r.spool.WriteHeldManifest(ru.m); err != nil {
-			ru.log.Error().Err(err).Msg("write held manifest")
+		if err := rc.r.spool.WriteHeldManifest(rc.m); err != nil {
+			rc.log.Error().Err(err).Msg("write held manifest")
 		} else {
-			ru.log.Info().Int("segments", len(ru.m.Segments)).Int64("frames", ru.frames).Msg("withdrawn session sealed; held until keep or delete")
+			rc.log.Info().Int("segments", len(rc.m.Segments)).Int64("frames", rc.frames).Msg("withdrawn session sealed; held until keep or delete")
 		}
-	} else if err := ru.r.spool.WriteManifest(ru.m); err != nil {
-		ru.log.Error().Err(err).Msg("write manifest")
+	} else if err := rc.r.spool.WriteManifest(rc.m); err != nil {
+		rc.log.Error().Err(err).Msg("write manifest")
 	} else {
-		ru.log.Info().Str("reason", reason).Int("segments", len(ru.m.Segments)).Int64("frames", ru.frames).Msg("session sealed")
-		ru.r.wake()
+		rc.log.Info().Str("reason", reason).Int("segments", len(rc.m.Segments)).Int64("frames", rc.frames).Msg("session sealed")
+		rc.r.wake()
 	}
-	ru.r.c.done.Add(1)
-	delete(ru.alerts, AlertMicLost)
-	delete(ru.alerts, AlertMicSilent)
-	ru.level = room.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS}
-	ru.setState(room.RecorderStopped, reason)
+	rc.r.c.done.Add(1)
+	delete(rc.alerts, AlertMicLost)
+	delete(rc.alerts, AlertMicSilent)
+	rc.level = room.Level{RMSdBFS: FloorDBFS, PeakdBFS: FloorDBFS}
+	rc.setState(room.RecorderStopped, reason)
 }
 
 // segFile is one segment being written: .part file, age stream, running

@@ -36,8 +36,13 @@ type checkParts struct {
 func allChecks(cfg *config.Config, b *hardware.Board, p checkParts) []checks.Check {
 	list := checks.Builtin(cfg.Checks, b)
 	list = append(list,
-		&recorder.MicCheck{Config: cfg.Recording, Source: p.source, Recorder: p.recorder},
-		&recorder.StorageCheck{Config: cfg.Recording},
+		&recorder.MicCheck{Config: cfg.Recording, Source: p.source, Recorder: p.recorder, Occupied: func() bool {
+			// People talking are not a noisy microphone: with the room
+			// occupied the check judges only that audio arrives.
+			present, err := b.Presence.Present()
+			return err == nil && present
+		}},
+		&recorder.StorageCheck{Config: cfg.Recording, Recorder: p.recorder},
 	)
 	if p.uploader != nil {
 		for _, c := range p.uploader.Checks() {

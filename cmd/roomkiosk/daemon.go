@@ -106,11 +106,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		return fmt.Errorf("start recorder: %w", err)
 	}
 	defer d.recorder.Close()
-	// A power cut left *.part files: seal them as partial before anything
-	// else touches the spool, so they upload like any other session.
-	if _, err := d.recorder.Recover(); err != nil {
-		log.Error().Err(err).Msg("recover interrupted sessions")
-	}
 
 	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
@@ -129,6 +124,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		Recorder: overrideLogger{d.recorder, d.runner},
 		Checker:  d.runner,
 		Uploader: d.uploader,
+		Journal:  d.recorder.Spool().SessionJournal(),
 		Log:      log,
 	})
 	if err != nil {
@@ -136,6 +132,18 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	d.core = core
 	corePtr.Store(core)
+	// A crash or power cut left *.part files: seal them as partial before
+	// anything else touches the spool, so they upload like any other
+	// session; except the session the core resumes (its journal says it
+	// was recording, within the resume window): its recording goes on in
+	// the same folder when the core runs.
+	var open []string
+	if id := core.ResumeSession(); id != "" {
+		open = append(open, id)
+	}
+	if _, err := d.recorder.Recover(open...); err != nil {
+		log.Error().Err(err).Msg("recover interrupted sessions")
+	}
 
 	// 0755: the screen's user must reach the socket inside; the socket
 	// itself is 0660 and the server checks the peer's credentials.
@@ -274,7 +282,7 @@ type overrideLogger struct {
 }
 
 func (o overrideLogger) Start(info room.SessionInfo) error {
-	if info.ChecksOverridden {
+	if info.ChecksOverridden && !info.Resume {
 		_ = o.runner.RecordOverride(info.ID, info.CounselorID, info.OverrideReason)
 	}
 	return o.Recorder.Start(info)
@@ -301,6 +309,7 @@ func (d *daemon) recorderMetrics() []statusapi.Metric {
 		{Name: "roomkiosk_recorder_frames_captured_total", Help: "Audio frames captured.", Type: "counter", Value: float64(m.FramesCaptured)},
 		{Name: "roomkiosk_recorder_segments_written_total", Help: "Encrypted segments sealed.", Type: "counter", Value: float64(m.SegmentsWritten)},
 		{Name: "roomkiosk_recorder_device_lost_total", Help: "Times the capture device disappeared mid-session.", Type: "counter", Value: float64(m.DeviceLost)},
+		{Name: "roomkiosk_recorder_resumes_total", Help: "Recordings resumed after the daemon's restart.", Type: "counter", Value: float64(m.Resumes)},
 		{Name: "roomkiosk_recorder_write_errors_total", Help: "Failed spool writes.", Type: "counter", Value: float64(m.WriteErrors)},
 		{Name: "roomkiosk_recorder_rms_dbfs", Help: "Last 100 ms RMS level.", Type: "gauge", Value: m.LastRMSdBFS},
 		{Name: "roomkiosk_recorder_peak_dbfs", Help: "Last 100 ms peak level.", Type: "gauge", Value: m.LastPeakdBFS},

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"roomkiosk/kiosk/screen/screentest"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
+	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/archive"
 )
 
@@ -209,7 +211,10 @@ func TestAppliance(t *testing.T) {
 	}
 	k.end(t, 0, "sw")
 
-	// Session 3: recording, then the daemon dies (SIGKILL) mid-recording.
+	// Session 3: recording, then the daemon dies (SIGKILL) mid-recording
+	// and comes back: the session comes back with it, In session, and the
+	// recording resumes by itself in a new part of the same session; the
+	// counselor ends it as usual (issue 17).
 	k.begin(t, 1, "s3")
 	k.consent(t, "s3", true)
 	s3 := k.recording(t, "s3")
@@ -219,8 +224,35 @@ func TestAppliance(t *testing.T) {
 	k.WaitFor(t, "screen notices the daemon is gone", 10*time.Second, func(v ui.View) bool { return !v.Connected })
 	k.Shot(t, "s3-daemon-killed")
 	dev.start(t)
-	k.WaitFor(t, "free door after restart", 30*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
-	k.Shot(t, "s3-restarted")
+	back := dev.waitStatus(t, "session 3 back, recording", 30*time.Second, func(s daemonStatus) bool {
+		return s.SessionID == s3 && s.Door == "in_session" && s.Recording && s.Recorder == "recording"
+	})
+	if back.Step != "in_session" || back.ResumedGapS <= 0 {
+		t.Errorf("after the restart: step %q, resumed gap %v s", back.Step, back.ResumedGapS)
+	}
+	v = k.WaitFor(t, "the resumed recording on the screen", 20*time.Second, func(v ui.View) bool {
+		return v.Scene == "in_session" && v.Recording && v.Connected && slices.ContainsFunc(v.Texts, func(s string) bool {
+			return strings.HasPrefix(s, "Recording resumed after an interruption")
+		})
+	})
+	for _, s := range v.Texts {
+		if strings.HasPrefix(s, "Recording resumed") && !strings.Contains(s, " s not recorded)") && !strings.Contains(s, " min not recorded)") {
+			t.Errorf("the resumed recording's sentence does not say how long the gap was: %q", s)
+		}
+	}
+	if !slices.Contains(v.Texts, "Recording") {
+		t.Errorf("the resumed session's screen does not say Recording: %q", v.Texts)
+	}
+	waitFor(t, "on-air light on after the restart", 5*time.Second, func() bool { return dev.onAir(t) == "on" })
+	if n := dev.metric(t, "roomkiosk_recorder_resumes_total"); n != 1 {
+		t.Errorf("/metrics: %v recordings resumed, want 1", n)
+	}
+	k.Shot(t, "s3-resumed")
+	time.Sleep(5 * time.Second)
+	k.end(t, 3, "s3")
+	if got := dev.onAir(t); got != "off" {
+		t.Errorf("on-air light after session 3: %q", got)
+	}
 
 	// Everything uploads: the spool's queue drains.
 	dev.waitStatus(t, "upload queue empty", 2*time.Minute, func(s daemonStatus) bool {
@@ -246,7 +278,8 @@ func TestAppliance(t *testing.T) {
 	if r, ok := byID[s1]; !ok || r.State != "recorded" || r.Segments < 2 || r.Partial != 0 || r.Participants != 2 || r.Feedback != 4 {
 		t.Errorf("session 1 row: %+v (listed %v)", r, ok)
 	}
-	if r, ok := byID[s3]; !ok || r.State != "interrupted" || !r.Interrupted || r.Partial == 0 {
+	// One session, both parts: not interrupted, one recorded gap.
+	if r, ok := byID[s3]; !ok || r.State != "partial" || r.Interrupted || r.Gaps != 1 || r.Feedback != 3 {
 		t.Errorf("session 3 row: %+v (listed %v)", r, ok)
 	}
 	// The declined session is listed from its summary: no audio, its
@@ -342,28 +375,54 @@ func TestAppliance(t *testing.T) {
 		t.Errorf("session 1: %.2f s of audio, want the ~8 s recorded", d)
 	}
 
-	// Session 3: everything up to at most one age chunk before the kill.
+	// Session 3: one WAV with both parts: everything up to at most one age
+	// chunk before the kill, then silence of exactly the recorded gap, then
+	// the resumed audio.
+	obj, err := cl.GetObject(ctx, bucket, byID[s3].Key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3m, err := manifest.Parse(mb)
+	if err != nil {
+		t.Fatalf("session 3 manifest: %v", err)
+	}
+	if len(m3m.Gaps) != 1 || m3m.Gaps[0].Reason != "interrupted" || m3m.Gaps[0].Frames <= 0 {
+		t.Fatalf("session 3 gaps: %+v", m3m.Gaps)
+	}
+	gapBytes := int(m3m.Gaps[0].Frames) * 2
 	pcm3 := adm.pull(t, roomID, s3)
-	m3, err := locate(mic.stream, pcm3)
+	sp3, err := spans(mic.stream, pcm3)
 	if err != nil {
 		t.Fatalf("session 3: %v", err)
 	}
-	lost := killedAt - m3.End()
-	t.Logf("session 3: %d bytes pulled, %d equal the fed speech from offset %d; fed up to %d at the kill: %d bytes (%.0f ms) lost, trailing %d bytes (zero %v)",
-		len(pcm3), m3.Matched, m3.Offset, killedAt, lost, float64(lost)/bytesPerSec*1000, m3.Trailing, m3.TrailingZero)
-	if m3.Trailing != 0 && !m3.TrailingZero {
-		t.Errorf("session 3: %d bytes after the recovered prefix are neither the fed speech nor silence", m3.Trailing)
+	if len(sp3) != 2 {
+		t.Fatalf("session 3: %d runs of fed audio in the pulled WAV, want 2 (before and after the restart): %+v", len(sp3), sp3)
 	}
+	first, second := sp3[0], sp3[1]
+	lost := killedAt - (first.Offset + int64(first.Len))
+	silence := second.At - (first.At + first.Len)
+	t.Logf("session 3: %d bytes pulled; before the kill %d bytes from offset %d, %d bytes (%.0f ms) lost at the kill; recorded gap %.2f s (%d bytes), silence in the WAV %d bytes; after the restart %d bytes from offset %d",
+		len(pcm3), first.Len, first.Offset, lost, float64(lost)/bytesPerSec*1000, time.Duration(m3m.Gaps[0].DurationNS).Seconds(), gapBytes, silence, second.Len, second.Offset)
 	// What was written to the FIFO but not yet read by the capture is lost
 	// too: allow one capture period in flight besides the age chunk.
 	if lost > ageChunk+2*feedChunk {
 		t.Errorf("session 3: %d bytes lost at the kill, more than one age chunk (%d) plus two capture periods", lost, ageChunk)
 	}
-	if m3.Matched < 4*bytesPerSec {
-		t.Errorf("session 3: only %.2f s recovered of ~7 s", float64(m3.Matched)/bytesPerSec)
+	if first.Len < 4*bytesPerSec || second.Len < 4*bytesPerSec {
+		t.Errorf("session 3: %.2f s before the kill and %.2f s after the restart, want about 7 and 5", float64(first.Len)/bytesPerSec, float64(second.Len)/bytesPerSec)
 	}
-	if m1.End() > m3.Offset {
-		t.Errorf("session 3 audio (offset %d) overlaps session 1 (ends %d)", m3.Offset, m1.End())
+	// The silence is the recorded gap (the resumed device may start with
+	// a period of zeros, FORMAT.md "Alignment").
+	if silence < gapBytes || silence > gapBytes+2*feedChunk {
+		t.Errorf("session 3: %d bytes of silence between the parts, want the recorded gap of %d bytes", silence, gapBytes)
+	}
+	if m1.End() > first.Offset {
+		t.Errorf("session 3 audio (offset %d) overlaps session 1 (ends %d)", first.Offset, m1.End())
 	}
 
 	// roomctl status: the room is Free, checks good, seen recently.

@@ -350,14 +350,15 @@ func (d *device) logTail(n int) string {
 
 // daemonStatus is the part of the daemon's /status the tests read.
 type daemonStatus struct {
-	Door      string         `json:"door"`
-	Recording bool           `json:"recording"`
-	Recorder  string         `json:"recorder"`
-	Step      string         `json:"step"`
-	SessionID string         `json:"session_id"`
-	Alerts    []string       `json:"alerts"`
-	Queue     map[string]any `json:"queue"`
-	Checks    []struct {
+	Door        string         `json:"door"`
+	Recording   bool           `json:"recording"`
+	Recorder    string         `json:"recorder"`
+	Step        string         `json:"step"`
+	SessionID   string         `json:"session_id"`
+	Alerts      []string       `json:"alerts"`
+	ResumedGapS float64        `json:"resumed_gap_s"`
+	Queue       map[string]any `json:"queue"`
+	Checks      []struct {
 		Name     string    `json:"name"`
 		State    string    `json:"state"`
 		Required bool      `json:"required"`

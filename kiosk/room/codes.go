@@ -20,6 +20,10 @@ const (
 	NoticeWithdrawn           = "withdrawn"
 	NoticeMaxLength           = "max_length_reached"
 	NoticeRecorderStopped     = "recorder_stopped"
+	// NoticeRecordingResumed: the daemon restarted during a recorded
+	// session and the recording resumed (Snapshot.ResumedGap says how long
+	// nothing was recorded).
+	NoticeRecordingResumed = "recording_resumed"
 )
 
 // Core alert codes (the recorder adds its own).
@@ -27,6 +31,10 @@ const (
 	AlertMaxLengthNear    = "max_length_near"
 	AlertMaxLengthReached = "max_length_reached"
 	AlertRecorderFailed   = "recorder_failed"
+	// AlertKeepFailed: the participants chose to keep a withdrawn
+	// recording but the recorder could not release it; it stays held on
+	// the device for an admin.
+	AlertKeepFailed = "keep_failed"
 )
 
 // TextSHA256 returns the hex SHA-256 of an agreement text, as the screen

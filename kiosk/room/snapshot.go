@@ -46,6 +46,9 @@ type Snapshot struct {
 	Message        string        `json:"message,omitempty"` // a plain reason shown to the room ("Not recorded: consent declined")
 	Notice         string        `json:"notice,omitempty"`  // stable code of Message (Notice* constants), for translation
 	MaxLength      time.Duration `json:"max_length"`
+	// ResumedGap: the recording resumed after an interruption (the daemon
+	// restarted) and nothing was recorded for this long.
+	ResumedGap time.Duration `json:"resumed_gap,omitempty"`
 }
 
 // Fault is one entry of the maintenance log's recent faults, for the

@@ -89,6 +89,9 @@ type ConsentRecord struct {
 	TextSHA256    string     `json:"text_sha256"` // hex SHA-256 of the exact text shown
 	Language      string     `json:"language"`
 	Decisions     []Decision `json:"decisions"`
+	// Resumed lists the times the recording resumed after the daemon's
+	// restart, each with the length of the gap (nothing recorded).
+	Resumed []Resumption `json:"resumed,omitempty"`
 }
 
 // SessionInfo is what the recorder needs to start capturing a session.
@@ -104,6 +107,11 @@ type SessionInfo struct {
 	// it may go into the maintenance log as well as the manifest.
 	ChecksOverridden bool   `json:"checks_overridden,omitempty"`
 	OverrideReason   string `json:"override_reason,omitempty"`
+
+	// Resume: the session was recording when the daemon stopped (crash,
+	// power cut, restart) and its recording goes on in a new part of the
+	// same session; the recorder notes the gap.
+	Resume bool `json:"resume,omitempty"`
 }
 
 // Level is the microphone level for the discreet in-session indicator.
@@ -119,6 +127,9 @@ type RecorderStatus struct {
 	Reason    string        `json:"reason,omitempty"` // why it stopped or faulted (disk floor, device lost)
 	Level     Level         `json:"level"`
 	Alerts    []Alert       `json:"alerts,omitempty"` // mic_silent, mic_lost, disk_low
+	// ResumedGap is set while a resumed recording records: how long
+	// nothing was recorded between the interruption and the resumption.
+	ResumedGap time.Duration `json:"resumed_gap_ns,omitempty"`
 }
 
 // Summary is what is kept of every session, recorded or not, so that the
@@ -135,4 +146,15 @@ type Summary struct {
 	Withdrawn     bool      `json:"withdrawn"`
 	Abandoned     bool      `json:"abandoned"`          // closed by a timeout before it began
 	Feedback      int       `json:"feedback,omitempty"` // 1-5; 0 = none given
+	// Interrupted: the daemon stopped while the session was open and it
+	// could not come back (outside the resume window, or its journal was
+	// damaged); Ended is the last time the session was known open.
+	Interrupted bool `json:"interrupted,omitempty"`
+	Resumed     int  `json:"resumed,omitempty"` // times the session came back after a restart
+}
+
+// Resumption is one resumption of a session after the daemon's restart.
+type Resumption struct {
+	At  time.Time     `json:"at"`     // when recording resumed
+	Gap time.Duration `json:"gap_ns"` // nothing recorded for this long before At
 }

@@ -39,6 +39,11 @@ type FlowConfig struct {
 	MaxLengthWarn   room.Duration `toml:"max_length_warn"`  // warn this long before recording.max_session_length
 	LockoutAttempts int           `toml:"lockout_attempts"` // wrong PINs before lockout
 	LockoutFor      room.Duration `toml:"lockout_for"`
+	// ResumeWindow: a session open when the daemon stopped comes back at
+	// start-up if its journal was last written this recently (a Pi's
+	// reboot after a power cut takes about a minute); older, it is closed
+	// as interrupted. 0 never resumes.
+	ResumeWindow room.Duration `toml:"resume_window"`
 }
 
 // DefaultFlow returns the [session] defaults.
@@ -50,6 +55,7 @@ func DefaultFlow() FlowConfig {
 		MaxLengthWarn:   room.Duration{Duration: 10 * time.Minute},
 		LockoutAttempts: 5,
 		LockoutFor:      room.Duration{Duration: 5 * time.Minute},
+		ResumeWindow:    room.Duration{Duration: 10 * time.Minute},
 	}
 }
 
@@ -95,6 +101,8 @@ func (f FlowConfig) Validate() error {
 		return fmt.Errorf("session.lockout_attempts: %d must be at least 1", f.LockoutAttempts)
 	case f.LockoutFor.Duration < time.Second:
 		return fmt.Errorf("session.lockout_for: %v is too short", f.LockoutFor.Duration)
+	case f.ResumeWindow.Duration < 0 || f.ResumeWindow.Duration > 12*time.Hour:
+		return fmt.Errorf("session.resume_window: %v is out of range (0 to 12h)", f.ResumeWindow.Duration)
 	}
 	return nil
 }

@@ -33,9 +33,12 @@ type Deps struct {
 	Recorder Recorder
 	Checker  Checker
 	Uploader Uploader
-	Clock    Clock                  // nil: SystemClock
-	NewID    func(time.Time) string // nil: DefaultNewID
-	Log      zerolog.Logger
+	Clock    Clock // nil: SystemClock
+	// Journal keeps the open session across the daemon's restarts (nil:
+	// none; a restart then forgets the session).
+	Journal JournalStore
+	NewID   func(time.Time) string // nil: DefaultNewID
+	Log     zerolog.Logger
 }
 
 // Plain messages for the room. Deliberately the same whoever declined, so
@@ -47,6 +50,7 @@ const (
 	msgWithdrawn           = "Recording stopped: consent was withdrawn. Nothing more is recorded in this session."
 	msgMaxLength           = "Recording stopped: the maximum session length was reached."
 	msgRecorderStopped     = "Recording stopped by the recorder."
+	msgResumed             = "Recording resumed after an interruption."
 )
 
 // DefaultNewID names a session by its UTC start time and 6 random hex
@@ -66,6 +70,7 @@ type Core struct {
 	rec      Recorder
 	checker  Checker
 	uploader Uploader
+	journal  JournalStore
 	clock    Clock
 	newID    func(time.Time) string
 	log      zerolog.Logger
@@ -157,6 +162,13 @@ type state struct {
 	toldChecks    string
 	told          bool
 	lastPublished room.Snapshot
+
+	// The session journal (journal.go).
+	journaled       bool          // a journal is on disk
+	lastJournal     []byte        // what was last written, without its time
+	pendingEnd      *room.Summary // a session closed as interrupted at start-up
+	restored        bool          // the session came back from the journal
+	resumeRecording bool          // ... and its recording resumes when Run starts
 }
 
 type sessionState struct {
@@ -177,6 +189,13 @@ type sessionState struct {
 	alerts       []room.Alert
 	message      string
 	notice       string
+
+	recStarted  time.Time         // when Recorder.Start first succeeded
+	selfStopped bool              // the recorder stopped by itself (disk floor, write failure)
+	held        bool              // the withdrawal stopped a running recording: the recorder holds it
+	resumptions []room.Resumption // resumed after restarts
+	resumedGap  time.Duration     // the last resumption's gap
+	resuming    bool              // resumed; waiting for the recorder to say it records again
 }
 
 // New checks cfg and deps and returns a core at the door. Call Run.
@@ -209,6 +228,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 		rec:      deps.Recorder,
 		checker:  deps.Checker,
 		uploader: deps.Uploader,
+		journal:  deps.Journal,
 		clock:    deps.Clock,
 		newID:    deps.NewID,
 		log:      deps.Log,
@@ -231,6 +251,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 	c.st.step = room.StepDoor
 	c.st.lang = cfg.Room.Languages[0]
 	c.st.recSt = room.RecorderStatus{State: room.RecorderIdle}
+	c.restore()
 	s := c.build()
 	s.At = c.clock.Now()
 	c.st.lastPublished = s
@@ -244,6 +265,8 @@ func (c *Core) Run(ctx context.Context) error {
 		return errors.New("session core: Run called twice")
 	}
 	defer close(c.done)
+	c.startUp()
+	c.persist()
 	c.publish() // tells the uploader the initial status
 	for {
 		select {
@@ -256,6 +279,7 @@ func (c *Core) Run(ctx context.Context) error {
 			c.applyPending()
 			c.handle(ev)
 		}
+		c.persist()
 		c.publish()
 	}
 }
@@ -269,12 +293,23 @@ func (c *Core) shutdown() {
 		c.st.pinReply <- room.ErrClosed
 		c.st.verifying = false
 	}
-	if s := c.st.sess; s != nil && s.recorded && !s.stopped {
+	if s := c.st.sess; s != nil && s.recorded && !s.stopped && !s.selfStopped {
+		// With a journal the session comes back at the next start: a
+		// recorder that can suspend seals what it wrote without
+		// finishing the session, so the resumed part joins it.
+		if sus, ok := c.rec.(Suspender); ok && c.journal != nil && c.st.journaled {
+			c.slog().Info().Msg("daemon stopping: recording suspended until the session resumes")
+			if err := sus.Suspend(s.id); err != nil {
+				c.slog().Error().Err(err).Msg("suspend recording at shutdown")
+			}
+			return // the journal still says recording: it resumes
+		}
 		c.slog().Info().Msg("daemon stopping: stopping the recording")
 		if err := c.rec.Stop(s.id, false); err != nil {
 			c.slog().Error().Err(err).Msg("stop recording at shutdown")
 		}
 		s.stopped = true
+		c.persist()
 	}
 }
 
@@ -458,10 +493,27 @@ func (c *Core) recorderStatus(rs room.RecorderStatus) {
 	}
 	wasRecording := c.recording()
 	c.st.recSt = rs
-	if s != nil && wasRecording && !c.recording() && rs.State == room.RecorderStopped && !s.stopped {
-		// The recorder stopped on its own (disk floor); say so plainly.
-		s.message, s.notice = msgRecorderStopped, room.NoticeRecorderStopped
+	if s != nil && s.resuming && rs.State == room.RecorderRecording && rs.ResumedGap > 0 {
+		c.noteResumed(s, rs.ResumedGap)
+	}
+	if s == nil || s.stopped || s.withdrawn {
+		return
+	}
+	if rs.State != room.RecorderStopped {
+		s.selfStopped = false // the recorder runs this session (again)
+		return
+	}
+	if !s.selfStopped {
+		// The recorder stopped on its own (disk floor). Nothing of it
+		// runs any more: a withdrawal now holds nothing, and ending
+		// stops nothing.
+		s.selfStopped = true
+		s.resuming = false
 		c.slog().Warn().Str("reason", rs.Reason).Msg("recorder stopped on its own")
+	}
+	if wasRecording {
+		// Say so plainly.
+		s.message, s.notice = msgRecorderStopped, room.NoticeRecorderStopped
 	}
 }
 
@@ -470,6 +522,7 @@ func (c *Core) handle(ev event) {
 	case intentEvent:
 		err := c.apply(ev.in, ev.reply)
 		if err != errDeferred {
+			c.persist() // on disk before the screen is told
 			ev.reply <- err
 		}
 	case timerEvent:
@@ -703,10 +756,17 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 		if s.withdrawn {
 			return c.refuse(in, room.ErrInvalid, "consent was already withdrawn")
 		}
-		// Stop first, in this very event: the 250 ms budget.
-		if err := c.rec.Stop(s.id, true); err != nil {
-			c.slog().Error().Err(err).Msg("stop recording after withdrawal")
+		// Stop first, in this very event: the 250 ms budget. A recording
+		// that already stopped (end of its maximum length, or by itself)
+		// has nothing running to hold: what it sealed is queued, and the
+		// choice then keeps it as it is or deletes it.
+		s.held = !s.stopped && !s.selfStopped
+		if s.held {
+			if err := c.rec.Stop(s.id, true); err != nil {
+				c.slog().Error().Err(err).Msg("stop recording after withdrawal")
+			}
 		}
+		s.resuming = false
 		s.stopped, s.withdrawn = true, true
 		c.stopTimer(timerMaxWarn)
 		c.stopTimer(timerMaxLen)
@@ -734,14 +794,20 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 				return fmt.Errorf("delete the recording: %w", err)
 			}
 			c.slog().Info().Msg("withdrawn recording deleted")
-		} else {
+		} else if s.held {
 			// The recorder held the withdrawn audio out of the upload
-			// queue; only this explicit choice releases it.
+			// queue; only this explicit choice releases it. If the
+			// release fails the audio stays held on the device (never
+			// uploaded, never deleted) for an admin, as after a power
+			// cut: the room still leaves this screen.
 			if err := c.rec.Keep(s.id); err != nil {
-				c.slog().Error().Err(err).Msg("keep recording")
-				return fmt.Errorf("keep the recording: %w", err)
+				c.slog().Error().Err(err).Msg("keep recording: it stays held on the device")
+				s.alerts = append(s.alerts, room.Alert{Code: room.AlertKeepFailed, Message: journalAlerts[room.AlertKeepFailed], Since: c.now()})
+			} else {
+				c.slog().Info().Msg("withdrawn recording kept")
 			}
-			c.slog().Info().Msg("withdrawn recording kept")
+		} else {
+			c.slog().Info().Msg("withdrawn after the recording had stopped: what was recorded is kept")
 		}
 		st.step = room.StepInSession
 		return nil
@@ -863,7 +929,7 @@ func (c *Core) pinResult(counselor string) {
 		c.checker.RunChecks("maintenance")
 	case room.StepEndPIN:
 		s := st.sess
-		if s.recorded && !s.stopped {
+		if s.recorded && !s.stopped && !s.selfStopped {
 			if err := c.rec.Stop(s.id, false); err != nil {
 				c.slog().Error().Err(err).Msg("stop recording at session end")
 			}
@@ -875,6 +941,7 @@ func (c *Core) pinResult(counselor string) {
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 		c.slog().Info().Str("counselor", counselor).Msg("session ended by counselor: feedback")
 	}
+	c.persist() // the end is on disk before the screen hears of it
 	reply <- nil
 }
 
@@ -900,6 +967,7 @@ func (c *Core) openSession(failing []string) {
 	}
 	st.step = room.StepParticipants
 	st.recSt = room.RecorderStatus{State: room.RecorderIdle}
+	c.observeSession(true)
 	c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	l := c.slog().Info().Str("counselor", st.counselor)
 	if st.overridden {
@@ -915,10 +983,10 @@ func (c *Core) enterSession() {
 	c.st.step = room.StepInSession
 }
 
-func (c *Core) startRecording() {
-	s := c.st.sess
+// sessionInfo is what the recorder is told of a consented session.
+func (c *Core) sessionInfo(s *sessionState) room.SessionInfo {
 	first := s.decisions[0]
-	info := room.SessionInfo{
+	return room.SessionInfo{
 		ID:          s.id,
 		CounselorID: s.counselor,
 		Started:     s.started,
@@ -929,10 +997,16 @@ func (c *Core) startRecording() {
 			TextSHA256:    first.TextSHA256,
 			Language:      first.Language,
 			Decisions:     slices.Clone(s.decisions),
+			Resumed:       slices.Clone(s.resumptions),
 		},
 		ChecksOverridden: s.overridden,
 		OverrideReason:   s.override,
 	}
+}
+
+func (c *Core) startRecording() {
+	s := c.st.sess
+	info := c.sessionInfo(s)
 	// Forget any report from before this Start: Recording must follow what
 	// the recorder says from now on.
 	c.st.recSt = room.RecorderStatus{SessionID: s.id, State: room.RecorderStarting}
@@ -945,6 +1019,7 @@ func (c *Core) startRecording() {
 		return
 	}
 	s.recorded = true
+	s.recStarted = c.now()
 	c.slog().Info().Int("participants", s.participants).Msg("all participants consented: recording started")
 	if c.cfg.MaxLength > 0 {
 		if w := c.cfg.MaxLength - c.cfg.Flow.MaxLengthWarn.Duration; w > 0 && c.cfg.Flow.MaxLengthWarn.Duration > 0 {
@@ -957,7 +1032,7 @@ func (c *Core) startRecording() {
 func (c *Core) closeSession(rating int, abandoned bool) {
 	st := &c.st
 	s := st.sess
-	if s.recorded && !s.stopped {
+	if s.recorded && !s.stopped && !s.selfStopped {
 		// Not reachable through the flow (end stops first); kept so that
 		// no path can leave a capture running for a closed session.
 		if err := c.rec.Stop(s.id, false); err != nil {
@@ -969,9 +1044,27 @@ func (c *Core) closeSession(rating int, abandoned bool) {
 	c.uploader.SessionEnded(room.Summary{
 		ID: s.id, Started: s.started, Ended: c.now(), Participants: s.participants,
 		WantRecording: s.want, Declined: s.declined, Recorded: s.recorded, Withdrawn: s.withdrawn,
-		Abandoned: abandoned, Feedback: rating,
+		Abandoned: abandoned, Feedback: rating, Resumed: len(s.resumptions),
 	})
+	c.observeSession(false)
 	c.toDoor()
+	// During the session the microphone check only deferred or followed
+	// the recording: judge the room again now that it is free.
+	c.checker.RunChecks("after-session")
+}
+
+// observeSession tells a recorder that wants to know that the session
+// opened or closed.
+func (c *Core) observeSession(open bool) {
+	o, ok := c.rec.(SessionObserver)
+	if !ok || c.st.sess == nil {
+		return
+	}
+	if open {
+		o.SessionOpened(c.st.sess.id)
+	} else {
+		o.SessionClosed(c.st.sess.id)
+	}
 }
 
 // toDoor leaves whatever flow is open, closing no session (closeSession
@@ -1029,7 +1122,7 @@ func (c *Core) timeout(k timerKind) {
 			c.slog().Info().Msg("maximum session length near")
 		}
 	case timerMaxLen:
-		if s := st.sess; s != nil && s.recorded && !s.stopped {
+		if s := st.sess; s != nil && s.recorded && !s.stopped && !s.selfStopped {
 			if err := c.rec.Stop(s.id, false); err != nil {
 				c.slog().Error().Err(err).Msg("stop recording at maximum length")
 			}
@@ -1127,6 +1220,9 @@ func (c *Core) build() room.Snapshot {
 		s.Alerts = append(s.Alerts, ss.alerts...)
 		s.Message = ss.message
 		s.Notice = ss.notice
+		if ss.notice == room.NoticeRecordingResumed {
+			s.ResumedGap = ss.resumedGap
+		}
 	}
 	if len(s.Alerts) == 0 {
 		s.Alerts = nil

@@ -55,6 +55,9 @@ type invariantChecker struct {
 	// Coverage counters, so a test can tell that sequences reach the
 	// interesting states.
 	sawRecording, sawWithdrawal, sawStart int
+
+	ops     []byte // every (op, arg) applied so far, for replays
+	escapes int    // door-reachability checks made
 }
 
 func newInvariantChecker(t testing.TB) *invariantChecker {
@@ -69,14 +72,86 @@ func newInvariantChecker(t testing.TB) *invariantChecker {
 func (ic *invariantChecker) run(data []byte) {
 	for i := 0; i+1 < len(data); i += 2 {
 		desc := ic.step(data[i]%numOps, data[i+1])
-		ic.check(fmt.Sprintf("op %d (%s)", i/2, desc))
+		where := fmt.Sprintf("op %d (%s)", i/2, desc)
+		ic.check(where)
+		ic.checkEscape(where)
 		if ic.t.Failed() {
 			return
 		}
 	}
 }
 
+// checkEscape checks the invariant "from every reachable state, the door
+// is reachable with screen intents alone": the sequence so far is replayed
+// on a fresh core, then only the screen's own intents (cancel, end with the
+// PIN, keep or delete, skip feedback) are sent. Waiting out a PIN lockout is
+// the one wait allowed (it is a designed pause, not a trap).
+func (ic *invariantChecker) checkEscape(where string) {
+	ic.t.Helper()
+	ic.escapes++
+	for _, choice := range []room.IntentKind{room.IntentWithdrawKeep, room.IntentWithdrawDelete} {
+		re := &invariantChecker{
+			t: ic.t, cfg: ic.cfg,
+			h:        newHarnessWith(ic.t, ic.cfg, false, func(c *session.Core) { session.SetVerify(c, func(_, pin string) bool { return pin == goodPIN }) }),
+			accepted: map[string][]int{}, withdrew: map[string]bool{}, started: map[string]bool{}, lastRep: map[string]room.RecorderState{},
+		}
+		for i := 0; i+1 < len(ic.ops); i += 2 {
+			re.step(ic.ops[i], ic.ops[i+1])
+		}
+		err := escapeToDoor(re.h, choice, ic.cfg.Flow.LockoutFor.Duration)
+		re.h.stop()
+		if err != nil {
+			ic.t.Errorf("%s: the door is not reachable with screen intents (%s at the withdraw choice): %v\nreplay: %v", where, choice, err, ic.ops)
+			return
+		}
+		if s := ic.h.snap(); s.Step != room.StepWithdrawChoice {
+			return // the choice matters only there
+		}
+	}
+}
+
+// escapeToDoor sends the screen's intents that lead from each step to the
+// door.
+func escapeToDoor(h *harness, choice room.IntentKind, lockout time.Duration) error {
+	var path []string
+	for range 16 {
+		s := h.snap()
+		path = append(path, string(s.Step))
+		var ins []room.Intent
+		switch s.Step {
+		case room.StepDoor:
+			return nil
+		case room.StepPIN, room.StepMaintenancePIN, room.StepChecklist, room.StepMaintenance,
+			room.StepParticipants, room.StepRecordChoice, room.StepConsent:
+			ins = []room.Intent{{Kind: room.IntentCancel}}
+		case room.StepInSession:
+			ins = []room.Intent{{Kind: room.IntentEnd}}
+		case room.StepEndPIN:
+			if !s.LockedUntil.IsZero() {
+				h.advance(lockout)
+				continue
+			}
+			ins = cat(room.Intent{Kind: room.IntentPINBack}, room.Intent{Kind: room.IntentPINBack}, room.Intent{Kind: room.IntentPINBack},
+				room.Intent{Kind: room.IntentPINBack}, room.Intent{Kind: room.IntentPINBack}, room.Intent{Kind: room.IntentPINBack},
+				room.Intent{Kind: room.IntentPINBack}, room.Intent{Kind: room.IntentPINBack}, pinIntents(goodPIN))
+		case room.StepWithdrawChoice:
+			ins = []room.Intent{{Kind: choice}}
+		case room.StepFeedback:
+			ins = []room.Intent{{Kind: room.IntentFeedback, Rating: 0}}
+		default:
+			return fmt.Errorf("unknown step %q", s.Step)
+		}
+		for _, in := range ins {
+			if err := h.send(in); err != nil {
+				return fmt.Errorf("at %s, %s refused: %w (path %v)", s.Step, in.Kind, err, path)
+			}
+		}
+	}
+	return fmt.Errorf("still not at the door after %v", path)
+}
+
 func (ic *invariantChecker) step(op, arg byte) string {
+	ic.ops = append(ic.ops, op, arg)
 	h := ic.h
 	before := h.snap()
 	sid := before.SessionID
@@ -179,6 +254,9 @@ func (ic *invariantChecker) step(op, arg byte) string {
 	case opReport:
 		states := []room.RecorderState{room.RecorderRecording, room.RecorderRecording, room.RecorderStarting, room.RecorderFault, room.RecorderStopped, room.RecorderIdle}
 		st := states[int(arg)%len(states)]
+		if st == room.RecorderStopped && sid != "" {
+			h.rec.StoppedByItself(sid) // the real recorder's capture is over
+		}
 		h.core.RecorderChanged(room.RecorderStatus{SessionID: sid, State: st})
 		session.Sync(h.core)
 		if sid != "" {
@@ -365,6 +443,11 @@ func TestRandomSequences(t *testing.T) {
 				data = append(data, op, arg)
 				desc := ic.step(op, arg)
 				ic.check(fmt.Sprintf("op %d (%s)", j, desc))
+				// Replays cost O(n) each: check the door is reachable at
+				// a random quarter of the ops and at the last.
+				if r.IntN(4) == 0 || j == 59 {
+					ic.checkEscape(fmt.Sprintf("op %d (%s)", j, desc))
+				}
 				if t.Failed() {
 					return
 				}

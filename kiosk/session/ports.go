@@ -24,6 +24,23 @@ type Recorder interface {
 	Discard(sessionID string) error
 }
 
+// Suspender is a Recorder that can suspend a session at the daemon's stop:
+// it seals what it wrote without finishing the session, so that a resumed
+// recording (SessionInfo.Resume) continues it as one session. The core
+// suspends instead of stopping when it keeps a journal.
+type Suspender interface {
+	Suspend(sessionID string) error
+}
+
+// SessionObserver is a Recorder told when a session opens and closes
+// (recorded or not), so that nothing opens the capture device during an open
+// session that is not recording: the microphone check defers to it.
+// SessionOpened may wait briefly (a check holding the device closes it).
+type SessionObserver interface {
+	SessionOpened(sessionID string)
+	SessionClosed(sessionID string)
+}
+
 // Checker runs equipment and environment checks. Results arrive later through
 // Core.ChecksUpdated, so a slow sensor never blocks the core.
 type Checker interface {

@@ -83,8 +83,8 @@ func TestWholeSession(t *testing.T) {
 	if len(c.Decisions) != 2 || !c.Decisions[0].Consented || !c.Decisions[1].Consented || c.Decisions[1].Participant != 2 {
 		t.Errorf("decisions = %+v", c.Decisions)
 	}
-	if got := h.chk.Calls(); len(got) != 1 || got[0].Reason != "pre-session" {
-		t.Errorf("checker calls = %+v, want one pre-session run", got)
+	if got := h.chk.Calls(); len(got) != 2 || got[0].Reason != "pre-session" || got[1].Reason != "after-session" {
+		t.Errorf("checker calls = %+v, want a pre-session and an after-session run", got)
 	}
 	if got := h.up.Calls(); len(got) != 1 || got[0].SessionID != "s1" || got[0].Feedback != 4 {
 		t.Errorf("uploader calls = %+v", got)

@@ -54,6 +54,10 @@ type Status struct {
 	// first, and the last session whose upload completed (since start).
 	Sessions     []room.SessionUpload `json:"sessions"`
 	LastUploaded *room.LastUpload     `json:"last_uploaded,omitempty"`
+
+	// ResumedGapS: the session's recording resumed after the daemon's
+	// restart; nothing was recorded for this many seconds.
+	ResumedGapS float64 `json:"resumed_gap_s,omitempty"`
 }
 
 // Server is the loopback status endpoint.
@@ -142,6 +146,7 @@ func BuildStatus(src Sources) Status {
 		}
 		st.LastUploaded = r.LastUploaded
 	}
+	st.ResumedGapS = snap.ResumedGap.Seconds()
 	return st
 }
 

@@ -108,6 +108,7 @@ var catalogs = map[string]map[Msg]string{
 		"session.stopped":    "Recording stopped",
 		"session.failed":     "Not recorded: the recorder could not start",
 		"session.maxlen":     "Recording stopped: the maximum length was reached",
+		"session.resumed":    "Recording resumed after an interruption ({d} not recorded)",
 		"session.level":      "Mic",
 		"session.alerts":     "For the counselor",
 		"session.overridden": "Started despite a failed required check",
@@ -120,6 +121,8 @@ var catalogs = map[string]map[Msg]string{
 		"alert.other":              "Equipment alert",
 		"alert.max_length_reached": "Maximum length reached",
 		"alert.recorder_failed":    "Recorder could not start",
+		"alert.keep_failed":        "Kept recording held on the device",
+		"alert.spool_write_failed": "Storage write failing",
 
 		"withdraw.title":  "Recording stopped",
 		"withdraw.sub":    "Keep what was recorded so far, or delete it?",
@@ -146,6 +149,7 @@ var catalogs = map[string]map[Msg]string{
 
 		"dur.min":  "{m} min",
 		"dur.hmin": "{h} h {m} min",
+		"dur.msec": "{m} min {s} s",
 	},
 	"zh": {
 		"lang.en": "English",
@@ -238,6 +242,7 @@ var catalogs = map[string]map[Msg]string{
 		"session.stopped":    "录音已停止",
 		"session.failed":     "未录音：录音\u200b设备\u200b无法\u200b启动",
 		"session.maxlen":     "录音\u200b已停止：已\u200b达到\u200b最长\u200b时长",
+		"session.resumed":    "中断后\u200b录音\u200b已\u200b恢复（{d} 未\u200b录音）",
 		"session.level":      "麦克风",
 		"session.alerts":     "咨询师提示",
 		"session.overridden": "有\u200b必需\u200b检查\u200b未\u200b通过，已\u200b强制\u200b开始",
@@ -250,6 +255,8 @@ var catalogs = map[string]map[Msg]string{
 		"alert.other":              "设备提示",
 		"alert.max_length_reached": "已达到最长时长",
 		"alert.recorder_failed":    "录音设备无法启动",
+		"alert.keep_failed":        "保留的录音暂存于设备",
+		"alert.spool_write_failed": "存储写入失败",
 
 		"withdraw.title":  "录音已停止",
 		"withdraw.sub":    "保留\u200b还是\u200b删除\u200b已录制的\u200b内容？",
@@ -276,6 +283,7 @@ var catalogs = map[string]map[Msg]string{
 
 		"dur.min":  "{m} 分钟",
 		"dur.hmin": "{h} 小时 {m} 分钟",
+		"dur.msec": "{m} 分 {s} 秒",
 	},
 }
 

@@ -605,7 +605,7 @@ func (b *builder) inSession() {
 
 	// A plain sentence about recording, said to the room.
 	if m := b.sessionMessage(); m != "" {
-		b.msg(R(28, 168, 744, 44), ColText, TextStyle{Size: 26, MinSize: 14, Bold: true, Wrap: true}, m)
+		b.msg(R(28, 168, 744, 44), ColText, TextStyle{Size: 26, MinSize: 14, Bold: true, Wrap: true}, m, "d", b.gap())
 	}
 
 	// Counselor-facing notes and alerts: codes only, never client
@@ -667,6 +667,8 @@ func (b *builder) sessionMessage() Msg {
 		return "session.maxlen"
 	case room.NoticeRecorderStopped:
 		return "session.stopped"
+	case room.NoticeRecordingResumed:
+		return "session.resumed"
 	}
 	switch {
 	case s.Withdrawn:

@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -272,6 +273,9 @@ func HashFile(path string) (int64, string, error) {
 type RecoverOptions struct {
 	RoomID, DeviceID string
 	Format           manifest.Format // used when the journal is missing
+	// Open names sessions Recover leaves unfinished: the session core
+	// resumes their recording (Reopen) after a restart.
+	Open []string
 }
 
 // Recovered describes one session recovery sealed.
@@ -316,6 +320,9 @@ func (s Spool) Recover(o RecoverOptions) ([]Recovered, error) {
 			continue
 		}
 		if _, err := os.Stat(s.HeldPath(id)); err == nil {
+			continue
+		}
+		if slices.Contains(o.Open, id) {
 			continue
 		}
 		rec, err := s.recoverSession(id, o)

@@ -126,6 +126,8 @@ const (
 // manifest (yet).
 func summaryState(s room.Summary) string {
 	switch {
+	case s.Interrupted:
+		return "interrupted" // open at a crash, not back within the resume window
 	case s.Abandoned:
 		return "abandoned"
 	case s.Declined:

@@ -198,6 +198,14 @@ func Cases(lang string) []Case {
 		})
 	}
 	add("session-unrecorded", func(s *room.Snapshot) { *s = inSession(*s); s.Step = room.StepInSession })
+	add("session-resumed", func(s *room.Snapshot) {
+		*s = inSession(*s)
+		s.Step = room.StepInSession
+		s.WantRecording, s.Recorded, s.Recording = true, true, true
+		s.Recorder = room.RecorderRecording
+		s.Notice, s.ResumedGap = room.NoticeRecordingResumed, 74*time.Second
+		s.Alerts = []room.Alert{{Code: "spool_write_failed", Since: Now}, {Code: "keep_failed", Since: Now}}
+	})
 	add("withdraw", func(s *room.Snapshot) {
 		*s = inSession(*s)
 		s.Step = room.StepWithdrawChoice

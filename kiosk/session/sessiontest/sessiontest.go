@@ -27,11 +27,34 @@ type Call struct {
 // Recorder is a fake session.Recorder. With a Report function set, it
 // behaves like the real one: Start reports starting then recording, Stop
 // reports stopped.
+//
+// Like the real recorder it holds a withdrawn session only when the
+// withdrawal stopped a running capture, and Keep of a session it does not
+// hold fails ("no withdrawn session awaiting a choice").
 type Recorder struct {
 	mu       sync.Mutex
 	calls    []Call
 	report   func(room.RecorderStatus)
 	startErr error
+	running  map[string]bool
+	held     map[string]bool
+}
+
+// ErrNotHeld is what Keep returns for a session the fake does not hold.
+var ErrNotHeld = errors.New("sessiontest: no withdrawn session awaiting a choice")
+
+// StoppedByItself tells the fake that the session's capture ended on its own
+// (disk floor): a later withdrawal holds nothing.
+func (r *Recorder) StoppedByItself(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.running, id)
+}
+
+func (r *Recorder) init() {
+	if r.running == nil {
+		r.running, r.held = map[string]bool{}, map[string]bool{}
+	}
 }
 
 // SetReport makes the fake report its state, typically to core.RecorderChanged.
@@ -52,6 +75,10 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 	r.mu.Lock()
 	r.calls = append(r.calls, Call{Op: "start", SessionID: info.ID, Info: info})
 	report, err := r.report, r.startErr
+	r.init()
+	if err == nil {
+		r.running[info.ID] = true
+	}
 	r.mu.Unlock()
 	if err != nil {
 		return err
@@ -67,6 +94,11 @@ func (r *Recorder) Stop(id string, withdrawn bool) error {
 	r.mu.Lock()
 	r.calls = append(r.calls, Call{Op: "stop", SessionID: id, Withdrawn: withdrawn})
 	report := r.report
+	r.init()
+	if withdrawn && r.running[id] {
+		r.held[id] = true
+	}
+	delete(r.running, id)
 	r.mu.Unlock()
 	if report != nil {
 		report(room.RecorderStatus{SessionID: id, State: room.RecorderStopped})
@@ -78,6 +110,11 @@ func (r *Recorder) Keep(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, Call{Op: "keep", SessionID: id})
+	r.init()
+	if !r.held[id] {
+		return ErrNotHeld
+	}
+	delete(r.held, id)
 	return nil
 }
 
@@ -85,6 +122,9 @@ func (r *Recorder) Discard(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, Call{Op: "discard", SessionID: id})
+	r.init()
+	delete(r.held, id)
+	delete(r.running, id)
 	return nil
 }
 
@@ -250,4 +290,67 @@ func (c *Clock) Pending() int {
 		}
 	}
 	return n
+}
+
+// Journal is an in-memory session.JournalStore.
+type Journal struct {
+	mu      sync.Mutex
+	b       []byte
+	saves   int
+	failErr error
+}
+
+// Save implements session.JournalStore.
+func (j *Journal) Save(b []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.failErr != nil {
+		return j.failErr
+	}
+	j.b = slices.Clone(b)
+	j.saves++
+	return nil
+}
+
+// Load implements session.JournalStore.
+func (j *Journal) Load() ([]byte, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.b), nil
+}
+
+// Clear implements session.JournalStore.
+func (j *Journal) Clear() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = nil
+	return nil
+}
+
+// Bytes returns the journal as stored (nil: none).
+func (j *Journal) Bytes() []byte {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.b)
+}
+
+// Set replaces the stored journal (a damaged one, in tests).
+func (j *Journal) Set(b []byte) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.b = slices.Clone(b)
+}
+
+// Saves counts successful saves.
+func (j *Journal) Saves() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.saves
+}
+
+// Fail makes Save fail with err (nil: succeed again).
+func (j *Journal) Fail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.failErr = err
 }
