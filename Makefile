@@ -14,8 +14,9 @@ AGE_VERSION   := v1.3.1
 # Build: ebiten (X11/GL) and malgo (gcc; ALSA loaded at run time).
 APT_BUILD := gcc libc6-dev pkg-config libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev \
              libxi-dev libxxf86vm-dev libgl-dev libasound2-dev
-# Run and test: an X server, taps and screenshots, speech and audio tools, a CJK font.
-APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl
+# Run and test: an X server, taps and screenshots, speech and audio tools, a CJK font,
+# and a browser for the console's tests (headless, driven by chromedp).
+APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl chromium
 APT_ARM64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 TEST_TIMEOUT ?= 60m
@@ -57,11 +58,13 @@ run: deps build
 # speech, Xvfb). Test binaries that import ebiten need a display, so the whole
 # run has one; tests that take screenshots start their own.
 test: deps
+	$(GO) vet -tags bench ./...   # the benchmarks compile too (they run only in make bench)
 	xvfb-run -a $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags bench ./...
 
 # Figures as ratios against baselines measured in the same run; see bench/REPORT.md.
 # Each figure is a JSON file in bench/figures (committed: the report is made

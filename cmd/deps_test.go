@@ -56,6 +56,8 @@ var rules = []struct {
 		{"filippo.io/age", "the screen holds no keys and encrypts nothing"},
 	})},
 	{"roomkiosk/cmd/roomctl", true, bans(display, agpl, device, []ban{stateMachine})},
+	{"roomkiosk/sync/console", true, bans(display, agpl, device, []ban{stateMachine,
+		{"github.com/chromedp/", "the browser driver is for the console's tests only"}})},
 	// The core decides; it does no IO and links no device, display or
 	// storage code, so every rule is tested anywhere with a fake clock.
 	{"roomkiosk/kiosk/session", true, bans(display, device, []ban{

@@ -49,6 +49,8 @@ usage:
   roomctl deletions apply --session ID --room R [--confirm]
                                            carry out one request; a suspicious one needs --confirm
   roomctl audit [--since DATE] [--json]    who pulled, deleted or provisioned what, and when
+  roomctl console -i IDENTITY [--listen 127.0.0.1:8070] [--tls-cert FILE --tls-key FILE]
+                                           the fleet, room histories, sessions and playback in a browser
   roomctl version
 
 server commands take the admin connection from flags or the environment:
@@ -123,6 +125,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.status(ctx, rest)
 	case "audit":
 		err = a.audit(ctx, rest)
+	case "console":
+		err = a.console(ctx, rest)
 	case "revoke":
 		err = a.revoke(ctx, rest)
 	case "deletions":

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/control"
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/archive"
 )

@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/manifest"
@@ -30,7 +31,7 @@ import (
 
 // recordSpool records n sessions of d each (in-memory microphone, as fast
 // as the recorder takes it) into a spool and returns their manifests.
-func recordSpool(t *testing.T, spool, room string, rcpt age.Recipient, n int, d time.Duration) []*manifest.Manifest {
+func recordSpool(t *testing.T, spool, roomID string, rcpt age.Recipient, n int, d time.Duration) []*manifest.Manifest {
 	t.Helper()
 	pcm := speechStream(t, time.Duration(n)*d)
 	cfg := recorder.Default()
@@ -42,7 +43,7 @@ func recordSpool(t *testing.T, spool, room string, rcpt age.Recipient, n int, d 
 	base := time.Now().UTC().Add(-time.Hour)
 	for i := 0; i < n; i++ {
 		src := &recordertest.Source{PCM: pcm[i*per : (i+1)*per], Chunk: feedChunk}
-		rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{rcpt}, RoomID: room, DeviceID: room, Source: src, Log: zerolog.Nop()})
+		rec, err := recorder.New(recorder.Options{Config: cfg, Recipients: []age.Recipient{rcpt}, RoomID: roomID, DeviceID: roomID, Source: src, Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,18 +83,18 @@ func TestBenchMinIOOutage(t *testing.T) {
 	const restarts = 5
 	bin := binaries(t)
 	adm := newAdmin(t, bin)
-	room := "outage-101"
+	roomID := "outage-101"
 	creds := filepath.Join(t.TempDir(), "credentials.toml")
-	adm.run(t, "", "provision", room, "--apply", "--credentials-out", creds)
+	adm.run(t, "", "provision", roomID, "--apply", "--credentials-out", creds)
 	rcpt, err := age.ParseX25519Recipient(adm.recipient)
 	if err != nil {
 		t.Fatal(err)
 	}
 	spool := t.TempDir()
-	ms := recordSpool(t, spool, room, rcpt, 10, 12*time.Second)
+	ms := recordSpool(t, spool, roomID, rcpt, 10, 12*time.Second)
 	want := map[string]string{} // key -> sha256 of the ciphertext ("" for manifests)
 	for _, m := range ms {
-		p := archive.SessionPrefix(room, m.Started, m.SessionID)
+		p := archive.SessionPrefix(roomID, m.Started, m.SessionID)
 		for _, s := range m.Segments {
 			want[p+s.Name] = s.SHA256
 		}
@@ -104,7 +105,7 @@ func TestBenchMinIOOutage(t *testing.T) {
 	ucfg.Endpoint, ucfg.Bucket, ucfg.CredentialsFile = adm.srv.Endpoint, bucket, creds
 	ucfg.BandwidthKBps = 160 // spread the upload over the restarts
 	ucfg.BackoffMax.Duration = time.Second
-	u, err := upload.New(ucfg, room, room, spool, t.TempDir(), zerolog.Nop(), upload.WithRetryBase(100*time.Millisecond))
+	u, err := upload.New(ucfg, roomID, roomID, spool, t.TempDir(), zerolog.Nop(), upload.WithRetryBase(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestBenchMinIOOutage(t *testing.T) {
 	lctx, lcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer lcancel()
 	versions := map[string]int{}
-	for o := range cl.ListObjects(lctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/sessions/", Recursive: true, WithVersions: true}) {
+	for o := range cl.ListObjects(lctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/sessions/", Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -184,7 +185,7 @@ func TestBenchMinIOOutage(t *testing.T) {
 	var o outcome
 	for i, m := range ms {
 		sg := m.Segments[rng.IntN(len(m.Segments))]
-		key := archive.SessionPrefix(room, m.Started, m.SessionID) + sg.Name
+		key := archive.SessionPrefix(roomID, m.Started, m.SessionID) + sg.Name
 		obj, err := cl.GetObject(lctx, bucket, key, minio.GetObjectOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -214,7 +215,7 @@ func TestBenchMinIOOutage(t *testing.T) {
 		}
 		out := filepath.Join(t.TempDir(), "pulled.wav")
 		o.feed(t, fmt.Sprintf("pull of %s with %s %s", m.SessionID, what, sg.Name), sg.Name, func() error {
-			stdout, stderr, err := adm.try("", "pull", m.SessionID, "-i", adm.key, "-o", out, "--room", room)
+			stdout, stderr, err := adm.try("", "pull", m.SessionID, "-i", adm.key, "-o", out, "--room", roomID)
 			if err == nil {
 				return nil
 			}

@@ -18,7 +18,7 @@ import (
 	"roomkiosk/sync/archive"
 )
 
-const room = "e2e-101"
+const roomID = "e2e-101"
 
 // kiosk is the appliance as a passer-by, a counselor and clients meet it:
 // the screen on the door, tapped through /ui.
@@ -138,7 +138,7 @@ func TestAppliance(t *testing.T) {
 	bin := binaries(t)
 	adm := newAdmin(t, bin)
 	mic := startMic(t, 10*time.Minute)
-	dev := provision(t, adm, bin, room, mic, 5*time.Second)
+	dev := provision(t, adm, bin, roomID, mic, 5*time.Second)
 	dev.start(t)
 
 	x := screentest.StartX(t)
@@ -233,7 +233,7 @@ func TestAppliance(t *testing.T) {
 	var rows []archive.Session
 	byID := map[string]archive.Session{}
 	waitFor(t, "the recorded, declined and interrupted sessions listed", time.Minute, func() bool {
-		rows = adm.sessions(t, room)
+		rows = adm.sessions(t, roomID)
 		clear(byID)
 		for _, r := range rows {
 			byID[r.Session] = r
@@ -267,7 +267,7 @@ func TestAppliance(t *testing.T) {
 	defer cancel()
 	cl := adm.srv.Client(t)
 	var s2Keys []string
-	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/", Recursive: true}) {
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/", Recursive: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -284,19 +284,19 @@ func TestAppliance(t *testing.T) {
 	t.Logf("declined session objects: %q", s2Keys)
 	// The maintenance log (every check round) reaches the bucket too.
 	checkLogs := 0
-	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/checks/", Recursive: true}) {
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/checks/", Recursive: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
 		checkLogs++
 	}
 	if checkLogs == 0 {
-		t.Errorf("no maintenance log under rooms/%s/checks/", room)
+		t.Errorf("no maintenance log under rooms/%s/checks/", roomID)
 	}
 
 	// Withdrawn with delete: no version of any of its audio ever reached
 	// the bucket (the session was held on the device until the choice).
-	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/sessions/", Recursive: true, WithVersions: true}) {
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/sessions/", Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -307,7 +307,7 @@ func TestAppliance(t *testing.T) {
 	// The admin carries out the deletion request: nothing of the withdrawn
 	// session's audio is left, and pull refuses it.
 	t.Logf("roomctl deletions apply:\n%s", adm.run(t, "", "deletions", "apply"))
-	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + room + "/sessions/", Recursive: true, WithVersions: true}) {
+	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/sessions/", Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
 		}
@@ -315,12 +315,12 @@ func TestAppliance(t *testing.T) {
 			t.Errorf("deleted session: %s (version %s) is still stored", o.Key, o.VersionID)
 		}
 	}
-	if _, stderr, err := adm.try("", "pull", sw, "-i", adm.key, "-o", filepath.Join(t.TempDir(), "sw.wav"), "--room", room); err == nil {
+	if _, stderr, err := adm.try("", "pull", sw, "-i", adm.key, "-o", filepath.Join(t.TempDir(), "sw.wav"), "--room", roomID); err == nil {
 		t.Errorf("roomctl pull of the deleted session succeeded")
 	} else {
 		t.Logf("pull of the deleted session: %s", strings.TrimSpace(stderr))
 	}
-	for _, r := range adm.sessions(t, room) {
+	for _, r := range adm.sessions(t, roomID) {
 		if r.Session == sw {
 			if r.State != "deleted" {
 				t.Errorf("the withdrawn session after deletions apply: state %q, want deleted", r.State)
@@ -329,7 +329,7 @@ func TestAppliance(t *testing.T) {
 	}
 
 	// roomctl pull: session 1 is byte-exact what was fed.
-	pcm1 := adm.pull(t, room, s1)
+	pcm1 := adm.pull(t, roomID, s1)
 	m1, err := locate(mic.stream, pcm1)
 	if err != nil {
 		t.Fatalf("session 1: %v", err)
@@ -343,7 +343,7 @@ func TestAppliance(t *testing.T) {
 	}
 
 	// Session 3: everything up to at most one age chunk before the kill.
-	pcm3 := adm.pull(t, room, s3)
+	pcm3 := adm.pull(t, roomID, s3)
 	m3, err := locate(mic.stream, pcm3)
 	if err != nil {
 		t.Fatalf("session 3: %v", err)
@@ -379,12 +379,12 @@ func TestAppliance(t *testing.T) {
 		return true
 	}
 	if !free(30 * time.Second) {
-		t.Fatalf("roomctl status: room %s not Free with good required checks; last:\n%s", room, last)
+		t.Fatalf("roomctl status: room %s not Free with good required checks; last:\n%s", roomID, last)
 	}
 	t.Logf("taps not seen by the screen at once and made again: %d", k.Missed)
 	out := adm.run(t, "", "status")
 	t.Logf("roomctl status:\n%s", out)
-	t.Logf("roomctl sessions:\n%s", adm.run(t, "", "sessions", "--room", room))
+	t.Logf("roomctl sessions:\n%s", adm.run(t, "", "sessions", "--room", roomID))
 	if strings.Contains(dev.logTail(1<<20), pinCode+"\"") {
 		t.Error("the daemon logged the PIN")
 	}
@@ -400,7 +400,7 @@ func roomFreeAndGood(t *testing.T, out string, last *string) bool {
 		t.Fatalf("roomctl status --json: %v\n%s", err, out)
 	}
 	for _, r := range rs {
-		if r.Room != room || r.Status == nil {
+		if r.Room != roomID || r.Status == nil {
 			continue
 		}
 		if r.Status.Door != "free" || r.Status.Recording || r.Stale || len(r.Failing) != 0 || len(r.Status.Checks) == 0 {

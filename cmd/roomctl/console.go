@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"roomkiosk/sync/admin"
+	"roomkiosk/sync/archive"
+	"roomkiosk/sync/console"
+)
+
+// console serves the archive to a browser until ctx ends.
+func (a *app) console(ctx context.Context, args []string) error {
+	fs := a.newFlags("console")
+	var cf connFlags
+	cf.register(fs)
+	listen := fs.String("listen", "127.0.0.1:8070", "`address` to listen on; anything but loopback needs --tls-cert and --tls-key")
+	idFile := fs.String("i", "", "age identity `file` (from roomctl keygen): decrypts consent records and audio in this process")
+	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM)")
+	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	if *idFile == "" {
+		return usagef("console: missing -i IDENTITY")
+	}
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return usagef("console: --listen %q: %v", *listen, err)
+	}
+	loopback := console.IsLoopback(*listen)
+	useTLS := *certFile != "" || *keyFile != ""
+	if useTLS && (*certFile == "" || *keyFile == "") {
+		return usagef("console: --tls-cert and --tls-key go together")
+	}
+	if !loopback && !useTLS {
+		return usagef("console: --listen %s is not a loopback address: it needs --tls-cert and --tls-key (the pages carry consent records and audio)", *listen)
+	}
+	ids, err := readIdentities(*idFile)
+	if err != nil {
+		return err
+	}
+	c, cl, err := a.client(&cf)
+	if err != nil {
+		return err
+	}
+	opts := console.Options{
+		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32},
+		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey},
+		Identities: ids,
+		Secure:     useTLS,
+		Log:        a.stderr,
+	}
+	if !loopback {
+		opts.Token = console.NewToken()
+	}
+	srv, err := console.New(opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if useTLS {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("console: load TLS certificate: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	if useTLS {
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	if opts.Token != "" {
+		url += "?token=" + opts.Token
+	}
+	fmt.Fprintf(a.stdout, "roomctl console on %s\n", url)
+	if opts.Token != "" {
+		fmt.Fprintln(a.stdout, "open that URL once (it carries the access token); keep it private")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("console: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("console: shut down: %w", err)
+	}
+	return nil
+}

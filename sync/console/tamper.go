@@ -1,0 +1,25 @@
+package console
+
+import "roomkiosk/sync/archive"
+
+// tamperFlag and tamperDetail are the one place that reads the archive
+// reader's tamper verdict for a session (a device wrote over one of its
+// objects after the upload; the reader trusts the first versions), so the
+// pages follow the reader rather than judging objects themselves.
+func tamperFlag(s archive.Session) bool { return s.Tampered }
+
+func tamperDetail(s archive.Session) []string { return s.TamperedKeys }
+
+// deletionVerdict is the reader's verdict on a deletion request: "" when
+// the session's first versions back it, else why not (unreadable, naming
+// another room or session, or not backed: suspicious).
+func deletionVerdict(r archive.DeletionRequest) string {
+	if r.Error != "" {
+		return r.Error
+	}
+	return r.Why
+}
+
+// TamperAware says whether the archive reader this console is built on
+// flags tampered sessions (the browser test checks the flag only then).
+const TamperAware = true
