@@ -530,7 +530,7 @@ func TestArchive(t *testing.T) {
 		}
 	})
 
-		// A deletion applied by roomctl before tombstones moved under admin/
+	// A deletion applied by roomctl before tombstones moved under admin/
 	// left deleted.json in the session folder: honoured when the audit log
 	// (admin-only) records the deletion, ignored otherwise (a device could
 	// have written it).
