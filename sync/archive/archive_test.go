@@ -20,6 +20,7 @@ import (
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/miniotest"
 	"roomkiosk/sync/status"
 )
@@ -526,6 +527,45 @@ func TestArchive(t *testing.T) {
 		}
 		if vs, _ := e.ar.SessionVersions(e.ctx, "101", plain.Manifest.SessionID); len(vs) != 4 {
 			t.Fatalf("room 101's session touched: %v", vs)
+		}
+	})
+
+	// A deletion applied by roomctl before tombstones moved under admin/
+	// left deleted.json in the session folder: honoured when the audit log
+	// (admin-only) records the deletion, ignored otherwise (a device could
+	// have written it).
+	t.Run("LegacyTombstone", func(t *testing.T) {
+		put := func(key, body string) {
+			t.Helper()
+			if _, err := e.cl.PutObject(e.ctx, bucket, key, strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		audited, forged := "20261112T100000Z-ddd444", "20261112T110000Z-eee555"
+		for _, id := range []string{audited, forged} {
+			start, _ := layout.SessionStart(id)
+			put(layout.SummaryKey("130", start, id), `{"room_id":"130","session_id":"`+id+`","started":"`+start.Format(time.RFC3339)+`","recorded":true,"withdrawn":true}`)
+			put(layout.LegacyTombstoneKey("130", start, id), `{"session_id":"`+id+`","room_id":"130"}`)
+		}
+		au := admin.Auditor{Client: e.cl, Bucket: bucket, Who: "old-roomctl"}
+		if _, err := au.Write(e.ctx, admin.AuditRecord{Action: "delete-session", Room: "130", Session: audited, Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.ar.Sessions(e.ctx, archive.Filter{Room: "130"})
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("rows %+v %v", rows, err)
+		}
+		for _, r := range rows {
+			switch r.Session {
+			case audited:
+				if r.State != archive.StateDeleted || !strings.Contains(strings.Join(r.Warnings, " "), "confirmed by the audit log") {
+					t.Errorf("audited legacy deletion: %+v", r)
+				}
+			case forged:
+				if r.State == archive.StateDeleted || !strings.Contains(strings.Join(r.Warnings, " "), "ignored") {
+					t.Errorf("unaudited deleted.json: %+v", r)
+				}
+			}
 		}
 	})
 

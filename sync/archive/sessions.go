@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -232,6 +233,9 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.confirmLegacyTombstones(ctx, rows); err != nil {
+		return nil, err
+	}
 	out := rows[:0]
 	for _, r := range rows {
 		if !f.Since.IsZero() && r.Started.Before(f.Since) {
@@ -294,6 +298,52 @@ func (a *Archive) row(ctx context.Context, s *sessionObjects) (Session, error) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: a tombstone in a session folder, where devices can write: ignored (tombstones live under %s)", s.Legacy, layout.TombstonesPrefix))
 	}
 	return r, nil
+}
+
+// confirmLegacyTombstones honours the deleted.json files roomctl left in
+// session folders before tombstones moved under admin/: such a file alone
+// proves nothing (a device can write there), but an audit record of the
+// deletion does (devices cannot write under audit/). The audit log is read
+// only when some row has such a file.
+func (a *Archive) confirmLegacyTombstones(ctx context.Context, rows []Session) error {
+	need := false
+	for _, r := range rows {
+		need = need || (r.objects != nil && r.objects.Legacy != "" && r.State != StateDeleted)
+	}
+	if !need {
+		return nil
+	}
+	deleted := map[string]bool{} // room/session deleted by an admin, audited
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: layout.AuditPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("list audit records: %w", obj.Err)
+		}
+		k, err := layout.Parse(obj.Key)
+		if err != nil || k.Kind != layout.KindAudit || k.Action != "delete-session" {
+			continue
+		}
+		b, err := a.get(ctx, obj.Key, maxRequestBytes)
+		if err != nil {
+			return fmt.Errorf("read audit record %s: %w", obj.Key, err)
+		}
+		var rec layout.AuditRecord
+		if json.Unmarshal(b, &rec) == nil && strings.HasPrefix(rec.Result, "ok") {
+			deleted[rec.Room+"/"+rec.Session] = true
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.objects == nil || r.objects.Legacy == "" || r.State == StateDeleted || !deleted[r.Room+"/"+r.Session] {
+			continue
+		}
+		r.State, r.DeletedKey = StateDeleted, r.objects.Legacy
+		for j, w := range r.Warnings {
+			if strings.HasPrefix(w, r.objects.Legacy+":") {
+				r.Warnings[j] = r.objects.Legacy + ": a tombstone from before tombstones moved under " + layout.TombstonesPrefix + ", confirmed by the audit log"
+			}
+		}
+	}
+	return nil
 }
 
 // listKeys maps session id to key for the keys of one kind under prefix

@@ -12,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/sync/admin"
+	"roomkiosk/sync/admin/admintest"
 	"roomkiosk/sync/archive"
 )
 
@@ -64,7 +65,7 @@ func TestNodeKilledDuringUpload(t *testing.T) {
 	}
 	// Versioning: a remove without a version adds a delete marker and the
 	// data stays (the device's probe object from the rights check).
-	probe := "rooms/" + a.id + "/probe.txt"
+	probe := admintest.RightsProbeKey(a.id)
 	if err := root.RemoveObject(ctx, bucket, probe, minio.RemoveObjectOptions{}); err != nil {
 		t.Fatalf("remove %s: %v", probe, err)
 	}

@@ -12,6 +12,10 @@ import (
 	"roomkiosk/sync/layout"
 )
 
+// RightsProbeKey is the object CheckDeviceRights puts under the room's
+// prefix with the device's credentials (one version of it stays).
+func RightsProbeKey(room string) string { return layout.ProbeKey(room, "rights-check") }
+
 // CheckDeviceRights asserts a device client may put under its own room's
 // prefix and nothing else, naming the S3 error codes.
 func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other string) {
@@ -22,7 +26,7 @@ func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other stri
 		_, err := dev.PutObject(ctx, bucket, key, strings.NewReader("hello"), 5, minio.PutObjectOptions{SendContentMd5: true})
 		return err
 	}
-	own := layout.ProbeKey(room, "rights-check")
+	own := RightsProbeKey(room)
 	if err := put(own); err != nil {
 		t.Fatalf("put under own prefix: %v", err)
 	}
@@ -32,7 +36,7 @@ func CheckDeviceRights(t *testing.T, dev *minio.Client, bucket, room, other stri
 			t.Errorf("%s: err %v (code %q), want AccessDenied", what, err, code)
 		}
 	}
-	denied("put under another room", put(layout.ProbeKey(other, "rights-check")))
+	denied("put under another room", put(RightsProbeKey(other)))
 	denied("put an audit record", put(layout.AuditKey(time.Now(), "pull", "FORGED22")))
 	denied("put a tombstone", put(layout.TombstoneKey(room, "20261102T150405Z-abc123")))
 	_, err := dev.StatObject(ctx, bucket, own, minio.StatObjectOptions{})
