@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roomkiosk/kiosk/control"
+	kroom "roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/archive"
 )
@@ -32,14 +33,14 @@ func dial(t testing.TB, ctx context.Context, socket string) *driver {
 	return &driver{t: t, c: c, ctx: ctx}
 }
 
-func (d *driver) send(in room.Intent) {
+func (d *driver) send(in kroom.Intent) {
 	d.t.Helper()
 	if err := d.c.Send(d.ctx, in); err != nil {
 		d.t.Fatalf("send %s: %v", in.Kind, err)
 	}
 }
 
-func (d *driver) wait(what string, cond func(room.Snapshot) bool) room.Snapshot {
+func (d *driver) wait(what string, cond func(kroom.Snapshot) bool) kroom.Snapshot {
 	d.t.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
@@ -62,36 +63,36 @@ func (d *driver) wait(what string, cond func(room.Snapshot) bool) room.Snapshot 
 func (d *driver) recordOne() string {
 	d.t.Helper()
 	// The boot round first (its microphone check holds the device).
-	d.wait("free door with the boot checks in", func(s room.Snapshot) bool {
-		return s.Step == room.StepDoor && s.Door == room.DoorFree && len(s.Checks) > 0
+	d.wait("free door with the boot checks in", func(s kroom.Snapshot) bool {
+		return s.Step == kroom.StepDoor && s.Door == kroom.DoorFree && len(s.Checks) > 0
 	})
-	d.send(room.Intent{Kind: room.IntentStart})
-	d.wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepPIN })
+	d.send(kroom.Intent{Kind: kroom.IntentStart})
+	d.wait("pin", func(s kroom.Snapshot) bool { return s.Step == kroom.StepPIN })
 	for _, c := range pinCode {
-		d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
+		d.send(kroom.Intent{Kind: kroom.IntentPINDigit, Digit: int(c - '0')})
 	}
 	asked := time.Now()
-	d.send(room.Intent{Kind: room.IntentPINOK})
+	d.send(kroom.Intent{Kind: kroom.IntentPINOK})
 	// Wait for the pre-session round, as a counselor reading the
 	// checklist does.
-	snap := d.wait("checklist with fresh checks", func(s room.Snapshot) bool {
-		return s.Step == room.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
+	snap := d.wait("checklist with fresh checks", func(s kroom.Snapshot) bool {
+		return s.Step == kroom.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
 	})
 	for i := range snap.ManualItems {
-		d.send(room.Intent{Kind: room.IntentCheckToggle, Item: i})
+		d.send(kroom.Intent{Kind: kroom.IntentCheckToggle, Item: i})
 	}
-	d.wait("items ticked", func(s room.Snapshot) bool {
-		return !slices.ContainsFunc(s.ManualItems, func(m room.ManualItem) bool { return !m.Checked })
+	d.wait("items ticked", func(s kroom.Snapshot) bool {
+		return !slices.ContainsFunc(s.ManualItems, func(m kroom.ManualItem) bool { return !m.Checked })
 	})
-	d.send(room.Intent{Kind: room.IntentCheckContinue})
-	d.wait("participants", func(s room.Snapshot) bool { return s.Step == room.StepParticipants })
-	d.send(room.Intent{Kind: room.IntentParticipants, Count: 1})
-	d.wait("record choice", func(s room.Snapshot) bool { return s.Step == room.StepRecordChoice })
-	d.send(room.Intent{Kind: room.IntentRecord, Yes: true})
-	snap = d.wait("consent", func(s room.Snapshot) bool { return s.Step == room.StepConsent })
+	d.send(kroom.Intent{Kind: kroom.IntentCheckContinue})
+	d.wait("participants", func(s kroom.Snapshot) bool { return s.Step == kroom.StepParticipants })
+	d.send(kroom.Intent{Kind: kroom.IntentParticipants, Count: 1})
+	d.wait("record choice", func(s kroom.Snapshot) bool { return s.Step == kroom.StepRecordChoice })
+	d.send(kroom.Intent{Kind: kroom.IntentRecord, Yes: true})
+	snap = d.wait("consent", func(s kroom.Snapshot) bool { return s.Step == kroom.StepConsent })
 	text := snap.Agreement.Texts["en"]
-	d.send(room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(text)})
-	snap = d.wait("recording", func(s room.Snapshot) bool { return s.Recording })
+	d.send(kroom.Intent{Kind: kroom.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: kroom.TextSHA256(text)})
+	snap = d.wait("recording", func(s kroom.Snapshot) bool { return s.Recording })
 	return snap.SessionID
 }
 
@@ -206,7 +207,7 @@ func TestBenchSIGKILL(t *testing.T) {
 	}
 }
 
-func micCheckedSince(cs []room.CheckResult, t time.Time) bool {
+func micCheckedSince(cs []kroom.CheckResult, t time.Time) bool {
 	for _, c := range cs {
 		if c.Name == "microphone" {
 			return c.At.After(t)

@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	kroom "roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/manifest"
@@ -48,9 +49,9 @@ func recordSpool(t *testing.T, spool, room string, rcpt age.Recipient, n int, d 
 		}
 		started := base.Add(time.Duration(i) * time.Minute)
 		id := fmt.Sprintf("%s-%06x", started.Format("20060102T150405Z"), 0xa00000+i)
-		info := room.SessionInfo{ID: id, CounselorID: "c-1", Started: started, MaxLength: time.Hour,
-			Consent: room.ConsentRecord{AgreementID: "rec-1", TextSHA256: strings.Repeat("a", 64), Language: "en",
-				Decisions: []room.Decision{{Participant: 1, Consented: true, Language: "en", At: started}}}}
+		info := kroom.SessionInfo{ID: id, CounselorID: "c-1", Started: started, MaxLength: time.Hour,
+			Consent: kroom.ConsentRecord{AgreementID: "rec-1", TextSHA256: strings.Repeat("a", 64), Language: "en",
+				Decisions: []kroom.Decision{{Participant: 1, Consented: true, Language: "en", At: started}}}}
 		if err := rec.Start(info); err != nil {
 			t.Fatal(err)
 		}
