@@ -45,6 +45,11 @@ type Snapshot struct {
 	Message        string        `json:"message,omitempty"` // a plain reason shown to the room ("Not recorded: consent declined")
 	Notice         string        `json:"notice,omitempty"`  // stable code of Message (Notice* constants), for translation
 	MaxLength      time.Duration `json:"max_length"`
+
+	// The room's calendar (nil when no feed is configured) and whether the
+	// screen's backlight is dimmed (the first touch only wakes it).
+	Bookings     *Bookings `json:"bookings,omitempty"`
+	ScreenDimmed bool      `json:"screen_dimmed,omitempty"`
 }
 
 // Fault is one entry of the maintenance log's recent faults, for the

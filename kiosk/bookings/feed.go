@@ -1,0 +1,359 @@
+package bookings
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"roomkiosk/kiosk/room"
+)
+
+// CheckName is the advisory check that says whether the feed is current.
+const CheckName = "bookings"
+
+// maxFeed bounds a download: a room's calendar is kilobytes; a server that
+// sends more is not sending a calendar.
+const maxFeed = 8 << 20
+
+// horizon is how far ahead the door looks for the next booking.
+const horizon = 8 * 24 * time.Hour
+
+// Feed keeps the room's calendar: the last good copy (on disk too) and
+// whether the last fetch worked.
+type Feed struct {
+	cfg      Config
+	loc      *time.Location
+	log      zerolog.Logger
+	client   *http.Client
+	now      func() time.Time
+	onChange func()
+
+	mu      sync.Mutex
+	cal     *Calendar
+	asOf    time.Time // when cal was fetched
+	lastErr error     // of the last fetch; nil when it worked
+	tried   bool      // a fetch was attempted
+	etag    string
+	lastMod string
+	gen     uint64 // bumped at every change of cal or lastErr
+	memo    memo
+}
+
+type memo struct {
+	gen        uint64
+	from, till time.Time // the view holds for now in [from, till)
+	view       room.Bookings
+}
+
+// Option changes a Feed.
+type Option func(*Feed)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(f *Feed) { f.now = now } }
+
+// New prepares the feed and loads the copy kept on disk, if any, so the
+// door shows bookings from the first snapshot on. onChange is called (from
+// the fetching goroutine) whenever what the door shows may have changed.
+func New(cfg Config, log zerolog.Logger, onChange func(), opts ...Option) (*Feed, error) {
+	f := &Feed{cfg: cfg, loc: cfg.location(), log: log.With().Str("component", "bookings").Logger(), now: time.Now, onChange: onChange}
+	for _, o := range opts {
+		o(f)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("bookings.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("bookings.ca_file: %s holds no PEM certificate", cfg.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	if b, err := os.ReadFile(cfg.CacheFile); err == nil {
+		fi, _ := os.Stat(cfg.CacheFile)
+		if cal, err := Parse(b, f.loc); err == nil && fi != nil {
+			f.cal, f.asOf = cal, fi.ModTime()
+		} else {
+			f.log.Warn().Err(err).Msg("the bookings copy on disk is not readable; waiting for the feed")
+		}
+	}
+	return f, nil
+}
+
+// Run fetches the feed now and every bookings.refresh until ctx ends.
+func (f *Feed) Run(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		_ = f.Refresh(ctx)
+		t.Reset(f.cfg.Refresh.Duration)
+	}
+}
+
+// Refresh fetches the feed once. A failure keeps the last good copy; it is
+// reported by the bookings check and returned.
+func (f *Feed) Refresh(ctx context.Context) error {
+	b, notModified, err := f.fetch(ctx)
+	var cal *Calendar
+	if err == nil && !notModified {
+		cal, err = Parse(b, f.loc)
+	}
+	now := f.now()
+	f.mu.Lock()
+	was := f.lastErr
+	f.tried = true
+	f.lastErr = err
+	if err == nil {
+		f.asOf = now
+		if cal != nil {
+			f.cal = cal
+		}
+	}
+	f.gen++
+	f.mu.Unlock()
+	switch {
+	case err != nil && (was == nil || was.Error() != err.Error()):
+		f.log.Warn().Err(err).Msg("bookings feed")
+	case err == nil && was != nil:
+		f.log.Info().Msg("bookings feed back")
+	}
+	if err == nil && cal != nil {
+		if werr := writeCopy(f.cfg.CacheFile, b, now); werr != nil {
+			f.log.Warn().Err(werr).Msg("keep the bookings copy on disk")
+		}
+	} else if err == nil {
+		_ = os.Chtimes(f.cfg.CacheFile, now, now)
+	}
+	if f.onChange != nil {
+		f.onChange()
+	}
+	return err
+}
+
+// fetch reads the feed: a file, or an https GET (conditional on the last
+// ETag/Last-Modified, so an unchanged calendar costs a 304).
+func (f *Feed) fetch(ctx context.Context) (b []byte, notModified bool, err error) {
+	if !strings.Contains(f.cfg.Feed, "://") {
+		b, err := os.ReadFile(f.cfg.Feed)
+		if err != nil {
+			return nil, false, fmt.Errorf("feed file unreadable: %w", err)
+		}
+		return b, false, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.cfg.Feed, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("feed URL: %w", err)
+	}
+	f.mu.Lock()
+	if f.cal != nil {
+		if f.etag != "" {
+			req.Header.Set("If-None-Match", f.etag)
+		}
+		if f.lastMod != "" {
+			req.Header.Set("If-Modified-Since", f.lastMod)
+		}
+	}
+	f.mu.Unlock()
+	req.Header.Set("Accept", "text/calendar")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		// The URL may hold a secret token (private calendar links do):
+		// name the host only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, false, fmt.Errorf("feed unreachable (%s): %w", f.host(), err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return nil, true, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, false, fmt.Errorf("feed answered %s (%s)", resp.Status, f.host())
+	}
+	b, err = io.ReadAll(io.LimitReader(resp.Body, maxFeed+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("feed download (%s): %w", f.host(), err)
+	}
+	if len(b) > maxFeed {
+		return nil, false, fmt.Errorf("feed larger than %d MB (%s): not a room's calendar", maxFeed>>20, f.host())
+	}
+	f.mu.Lock()
+	f.etag, f.lastMod = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	f.mu.Unlock()
+	return b, false, nil
+}
+
+func (f *Feed) host() string {
+	u, err := url.Parse(f.cfg.Feed)
+	if err != nil {
+		return "the feed"
+	}
+	return u.Host
+}
+
+// writeCopy keeps the feed on disk (temp file, fsync, rename), its mtime
+// the time it was fetched.
+func writeCopy(path string, b []byte, at time.Time) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".feed-*")
+	if err != nil {
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	if err := os.Chtimes(tmp.Name(), at, at); err != nil {
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("bookings copy: %w", err)
+	}
+	return nil
+}
+
+// View is what the door shows at now, and until when it holds (zero: until
+// the feed changes). A nil view means no calendar is known yet.
+func (f *Feed) View(now time.Time) (*room.Bookings, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.memo
+	if m.gen == f.gen && f.gen != 0 && !now.Before(m.from) && (m.till.IsZero() || now.Before(m.till)) {
+		v := m.view
+		return &v, m.till
+	}
+	if f.cal == nil {
+		if !f.tried {
+			return nil, time.Time{}
+		}
+		v := room.Bookings{Offline: f.lastErr != nil}
+		return &v, time.Time{}
+	}
+	v := room.Bookings{AsOf: f.asOf, Offline: f.lastErr != nil}
+	var till time.Time
+	at := func(t time.Time) {
+		if t.After(now) && (till.IsZero() || t.Before(till)) {
+			till = t
+		}
+	}
+	for _, s := range f.cal.Slots(now, now.Add(horizon)) {
+		s := s
+		switch {
+		case !s.Start.After(now) && s.End.After(now):
+			// In progress: a timed booking wins over an all-day one.
+			if v.Current == nil || v.Current.AllDay && !s.AllDay {
+				v.Current = &s
+			}
+			at(s.End)
+		case s.Start.After(now) && v.Next == nil:
+			v.Next = &s
+			at(s.Start)
+		}
+	}
+	at(now.Truncate(time.Hour).Add(time.Hour)) // bound the memo; the horizon moves
+	if v.Next != nil {
+		warnFrom := v.Next.Start.Add(-f.cfg.SessionLength.Duration)
+		v.RunsInto = !warnFrom.After(now)
+		at(warnFrom)
+	}
+	f.memo = memo{gen: f.gen, from: now, till: till, view: v}
+	return &v, till
+}
+
+// Check returns the advisory bookings check: abnormal while the feed
+// cannot be fetched or parsed, naming the problem and the age of the copy
+// the door shows meanwhile. It reads the feed's state; fetching has its own
+// interval.
+func (f *Feed) Check() interface {
+	Name() string
+	Run(context.Context) room.CheckResult
+} {
+	return check{f}
+}
+
+type check struct{ f *Feed }
+
+func (check) Name() string { return CheckName }
+
+func (c check) Run(ctx context.Context) room.CheckResult {
+	f := c.f
+	f.mu.Lock()
+	cal, asOf, lastErr, tried := f.cal, f.asOf, f.lastErr, f.tried
+	f.mu.Unlock()
+	now := f.now()
+	threshold := "fetched every " + f.cfg.Refresh.Duration.String()
+	res := room.CheckResult{Name: CheckName, Threshold: threshold}
+	switch {
+	case lastErr != nil:
+		res.State = room.CheckAbnormal
+		copyNote := "no copy on the device"
+		if cal != nil {
+			copyNote = "showing the copy from " + asOf.In(f.loc).Format("2006-01-02 15:04") + " (" + age(now.Sub(asOf)) + " old)"
+		}
+		res.Value = truncate(lastErr.Error(), 140) + "; " + copyNote
+		res.Hint = "The room's bookings cannot be updated: check the calendar feed (bookings.feed) and the network. Sessions are not affected."
+	case !tried && cal == nil:
+		res.State = room.CheckUnknown
+		res.Value = "not fetched yet"
+	case cal == nil:
+		res.State = room.CheckUnknown
+		res.Value = "no calendar yet"
+	default:
+		n := len(cal.Slots(now, now.Add(7*24*time.Hour)))
+		res.State = room.CheckGood
+		res.Value = fmt.Sprintf("%d bookings in the next 7 days, updated %s ago", n, age(now.Sub(asOf)))
+	}
+	return res
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "<1 min"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
