@@ -1,7 +1,7 @@
 // Package sim is the simulated board used by `make run`, the end-to-end tests
 // and development machines without sensors. It starts from the values in
-// [hardware.sim] and follows a small JSON state file that it polls every
-// 250 ms, so a test or a developer can open the door or break a sensor while
+// [hardware.sim] and follows a small JSON state file (watched with inotify;
+// polled every 250 ms where that is not available), so a test or a developer can open the door or break a sensor while
 // the kiosk runs.
 //
 // State file schema (a JSON object; every field is optional and a missing one
@@ -195,6 +195,9 @@ func (s *Sim) run() {
 	defer close(s.done)
 	if s.cfg.StateFile == "" {
 		<-s.stop
+		return
+	}
+	if s.watch() {
 		return
 	}
 	t := time.NewTicker(s.pollEvery)
