@@ -381,7 +381,7 @@ func TestHTTPSFeed(t *testing.T) {
 		t.Fatal("a malformed feed was accepted")
 	}
 	res := runCheck(f)
-	if res.State != room.CheckAbnormal || !strings.Contains(res.Value, "malformed calendar") || !strings.Contains(res.Value, "showing the copy from 2026-11-09 13:30") {
+	if res.State != room.CheckAbnormal || res.Value != "malformed; copy 25 h old" || !strings.Contains(res.Hint, "malformed") {
 		t.Errorf("check after a malformed feed: %+v", res)
 	}
 	if v, _ := f.View(clk.now()); v == nil || !v.Offline || v.Current == nil {
@@ -396,10 +396,10 @@ func TestHTTPSFeed(t *testing.T) {
 		t.Fatal("a closed server was reachable")
 	}
 	res = runCheck(f)
-	if res.State != room.CheckAbnormal || !strings.Contains(res.Value, "feed unreachable") || !strings.Contains(res.Value, "(28 h old)") {
+	if res.State != room.CheckAbnormal || res.Value != "unreachable; copy 28 h old" || !strings.Contains(res.Hint, "connection refused") {
 		t.Errorf("check while unreachable: %+v", res)
 	}
-	if strings.Contains(res.Value, "secret-token") {
+	if strings.Contains(res.Value+res.Hint, "secret-token") || strings.Contains(lastErr(f), "secret-token") {
 		t.Errorf("check value leaks the feed's path: %q", res.Value)
 	}
 	if res.Required {
@@ -487,4 +487,13 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func lastErr(f *Feed) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lastErr == nil {
+		return ""
+	}
+	return f.lastErr.Error()
 }

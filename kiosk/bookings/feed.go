@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -116,7 +118,9 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	b, notModified, err := f.fetch(ctx)
 	var cal *Calendar
 	if err == nil && !notModified {
-		cal, err = Parse(b, f.loc)
+		if cal, err = Parse(b, f.loc); err != nil {
+			err = &FeedError{Short: "malformed", Detail: "malformed", Err: err}
+		}
 	}
 	now := f.now()
 	f.mu.Lock()
@@ -156,7 +160,7 @@ func (f *Feed) fetch(ctx context.Context) (b []byte, notModified bool, err error
 	if !strings.Contains(f.cfg.Feed, "://") {
 		b, err := os.ReadFile(f.cfg.Feed)
 		if err != nil {
-			return nil, false, fmt.Errorf("feed file unreadable: %w", err)
+			return nil, false, &FeedError{Short: "unreadable", Detail: "file unreadable", Err: err}
 		}
 		return b, false, nil
 	}
@@ -183,21 +187,21 @@ func (f *Feed) fetch(ctx context.Context) (b []byte, notModified bool, err error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, false, fmt.Errorf("feed unreachable (%s): %w", f.host(), err)
+		return nil, false, &FeedError{Short: "unreachable", Detail: "unreachable (" + reason(err) + ")", Err: fmt.Errorf("%s: %w", f.host(), err)}
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return nil, true, nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, false, fmt.Errorf("feed answered %s (%s)", resp.Status, f.host())
+		return nil, false, &FeedError{Short: fmt.Sprintf("HTTP %d", resp.StatusCode), Detail: "answered " + resp.Status, Err: errors.New(f.host())}
 	}
 	b, err = io.ReadAll(io.LimitReader(resp.Body, maxFeed+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("feed download (%s): %w", f.host(), err)
+		return nil, false, &FeedError{Short: "unreachable", Detail: "download cut (" + reason(err) + ")", Err: fmt.Errorf("%s: %w", f.host(), err)}
 	}
 	if len(b) > maxFeed {
-		return nil, false, fmt.Errorf("feed larger than %d MB (%s): not a room's calendar", maxFeed>>20, f.host())
+		return nil, false, &FeedError{Short: "too large", Detail: fmt.Sprintf("larger than %d MB, not a room's calendar", maxFeed>>20), Err: errors.New(f.host())}
 	}
 	f.mu.Lock()
 	f.etag, f.lastMod = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
@@ -317,13 +321,19 @@ func (c check) Run(ctx context.Context) room.CheckResult {
 	res := room.CheckResult{Name: CheckName, Threshold: threshold}
 	switch {
 	case lastErr != nil:
+		// The checklist row is short: the value says what and how old the
+		// copy is, the hint names the problem; the journal has it all.
 		res.State = room.CheckAbnormal
-		copyNote := "no copy on the device"
-		if cal != nil {
-			copyNote = "showing the copy from " + asOf.In(f.loc).Format("2006-01-02 15:04") + " (" + age(now.Sub(asOf)) + " old)"
+		short, detail := "failing", lastErr.Error()
+		var fe *FeedError
+		if errors.As(lastErr, &fe) {
+			short, detail = fe.Short, fe.Detail
 		}
-		res.Value = truncate(lastErr.Error(), 140) + "; " + copyNote
-		res.Hint = "The room's bookings cannot be updated: check the calendar feed (bookings.feed) and the network. Sessions are not affected."
+		res.Value = short + "; no copy"
+		if cal != nil {
+			res.Value = short + "; copy " + age(now.Sub(asOf)) + " old"
+		}
+		res.Hint = truncate("Calendar feed "+detail+": check bookings.feed and the network.", 110)
 	case !tried && cal == nil:
 		res.State = room.CheckUnknown
 		res.Value = "not fetched yet"
@@ -356,4 +366,33 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
+}
+
+// FeedError is a failed fetch: Short for the checklist ("unreachable",
+// "malformed", "HTTP 404"), Detail for the hint, Err for the journal.
+type FeedError struct {
+	Short, Detail string
+	Err           error
+}
+
+func (e *FeedError) Error() string { return "bookings feed " + e.Detail + ": " + e.Err.Error() }
+func (e *FeedError) Unwrap() error { return e.Err }
+
+// reason names why a connection failed in a few words.
+func reason(err error) string {
+	var ce *tls.CertificateVerificationError
+	var ue x509.UnknownAuthorityError
+	var de *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce) || errors.As(err, &ue):
+		return "certificate not trusted"
+	case errors.As(err, &de):
+		return "host not found"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	return truncate(err.Error(), 60)
 }
