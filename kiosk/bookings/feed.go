@@ -41,6 +41,7 @@ type Feed struct {
 	client   *http.Client
 	now      func() time.Time
 	onChange func()
+	noCopy   bool
 
 	mu      sync.Mutex
 	cal     *Calendar
@@ -61,6 +62,10 @@ type memo struct {
 
 // Option changes a Feed.
 type Option func(*Feed)
+
+// WithoutCopy leaves the copy on disk alone (`roomkiosk check`, which may
+// run as another user beside the daemon that owns it).
+func WithoutCopy() Option { return func(f *Feed) { f.noCopy = true } }
 
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(f *Feed) { f.now = now } }
@@ -141,7 +146,8 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	case err == nil && was != nil:
 		f.log.Info().Msg("bookings feed back")
 	}
-	if err == nil && cal != nil {
+	if f.noCopy {
+	} else if err == nil && cal != nil {
 		if werr := writeCopy(f.cfg.CacheFile, b, now); werr != nil {
 			f.log.Warn().Err(werr).Msg("keep the bookings copy on disk")
 		}

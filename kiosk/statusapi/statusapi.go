@@ -48,6 +48,10 @@ type Status struct {
 	Alerts    []string           `json:"alerts,omitempty"`
 	Queue     map[string]any     `json:"queue,omitempty"`
 	At        time.Time          `json:"at"`
+	// The next and current booking (times only) and whether the screen
+	// sleeps (issue 16).
+	Bookings     *room.Bookings `json:"bookings,omitempty"`
+	ScreenDimmed bool           `json:"screen_dimmed"`
 }
 
 // Server is the loopback status endpoint.
@@ -121,6 +125,9 @@ func BuildStatus(src Sources) Status {
 		SessionID: snap.SessionID,
 		Checks:    snap.Checks,
 		At:        time.Now().UTC(),
+
+		Bookings:     snap.Bookings,
+		ScreenDimmed: snap.ScreenDimmed,
 	}
 	for _, a := range snap.Alerts {
 		st.Alerts = append(st.Alerts, a.Code)
