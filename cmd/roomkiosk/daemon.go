@@ -125,7 +125,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	parts := checkParts{source: src, recorder: d.recorder, uploader: d.uploader}
 	var feed *bookings.Feed
 	if cfg.Bookings.Enabled() {
-		if feed, err = bookings.New(cfg.Bookings, log, changed); err != nil {
+		// The runner is made below; the feed's first fetch runs after it.
+		rerun := func() {
+			if d.runner != nil {
+				d.runner.RunChecks("bookings")
+			}
+		}
+		if feed, err = bookings.New(cfg.Bookings, log, changed, bookings.OnHealthChange(rerun)); err != nil {
 			return &config.Error{File: "bookings", Err: err}
 		}
 		parts.extra = append(parts.extra, feed.Check())

@@ -326,8 +326,8 @@ func TestHTTPSFeed(t *testing.T) {
 	// Monday 9 November 2026, 13:30 Berlin: the moved instance is next
 	// (Tuesday 15:00-15:50).
 	clk := newClock(time.Date(2026, 11, 9, 13, 30, 0, 0, loc))
-	var changes atomic.Int32
-	f, err := New(cfg, quiet(), func() { changes.Add(1) }, WithClock(clk.now))
+	var changes, health atomic.Int32
+	f, err := New(cfg, quiet(), func() { changes.Add(1) }, WithClock(clk.now), OnHealthChange(func() { health.Add(1) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,6 +420,9 @@ func TestHTTPSFeed(t *testing.T) {
 	}
 	if changes.Load() == 0 {
 		t.Error("onChange was never called")
+	}
+	if n := health.Load(); n != 2 {
+		t.Errorf("health changed %d times, want 2 (good to malformed, malformed to unreachable)", n)
 	}
 }
 

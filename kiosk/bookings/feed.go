@@ -42,6 +42,7 @@ type Feed struct {
 	now      func() time.Time
 	onChange func()
 	noCopy   bool
+	onHealth func()
 
 	mu      sync.Mutex
 	cal     *Calendar
@@ -62,6 +63,12 @@ type memo struct {
 
 // Option changes a Feed.
 type Option func(*Feed)
+
+// OnHealthChange sets a function called (from the fetching goroutine)
+// when the feed starts or stops failing, or fails differently: the daemon
+// runs the checks then, so the bookings check (and the maintenance log)
+// follow the feed within one fetch rather than at the next round.
+func OnHealthChange(f func()) Option { return func(fd *Feed) { fd.onHealth = f } }
 
 // WithoutCopy leaves the copy on disk alone (`roomkiosk check`, which may
 // run as another user beside the daemon that owns it).
@@ -156,6 +163,9 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	}
 	if f.onChange != nil {
 		f.onChange()
+	}
+	if f.onHealth != nil && health(was) != health(err) {
+		f.onHealth()
 	}
 	return err
 }
@@ -401,4 +411,16 @@ func reason(err error) string {
 		return "timed out"
 	}
 	return truncate(err.Error(), 60)
+}
+
+// health names a fetch's outcome as the check shows it ("" when it worked).
+func health(err error) string {
+	if err == nil {
+		return ""
+	}
+	var fe *FeedError
+	if errors.As(err, &fe) {
+		return fe.Short + ": " + fe.Detail
+	}
+	return err.Error()
 }
