@@ -50,6 +50,13 @@ func (v *doorView) decorate(s room.Snapshot) (room.Snapshot, time.Time) {
 	var till time.Time
 	if v.feed != nil {
 		s.Bookings, till = v.feed.View(v.now())
+		if s.Bookings != nil && !s.SessionStarted.IsZero() {
+			// In session, "Booked until" is the end of the session's own
+			// booking, not of whatever booking is on at the moment.
+			b := *s.Bookings
+			b.Current = v.feed.SessionBooking(s.SessionStarted)
+			s.Bookings = &b
+		}
 	}
 	if v.light != nil {
 		s.ScreenDimmed = v.light.Dimmed()

@@ -373,6 +373,24 @@ func TestHTTPSFeed(t *testing.T) {
 	if v.Current == nil || v.Current.End.In(loc).Format("15:04") != "15:50" {
 		t.Errorf("at 15:10: current %+v, want the booking until 15:50", v.Current)
 	}
+	// A session's booking: the one it started in, or one it started up to
+	// 15 minutes early for; none for a session at another time.
+	for _, c := range []struct {
+		start string
+		want  string
+	}{
+		{"14:46", "15:50"}, {"15:30", "15:50"}, {"14:40", ""}, {"16:00", ""},
+	} {
+		h, _ := time.Parse("15:04", c.start)
+		st := time.Date(2026, 11, 10, h.Hour(), h.Minute(), 0, 0, loc)
+		got := ""
+		if sl := f.SessionBooking(st); sl != nil {
+			got = sl.End.In(loc).Format("15:04")
+		}
+		if got != c.want {
+			t.Errorf("session started %s: booked until %q, want %q", c.start, got, c.want)
+		}
+	}
 
 	// A malformed answer: the check names it, the copy stays.
 	bad := []byte("<html>Sign in to continue</html>")

@@ -53,6 +53,13 @@ type Feed struct {
 	lastMod string
 	gen     uint64 // bumped at every change of cal or lastErr
 	memo    memo
+	smemo   sessionMemo
+}
+
+type sessionMemo struct {
+	gen   uint64
+	start time.Time
+	slot  *room.Slot
 }
 
 type memo struct {
@@ -423,4 +430,36 @@ func health(err error) string {
 		return fe.Short + ": " + fe.Detail
 	}
 	return err.Error()
+}
+
+// earlyStart is how long before its booking a session may start and still
+// belong to it (a counselor lets the clients in a few minutes early).
+const earlyStart = 15 * time.Minute
+
+// SessionBooking is the booking a session started at start belongs to: the
+// one in progress then, or one beginning within 15 minutes after; nil when
+// none. In session the door shows its end, even when the session overruns
+// into the next booking.
+func (f *Feed) SessionBooking(start time.Time) *room.Slot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cal == nil {
+		return nil
+	}
+	if m := f.smemo; m.gen == f.gen && m.start.Equal(start) {
+		return m.slot
+	}
+	var found *room.Slot
+	for _, sl := range f.cal.Slots(start, start.Add(earlyStart+time.Second)) {
+		if sl.AllDay {
+			continue
+		}
+		if !sl.Start.After(start.Add(earlyStart)) {
+			sl := sl
+			found = &sl
+			break
+		}
+	}
+	f.smemo = sessionMemo{gen: f.gen, start: start, slot: found}
+	return found
 }
