@@ -22,6 +22,9 @@ type Config struct {
 	DoorPin string    `toml:"door_pin"`    // reed switch to ground, e.g. "GPIO17": low = closed
 	PIRPin  string    `toml:"pir_pin"`     // presence sensor output, active high
 	LEDPin  string    `toml:"on_air_pin"`  // on-air light, high = on
+	// Backlight is the screen's sysfs backlight: "auto" (the first in
+	// /sys/class/backlight), a name there or a folder path; "" = none.
+	Backlight string `toml:"backlight"`
 
 	Debounce     room.Duration `toml:"debounce"`      // door switch must be stable this long
 	PresenceHold room.Duration `toml:"presence_hold"` // "present" lasts this long after the last motion
@@ -33,20 +36,23 @@ type Config struct {
 // SimConfig is [hardware.sim]: the simulated board's starting values. The
 // state file, when present, overrides them at run time (see package sim).
 type SimConfig struct {
-	StateFile    string  `toml:"state_file"`    // JSON the sim watches; "" = values below only
-	OnAirFile    string  `toml:"on_air_file"`   // when set, the sim writes "on" or "off" here
-	TemperatureC float64 `toml:"temperature_c"` // starting values
-	HumidityPct  float64 `toml:"humidity_pct"`
-	PressureHPa  float64 `toml:"pressure_hpa"`
-	Lux          float64 `toml:"lux"`
-	DoorOpen     bool    `toml:"door_open"`
-	Presence     bool    `toml:"presence"`
+	StateFile string `toml:"state_file"`  // JSON the sim watches; "" = values below only
+	OnAirFile string `toml:"on_air_file"` // when set, the sim writes "on" or "off" here
+	// BacklightFile, when set, gets the screen's brightness as sysfs would
+	// (0-255, one number).
+	BacklightFile string  `toml:"backlight_file"`
+	TemperatureC  float64 `toml:"temperature_c"` // starting values
+	HumidityPct   float64 `toml:"humidity_pct"`
+	PressureHPa   float64 `toml:"pressure_hpa"`
+	Lux           float64 `toml:"lux"`
+	DoorOpen      bool    `toml:"door_open"`
+	Presence      bool    `toml:"presence"`
 }
 
 // Default returns the [hardware] defaults.
 func Default() Config {
 	return Config{
-		Backend: "sim", BME280: 0x76, BH1750: 0x23, DoorPin: "GPIO17", PIRPin: "GPIO27", LEDPin: "GPIO22",
+		Backend: "sim", Backlight: "auto", BME280: 0x76, BH1750: 0x23, DoorPin: "GPIO17", PIRPin: "GPIO27", LEDPin: "GPIO22",
 		Debounce:           room.Duration{Duration: 50 * time.Millisecond},
 		PresenceHold:       room.Duration{Duration: 3 * time.Minute},
 		PresenceStuckAfter: room.Duration{Duration: 6 * time.Hour},

@@ -82,6 +82,8 @@ type Board struct {
 	Door     Door
 	Presence Presence
 	OnAir    OnAir
+	// Backlight is the screen's; nil or missing: the screen stays lit.
+	Backlight Backlight
 	// Closer releases the backend (watchers, GPIO lines, the I2C bus).
 	Closer io.Closer
 }

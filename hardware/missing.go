@@ -26,6 +26,7 @@ func (m *MissingPart) Present() (bool, error)                   { return false, 
 func (m *MissingPart) Alive() error                             { return m.err }
 func (m *MissingPart) Set(bool) error                           { return m.err }
 func (m *MissingPart) On() bool                                 { return false }
+func (m *MissingPart) SetBrightness(float64) error              { return m.err }
 
 // Watch returns a channel that closes when ctx ends and delivers nothing.
 func (m *MissingPart) Watch(ctx context.Context) <-chan DoorEdge { return closeOnDone[DoorEdge](ctx) }
@@ -52,9 +53,10 @@ func (p missingPresence) Watch(ctx context.Context) <-chan PresenceEdge {
 }
 
 var (
-	_ Climate  = (*MissingPart)(nil)
-	_ Light    = (*MissingPart)(nil)
-	_ Door     = (*MissingPart)(nil)
-	_ OnAir    = (*MissingPart)(nil)
-	_ Presence = missingPresence{}
+	_ Climate   = (*MissingPart)(nil)
+	_ Light     = (*MissingPart)(nil)
+	_ Door      = (*MissingPart)(nil)
+	_ OnAir     = (*MissingPart)(nil)
+	_ Backlight = (*MissingPart)(nil)
+	_ Presence  = missingPresence{}
 )

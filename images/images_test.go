@@ -71,7 +71,7 @@ func TestUnits(t *testing.T) {
 		{"roomkiosk.service", "Service", "StateDirectory", []string{"roomkiosk"}},
 		{"roomkiosk.service", "Service", "RuntimeDirectory", []string{"roomkiosk"}},
 		{"roomkiosk.service", "Service", "ProtectSystem", []string{"strict"}},
-		{"roomkiosk.service", "Service", "ReadWritePaths", []string{"/var/lib/roomkiosk"}},
+		{"roomkiosk.service", "Service", "ReadWritePaths", []string{"/var/lib/roomkiosk", "-/sys/devices/platform"}}, // the backlight
 		{"roomkiosk.service", "Service", "PrivateTmp", []string{"yes"}},
 		{"roomkiosk.service", "Service", "NoNewPrivileges", []string{"yes"}},
 		{"roomkiosk.service", "Service", "ProtectHome", []string{"yes"}},

@@ -174,7 +174,10 @@ func TestBenchPipelineVsAge(t *testing.T) {
 	ours, theirs := mb/best.wall.Seconds(), mb/bestAge.Seconds()
 	ratio := ours / theirs
 	testenv.Report(t, testenv.Figure{Name: "recorder pipeline vs age", Value: ours, Unit: "MB/s",
-		Baseline: "age -r (same 1 h PCM file)", BaseVal: theirs, Ratio: ratio, Target: ">= 0.8", Met: ratio >= 0.8,
+		Baseline: "age -r (same 1 h PCM file)", BaseVal: theirs, Ratio: ratio,
+		// Information only (issue 16): audio arrives at 32 KB/s, so offline throughput is not what a Pi
+		// feels; the recorder's target is CPU per second of real-time capture (recorder/capture).
+		Target: "information (audio arrives at 0.032 MB/s; the target is CPU per second of real-time capture)", Met: true,
 		Note: fmt.Sprintf("1 h 16 kHz mono (%.0f MB) in 120 segments, best of 3 wall; pipeline %v, age %v; neither fsyncs; both write "+
 			"their ciphertext to files on the same disk (the test's temporary folders); the in-memory feeder queues every chunk up front, "+
 			"so no scheduler wake-up of the fake is timed. The pipeline also meters every sample, SHA-256s the ciphertext for the "+
@@ -189,7 +192,8 @@ func TestBenchPipelineVsAge(t *testing.T) {
 			bestFloor, best.cpu, bestAgeCPU.Seconds()/bestFloor.Seconds())})
 	oursCPU, theirsCPU := mb/best.cpu.Seconds(), mb/bestAgeCPU.Seconds()
 	testenv.Report(t, testenv.Figure{Name: "recorder pipeline vs age (CPU time)", Value: oursCPU, Unit: "MB per CPU-second",
-		Baseline: "age -r (same 1 h PCM file)", BaseVal: theirsCPU, Ratio: oursCPU / theirsCPU, Target: ">= 0.8", Met: oursCPU/theirsCPU >= 0.8,
+		Baseline: "age -r (same 1 h PCM file)", BaseVal: theirsCPU, Ratio: oursCPU / theirsCPU,
+		Target: "information (see recorder CPU per second of real-time capture)", Met: true,
 		Note: fmt.Sprintf("best of 3: pipeline %v CPU, age %v CPU (user+sys)", best.cpu, bestAgeCPU)})
 
 	// Allocation per hand-over at the capture's real cadence (50 ms,

@@ -17,6 +17,7 @@ import (
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
 	"roomkiosk/hardware/periphboard"
+	"roomkiosk/kiosk/bookings"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
 	"roomkiosk/recorder"
@@ -29,6 +30,7 @@ type checkParts struct {
 	source   recorder.Source    // the capture device
 	recorder *recorder.Recorder // the live recorder (the daemon's); nil: the mic check opens the device itself
 	uploader *upload.Uploader   // nil: no storage checks (the uploader could not be made)
+	extra    []checks.Check     // more checks, after the others (the bookings feed)
 }
 
 // allChecks is the one list of checks, in display order, for both the daemon
@@ -49,7 +51,7 @@ func allChecks(cfg *config.Config, b *hardware.Board, p checkParts) []checks.Che
 			list = append(list, c)
 		}
 	}
-	return list
+	return append(list, p.extra...)
 }
 
 // checkReport is `roomkiosk check --json`'s output.
@@ -98,6 +100,17 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "roomkiosk check: no storage checks: %v\n", err)
 	} else {
 		parts.uploader = up
+	}
+	if cfg.Bookings.Enabled() {
+		// One fetch now, so the table says whether the feed works.
+		if feed, err := bookings.New(cfg.Bookings, log, nil, bookings.WithoutCopy()); err != nil {
+			fmt.Fprintf(stderr, "roomkiosk check: no bookings check: %v\n", err)
+		} else {
+			fctx, cancel := context.WithTimeout(ctx, cfg.Checks.Timeout.Duration)
+			_ = feed.Refresh(fctx)
+			cancel()
+			parts.extra = append(parts.extra, feed.Check())
+		}
 	}
 	runner := checks.NewRunner(cfg.Checks, allChecks(cfg, b, parts), opt)
 	results := runner.Run(ctx, "command")

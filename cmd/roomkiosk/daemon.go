@@ -18,6 +18,8 @@ import (
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/board"
 	"roomkiosk/hardware/checks"
+	"roomkiosk/kiosk/backlight"
+	"roomkiosk/kiosk/bookings"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/logging"
 	"roomkiosk/kiosk/room"
@@ -107,7 +109,32 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	defer d.recorder.Close()
 
-	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
+	// The door view (bookings, backlight) is made after the core; their
+	// reports before it exists have nothing to refresh.
+	var viewPtr atomic.Pointer[doorView]
+	changed := func() {
+		if v := viewPtr.Load(); v != nil {
+			v.Changed()
+		}
+	}
+	parts := checkParts{source: src, recorder: d.recorder, uploader: d.uploader}
+	var feed *bookings.Feed
+	if cfg.Bookings.Enabled() {
+		// The runner is made below; the feed's first fetch runs after it.
+		rerun := func() {
+			if d.runner != nil {
+				d.runner.RunChecks("bookings")
+			}
+		}
+		if feed, err = bookings.New(cfg.Bookings, log, changed, bookings.OnHealthChange(rerun)); err != nil {
+			return &config.Error{File: "bookings", Err: err}
+		}
+		parts.extra = append(parts.extra, feed.Check())
+	}
+	light := backlight.New(cfg.Backlight, d.board.Backlight, log, func(bool) { changed() })
+	defer light.Close()
+
+	list := allChecks(cfg, d.board, parts)
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
 		Maintenance: d.mlog, Logger: log,
 		OnResults: func(rs []room.CheckResult) {
@@ -144,19 +171,21 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	if _, err := d.recorder.Recover(open...); err != nil {
 		log.Error().Err(err).Msg("recover interrupted sessions")
 	}
+	view := newDoorView(core, feed, light)
+	viewPtr.Store(view)
 
 	// 0755: the screen's user must reach the socket inside; the socket
 	// itself is 0660 and the server checks the peer's credentials.
 	if err := os.MkdirAll(filepath.Dir(cfg.Control.Socket), 0o755); err != nil {
 		return fmt.Errorf("control socket folder: %w", err)
 	}
-	ctl, err := control.Listen(cfg.Control.Socket, cfg.Control.Group, core, log)
+	ctl, err := control.Listen(cfg.Control.Socket, cfg.Control.Group, view, log)
 	if err != nil {
 		return err
 	}
 	defer ctl.Close()
 	stat, err := statusapi.Listen(cfg.Status, statusapi.Sources{
-		Snapshot: core.Snapshot,
+		Snapshot: view.Snapshot,
 		Queue:    func() map[string]any { return queueFigures(d.uploader.Metrics()) },
 		Uploads:  d.uploader.Sessions,
 		Metrics:  []func() []statusapi.Metric{d.recorderMetrics, d.uploaderMetrics},
@@ -167,7 +196,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -184,6 +213,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	d.runner.Start(ctx)
 	d.runner.RunOnDoorChange(ctx, d.board.Door)
 	goRun("on-air light", d.followOnAir)
+	goRun("backlight", func(ctx context.Context) error { return view.followBacklight(ctx, d.board) })
+	if feed != nil {
+		goRun("bookings", feed.Run)
+	}
 
 	log.Info().Str("socket", cfg.Control.Socket).Str("status", stat.Addr()).Msg("roomkiosk ready")
 	if _, err := sdnotify.Notify("READY=1"); err != nil {

@@ -38,6 +38,7 @@ func Open(cfg hardware.Config, log zerolog.Logger, opts ...Option) (*hardware.Bo
 		b := sim.New(cfg.Sim, log).Board()
 		if o.inputsOnly {
 			b.OnAir = noLight
+			b.Backlight = hardware.Missing("backlight", errors.New("left to the daemon"))
 		}
 		return b, nil
 	case "periph":
@@ -47,6 +48,13 @@ func Open(cfg hardware.Config, log zerolog.Logger, opts ...Option) (*hardware.Bo
 		b, err := periphboard.Open(cfg, log)
 		if err == nil && o.inputsOnly {
 			b.OnAir = noLight
+		}
+		if err == nil {
+			// The backlight is sysfs, not periph: the kernel drives it.
+			b.Backlight = hardware.Missing("backlight", errors.New("left to the daemon"))
+			if !o.inputsOnly {
+				b.Backlight = hardware.OpenBacklight(cfg.Backlight)
+			}
 		}
 		return b, err
 	default:

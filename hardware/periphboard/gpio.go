@@ -13,8 +13,13 @@ import (
 	"roomkiosk/hardware"
 )
 
-// edgeWait bounds each WaitForEdge so the watcher notices Close.
-const edgeWait = 250 * time.Millisecond
+// edgeWait bounds each WaitForEdge. The wait sleeps in the kernel (the
+// GPIO character device, through Go's poller), so an idle door costs no
+// wake-ups; Close interrupts it with Halt. Each timeout reconciles the
+// level against an edge the kernel might have dropped, which is rare: a
+// 250 ms bound made 4 wake-ups a second per pin, most of an idle board's
+// (issue 16). A variable for the tests, whose fake pins Halt cannot stop.
+var edgeWait = 30 * time.Second
 
 // edgeLoop calls onEdge for every edge on pin until stop closes. On a wait
 // that saw no edge it calls onIdle, which lets the caller reconcile a missed
@@ -30,6 +35,21 @@ func edgeLoop(pin gpio.PinIn, stop <-chan struct{}, onEdge, onIdle func()) {
 			onEdge()
 		} else {
 			onIdle()
+		}
+	}
+}
+
+// stopEdgeLoop ends an edgeLoop: stop closes, and Halt interrupts the wait
+// (again until the loop is gone: a Halt just before the loop enters its
+// next wait is not seen by that wait).
+func stopEdgeLoop(pin gpio.PinIn, stop, done chan struct{}) {
+	close(stop)
+	for {
+		_ = pin.Halt()
+		select {
+		case <-done:
+			return
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -130,8 +150,7 @@ func (d *Door) Watch(ctx context.Context) <-chan hardware.DoorEdge { return d.ed
 
 // Close stops the watcher.
 func (d *Door) Close() error {
-	close(d.stop)
-	<-d.done
+	stopEdgeLoop(d.pin, d.stop, d.done)
 	d.mu.Lock()
 	if d.timer != nil {
 		d.timer.Stop()
@@ -263,8 +282,7 @@ func (p *Presence) Watch(ctx context.Context) <-chan hardware.PresenceEdge {
 
 // Close stops the watcher.
 func (p *Presence) Close() error {
-	close(p.stop)
-	<-p.done
+	stopEdgeLoop(p.pin, p.stop, p.done)
 	p.mu.Lock()
 	if p.timer != nil {
 		p.timer.Stop()

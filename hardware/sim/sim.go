@@ -1,7 +1,7 @@
 // Package sim is the simulated board used by `make run`, the end-to-end tests
 // and development machines without sensors. It starts from the values in
-// [hardware.sim] and follows a small JSON state file that it polls every
-// 250 ms, so a test or a developer can open the door or break a sensor while
+// [hardware.sim] and follows a small JSON state file (watched with inotify;
+// polled every 250 ms where that is not available), so a test or a developer can open the door or break a sensor while
 // the kiosk runs.
 //
 // State file schema (a JSON object; every field is optional and a missing one
@@ -141,13 +141,14 @@ func New(cfg hardware.SimConfig, log zerolog.Logger, opts ...Option) *Sim {
 // Board returns the sim as a hardware.Board.
 func (s *Sim) Board() *hardware.Board {
 	return &hardware.Board{
-		Backend:  "sim",
-		Climate:  climate{s},
-		Light:    light{s},
-		Door:     door{s},
-		Presence: presence{s},
-		OnAir:    onAir{s},
-		Closer:   s,
+		Backend:   "sim",
+		Climate:   climate{s},
+		Light:     light{s},
+		Door:      door{s},
+		Presence:  presence{s},
+		OnAir:     onAir{s},
+		Backlight: backlight{s},
+		Closer:    s,
 	}
 }
 
@@ -176,6 +177,9 @@ func (s *Sim) run() {
 	defer close(s.done)
 	if s.cfg.StateFile == "" {
 		<-s.stop
+		return
+	}
+	if s.watch() {
 		return
 	}
 	t := time.NewTicker(s.pollEvery)
@@ -364,4 +368,21 @@ func (o onAir) On() bool {
 	o.s.mu.Lock()
 	defer o.s.mu.Unlock()
 	return o.s.onAir
+}
+
+// backlight writes the brightness to [hardware.sim] backlight_file as the
+// kernel's sysfs file would hold it (max_brightness 255).
+type backlight struct{ s *Sim }
+
+func (b backlight) SetBrightness(frac float64) error {
+	v := int(frac*255 + 0.5)
+	v = min(max(v, 0), 255)
+	b.s.log.Info().Int("brightness", v).Msg("sim backlight")
+	if b.s.cfg.BacklightFile == "" {
+		return nil
+	}
+	if err := writeAtomic(b.s.cfg.BacklightFile, []byte(fmt.Sprintf("%d\n", v))); err != nil {
+		return fmt.Errorf("sim backlight: %w", err)
+	}
+	return nil
 }

@@ -249,6 +249,11 @@ backend = "sim"
 state_file = %q
 on_air_file = %q
 
+# The screen stays lit unless a test is about the backlight (a dark
+# screen takes a first touch only to wake).
+[backlight]
+idle_after = "0s"
+
 [checks]
 interval = "5m"
 log_dir = %q

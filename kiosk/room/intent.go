@@ -22,6 +22,9 @@ const (
 	IntentEnd            IntentKind = "end"      // counselor asks to end (asks the PIN)
 	IntentFeedback       IntentKind = "feedback" // Rating 1..5, or 0 to skip
 	IntentLanguage       IntentKind = "language" // Language
+	// IntentWake is a touch on a dimmed screen: it only wakes the
+	// backlight (the daemon's, never the session core's business).
+	IntentWake IntentKind = "wake"
 )
 
 // Intent is one user action sent by the screen. Only the fields its Kind names

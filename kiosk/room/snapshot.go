@@ -49,6 +49,11 @@ type Snapshot struct {
 	// ResumedGap: the recording resumed after an interruption (the daemon
 	// restarted) and nothing was recorded for this long.
 	ResumedGap time.Duration `json:"resumed_gap,omitempty"`
+
+	// The room's calendar (nil when no feed is configured) and whether the
+	// screen's backlight is dimmed (the first touch only wakes it).
+	Bookings     *Bookings `json:"bookings,omitempty"`
+	ScreenDimmed bool      `json:"screen_dimmed,omitempty"`
 }
 
 // Fault is one entry of the maintenance log's recent faults, for the

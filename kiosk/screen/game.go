@@ -227,7 +227,9 @@ func (g *Game) armTimer(now time.Time) {
 		g.timer.Stop()
 		g.timer = nil
 	}
-	if next := g.scene.NextChange; !next.IsZero() {
+	// A sleeping screen shows no clock: no frame until it wakes (issue 16,
+	// the appliance at rest).
+	if next := g.scene.NextChange; !next.IsZero() && !g.input.Snap.ScreenDimmed {
 		g.timer = time.AfterFunc(next.Sub(now)+5*time.Millisecond, Wake)
 	}
 }
@@ -342,6 +344,12 @@ func (g *Game) press(x, y float64) {
 	if g.scene == nil {
 		return
 	}
+	if g.input.Snap.ScreenDimmed {
+		// A dark screen: the first touch only wakes it (what it would have
+		// hit is not what the person saw).
+		g.send(room.Intent{Kind: room.IntentWake})
+		return
+	}
 	t, ok := g.scene.Hit(x, y)
 	if !ok {
 		if g.scene.ScrollArea.Contains(x, y) {
@@ -396,6 +404,11 @@ func (g *Game) fire(t ui.Target) {
 	if t.Intent == nil {
 		return
 	}
+	g.send(*t.Intent)
+}
+
+// send queues an intent for the daemon.
+func (g *Game) send(in room.Intent) {
 	// Never block the UI goroutine on the socket; the daemon's next
 	// snapshot shows the effect. One sender keeps the taps' order (PIN
 	// digits).
@@ -404,9 +417,9 @@ func (g *Game) fire(t ui.Target) {
 		go g.sender()
 	})
 	select {
-	case g.sends <- *t.Intent:
+	case g.sends <- in:
 	default:
-		g.opts.Log.Warn().Str("intent", string(t.Intent.Kind)).Msg("intent dropped: the daemon is not keeping up")
+		g.opts.Log.Warn().Str("intent", string(in.Kind)).Msg("intent dropped: the daemon is not keeping up")
 	}
 }
 

@@ -58,6 +58,11 @@ type Status struct {
 	// ResumedGapS: the session's recording resumed after the daemon's
 	// restart; nothing was recorded for this many seconds.
 	ResumedGapS float64 `json:"resumed_gap_s,omitempty"`
+
+	// The next and current booking (times only) and whether the screen
+	// sleeps (issue 16).
+	Bookings     *room.Bookings `json:"bookings,omitempty"`
+	ScreenDimmed bool           `json:"screen_dimmed"`
 }
 
 // Server is the loopback status endpoint.
@@ -131,6 +136,9 @@ func BuildStatus(src Sources) Status {
 		SessionID: snap.SessionID,
 		Checks:    snap.Checks,
 		At:        time.Now().UTC(),
+
+		Bookings:     snap.Bookings,
+		ScreenDimmed: snap.ScreenDimmed,
 	}
 	for _, a := range snap.Alerts {
 		st.Alerts = append(st.Alerts, a.Code)

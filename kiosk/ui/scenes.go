@@ -44,7 +44,11 @@ func (b *builder) door() {
 	s := b.in.Snap
 	b.sc.Name = "door"
 	// Top bar: room name, time of day.
-	b.text(R(28, 10, 560, 44), ColText, TextStyle{Size: 28, MinSize: 16, Bold: true}, s.RoomName)
+	nameW := 560.0
+	if b.bookingLine(R(336, 6, 276, 50)) {
+		nameW = 300
+	}
+	b.text(R(28, 10, nameW, 44), ColText, TextStyle{Size: 28, MinSize: 16, Bold: true}, s.RoomName)
 	now := b.in.Now
 	b.text(R(620, 10, 152, 44), ColText, TextStyle{Size: 28, MinSize: 16, Align: AlignRight}, now.Format("15:04"))
 	b.nextAt(now.Truncate(time.Minute).Add(time.Minute))
@@ -264,7 +268,11 @@ func (b *builder) pin() {
 func (b *builder) checklist() {
 	s := b.in.Snap
 	b.sc.Name = "checklist"
-	b.header("check.title", 740)
+	if b.runsInto(R(396, 12, 388, 48)) {
+		b.header("check.title", 356)
+	} else {
+		b.header("check.title", 740)
+	}
 
 	// Automatic checks.
 	left := R(16, 66, 476, 326)
@@ -573,7 +581,11 @@ func (b *builder) inSession() {
 	b.fill(band, c, 0)
 	b.msg(R(28, 14, 440, 76), ColBG, TextStyle{Size: 60, MinSize: 28, Bold: true}, title)
 	if !s.SessionStarted.IsZero() {
-		b.msg(R(28, 96, 440, 44), ColBG, TextStyle{Size: 26, MinSize: 14}, "door.elapsed", "d", b.elapsed())
+		w := 440.0
+		if b.bookedUntil(R(258, 96, 210, 44), ColBG) {
+			w = 226
+		}
+		b.msg(R(28, 96, w, 44), ColBG, TextStyle{Size: 26, MinSize: 14}, "door.elapsed", "d", b.elapsed())
 	}
 	// Privacy badge.
 	badge := R(484, 20, 292, 72)

@@ -55,7 +55,8 @@ func TestBenchCaptureCPUAndMemory(t *testing.T) {
 	cpu, rss, wall := recordChild(t, d, "20261127T100000Z-c00001")
 	pct := 100 * (cpu - baseCPU).Seconds() / d.Seconds()
 	testenv.Report(t, testenv.Figure{Name: "recorder CPU per second of real-time capture", Value: pct, Unit: "% of one core",
-		Target: "< 2 %", Met: pct < 2,
+		// Issue 16: what a Pi feels is CPU per second of audio, not offline throughput.
+		Target: "< 1 %", Met: pct < 1,
 		Note: fmt.Sprintf("16 kHz mono through ALSA's file plugin fed in real time; child process %v CPU in %v wall, minus %v for start-up and a zero-length session", cpu, wall, baseCPU)})
 	mb := float64(rss) / 1024
 	testenv.Report(t, testenv.Figure{Name: "recorder resident memory", Value: mb, Unit: "MB",

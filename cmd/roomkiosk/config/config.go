@@ -15,6 +15,8 @@ import (
 
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/checks"
+	"roomkiosk/kiosk/backlight"
+	"roomkiosk/kiosk/bookings"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/statusapi"
 	"roomkiosk/recorder"
@@ -35,6 +37,8 @@ type Config struct {
 	Hardware   hardware.Config           `toml:"hardware"`
 	Checks     checks.Config             `toml:"checks"`
 	Status     statusapi.Config          `toml:"status"`
+	Bookings   bookings.Config           `toml:"bookings"`
+	Backlight  backlight.Config          `toml:"backlight"`
 }
 
 // LogConfig is the [log] section.
@@ -69,6 +73,8 @@ func Default() Config {
 		Hardware:  hardware.Default(),
 		Checks:    checks.Default(),
 		Status:    statusapi.Default(),
+		Bookings:  bookings.Default(),
+		Backlight: backlight.Default(),
 	}
 }
 
@@ -194,6 +200,8 @@ func (c *Config) Validate() error {
 		c.Hardware.Validate,
 		c.Checks.Validate,
 		c.Status.Validate,
+		c.Bookings.Validate,
+		c.Backlight.Validate,
 	}
 	var errs []error
 	for _, v := range checks {
