@@ -58,6 +58,9 @@ func TestPowerCut(t *testing.T) {
 	bCaptured, _ := strconv.ParseInt(m[2], 10, 64)
 	hook, _ := v3.waitLine(`powercut: manifest-hook .*`, 2*time.Minute)
 	c3 := v3.cut()
+	if c3.statsErr == nil && c3.fl == 0 {
+		t.Errorf("boot %d: QEMU saw no flush request from the guest", v3.n)
+	}
 	t.Logf("boot %d: %s; cut (disk: %d writes, %d flushes)", v3.n, strings.TrimPrefix(hook.text, "powercut: "), c3.wr, c3.fl)
 
 	// 4. Power cut while a withdrawn session is held.
@@ -97,8 +100,11 @@ func TestPowerCut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("session A %s (%d segments, %d partial): %v", a.id, ra.Segments, ra.Partial, err)
 	}
-	if au.holes != 0 || au.dups != 0 {
-		t.Errorf("session A %s: %d bytes missing and %d twice inside the recovered audio", a.id, au.holes, au.dups)
+	if !holesExplained(au, a.cut) {
+		t.Errorf("session A %s: %d bytes of fed speech missing inside (%v), capture overruns only %d frames", a.id, au.holes, au.holeList, a.cut.upstream)
+	}
+	if au.holes > 0 {
+		t.Logf("session A %s: capture overruns (not the cut): %v", a.id, au.holeList)
 	}
 	lostC, lostF, fedKnown := lossOf(a.cut, au)
 	t.Logf("session A %s: %d segments (%d partial), %.2f s recovered; lost at the cut: %.0f ms against the daemon's captured count, %.0f ms against the fed speech (known %v)",
@@ -124,8 +130,11 @@ func TestPowerCut(t *testing.T) {
 	if err != nil {
 		t.Fatalf("session B %s: %v", bID, err)
 	}
-	if bu.holes != 0 || bu.dups != 0 {
-		t.Errorf("session B %s: %d bytes missing and %d twice inside", bID, bu.holes, bu.dups)
+	if !holesExplained(bu, c3) {
+		t.Errorf("session B %s: %d bytes of fed speech missing inside (%v), capture overruns only %d frames", bID, bu.holes, bu.holeList, c3.upstream)
+	}
+	if bu.holes > 0 {
+		t.Logf("session B %s: capture overruns (not the cut): %v", bID, bu.holeList)
 	}
 	if bu.frames < bCaptured {
 		t.Errorf("session B %s: %d frames archived, but the daemon had captured %d before it was ended", bID, bu.frames, bCaptured)

@@ -151,8 +151,11 @@ func run() {
 		d := dial(ctx)
 		id := d.recordOne()
 		say("recording %s", id)
-		deadline := time.Now().Add(6 * time.Second)
-		progress(func() bool { return time.Now().After(deadline) })
+		// Progress goes on through the end (PIN typing included) until the
+		// hook freezes the daemon: the host needs it to tell a capture
+		// overrun from a loss.
+		go progress(nil)
+		time.Sleep(6 * time.Second)
 		delay, _ := strconv.Atoi(args["hookdelay"])
 		hooked := armManifestHook(id, time.Duration(delay)*time.Millisecond)
 		d.send(session.Intent{Kind: session.IntentEnd})
@@ -204,13 +207,13 @@ func run() {
 }
 
 // progress prints the daemon's captured frames, the audio fed into the
-// loopback and the upload queue every 100 ms until stop says so (never, for
+// loopback, the upload queue and the daemon's overrun frames every 100 ms until stop says so (never, for
 // nil): the host keeps the last line it saw before the cut.
 func progress(stop func() bool) {
 	for stop == nil || !stop() {
 		m := metrics()
-		say("progress captured %d fed %d queue %d", int64(m["roomkiosk_recorder_frames_captured_total"]),
-			fedFrames(), int64(m["roomkiosk_upload_queue_objects"]))
+		say("progress captured %d fed %d queue %d overrun %d", int64(m["roomkiosk_recorder_frames_captured_total"]),
+			fedFrames(), int64(m["roomkiosk_upload_queue_objects"]), int64(m["roomkiosk_recorder_overrun_frames_total"]))
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -493,31 +496,41 @@ func writeCanaries(boot string) {
 	say("canaries written boot %s", boot)
 }
 
-// checkCanaries reports every canary file left by earlier boots: whole
-// (exactly what was written), missing content (shorter, or zeros where the
-// data never reached the disk) or different.
+// checkCanaries reports the canaries of every earlier boot that wrote
+// some: for each, the fsync'ed and the other file, as whole (exactly what
+// was written), missing, short-N (fewer bytes) or different (zeros where
+// the data never reached the disk, or another boot's).
 func checkCanaries() {
 	ents, err := os.ReadDir(canaryDir)
-	if err != nil {
+	if err != nil || len(ents) == 0 {
 		say("canaries none")
 		return
 	}
+	var boots []string
 	for _, e := range ents {
 		name := e.Name()
-		i := strings.LastIndex(name, "-")
-		if !strings.HasPrefix(name, "canary-") || i < 0 {
-			continue
+		for _, p := range []string{"canary-sync-", "canary-nosync-"} {
+			if b, ok := strings.CutPrefix(name, p); ok && !slices.Contains(boots, b) {
+				boots = append(boots, b)
+			}
 		}
-		b, err := os.ReadFile(filepath.Join(canaryDir, name))
-		state := "whole"
-		switch {
-		case err != nil:
-			state = "unreadable"
-		case len(b) < canarySz:
-			state = fmt.Sprintf("short-%d", len(b))
-		case string(b) != string(canary(name[i+1:])):
-			state = "different"
+	}
+	for _, boot := range boots {
+		for _, kind := range []string{"sync", "nosync"} {
+			name := "canary-" + kind + "-" + boot
+			b, err := os.ReadFile(filepath.Join(canaryDir, name))
+			state := "whole"
+			switch {
+			case os.IsNotExist(err):
+				state = "missing"
+			case err != nil:
+				state = "unreadable"
+			case len(b) < canarySz:
+				state = fmt.Sprintf("short-%d", len(b))
+			case string(b) != string(canary(boot)):
+				state = "different"
+			}
+			say("canary %s %s", name, state)
 		}
-		say("canary %s %s", name, state)
 	}
 }
