@@ -44,7 +44,7 @@ func TestBenchPowerCut(t *testing.T) {
 	for i, r := range rows {
 		byID[r.Session] = i
 	}
-	var lost, lostFed []float64
+	var lost []float64
 	recovered, overruns := 0, int64(0)
 	for _, c := range rc {
 		i, ok := byID[c.id]
@@ -58,19 +58,16 @@ func TestBenchPowerCut(t *testing.T) {
 			t.Errorf("session %s (boot %d, %d segments, %d partial): %v", c.id, c.boot, r.Segments, r.Partial, err)
 			continue
 		}
-		if r.State != "interrupted" || !holesExplained(a, c.cut) {
-			t.Errorf("session %s: state %s, %d bytes of fed speech missing inside (%v), capture overruns %d frames", c.id, r.State, a.holes, a.holeList, c.cut.upstream)
+		if r.State != "interrupted" {
+			t.Errorf("session %s: state %s, want interrupted", c.id, r.State)
 			continue
 		}
 		overruns += a.holes / frameBytes
 		recovered++
-		lc, lf, ok := lossOf(c.cut, a)
-		lost = append(lost, lc)
-		if ok {
-			lostFed = append(lostFed, lf)
-		}
-		t.Logf("cut %d: session %s, %.2f s recovered, lost %.0f ms (captured) %.0f ms (fed, known %v)",
-			c.boot, c.id, framesMS(float64(a.frames))/1000, framesMS(lc), framesMS(lf), ok)
+		l := lossOf(c.cut, a)
+		lost = append(lost, l)
+		t.Logf("cut %d: session %s, %.2f s recovered (%d partial segments), lost %.0f ms at the cut; capture overruns inside %v",
+			c.boot, c.id, framesMS(float64(a.frames))/1000, r.Partial, framesMS(l), a.holeList)
 	}
 	testenv.Report(t, testenv.Figure{
 		Name: "power cut sessions recovered", Value: float64(recovered), Unit: "sessions",
@@ -78,15 +75,9 @@ func TestBenchPowerCut(t *testing.T) {
 		Target: "= 1 (all recovered)", Met: recovered == cuts,
 		Note: "amd64 test image under qemu-system-x86_64 -accel tcg, disk cache=none; snd-aloop fed by aplay; uploaded through user networking, pulled with roomctl",
 	})
-	for _, f := range []struct {
-		name string
-		xs   []float64
-	}{{"power cut audio lost per cut", lost}, {"power cut audio lost per cut against fed speech", lostFed}} {
-		if len(f.xs) == 0 {
-			continue
-		}
-		testenv.Report(t, figureLost(f.name+" median", median(f.xs), len(f.xs)))
-		testenv.Report(t, figureLost(f.name+" max", slicesMax(f.xs), len(f.xs)))
+	if len(lost) > 0 {
+		testenv.Report(t, figureLost("power cut audio lost per cut median", median(lost), len(lost)))
+		testenv.Report(t, figureLost("power cut audio lost per cut max", slicesMax(lost), len(lost)))
 	}
 	t.Logf("power-cut bench: %d cuts, %d boots, %v in all; capture overruns inside the sessions %.0f ms in all; power on to the guest client: %v s",
 		cuts, h.boots, time.Since(start).Round(time.Second), framesMS(float64(overruns)), h.bootSecs)
@@ -96,6 +87,9 @@ func TestBenchPowerCut(t *testing.T) {
 	for _, l := range lost {
 		if l > chunkFrames+0.3*rate {
 			t.Errorf("a cut lost %.0f ms, more than one age chunk", framesMS(l))
+		}
+		if l < -0.3*rate {
+			t.Errorf("a session holds %.0f ms more than the daemon had captured at its cut", -framesMS(l))
 		}
 	}
 }
