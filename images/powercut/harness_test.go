@@ -717,7 +717,6 @@ func upstreamLoss(ps []progressLine) int64 {
 	return max(0, base(ps[len(ps)-w:])-base(ps[:w]))
 }
 
-
 // waitPowerOff waits until the guest powered itself off.
 func (v *vm) waitPowerOff(limit time.Duration) {
 	t := v.h.t
