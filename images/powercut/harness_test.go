@@ -964,7 +964,7 @@ type recordCut struct {
 }
 
 // recordAndCut boots with step record, waits until the session records,
-// lets it record for a random 3-20 s and cuts the power.
+// lets it record for a random 5-20 s and cuts the power.
 func (h *harness) recordAndCut(prevCanaries int) recordCut {
 	t := h.t
 	t.Helper()
@@ -976,7 +976,9 @@ func (h *harness) recordAndCut(prevCanaries int) recordCut {
 	h.bootSecs = append(h.bootSecs, first.at.Sub(v.started).Seconds())
 	_, m := v.waitLine(`powercut: recording (\S+) frames-at-start (\d+)`, bootLimit)
 	id := m[1]
-	d := time.Duration(3000+h.rng.IntN(17000)) * time.Millisecond
+	// At least 5 s: a first age chunk (2 s) is then full even if the
+	// emulated capture overran for a while, so the session has audio.
+	d := time.Duration(5000+h.rng.IntN(15000)) * time.Millisecond
 	select {
 	case <-time.After(d):
 	case <-v.exited:
