@@ -161,7 +161,9 @@ ExecStartPre=/usr/lib/roomkiosk-powercut/powercut-guest canaries
 ExecStartPre=/usr/lib/roomkiosk-powercut/powercut-guest net
 # The loopback's device nodes come from udev, after the module loads.
 ExecStartPre=/usr/bin/udevadm settle
-ExecStart=/usr/bin/aplay -q -D hw:Loopback,0,0 -t raw -f S16_LE -r 16000 -c 1 /usr/lib/roomkiosk-powercut/speech.raw
+# A 2 s buffer in 50 ms periods: a stalled guest must not underrun aplay,
+# or the loopback plays stale ring contents (earlier speech) into the capture.
+ExecStart=/usr/bin/aplay -q -D hw:Loopback,0,0 --buffer-time=2000000 --period-time=50000 -t raw -f S16_LE -r 16000 -c 1 /usr/lib/roomkiosk-powercut/speech.raw
 StandardOutput=journal+console
 StandardError=journal+console
 Restart=on-failure
