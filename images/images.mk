@@ -4,6 +4,7 @@
 #   make image-check the static check of an image already built
 #   make image-test  the amd64 image booted under qemu-system-x86_64 (TCG)
 #   make test-all    make test, then image-test
+#   make powercut-test  power cuts of the booted test image (images/powercut)
 # The image targets run as root (mmdebstrap, file owners) and install what
 # they lack through .ci/apt-install.sh. See images/README.md.
 
@@ -58,3 +59,24 @@ image-test-boot:
 	sh $(IMAGES)/scripts/boot-test.sh $(IMAGES_OUT)/test
 
 test-all: test image-test
+
+# --- power cuts of the booted appliance (images/powercut, images/README.md) ---
+# qemu and debugfs (the image's additions go in without a mount), speech.
+APT_POWERCUT := qemu-system-x86 e2fsprogs espeak-ng sox
+
+.PHONY: powercut-test powercut-run powercut-bench
+
+powercut-test: image-test-build powercut-run
+
+# Cuts the power of what image-test-build made (CI runs it after image-test).
+powercut-run: deps-tools
+	@APT_PACKAGES="$(APT_POWERCUT)" sh $(CURDIR)/.ci/apt-install.sh
+	$(GO) test -tags powercut -run 'TestPowerCut$$' -count=1 -v -timeout 45m ./images/powercut/
+
+# The 10-cut benchmark alone, into bench/results and bench/REPORT.md
+# (make bench runs it too, with everything else, once the test image exists).
+powercut-bench: image-test-build deps-tools
+	@APT_PACKAGES="$(APT_POWERCUT)" sh $(CURDIR)/.ci/apt-install.sh
+	ROOMKIOSK_BENCH_OUT=$(CURDIR)/bench/results \
+		$(GO) test -tags bench -run 'TestBenchPowerCut$$' -count=1 -v -timeout 60m ./images/powercut/
+	$(GO) run ./bench/report -in $(CURDIR)/bench/results -out $(CURDIR)/bench/REPORT.md
