@@ -73,10 +73,9 @@ powercut-run: deps-tools
 	@APT_PACKAGES="$(APT_POWERCUT)" sh $(CURDIR)/.ci/apt-install.sh
 	$(GO) test -tags powercut -run 'TestPowerCut$$' -count=1 -v -timeout 45m ./images/powercut/
 
-# The 10-cut benchmark alone, into bench/results and bench/REPORT.md
-# (make bench runs it too, with everything else, once the test image exists).
+# The 10-cut benchmark alone: its figures into bench/figures, the others
+# kept (make bench runs it too, with everything else, once the test image
+# exists).
 powercut-bench: image-test-build deps-tools
 	@APT_PACKAGES="$(APT_POWERCUT)" sh $(CURDIR)/.ci/apt-install.sh
-	ROOMKIOSK_BENCH_OUT=$(CURDIR)/bench/results \
-		$(GO) test -tags bench -run 'TestBenchPowerCut$$' -count=1 -v -timeout 60m ./images/powercut/
-	$(GO) run ./bench/report -in $(CURDIR)/bench/results -out $(CURDIR)/bench/REPORT.md
+	$(MAKE) bench BENCH_PKGS=./images/powercut/ BENCH_RUN='TestBenchPowerCut$$$$'

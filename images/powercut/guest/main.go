@@ -36,7 +36,7 @@ import (
 	"unsafe"
 
 	"roomkiosk/kiosk/control"
-	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/room"
 )
 
 const (
@@ -158,14 +158,14 @@ func run() {
 		time.Sleep(6 * time.Second)
 		delay, _ := strconv.Atoi(args["hookdelay"])
 		hooked := armManifestHook(id, time.Duration(delay)*time.Millisecond)
-		d.send(session.Intent{Kind: session.IntentEnd})
-		d.wait("end pin", func(s session.Snapshot) bool { return s.Step == session.StepEndPIN })
+		d.send(room.Intent{Kind: room.IntentEnd})
+		d.wait("end pin", func(s room.Snapshot) bool { return s.Step == room.StepEndPIN })
 		for _, c := range pin {
-			d.send(session.Intent{Kind: session.IntentPINDigit, Digit: int(c - '0')})
+			d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
 		}
 		// The last figure before the stop: the manifest lists at least this.
 		say("ending %s captured %d", id, metric("roomkiosk_recorder_frames_captured_total"))
-		d.send(session.Intent{Kind: session.IntentPINOK})
+		d.send(room.Intent{Kind: room.IntentPINOK})
 		<-hooked
 		select {} // the host cuts the power now
 	case "withdraw":
@@ -175,9 +175,9 @@ func run() {
 		say("recording %s", id)
 		deadline := time.Now().Add(4 * time.Second)
 		progress(func() bool { return time.Now().After(deadline) })
-		d.send(session.Intent{Kind: session.IntentWithdraw})
-		d.wait("withdraw choice", func(s session.Snapshot) bool {
-			return s.Step == session.StepWithdrawChoice && !s.Recording
+		d.send(room.Intent{Kind: room.IntentWithdraw})
+		d.wait("withdraw choice", func(s room.Snapshot) bool {
+			return s.Step == room.StepWithdrawChoice && !s.Recording
 		})
 		for i := 0; ; i++ {
 			if _, err := os.Stat(filepath.Join(spoolDir, "sessions", id, "manifest.held.json")); err == nil {
@@ -316,7 +316,7 @@ func dial(ctx context.Context) *driver {
 	return nil
 }
 
-func (d *driver) send(in session.Intent) {
+func (d *driver) send(in room.Intent) {
 	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
 	defer cancel()
 	if err := d.c.Send(ctx, in); err != nil {
@@ -324,9 +324,9 @@ func (d *driver) send(in session.Intent) {
 	}
 }
 
-func (d *driver) wait(what string, cond func(session.Snapshot) bool) session.Snapshot {
+func (d *driver) wait(what string, cond func(room.Snapshot) bool) room.Snapshot {
 	timeout := time.After(3 * time.Minute)
-	var last session.Snapshot
+	var last room.Snapshot
 	for {
 		select {
 		case s, ok := <-d.c.Snapshots():
@@ -346,38 +346,38 @@ func (d *driver) wait(what string, cond func(session.Snapshot) bool) session.Sna
 // recordOne takes the room from Free to a recording session with one
 // consenting participant and returns the session id.
 func (d *driver) recordOne() string {
-	d.wait("free door with the boot checks in", func(s session.Snapshot) bool {
-		return s.Step == session.StepDoor && s.Door == session.DoorFree && len(s.Checks) > 0
+	d.wait("free door with the boot checks in", func(s room.Snapshot) bool {
+		return s.Step == room.StepDoor && s.Door == room.DoorFree && len(s.Checks) > 0
 	})
-	d.send(session.Intent{Kind: session.IntentStart})
-	d.wait("pin", func(s session.Snapshot) bool { return s.Step == session.StepPIN })
+	d.send(room.Intent{Kind: room.IntentStart})
+	d.wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepPIN })
 	for _, c := range pin {
-		d.send(session.Intent{Kind: session.IntentPINDigit, Digit: int(c - '0')})
+		d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
 	}
 	asked := time.Now()
-	d.send(session.Intent{Kind: session.IntentPINOK})
-	snap := d.wait("checklist with fresh checks", func(s session.Snapshot) bool {
-		return s.Step == session.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
+	d.send(room.Intent{Kind: room.IntentPINOK})
+	snap := d.wait("checklist with fresh checks", func(s room.Snapshot) bool {
+		return s.Step == room.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
 	})
 	for i := range snap.ManualItems {
-		d.send(session.Intent{Kind: session.IntentCheckToggle, Item: i})
+		d.send(room.Intent{Kind: room.IntentCheckToggle, Item: i})
 	}
-	d.wait("items ticked", func(s session.Snapshot) bool {
-		return !slices.ContainsFunc(s.ManualItems, func(m session.ManualItem) bool { return !m.Checked })
+	d.wait("items ticked", func(s room.Snapshot) bool {
+		return !slices.ContainsFunc(s.ManualItems, func(m room.ManualItem) bool { return !m.Checked })
 	})
-	d.send(session.Intent{Kind: session.IntentCheckContinue})
-	d.wait("participants", func(s session.Snapshot) bool { return s.Step == session.StepParticipants })
-	d.send(session.Intent{Kind: session.IntentParticipants, Count: 1})
-	d.wait("record choice", func(s session.Snapshot) bool { return s.Step == session.StepRecordChoice })
-	d.send(session.Intent{Kind: session.IntentRecord, Yes: true})
-	snap = d.wait("consent", func(s session.Snapshot) bool { return s.Step == session.StepConsent })
+	d.send(room.Intent{Kind: room.IntentCheckContinue})
+	d.wait("participants", func(s room.Snapshot) bool { return s.Step == room.StepParticipants })
+	d.send(room.Intent{Kind: room.IntentParticipants, Count: 1})
+	d.wait("record choice", func(s room.Snapshot) bool { return s.Step == room.StepRecordChoice })
+	d.send(room.Intent{Kind: room.IntentRecord, Yes: true})
+	snap = d.wait("consent", func(s room.Snapshot) bool { return s.Step == room.StepConsent })
 	text := snap.Agreement.Texts["en"]
-	d.send(session.Intent{Kind: session.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: session.TextSHA256(text)})
-	snap = d.wait("recording", func(s session.Snapshot) bool { return s.Recording })
+	d.send(room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(text)})
+	snap = d.wait("recording", func(s room.Snapshot) bool { return s.Recording })
 	return snap.SessionID
 }
 
-func micCheckedSince(cs []session.CheckResult, t time.Time) bool {
+func micCheckedSince(cs []room.CheckResult, t time.Time) bool {
 	for _, c := range cs {
 		if c.Name == "microphone" {
 			return c.At.After(t)
