@@ -65,6 +65,7 @@ type daemon struct {
 	uploader *upload.Uploader
 	recorder *recorder.Recorder
 	runner   *checks.Runner
+	book     *checks.Book // maintenance entries and problem reports, from the maintenance log
 	core     *session.Core
 }
 
@@ -107,7 +108,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	defer d.recorder.Close()
 
+	// Technicians' entries and counselors' problem reports live in the
+	// maintenance log; what is open is read back from it, so a reported
+	// problem survives a restart.
+	d.book, err = checks.OpenBook(d.mlog, func(last *room.MaintenanceEntry, open []room.ProblemReport) {
+		corePtr.Load().MaintenanceUpdated(last, open)
+	})
+	if err != nil {
+		return err
+	}
 	list := allChecks(cfg, d.board, checkParts{source: src, recorder: d.recorder, uploader: d.uploader})
+	list = append(list, d.book.Check()) // advisory unless checks.required names it
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
 		Maintenance: d.mlog, Logger: log,
 		OnResults: func(rs []room.CheckResult) {
@@ -118,7 +129,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	})
 
 	core, err := session.New(session.Config{
-		Room: cfg.Room, Counselors: cfg.Counselors, Agreement: cfg.Agreement, Flow: cfg.Session,
+		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Flow: cfg.Session,
 		MaxLength: cfg.Recording.MaxSessionLength.Duration,
 	}, session.Deps{
 		Recorder: overrideLogger{d.recorder, d.runner},
@@ -126,12 +137,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		Uploader: d.uploader,
 		Journal:  d.recorder.Spool().SessionJournal(),
 		Log:      log,
+
+		Maintenance: d.book,
 	})
 	if err != nil {
 		return &config.Error{File: "session", Err: err}
 	}
 	d.core = core
 	corePtr.Store(core)
+	core.MaintenanceUpdated(d.book.State())
 	// A crash or power cut left *.part files: seal them as partial before
 	// anything else touches the spool, so they upload like any other
 	// session; except the session the core resumes (its journal says it

@@ -22,6 +22,12 @@ const (
 	IntentEnd            IntentKind = "end"      // counselor asks to end (asks the PIN)
 	IntentFeedback       IntentKind = "feedback" // Rating 1..5, or 0 to skip
 	IntentLanguage       IntentKind = "language" // Language
+
+	// Maintenance, problem reports and held recordings (issue 16).
+	IntentMaintenanceAction IntentKind = "maintenance_action" // technician on the maintenance screen; Reason: one of MaintenanceActions
+	IntentReportProblem     IntentKind = "report_problem"     // counselor on the feedback screen; Reason: one of ProblemCodes
+	IntentHeldKeep          IntentKind = "held_keep"          // counselor on the maintenance screen: keep the oldest held recording
+	IntentHeldDelete        IntentKind = "held_delete"        // ... or delete it
 )
 
 // Intent is one user action sent by the screen. Only the fields its Kind names

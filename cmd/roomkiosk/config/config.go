@@ -23,18 +23,21 @@ import (
 
 // Config is the whole device configuration.
 type Config struct {
-	Log        LogConfig                 `toml:"log"`
-	Control    ControlConfig             `toml:"control"`
-	Room       session.RoomConfig        `toml:"room"`
-	Counselors []session.Counselor       `toml:"counselors"`
-	Agreement  session.AgreementConfig   `toml:"agreement"`
-	Session    session.FlowConfig        `toml:"session"`
-	Recording  recorder.Config           `toml:"recording"`
-	Encryption recorder.EncryptionConfig `toml:"encryption"`
-	Storage    upload.Config             `toml:"storage"`
-	Hardware   hardware.Config           `toml:"hardware"`
-	Checks     checks.Config             `toml:"checks"`
-	Status     statusapi.Config          `toml:"status"`
+	Log        LogConfig           `toml:"log"`
+	Control    ControlConfig       `toml:"control"`
+	Room       session.RoomConfig  `toml:"room"`
+	Counselors []session.Counselor `toml:"counselors"`
+	// Technicians record maintenance on the maintenance screen with their
+	// own PINs (none: nobody can).
+	Technicians []session.Technician      `toml:"technicians"`
+	Agreement   session.AgreementConfig   `toml:"agreement"`
+	Session     session.FlowConfig        `toml:"session"`
+	Recording   recorder.Config           `toml:"recording"`
+	Encryption  recorder.EncryptionConfig `toml:"encryption"`
+	Storage     upload.Config             `toml:"storage"`
+	Hardware    hardware.Config           `toml:"hardware"`
+	Checks      checks.Config             `toml:"checks"`
+	Status      statusapi.Config          `toml:"status"`
 }
 
 // LogConfig is the [log] section.
@@ -186,6 +189,7 @@ func (c *Config) Validate() error {
 		},
 		c.Room.Validate,
 		func() error { return session.ValidateCounselors(c.Counselors) },
+		func() error { return session.ValidateTechnicians(c.Technicians, c.Counselors) },
 		func() error { return c.Agreement.Validate(c.Room.Languages) },
 		c.Session.Validate,
 		c.Recording.Validate,
