@@ -18,12 +18,12 @@ import (
 type Kind string
 
 const (
-	KindRun      Kind = "run"      // one round of checks; Results holds them all
-	KindFault    Kind = "fault"    // a check went from good (or never seen) to abnormal or unknown
-	KindRecovery Kind = "recovery" // a check came back to good
-	KindChange   Kind = "change"   // a check moved between abnormal and unknown
-	KindOverride Kind = "override" // the counselor started despite a failing required check
-	KindNote     Kind = "note"     // anything else the daemon wants on record (a device fault, a restart)
+	KindRun         Kind = "run"         // one round of checks; Results holds them all
+	KindFault       Kind = "fault"       // a check went from good (or never seen) to abnormal or unknown
+	KindRecovery    Kind = "recovery"    // a check came back to good
+	KindChange      Kind = "change"      // a check moved between abnormal and unknown
+	KindOverride    Kind = "override"    // the counselor started despite a failing required check
+	KindNote        Kind = "note"        // anything else the daemon wants on record (a device fault, a restart)
 	KindMaintenance Kind = "maintenance" // a technician's entry (maintenance.go)
 	KindProblem     Kind = "problem"     // a counselor's problem report (maintenance.go)
 )

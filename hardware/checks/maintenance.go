@@ -157,6 +157,6 @@ func (b *Book) Check() Check {
 			codes[i] = p.Problem
 		}
 		return Abnormal(room.CheckReportedProblem, strings.Join(codes, ", "), "none open",
-			"A counselor reported an equipment problem: a technician checks it and records the maintenance on the maintenance screen.")
+			"A technician checks it and clears it here")
 	})
 }
