@@ -58,6 +58,13 @@ type Status struct {
 	// ResumedGapS: the session's recording resumed after the daemon's
 	// restart; nothing was recorded for this many seconds.
 	ResumedGapS float64 `json:"resumed_gap_s,omitempty"`
+
+	// Maintenance: the last technician's entry, the reported problems no
+	// technician has cleared, and how many withdrawn recordings wait for a
+	// keep-or-delete choice (as in status.json).
+	LastMaintenance  *room.MaintenanceEntry `json:"last_maintenance,omitempty"`
+	ReportedProblems []room.ProblemReport   `json:"reported_problems,omitempty"`
+	HeldWaiting      int                    `json:"held_waiting,omitempty"`
 }
 
 // Server is the loopback status endpoint.
@@ -131,6 +138,10 @@ func BuildStatus(src Sources) Status {
 		SessionID: snap.SessionID,
 		Checks:    snap.Checks,
 		At:        time.Now().UTC(),
+
+		LastMaintenance:  snap.LastMaintenance,
+		ReportedProblems: snap.Problems,
+		HeldWaiting:      snap.HeldWaiting,
 	}
 	for _, a := range snap.Alerts {
 		st.Alerts = append(st.Alerts, a.Code)
