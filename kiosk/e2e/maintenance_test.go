@@ -82,6 +82,10 @@ func roomLine(t *testing.T, a *admin, roomID string, want ...string) string {
 	return line
 }
 
+// hasText reports whether the screen shows s, whatever lines it was
+// wrapped into.
+func hasText(v ui.View, s string) bool { return strings.Contains(strings.Join(v.Texts, " "), s) }
+
 func (k *kiosk) enterCode(t *testing.T, code string) {
 	t.Helper()
 	for _, d := range code {
@@ -160,12 +164,12 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	k.WaitScene(t, "maintenance_pin")
 	k.enterCode(t, techCode)
 	v = k.WaitFor(t, "technician's maintenance screen", 20*time.Second, func(v ui.View) bool {
-		return v.Scene == "maintenance" && slices.Contains(v.Texts, "Record what you did")
+		return v.Scene == "maintenance" && hasText(v, "Record what you did")
 	})
 	if slices.ContainsFunc(v.Targets, func(tg ui.ViewTarget) bool { return tg.ID == "held-keep" || tg.ID == "held-delete" }) {
 		t.Error("the technician's screen offers to keep or delete a held recording")
 	}
-	if !slices.Contains(v.Texts, "A recording waits for a counselor's decision") {
+	if !hasText(v, "A recording waits for a counselor's decision") {
 		t.Errorf("the technician's screen does not say a recording waits: %q", v.Texts)
 	}
 	k.Tap(t, "maintenance-back")
@@ -174,7 +178,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	k.WaitScene(t, "maintenance_pin")
 	k.enterPIN(t)
 	k.WaitFor(t, "held recording on the maintenance screen", 20*time.Second, func(v ui.View) bool {
-		return v.Scene == "maintenance" && slices.Contains(v.Texts, "A recording waits for a decision")
+		return v.Scene == "maintenance" && hasText(v, "A recording waits for a decision")
 	})
 	k.Shot(t, "held-maintenance")
 	k.Tap(t, "held-delete")
@@ -184,7 +188,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 		return os.IsNotExist(err)
 	})
 	k.WaitFor(t, "the normal maintenance screen", 10*time.Second, func(v ui.View) bool {
-		return v.Scene == "maintenance" && !slices.Contains(v.Texts, "A recording waits for a decision")
+		return v.Scene == "maintenance" && !hasText(v, "A recording waits for a decision")
 	})
 	k.Tap(t, "maintenance-back")
 	k.WaitFor(t, "free door", 10*time.Second, doorFree)
@@ -206,7 +210,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	k.WaitScene(t, "feedback")
 	k.Tap(t, "problem-"+room.ProblemAudio)
 	v = k.WaitFor(t, "the report acknowledged", 10*time.Second, func(v ui.View) bool {
-		return v.Scene == "feedback" && slices.Contains(v.Texts, "Reported to the technician. Another one?")
+		return v.Scene == "feedback" && hasText(v, "Reported to the technician. Another one?")
 	})
 	for _, tg := range v.Targets {
 		if tg.ID == "problem-"+room.ProblemAudio && tg.Enabled {
@@ -238,7 +242,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	k.WaitScene(t, "maintenance_pin")
 	k.enterCode(t, techCode)
 	k.WaitFor(t, "technician's maintenance screen", 20*time.Second, func(v ui.View) bool {
-		return v.Scene == "maintenance" && slices.Contains(v.Texts, "Reported: Audio")
+		return v.Scene == "maintenance" && hasText(v, "Reported: Audio")
 	})
 	k.Shot(t, "technician")
 	tapped := time.Now()
@@ -253,8 +257,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 		t.Errorf("last maintenance %+v", st.LastMaintenance)
 	}
 	k.WaitFor(t, "the entry on the screen", 10*time.Second, func(v ui.View) bool {
-		return v.Scene == "maintenance" && slices.ContainsFunc(v.Texts, func(s string) bool { return strings.HasPrefix(s, "Last: Microphone replaced") }) &&
-			slices.Contains(v.Texts, "No reported problems")
+		return v.Scene == "maintenance" && hasText(v, "Last: Microphone replaced") && hasText(v, "No reported problems")
 	})
 	k.Shot(t, "technician-recorded")
 	k.Tap(t, "maintenance-back")

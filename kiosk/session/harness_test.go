@@ -63,9 +63,11 @@ func testConfig() session.Config {
 	return session.Config{
 		Room:       session.RoomConfig{ID: "r101", Name: "Room 101", Languages: []string{"en", "zh"}},
 		Counselors: []session.Counselor{{ID: "c-1", PINHash: pinHash}},
-		Agreement:  session.AgreementConfig{ID: "rec-1", Texts: texts},
-		Flow:       flow,
-		MaxLength:  2 * time.Hour,
+		// A technician (maintenance_test.go) for the random sequences.
+		Technicians: []session.Technician{{ID: "t-1", PINHash: techHash}},
+		Agreement:   session.AgreementConfig{ID: "rec-1", Texts: texts},
+		Flow:        flow,
+		MaxLength:   2 * time.Hour,
 	}
 }
 
@@ -76,6 +78,7 @@ type harness struct {
 	chk   *sessiontest.Checker
 	up    *sessiontest.Uploader
 	clock *sessiontest.Clock
+	maint *sessiontest.Maintenance
 	ids   int
 	stop  func()
 }
@@ -101,8 +104,9 @@ func newHarnessWith(t testing.TB, cfg session.Config, autoReport bool, adjust fu
 		up:    &sessiontest.Uploader{},
 		clock: sessiontest.NewClock(t0),
 	}
+	h.maint = &sessiontest.Maintenance{}
 	core, err := session.New(cfg, session.Deps{
-		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock,
+		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock, Maintenance: h.maint,
 		NewID: func(time.Time) string { h.ids++; return fmt.Sprintf("s%d", h.ids) },
 	})
 	if err != nil {

@@ -67,20 +67,20 @@ func (b *builder) problemList() string {
 func (b *builder) maintenanceTechnician() {
 	s := b.in.Snap
 	b.sc.Name = "maintenance"
-	b.header("maint.title", 380)
-	b.text(R(428, 14, 356, 46), ColMuted, TextStyle{Size: 22, MinSize: 12, Align: AlignRight}, s.RoomName)
-	b.maintenanceChecks(R(16, 68, 400, 396))
+	b.header("maint.title", 560)
+	b.text(R(600, 14, 176, 46), ColMuted, TextStyle{Size: 22, MinSize: 12, Align: AlignRight}, s.RoomName)
+	b.maintenanceChecks(R(16, 68, 500, 396))
 
-	right := R(428, 68, 356, 312)
+	right := R(528, 68, 256, 312)
 	b.fill(right, ColPanel, 14)
 	b.msg(R(right.X+14, right.Y+6, right.W-28, 26), ColMuted, TextStyle{Size: 17, MinSize: 11}, "maint.tech.record")
-	const w, h, gap = 159.0, 54.0, 10.0
+	const w, h, gap = 110.0, 54.0, 8.0
 	for i, code := range room.MaintenanceActions() {
 		r := R(right.X+14+float64(i%2)*(w+gap), right.Y+36+float64(i/2)*(h+6), w, h)
-		b.button("action-"+code, r, btnSecondary, true, TextStyle{Size: 18, MinSize: 11, Bold: true, Align: AlignCenter, Wrap: true},
+		b.button("action-"+code, r, btnSecondary, true, TextStyle{Size: 17, MinSize: 10, Bold: true, Align: AlignCenter, Wrap: true},
 			&room.Intent{Kind: room.IntentMaintenanceAction, Reason: code}, LocalNone, Msg("action."+code))
 	}
-	y := right.Y + 218
+	y := right.Y + 218 // under the three rows of actions
 	line := R(right.X+14, y, right.W-28, 26)
 	st := TextStyle{Size: 16, MinSize: 9}
 	if m := s.LastMaintenance; m != nil {
