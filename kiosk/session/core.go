@@ -21,12 +21,13 @@ import (
 
 // Config is what the core needs from the device configuration.
 type Config struct {
-	Room        RoomConfig
-	Counselors  []Counselor
+	Room       RoomConfig
+	Counselors []Counselor
+	Agreement  AgreementConfig
+	Flow       FlowConfig
+	MaxLength  time.Duration // recording.max_session_length; 0 = no limit
+
 	Technicians []Technician // may be empty: then nobody records maintenance
-	Agreement   AgreementConfig
-	Flow        FlowConfig
-	MaxLength   time.Duration // recording.max_session_length; 0 = no limit
 }
 
 // Deps are the core's ports and injectables.
@@ -38,11 +39,12 @@ type Deps struct {
 	// Journal keeps the open session across the daemon's restarts (nil:
 	// none; a restart then forgets the session).
 	Journal JournalStore
+	NewID   func(time.Time) string // nil: DefaultNewID
+	Log     zerolog.Logger
+
 	// Maintenance keeps technicians' entries and problem reports (nil:
 	// they are refused).
 	Maintenance MaintenanceLog
-	NewID       func(time.Time) string // nil: DefaultNewID
-	Log         zerolog.Logger
 }
 
 // Plain messages for the room. Deliberately the same whoever declined, so
@@ -129,10 +131,11 @@ type timerEvent struct {
 }
 
 type pinEvent struct {
-	gen        uint64
-	counselor  string // "" when no counselor's hash matched
+	gen       uint64
+	counselor string // "" when no counselor's hash matched
+	done      chan struct{}
+
 	technician string // on the maintenance PIN pad: "" when no technician's hash matched
-	done       chan struct{}
 }
 
 type syncEvent struct{ done chan struct{} }

@@ -63,11 +63,12 @@ func testConfig() session.Config {
 	return session.Config{
 		Room:       session.RoomConfig{ID: "r101", Name: "Room 101", Languages: []string{"en", "zh"}},
 		Counselors: []session.Counselor{{ID: "c-1", PINHash: pinHash}},
+		Agreement:  session.AgreementConfig{ID: "rec-1", Texts: texts},
+		Flow:       flow,
+		MaxLength:  2 * time.Hour,
+
 		// A technician (maintenance_test.go) for the random sequences.
 		Technicians: []session.Technician{{ID: "t-1", PINHash: techHash}},
-		Agreement:   session.AgreementConfig{ID: "rec-1", Texts: texts},
-		Flow:        flow,
-		MaxLength:   2 * time.Hour,
 	}
 }
 

@@ -23,21 +23,22 @@ import (
 
 // Config is the whole device configuration.
 type Config struct {
-	Log        LogConfig           `toml:"log"`
-	Control    ControlConfig       `toml:"control"`
-	Room       session.RoomConfig  `toml:"room"`
-	Counselors []session.Counselor `toml:"counselors"`
+	Log        LogConfig                 `toml:"log"`
+	Control    ControlConfig             `toml:"control"`
+	Room       session.RoomConfig        `toml:"room"`
+	Counselors []session.Counselor       `toml:"counselors"`
+	Agreement  session.AgreementConfig   `toml:"agreement"`
+	Session    session.FlowConfig        `toml:"session"`
+	Recording  recorder.Config           `toml:"recording"`
+	Encryption recorder.EncryptionConfig `toml:"encryption"`
+	Storage    upload.Config             `toml:"storage"`
+	Hardware   hardware.Config           `toml:"hardware"`
+	Checks     checks.Config             `toml:"checks"`
+	Status     statusapi.Config          `toml:"status"`
+
 	// Technicians record maintenance on the maintenance screen with their
 	// own PINs (none: nobody can).
-	Technicians []session.Technician      `toml:"technicians"`
-	Agreement   session.AgreementConfig   `toml:"agreement"`
-	Session     session.FlowConfig        `toml:"session"`
-	Recording   recorder.Config           `toml:"recording"`
-	Encryption  recorder.EncryptionConfig `toml:"encryption"`
-	Storage     upload.Config             `toml:"storage"`
-	Hardware    hardware.Config           `toml:"hardware"`
-	Checks      checks.Config             `toml:"checks"`
-	Status      statusapi.Config          `toml:"status"`
+	Technicians []session.Technician `toml:"technicians"`
 }
 
 // LogConfig is the [log] section.
