@@ -837,6 +837,7 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 		} else {
 			c.slog().Info().Msg("withdrawn after the recording had stopped: what was recorded is kept")
 		}
+		c.markResolved(s.id) // the recorder may list it as held while it seals
 		st.step = room.StepInSession
 		return nil
 

@@ -187,15 +187,22 @@ func (c *Core) applyMaintenance(in room.Intent) error {
 			}
 			l.Info().Msg("held recording kept by the counselor: queued for upload")
 		}
-		if st.resolved == nil {
-			st.resolved = map[string]bool{}
-		}
-		st.resolved[id] = true
+		c.markResolved(id)
 		st.held = st.held[1:]
 		c.touch()
 		return nil
 	}
 	return c.refuse(in, room.ErrInvalid, "unknown intent %q", in.Kind)
+}
+
+// markResolved notes a withdrawn recording whose choice was made in this
+// run: the recorder may still list it as held for a moment (it seals in the
+// background), and it must not come back as waiting.
+func (c *Core) markResolved(id string) {
+	if c.st.resolved == nil {
+		c.st.resolved = map[string]bool{}
+	}
+	c.st.resolved[id] = true
 }
 
 // refreshHeld asks the recorder which withdrawn recordings wait for a

@@ -259,3 +259,50 @@ func TestValidateTechnicians(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// slowSealer is a recorder that still lists a withdrawn session as held
+// after the participants chose (the real one seals in the background).
+type slowSealer struct {
+	*sessiontest.Recorder
+	sealing string
+}
+
+func (r *slowSealer) Held() ([]string, error) {
+	ids, err := r.Recorder.Held()
+	if r.sealing != "" {
+		ids = append(ids, r.sealing)
+	}
+	return ids, err
+}
+
+// TestChosenWithdrawalIsNotHeldWaiting: a withdrawal kept on its own screen
+// does not come back as a recording waiting on the maintenance screen while
+// the recorder is still sealing it.
+func TestChosenWithdrawalIsNotHeldWaiting(t *testing.T) {
+	h := &harness{t: t, rec: &sessiontest.Recorder{}, chk: &sessiontest.Checker{}, up: &sessiontest.Uploader{}, clock: sessiontest.NewClock(t0)}
+	rec := &slowSealer{Recorder: h.rec}
+	core, err := session.New(testConfig(), session.Deps{
+		Recorder: rec, Checker: h.chk, Uploader: h.up, Clock: h.clock, Maintenance: &sessiontest.Maintenance{},
+		NewID: func(time.Time) string { h.ids++; return fmt.Sprintf("s%d", h.ids) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.core = core
+	session.SetVerify(core, memoVerify)
+	h.rec.SetReport(core.RecorderChanged)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- core.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	h.must(toWithdraw...)
+	rec.sealing = "s1"
+	h.must(kind(room.IntentWithdrawKeep), kind(room.IntentEnd))
+	h.must(pinIntents(goodPIN)...)
+	h.must(room.Intent{Kind: room.IntentFeedback}, kind(room.IntentMaintenance))
+	h.must(pinIntents(goodPIN)...)
+	if s := h.snap(); s.Step != room.StepMaintenance || s.HeldWaiting != 0 {
+		t.Errorf("step %s, held waiting %d: the kept withdrawal came back as waiting", s.Step, s.HeldWaiting)
+	}
+}
