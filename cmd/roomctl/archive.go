@@ -283,7 +283,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET\tTAMPERED")
+	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET\tTAMPERED\tLAST MAINTENANCE\tREPORTED PROBLEMS\tHELD")
 	for _, r := range rows {
 		seen := "never"
 		if !r.LastSeen.IsZero() {
@@ -297,7 +297,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
 		}
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\t%s\n", esc(r.Room), esc(r.Error), seen, tampered)
+			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\t%s\t\t\t\n", esc(r.Room), esc(r.Error), seen, tampered)
 			continue
 		}
 		st := r.Status
@@ -320,7 +320,8 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
 			clock = fmt.Sprintf("%+.1fs", st.ClockOffset().Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered)
+		maint, problems, held := maintenanceColumns(st, now)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

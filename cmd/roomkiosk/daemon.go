@@ -67,6 +67,7 @@ type daemon struct {
 	uploader *upload.Uploader
 	recorder *recorder.Recorder
 	runner   *checks.Runner
+	book     *checks.Book // maintenance entries and problem reports, from the maintenance log
 	core     *session.Core
 }
 
@@ -134,7 +135,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	light := backlight.New(cfg.Backlight, d.board.Backlight, log, func(bool) { changed() })
 	defer light.Close()
 
+	// Technicians' entries and counselors' problem reports live in the
+	// maintenance log; what is open is read back from it, so a reported
+	// problem survives a restart.
+	d.book, err = checks.OpenBook(d.mlog, func(last *room.MaintenanceEntry, open []room.ProblemReport) {
+		corePtr.Load().MaintenanceUpdated(last, open)
+	})
+	if err != nil {
+		return err
+	}
 	list := allChecks(cfg, d.board, parts)
+	list = append(list, d.book.Check()) // advisory unless checks.required names it
 	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
 		Maintenance: d.mlog, Logger: log,
 		OnResults: func(rs []room.CheckResult) {
@@ -145,7 +156,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	})
 
 	core, err := session.New(session.Config{
-		Room: cfg.Room, Counselors: cfg.Counselors, Agreement: cfg.Agreement, Flow: cfg.Session,
+		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Flow: cfg.Session,
 		MaxLength: cfg.Recording.MaxSessionLength.Duration,
 	}, session.Deps{
 		Recorder: overrideLogger{d.recorder, d.runner},
@@ -153,12 +164,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		Uploader: d.uploader,
 		Journal:  d.recorder.Spool().SessionJournal(),
 		Log:      log,
+
+		Maintenance: d.book,
 	})
 	if err != nil {
 		return &config.Error{File: "session", Err: err}
 	}
 	d.core = core
 	corePtr.Store(core)
+	core.MaintenanceUpdated(d.book.State())
 	// A crash or power cut left *.part files: seal them as partial before
 	// anything else touches the spool, so they upload like any other
 	// session; except the session the core resumes (its journal says it

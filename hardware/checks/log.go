@@ -18,12 +18,14 @@ import (
 type Kind string
 
 const (
-	KindRun      Kind = "run"      // one round of checks; Results holds them all
-	KindFault    Kind = "fault"    // a check went from good (or never seen) to abnormal or unknown
-	KindRecovery Kind = "recovery" // a check came back to good
-	KindChange   Kind = "change"   // a check moved between abnormal and unknown
-	KindOverride Kind = "override" // the counselor started despite a failing required check
-	KindNote     Kind = "note"     // anything else the daemon wants on record (a device fault, a restart)
+	KindRun         Kind = "run"         // one round of checks; Results holds them all
+	KindFault       Kind = "fault"       // a check went from good (or never seen) to abnormal or unknown
+	KindRecovery    Kind = "recovery"    // a check came back to good
+	KindChange      Kind = "change"      // a check moved between abnormal and unknown
+	KindOverride    Kind = "override"    // the counselor started despite a failing required check
+	KindNote        Kind = "note"        // anything else the daemon wants on record (a device fault, a restart)
+	KindMaintenance Kind = "maintenance" // a technician's entry (maintenance.go)
+	KindProblem     Kind = "problem"     // a counselor's problem report (maintenance.go)
 )
 
 // Entry is one line of the maintenance log. It never holds client
@@ -43,6 +45,13 @@ type Entry struct {
 	Session   string             `json:"session,omitempty"`
 	Counselor string             `json:"counselor,omitempty"` // pseudonymous id
 	Note      string             `json:"note,omitempty"`      // override reason, fault detail
+
+	// Maintenance and problem reports (maintenance.go): codes from fixed
+	// lists and pseudonymous ids, never free text.
+	Action     string   `json:"action,omitempty"`     // KindMaintenance: room.MaintenanceActions
+	Technician string   `json:"technician,omitempty"` // KindMaintenance: pseudonymous id
+	Cleared    []string `json:"cleared,omitempty"`    // KindMaintenance: the problem codes it cleared
+	Problem    string   `json:"problem,omitempty"`    // KindProblem: room.ProblemCodes
 }
 
 // Log is the maintenance log: JSON lines, one file a day named

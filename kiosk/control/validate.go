@@ -19,5 +19,17 @@ func checkIntent(in room.Intent, step room.Step) error {
 			Reason: "an override reason must be one of the codes " + strings.Join(room.OverrideReasons(), ", "),
 		}
 	}
+	if in.Kind == room.IntentMaintenanceAction && !room.ValidMaintenanceAction(in.Reason) {
+		return &room.RefusedError{
+			Kind: in.Kind, Step: step, Err: room.ErrInvalid,
+			Reason: "a maintenance action must be one of the codes " + strings.Join(room.MaintenanceActions(), ", "),
+		}
+	}
+	if in.Kind == room.IntentReportProblem && !room.ValidProblem(in.Reason) {
+		return &room.RefusedError{
+			Kind: in.Kind, Step: step, Err: room.ErrInvalid,
+			Reason: "a problem report must be one of the codes " + strings.Join(room.ProblemCodes(), ", "),
+		}
+	}
 	return nil
 }

@@ -25,6 +25,12 @@ const (
 	// IntentWake is a touch on a dimmed screen: it only wakes the
 	// backlight (the daemon's, never the session core's business).
 	IntentWake IntentKind = "wake"
+
+	// Maintenance, problem reports and held recordings (issue 16).
+	IntentMaintenanceAction IntentKind = "maintenance_action" // technician on the maintenance screen; Reason: one of MaintenanceActions
+	IntentReportProblem     IntentKind = "report_problem"     // counselor on the feedback screen; Reason: one of ProblemCodes
+	IntentHeldKeep          IntentKind = "held_keep"          // counselor on the maintenance screen: keep the oldest held recording
+	IntentHeldDelete        IntentKind = "held_delete"        // ... or delete it
 )
 
 // Intent is one user action sent by the screen. Only the fields its Kind names

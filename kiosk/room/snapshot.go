@@ -31,6 +31,18 @@ type Snapshot struct {
 	Blocked      bool          `json:"blocked"` // a required check is failing
 	OverrideNote string        `json:"override_note,omitempty"`
 
+	// Maintenance (issue 16). Technician: the maintenance screen was opened
+	// with a technician's PIN (actions, no held recordings). Problems: the
+	// reported problems no technician has cleared yet. HeldWaiting: how many
+	// withdrawn recordings wait for a keep-or-delete choice (a count only:
+	// no ids on the door). ProblemsReported: the codes reported in this
+	// session, on the feedback screen.
+	Technician       bool              `json:"technician,omitempty"`
+	LastMaintenance  *MaintenanceEntry `json:"last_maintenance,omitempty"`
+	Problems         []ProblemReport   `json:"problems,omitempty"`
+	HeldWaiting      int               `json:"held_waiting,omitempty"`
+	ProblemsReported []string          `json:"problems_reported,omitempty"`
+
 	// Session.
 	SessionID      string        `json:"session_id,omitempty"`
 	SessionStarted time.Time     `json:"session_started,omitzero"`

@@ -26,6 +26,8 @@ type Config struct {
 	Agreement  AgreementConfig
 	Flow       FlowConfig
 	MaxLength  time.Duration // recording.max_session_length; 0 = no limit
+
+	Technicians []Technician // may be empty: then nobody records maintenance
 }
 
 // Deps are the core's ports and injectables.
@@ -39,6 +41,10 @@ type Deps struct {
 	Journal JournalStore
 	NewID   func(time.Time) string // nil: DefaultNewID
 	Log     zerolog.Logger
+
+	// Maintenance keeps technicians' entries and problem reports (nil:
+	// they are refused).
+	Maintenance MaintenanceLog
 }
 
 // Plain messages for the room. Deliberately the same whoever declined, so
@@ -71,6 +77,7 @@ type Core struct {
 	checker  Checker
 	uploader Uploader
 	journal  JournalStore
+	maint    MaintenanceLog
 	clock    Clock
 	newID    func(time.Time) string
 	log      zerolog.Logger
@@ -89,6 +96,7 @@ type Core struct {
 	pendChecks [][]room.CheckResult
 	pendFaults []room.Fault
 	haveFaults bool
+	pendMaint  *maintState
 	wake       chan struct{}
 
 	snap   atomic.Pointer[room.Snapshot]
@@ -126,6 +134,8 @@ type pinEvent struct {
 	gen       uint64
 	counselor string // "" when no counselor's hash matched
 	done      chan struct{}
+
+	technician string // on the maintenance PIN pad: "" when no technician's hash matched
 }
 
 type syncEvent struct{ done chan struct{} }
@@ -150,6 +160,12 @@ type state struct {
 	counselor  string // who passed the start PIN
 	overridden bool
 	override   string // the reason code (room.OverrideReasons)
+	technician string // who opened the maintenance screen with a technician's PIN
+
+	// Maintenance (maintenance.go).
+	maint    maintState
+	held     []string        // withdrawn recordings awaiting a choice, oldest first (not the open session's)
+	resolved map[string]bool // held recordings settled in this run (the recorder may list them a moment longer)
 
 	sess   *sessionState
 	recSt  room.RecorderStatus // latest accepted recorder report
@@ -196,6 +212,7 @@ type sessionState struct {
 	resumptions []room.Resumption // resumed after restarts
 	resumedGap  time.Duration     // the last resumption's gap
 	resuming    bool              // resumed; waiting for the recorder to say it records again
+	reported    []string          // problem codes reported on the feedback screen
 }
 
 // New checks cfg and deps and returns a core at the door. Call Run.
@@ -210,6 +227,9 @@ func New(cfg Config, deps Deps) (*Core, error) {
 		if err := pin.CheckHash(c.PINHash); err != nil {
 			return nil, fmt.Errorf("session core: counselors[%d].pin_hash: %w", i, err)
 		}
+	}
+	if err := ValidateTechnicians(cfg.Technicians, cfg.Counselors); err != nil {
+		return nil, fmt.Errorf("session core: %w", err)
 	}
 	if err := cfg.Agreement.Validate(cfg.Room.Languages); err != nil {
 		return nil, fmt.Errorf("session core: %w", err)
@@ -229,6 +249,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 		checker:  deps.Checker,
 		uploader: deps.Uploader,
 		journal:  deps.Journal,
+		maint:    deps.Maintenance,
 		clock:    deps.Clock,
 		newID:    deps.NewID,
 		log:      deps.Log,
@@ -265,6 +286,7 @@ func (c *Core) Run(ctx context.Context) error {
 		return errors.New("session core: Run called twice")
 	}
 	defer close(c.done)
+	c.refreshHeld()
 	c.startUp()
 	c.persist()
 	c.publish() // tells the uploader the initial status
@@ -463,6 +485,9 @@ func (c *Core) applyPending() {
 	if c.haveFaults {
 		c.st.faults, c.pendFaults, c.haveFaults = c.pendFaults, nil, false
 	}
+	if c.pendMaint != nil {
+		c.st.maint, c.pendMaint = *c.pendMaint, nil
+	}
 	c.pendMu.Unlock()
 	for _, rs := range checks {
 		c.mergeChecks(rs)
@@ -533,7 +558,7 @@ func (c *Core) handle(ev event) {
 		close(ev.done)
 	case pinEvent:
 		if c.st.verifying && ev.gen == c.st.pinGen {
-			c.pinResult(ev.counselor)
+			c.pinResult(ev.counselor, ev.technician)
 		}
 		close(ev.done)
 	case syncEvent:
@@ -570,6 +595,9 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 		return c.refuse(in, room.ErrWrongStep, "not possible on the %s screen", st.step)
 	}
 	switch in.Kind {
+	case room.IntentMaintenanceAction, room.IntentReportProblem, room.IntentHeldKeep, room.IntentHeldDelete:
+		return c.applyMaintenance(in)
+
 	case room.IntentLanguage:
 		if !slices.Contains(c.cfg.Room.Languages, in.Language) {
 			return c.refuse(in, room.ErrInvalid, "language %q is not one of this room's (%s)", in.Language, strings.Join(c.cfg.Room.Languages, ", "))
@@ -809,6 +837,7 @@ func (c *Core) apply(in room.Intent, reply chan error) error {
 		} else {
 			c.slog().Info().Msg("withdrawn after the recording had stopped: what was recorded is kept")
 		}
+		c.markResolved(s.id) // the recorder may list it as held while it seals
 		st.step = room.StepInSession
 		return nil
 
@@ -872,24 +901,39 @@ func (c *Core) verifyPIN(reply chan error) {
 	st.pinReply = reply
 	gen := st.pinGen
 	counselors, verify := c.cfg.Counselors, c.verify
+	// Technicians' PINs open the maintenance screen only: never a
+	// session, never the end of one.
+	var technicians []Technician
+	if st.step == room.StepMaintenancePIN {
+		technicians = c.cfg.Technicians
+	}
 	go func() {
-		who := ""
+		who, tech := "", ""
 		for _, cn := range counselors {
 			if verify(cn.PINHash, typed) {
 				who = cn.ID
 				break
 			}
 		}
+		for _, tn := range technicians {
+			if who != "" {
+				break
+			}
+			if verify(tn.PINHash, typed) {
+				tech = tn.ID
+				break
+			}
+		}
 		done := make(chan struct{})
-		c.post(pinEvent{gen: gen, counselor: who, done: done}, done)
+		c.post(pinEvent{gen: gen, counselor: who, technician: tech, done: done}, done)
 	}()
 }
 
-func (c *Core) pinResult(counselor string) {
+func (c *Core) pinResult(counselor, technician string) {
 	st := &c.st
 	reply := st.pinReply
 	st.verifying, st.pinReply = false, nil
-	if counselor == "" {
+	if counselor == "" && technician == "" {
 		st.wrong++
 		log := c.slog().Warn().Int("attempt", st.wrong).Str("step", string(st.step))
 		if st.wrong >= c.cfg.Flow.LockoutAttempts {
@@ -925,7 +969,14 @@ func (c *Core) pinResult(counselor string) {
 	case room.StepMaintenancePIN:
 		st.step = room.StepMaintenance
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
-		c.log.Info().Str("counselor", counselor).Msg("maintenance opened")
+		if technician != "" {
+			st.technician = technician
+			c.log.Info().Str("technician", technician).Msg("maintenance opened by a technician")
+		} else {
+			st.counselor = counselor
+			c.log.Info().Str("counselor", counselor).Msg("maintenance opened")
+		}
+		c.refreshHeld()
 		c.checker.RunChecks("maintenance")
 	case room.StepEndPIN:
 		s := st.sess
@@ -1081,6 +1132,7 @@ func (c *Core) toDoor() {
 	st.sess = nil
 	st.manual = nil
 	st.counselor = ""
+	st.technician = ""
 	st.overridden, st.override = false, ""
 	st.recSt = room.RecorderStatus{State: room.RecorderIdle}
 	st.lang = c.cfg.Room.Languages[0]
@@ -1227,6 +1279,7 @@ func (c *Core) build() room.Snapshot {
 	if len(s.Alerts) == 0 {
 		s.Alerts = nil
 	}
+	c.buildMaintenance(&s)
 	return s
 }
 
@@ -1267,7 +1320,7 @@ func (c *Core) publish() {
 	// The uploader hears of what status.json shows: the door, recording,
 	// and each check's state (so the fleet view sees a check turn abnormal
 	// while the room stays free), not of every level update.
-	checks := checkStates(s.Checks)
+	checks := checkStates(s.Checks) + maintDigest(s)
 	if !c.st.told || s.Door != c.st.toldDoor || s.Recording != c.st.toldRecording || checks != c.st.toldChecks {
 		c.st.told, c.st.toldDoor, c.st.toldRecording, c.st.toldChecks = true, s.Door, s.Recording, checks
 		c.uploader.StatusChanged(c.st.lastPublished)

@@ -37,6 +37,12 @@ const (
 	opReportOther // recorder report for another session
 	opChecks
 	opAdvance
+	// Maintenance (issue 16).
+	opTechPIN       // the technician's PIN
+	opMaintAction   // a maintenance action (arg: which, or free text)
+	opReportProblem // a problem report (arg: which, or free text)
+	opHeld          // keep (even arg) or delete the oldest held recording
+	opHold          // the recorder holds a withdrawn session from before a restart
 	numOps
 )
 
@@ -51,6 +57,8 @@ type invariantChecker struct {
 	started  map[string]bool
 	lastRep  map[string]room.RecorderState // since the Start call
 	seenCall int
+	held     map[string]bool // sessions held from before (opHold)
+	prev     room.Snapshot   // the snapshot before the last op
 
 	// Coverage counters, so a test can tell that sequences reach the
 	// interesting states.
@@ -65,7 +73,7 @@ func newInvariantChecker(t testing.TB) *invariantChecker {
 	return &invariantChecker{
 		t: t, cfg: cfg, h: newHarness(t, cfg, false),
 		accepted: map[string][]int{}, withdrew: map[string]bool{},
-		started: map[string]bool{}, lastRep: map[string]room.RecorderState{},
+		started: map[string]bool{}, lastRep: map[string]room.RecorderState{}, held: map[string]bool{},
 	}
 }
 
@@ -92,8 +100,12 @@ func (ic *invariantChecker) checkEscape(where string) {
 	for _, choice := range []room.IntentKind{room.IntentWithdrawKeep, room.IntentWithdrawDelete} {
 		re := &invariantChecker{
 			t: ic.t, cfg: ic.cfg,
-			h:        newHarnessWith(ic.t, ic.cfg, false, func(c *session.Core) { session.SetVerify(c, func(_, pin string) bool { return pin == goodPIN }) }),
-			accepted: map[string][]int{}, withdrew: map[string]bool{}, started: map[string]bool{}, lastRep: map[string]room.RecorderState{},
+			h: newHarnessWith(ic.t, ic.cfg, false, func(c *session.Core) {
+				session.SetVerify(c, func(hash, pin string) bool {
+					return hash == techHash && pin == techPIN || hash != techHash && pin == goodPIN
+				})
+			}),
+			accepted: map[string][]int{}, withdrew: map[string]bool{}, started: map[string]bool{}, lastRep: map[string]room.RecorderState{}, held: map[string]bool{},
 		}
 		for i := 0; i+1 < len(ic.ops); i += 2 {
 			re.step(ic.ops[i], ic.ops[i+1])
@@ -154,6 +166,7 @@ func (ic *invariantChecker) step(op, arg byte) string {
 	ic.ops = append(ic.ops, op, arg)
 	h := ic.h
 	before := h.snap()
+	ic.prev = before
 	sid := before.SessionID
 	send := func(ins ...room.Intent) error {
 		var err error
@@ -278,6 +291,29 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		h.core.ChecksUpdated([]room.CheckResult{{Name: "mic", State: st, Required: true}})
 		session.Sync(h.core)
 		return "checks " + string(st)
+	case opTechPIN:
+		send(pinIntents(techPIN)...)
+		return "technician pin"
+	case opMaintAction:
+		acts := append(room.MaintenanceActions(), "replaced the cable for Mrs Example")
+		send(room.Intent{Kind: room.IntentMaintenanceAction, Reason: acts[int(arg)%len(acts)]})
+		return "maintenance action"
+	case opReportProblem:
+		ps := append(room.ProblemCodes(), "Mrs Example's chair")
+		send(room.Intent{Kind: room.IntentReportProblem, Reason: ps[int(arg)%len(ps)]})
+		return "report problem"
+	case opHeld:
+		if arg%2 == 0 {
+			send(I(room.IntentHeldKeep))
+			return "held keep"
+		}
+		send(I(room.IntentHeldDelete))
+		return "held delete"
+	case opHold:
+		id := fmt.Sprintf("20260101T000000Z-%06d", arg)
+		h.rec.Hold(id)
+		ic.held[id] = true
+		return "hold " + id
 	case opAdvance:
 		f := ic.cfg.Flow
 		d := []time.Duration{time.Second, 30 * time.Second, f.PINTimeout.Duration, f.ConsentTimeout.Duration,
@@ -327,6 +363,17 @@ func (ic *invariantChecker) check(where string) {
 			}
 		case "stop":
 			ic.lastRep[c.SessionID] = room.RecorderStopped
+		case "keep", "discard":
+			// A recording held from before is settled only by a
+			// counselor on the maintenance screen; the open session's
+			// only on its withdraw screen.
+			p := ic.prev
+			switch {
+			case ic.held[c.SessionID] && (p.Step != room.StepMaintenance || p.Technician):
+				t.Errorf("%s: %s of a held recording at step %s (technician %v)", where, c.Op, p.Step, p.Technician)
+			case !ic.held[c.SessionID] && c.SessionID != p.SessionID:
+				t.Errorf("%s: %s of session %s while session %q is open", where, c.Op, c.SessionID, p.SessionID)
+			}
 		}
 	}
 	ic.seenCall = len(calls)
@@ -354,6 +401,19 @@ func (ic *invariantChecker) check(where string) {
 	ic.sawStart = len(ic.started)
 	if s.Withdrawn && s.Recording {
 		t.Errorf("%s: recording after a withdrawal", where)
+	}
+	if s.Technician && s.Step != room.StepMaintenance {
+		t.Errorf("%s: a technician at step %s", where, s.Step)
+	}
+	for _, e := range h.maint.Entries() {
+		if e.Technician != "t-1" || !room.ValidMaintenanceAction(e.Action) {
+			t.Errorf("%s: maintenance entry %+v", where, e)
+		}
+	}
+	for _, p := range h.maint.Problems() {
+		if !room.ValidProblem(p.Report.Problem) || p.SessionID == "" || p.Counselor != "c-1" {
+			t.Errorf("%s: problem report %+v", where, p)
+		}
 	}
 }
 
@@ -415,9 +475,9 @@ func TestRandomSequences(t *testing.T) {
 		room.StepInSession:      {opReport, opReport, opWithdraw, opEnd, opAdvance, opReportOther},
 		room.StepWithdrawChoice: {opWithdrawKeep, opWithdrawDelete, opReport},
 		room.StepEndPIN:         {opGoodPIN, opWithdraw, opCancel},
-		room.StepFeedback:       {opFeedback, opReport},
-		room.StepMaintenancePIN: {opGoodPIN},
-		room.StepMaintenance:    {opCancel},
+		room.StepFeedback:       {opFeedback, opReport, opReportProblem},
+		room.StepMaintenancePIN: {opGoodPIN, opTechPIN},
+		room.StepMaintenance:    {opCancel, opMaintAction, opHeld, opHold},
 	}
 	var recording, withdrawal, starts int
 	defer func() {

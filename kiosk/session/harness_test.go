@@ -66,6 +66,9 @@ func testConfig() session.Config {
 		Agreement:  session.AgreementConfig{ID: "rec-1", Texts: texts},
 		Flow:       flow,
 		MaxLength:  2 * time.Hour,
+
+		// A technician (maintenance_test.go) for the random sequences.
+		Technicians: []session.Technician{{ID: "t-1", PINHash: techHash}},
 	}
 }
 
@@ -76,6 +79,7 @@ type harness struct {
 	chk   *sessiontest.Checker
 	up    *sessiontest.Uploader
 	clock *sessiontest.Clock
+	maint *sessiontest.Maintenance
 	ids   int
 	stop  func()
 }
@@ -101,8 +105,9 @@ func newHarnessWith(t testing.TB, cfg session.Config, autoReport bool, adjust fu
 		up:    &sessiontest.Uploader{},
 		clock: sessiontest.NewClock(t0),
 	}
+	h.maint = &sessiontest.Maintenance{}
 	core, err := session.New(cfg, session.Deps{
-		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock,
+		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock, Maintenance: h.maint,
 		NewID: func(time.Time) string { h.ids++; return fmt.Sprintf("s%d", h.ids) },
 	})
 	if err != nil {

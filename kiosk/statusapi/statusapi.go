@@ -63,6 +63,13 @@ type Status struct {
 	// sleeps (issue 16).
 	Bookings     *room.Bookings `json:"bookings,omitempty"`
 	ScreenDimmed bool           `json:"screen_dimmed"`
+
+	// Maintenance: the last technician's entry, the reported problems no
+	// technician has cleared, and how many withdrawn recordings wait for a
+	// keep-or-delete choice (as in status.json).
+	LastMaintenance  *room.MaintenanceEntry `json:"last_maintenance,omitempty"`
+	ReportedProblems []room.ProblemReport   `json:"reported_problems,omitempty"`
+	HeldWaiting      int                    `json:"held_waiting,omitempty"`
 }
 
 // Server is the loopback status endpoint.
@@ -139,6 +146,10 @@ func BuildStatus(src Sources) Status {
 
 		Bookings:     snap.Bookings,
 		ScreenDimmed: snap.ScreenDimmed,
+
+		LastMaintenance:  snap.LastMaintenance,
+		ReportedProblems: snap.Problems,
+		HeldWaiting:      snap.HeldWaiting,
 	}
 	for _, a := range snap.Alerts {
 		st.Alerts = append(st.Alerts, a.Code)

@@ -41,7 +41,7 @@ var catalogs = map[string]map[Msg]string{
 
 		"pin.title.start":       "Counselor PIN",
 		"pin.title.end":         "Counselor PIN to end the session",
-		"pin.title.maintenance": "Counselor PIN for maintenance",
+		"pin.title.maintenance": "Counselor or technician PIN for maintenance",
 		"pin.ok":                "OK",
 		"pin.back":              "Delete",
 		"pin.cancel":            "Cancel",
@@ -175,7 +175,7 @@ var catalogs = map[string]map[Msg]string{
 
 		"pin.title.start":       "咨询师\u00a0PIN\u00a0码",
 		"pin.title.end":         "输入\u200b咨询师\u00a0PIN\u00a0码\u200b以\u200b结束\u200b咨询",
-		"pin.title.maintenance": "输入\u200b咨询师\u00a0PIN\u00a0码\u200b以\u200b进入\u200b维护",
+		"pin.title.maintenance": "输入\u200b咨询师\u200b或\u200b技术员\u00a0PIN\u00a0码\u200b以\u200b进入\u200b维护",
 		"pin.ok":                "确定",
 		"pin.back":              "删除",
 		"pin.cancel":            "取消",

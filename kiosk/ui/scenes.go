@@ -723,12 +723,22 @@ func (b *builder) feedback() {
 		b.target(id, r, true, &room.Intent{Kind: room.IntentFeedback, Rating: n}, LocalNone)
 	}
 	b.button("feedback-skip", R(24, 392, 200, 68), btnGhost, true, TextStyle{}, &room.Intent{Kind: room.IntentFeedback, Rating: 0}, LocalNone, "feedback.skip")
+	b.problemReports() // maintenance.go
 }
 
 // --- maintenance ----------------------------------------------------------
 
 func (b *builder) maintenance() {
 	s := b.in.Snap
+	// A technician's screen, or a held recording to settle (maintenance.go).
+	switch {
+	case s.Technician:
+		b.maintenanceTechnician()
+		return
+	case s.HeldWaiting > 0:
+		b.maintenanceHeld()
+		return
+	}
 	b.sc.Name = "maintenance"
 	b.header("maint.title", 560)
 	b.text(R(600, 14, 176, 46), ColMuted, TextStyle{Size: 22, MinSize: 12, Align: AlignRight}, s.RoomName)

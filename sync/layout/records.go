@@ -134,4 +134,11 @@ type LogLine struct {
 	Session   string             `json:"session,omitempty"`
 	Counselor string             `json:"counselor,omitempty"`
 	Note      string             `json:"note,omitempty"`
+
+	// Kinds maintenance and problem: a technician's entry and a
+	// counselor's problem report (codes from fixed lists, pseudonymous ids).
+	Action     string   `json:"action,omitempty"`
+	Technician string   `json:"technician,omitempty"`
+	Cleared    []string `json:"cleared,omitempty"`
+	Problem    string   `json:"problem,omitempty"`
 }

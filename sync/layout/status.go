@@ -46,6 +46,14 @@ type Status struct {
 	// ClockMeasured is when (device time), zero if never measured.
 	ClockOffsetMS int64     `json:"clock_offset_ms"`
 	ClockMeasured time.Time `json:"clock_measured,omitzero"`
+
+	// Maintenance (issue 16): the last technician's entry, the equipment
+	// problems counselors reported that no technician has cleared yet, and
+	// how many withdrawn recordings wait on the device for a keep-or-delete
+	// choice (a count: no session ids).
+	LastMaintenance  *room.MaintenanceEntry `json:"last_maintenance,omitempty"`
+	ReportedProblems []room.ProblemReport   `json:"reported_problems,omitempty"`
+	HeldWaiting      int                    `json:"held_waiting,omitempty"`
 }
 
 // Queue describes what is waiting in the spool for upload.
@@ -147,6 +155,9 @@ func (r *Status) validate() error {
 			return fmt.Errorf("checks[%d]: text longer than %d bytes", i, maxCheckText)
 		}
 	}
+	if err := r.validateMaintenance(); err != nil {
+		return err
+	}
 	switch r.Queue.LastErrorKind {
 	case "", "temporary", "permanent":
 	default:
@@ -178,4 +189,36 @@ func printable(s string) bool {
 func (r Status) Marshal() ([]byte, error) {
 	r.Schema = StatusVersion
 	return json.MarshalIndent(r, "", "  ")
+}
+
+// validateMaintenance checks the maintenance fields: codes from the fixed
+// lists only (a device could write anything there).
+func (r *Status) validateMaintenance() error {
+	if m := r.LastMaintenance; m != nil {
+		switch {
+		case !room.ValidMaintenanceAction(m.Action):
+			return fmt.Errorf("last_maintenance.action: not a maintenance action")
+		case m.Technician != "" && !idRe.MatchString(m.Technician):
+			return fmt.Errorf("last_maintenance.technician: not an id")
+		case len(m.Cleared) > len(room.ProblemCodes()):
+			return fmt.Errorf("last_maintenance.cleared: too many")
+		}
+		for _, c := range m.Cleared {
+			if !room.ValidProblem(c) {
+				return fmt.Errorf("last_maintenance.cleared: not a problem code")
+			}
+		}
+	}
+	if len(r.ReportedProblems) > len(room.ProblemCodes()) {
+		return fmt.Errorf("reported_problems: more than %d", len(room.ProblemCodes()))
+	}
+	for i, p := range r.ReportedProblems {
+		if !room.ValidProblem(p.Problem) {
+			return fmt.Errorf("reported_problems[%d].problem: not a problem code", i)
+		}
+	}
+	if r.HeldWaiting < 0 || r.HeldWaiting > 10000 {
+		return fmt.Errorf("held_waiting: out of range")
+	}
+	return nil
 }

@@ -25,7 +25,7 @@ import (
 func (u *Uploader) StatusChanged(s room.Snapshot) {
 	u.mu.Lock()
 	changed := !u.haveSnap || u.snap.Door != s.Door || u.snap.Recording != s.Recording || u.snap.Recorder != s.Recorder ||
-		!sameCheckStates(u.snap.Checks, s.Checks)
+		!sameCheckStates(u.snap.Checks, s.Checks) || !sameMaintenance(u.snap, s)
 	u.snap, u.haveSnap = s, true
 	u.mu.Unlock()
 	if changed {
@@ -121,6 +121,7 @@ func (u *Uploader) Status() layout.Status {
 		r.Door, r.Recording, r.Recorder = snap.Door, snap.Recording, snap.Recorder
 		// Check results carry names, values and hints: never client data.
 		r.Checks = snap.Checks
+		r.LastMaintenance, r.ReportedProblems, r.HeldWaiting = snap.LastMaintenance, snap.Problems, snap.HeldWaiting
 	}
 	r.FreeDiskBytes = freeBytes(u.spool)
 	return r

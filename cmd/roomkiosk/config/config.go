@@ -39,6 +39,10 @@ type Config struct {
 	Status     statusapi.Config          `toml:"status"`
 	Bookings   bookings.Config           `toml:"bookings"`
 	Backlight  backlight.Config          `toml:"backlight"`
+
+	// Technicians record maintenance on the maintenance screen with their
+	// own PINs (none: nobody can).
+	Technicians []session.Technician `toml:"technicians"`
 }
 
 // LogConfig is the [log] section.
@@ -192,6 +196,7 @@ func (c *Config) Validate() error {
 		},
 		c.Room.Validate,
 		func() error { return session.ValidateCounselors(c.Counselors) },
+		func() error { return session.ValidateTechnicians(c.Technicians, c.Counselors) },
 		func() error { return c.Agreement.Validate(c.Room.Languages) },
 		c.Session.Validate,
 		c.Recording.Validate,

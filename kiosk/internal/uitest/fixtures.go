@@ -233,5 +233,6 @@ func Cases(lang string) []Case {
 	})
 	add("checklist-novalues", func(s *room.Snapshot) { s.Step = room.StepChecklist; s.Checks = MoreChecks() })
 	bookingCases(add)
+	cs = append(cs, maintenanceCases(lang)...) // maintenance.go
 	return cs
 }
