@@ -365,17 +365,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	auditOutcome := func(o archive.DeletionOutcome) error {
-		rec := admin.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
-		if o.Request != nil {
-			rec.Session = o.Request.SessionID
-			rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
-			if o.Suspicious {
-				rec.Detail += "; SUSPICIOUS: " + o.Why
-			}
-		}
-		for _, v := range o.Removed {
-			rec.Objects = append(rec.Objects, v.String())
-		}
+		rec := o.AuditRecord()
 		_, err := au.Write(ctx, rec)
 		return err
 	}

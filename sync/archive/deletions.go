@@ -194,6 +194,23 @@ type DeletionOutcome struct {
 	Result  string          `json:"result"` // "ok", "suspicious: not applied", or the error
 }
 
+// AuditRecord is the audit record of the outcome, worded the same by
+// `roomctl deletions apply` and the console.
+func (o DeletionOutcome) AuditRecord() layout.AuditRecord {
+	rec := layout.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
+	if o.Request != nil {
+		rec.Session = o.Request.SessionID
+		rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
+		if o.Suspicious {
+			rec.Detail += "; SUSPICIOUS: " + o.Why
+		}
+	}
+	for _, v := range o.Removed {
+		rec.Objects = append(rec.Objects, v.String())
+	}
+	return rec
+}
+
 // keptOnDeletion says whether a session object survives a deletion: the
 // summary (no audio, no personal data: times, counts, the rating), so that
 // the archive still lists the session as deleted.

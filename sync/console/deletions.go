@@ -131,7 +131,7 @@ func (s *Server) deletionsApply(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	au := s.o.Auditor
 	audit := func(o archive.DeletionOutcome) error {
-		_, err := au.Write(ctx, DeletionAudit(o))
+		_, err := au.Write(ctx, o.AuditRecord())
 		return err
 	}
 	var outs []archive.DeletionOutcome
@@ -158,23 +158,6 @@ func (s *Server) deletionsApply(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadGateway
 	}
 	s.render(w, "applied", status, v)
-}
-
-// DeletionAudit is the audit record of one deletion outcome, worded as
-// `roomctl deletions apply` words it.
-func DeletionAudit(o archive.DeletionOutcome) admin.AuditRecord {
-	rec := admin.AuditRecord{Action: "delete-session", Room: o.Room, Result: o.Result, Objects: []string{o.Key}}
-	if o.Request != nil {
-		rec.Session = o.Request.SessionID
-		rec.Detail = "requested " + o.Request.RequestedAt.UTC().Format(time.RFC3339) + ", reason " + o.Request.Reason
-		if o.Suspicious {
-			rec.Detail += "; SUSPICIOUS: " + o.Why
-		}
-	}
-	for _, v := range o.Removed {
-		rec.Objects = append(rec.Objects, v.String())
-	}
-	return rec
 }
 
 // ---- audit ----------------------------------------------------------------
