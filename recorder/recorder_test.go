@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,23 @@ func (l *statusLog) waitFor(t *testing.T, what string, ok func(room.RecorderStat
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if ok(l.last()) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last status %+v", what, l.last())
+}
+
+// waitForAny waits until any status reported so far satisfies ok: for a
+// state that may pass before a poll sees it (an alert raised and cleared).
+func (l *statusLog) waitForAny(t *testing.T, what string, ok func(room.RecorderStatus) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		seen := slices.ContainsFunc(l.s, ok)
+		l.mu.Unlock()
+		if seen {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
