@@ -88,11 +88,22 @@ build-arm64:
 # the tree when packages move.
 ARM64_TEST_PKGS := ./kiosk/session ./recorder ./recorder/segment ./recorder/spool ./recorder/manifest \
                    ./recorder/capture ./sync/upload ./sync/store/memstore ./kiosk/ui ./kiosk/pin ./kiosk/config
-# Tests skipped under qemu-user only (go test -skip; never under `make test`),
-# each by name with its reason. None today: MinIO (an amd64 process the arm64
-# test starts), ALSA (the arm64 libasound2 through multiarch, fed by a FIFO)
-# and the tests that re-execute their own binary (binfmt_misc) all run.
-ARM64_TEST_SKIP :=
+# Tests skipped under qemu-user only (go test -skip, printed by the target;
+# never under `make test`, which runs them on amd64). Everything else runs:
+# MinIO (an amd64 process the arm64 test starts), ALSA capture (Debian's arm64
+# libasound2 through multiarch, fed speech through a FIFO) and the tests that
+# re-execute their own binary as a crashing child (binfmt_misc).
+# Skipped, because they hold the capture to real-time pace and an emulated
+# capture thread on a shared 2-core host falls behind the real-time feed
+# (each failed here in one of three runs under load, all pass on amd64):
+#   TestCoreConsentGatesCapture, TestWithdrawalClosesCaptureWithin250ms: the
+#     250 ms budget from the withdrawal tap to the capture device closed
+#     (433 ms measured under emulation);
+#   TestDeviceDisappears: expects a whole segment captured before the device
+#     is pulled (got 16000 of 64000 bytes);
+#   TestMicCheckYieldsToRecordingALSA: expects the recording to take the
+#     device from the microphone check at once (gaps of 0.3-0.8 s seen).
+ARM64_TEST_SKIP := ^(TestCoreConsentGatesCapture|TestWithdrawalClosesCaptureWithin250ms|TestDeviceDisappears|TestMicCheckYieldsToRecordingALSA)$$
 ARM64_ENV  := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
               PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
 # Debian's arm64 libc (libc6:arm64, through multiarch, as on the Pi) is the
