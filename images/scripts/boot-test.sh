@@ -9,7 +9,10 @@
 # BOOT_ARCH=arm64: DIR is instead what raspi-test-copy.sh made from the Pi
 # image (disk.img, vmlinuz, initrd.img, cmdline), booted whole (both
 # partitions) under qemu-system-aarch64 -M virt -cpu cortex-a72 with a
-# virtio GPU for the Pi's Xorg; the assertions are the same.
+# virtio GPU for the Pi's Xorg and a wired port whose DHCP comes from QEMU's
+# user network with restrict=on (nothing leaves the VM; without a link the
+# Pi's network-online wait would hold the daemon back for two minutes); the
+# assertions are the same.
 set -eu
 dir=$1
 timeout=${BOOT_TIMEOUT:-900}
@@ -39,7 +42,8 @@ if [ "$arch" = amd64 ]; then
 else
 	echo "boot-test: booting under qemu-system-aarch64 -M virt -cpu cortex-a72 (TCG, limit ${timeout}s), console in $log"
 	timeout --foreground "$timeout" qemu-system-aarch64 -M virt -cpu cortex-a72 -accel tcg -m 1536 -smp 2 \
-		-display none -no-reboot -nic none -device virtio-gpu-pci \
+		-display none -no-reboot -device virtio-gpu-pci \
+		-nic user,restrict=on,model=virtio-net-pci \
 		-kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
 		-append "$(cat "$dir/cmdline") panic=-1 systemd.show_status=1" \
 		-drive "file=$dir/run.img,format=raw,if=virtio" \
