@@ -5,7 +5,7 @@
 #   make image-test  the amd64 image booted under qemu-system-x86_64 (TCG)
 #   make image-test-arm64  the Pi image itself (a copy with the boot test's
 #                    pieces) booted under qemu-system-aarch64 -M virt (TCG);
-#                    not in CI: building the Pi image takes about 25 min here
+#                    not in CI: building the Pi image takes 25-97 min here
 #   make test-all    make test, then image-test
 # The image targets run as root (mmdebstrap, file owners) and install what
 # they lack through .ci/apt-install.sh. See images/README.md.
@@ -66,8 +66,8 @@ image-test-boot:
 # the daemon is ready under systemd, the screen (the Pi's Xorg, on a virtio
 # GPU) connected and /healthz answered: the amd64 boot test's checker and
 # assertions, on a copy (raspi-test-copy.sh) so that the image stays as built.
-# Too long for CI (about 25 min for `make image` alone on 2 cores, see
-# images/README.md); run by hand.
+# Too long for CI (25-97 min for `make image` alone on 2 cores; the boot
+# itself takes under 2 min; see images/README.md): run by hand.
 image-test-arm64: image image-test-arm64-boot
 
 # Copies and boots what `make image` made (re-run without rebuilding).
