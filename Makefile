@@ -21,7 +21,7 @@ APT_ARM64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all build run test test-unit lint bench bench-report build-arm64 deps deps-apt deps-tools clean
+.PHONY: all build run test test-unit lint bench bench-report build-arm64 test-arm64 deps deps-apt deps-tools clean
 
 all: build
 
@@ -94,6 +94,50 @@ build-arm64:
 		$(GO) build -o $(BIN)/arm64/ ./cmd/roomkiosk ./cmd/roomkiosk-screen
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/arm64/ ./cmd/roomctl
 	file $(BIN)/arm64/* 2>/dev/null || ls -l $(BIN)/arm64
+
+# --- test on arm64, the Pi's architecture, under emulation ------------------
+
+# The device packages that matter, cross-compiled for arm64 with cgo (as the
+# Pi's binaries are) and run under qemu-user. One list, so that it can follow
+# the tree when packages move.
+ARM64_TEST_PKGS := ./kiosk/session ./recorder ./recorder/segment ./recorder/spool ./recorder/manifest \
+                   ./recorder/capture ./sync/upload ./sync/store/memstore ./kiosk/ui ./kiosk/pin ./cmd/roomkiosk/config
+# Tests skipped under qemu-user only (go test -skip, printed by the target;
+# never under `make test`, which runs them on amd64). Everything else runs:
+# MinIO (an amd64 process the arm64 test starts), ALSA capture (Debian's arm64
+# libasound2 through multiarch, fed speech through a FIFO) and the tests that
+# re-execute their own binary as a crashing child (binfmt_misc).
+# Skipped, because they hold the capture to real-time pace and an emulated
+# capture thread on a shared 2-core host falls behind the real-time feed
+# (three of them failed in one of three full runs here, under a load of
+# about 15; all pass on amd64):
+#   TestCoreConsentGatesCapture: the 250 ms budget from the withdrawal tap to
+#     the capture device closed (433 ms measured under emulation);
+#   TestWithdrawalClosesCaptureWithin250ms: the same budget (it passed here,
+#     but measures the same emulated latency);
+#   TestDeviceDisappears: expects a whole segment captured before the device
+#     is pulled (got 16000 of 64000 bytes);
+#   TestMicCheckYieldsToRecordingALSA: expects the recording to take the
+#     device from the microphone check at once (gaps of 0.3-0.8 s seen).
+ARM64_TEST_SKIP := ^(TestCoreConsentGatesCapture|TestWithdrawalClosesCaptureWithin250ms|TestDeviceDisappears|TestMicCheckYieldsToRecordingALSA)$$
+ARM64_ENV  := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
+              PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
+# Debian's arm64 libc (libc6:arm64, through multiarch, as on the Pi) is the
+# one the binaries load, from /lib/ld-linux-aarch64.so.1. Not -L
+# /usr/aarch64-linux-gnu: that sysroot's loader is the cross toolchain's
+# build of glibc, which then picks up the multiarch libc.so.6 of another
+# build and hangs before main (seen here).
+# -short: the kill-at-random-moments tests (session journal, withdrawal)
+# run 20 trials each instead of 120-200; amd64's make test runs them all.
+QEMU_ARM64 := qemu-aarch64
+APT_TEST_ARM64 := qemu-user qemu-user-static
+
+test-arm64: deps
+	@APT_PACKAGES="$(APT_ARM64) $(APT_TEST_ARM64)" APT_ARCH=arm64 APT_ARCH_PACKAGES="libc6 libasound2" sh $(CURDIR)/.ci/apt-install.sh
+	@sh $(CURDIR)/.ci/binfmt-arm64.sh
+	@if [ -n "$(ARM64_TEST_SKIP)" ]; then echo "test-arm64: skipped under qemu-user (see ARM64_TEST_SKIP): $(ARM64_TEST_SKIP)"; fi
+	$(ARM64_ENV) $(GO) test -short -count=1 -timeout $(TEST_TIMEOUT) -exec "$(QEMU_ARM64)" \
+		$(if $(ARM64_TEST_SKIP),-skip '$(ARM64_TEST_SKIP)') $(ARM64_TEST_PKGS)
 
 clean:
 	rm -rf $(BIN) .dev
