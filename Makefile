@@ -60,6 +60,8 @@ run: deps build
 test: deps
 	$(GO) vet -tags bench ./...   # the benchmarks compile too (they run only in make bench)
 	xvfb-run -a $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	# The 120 kills of the session journal at every step (16 under -race).
+	$(GO) test -count=1 -run '^TestKillAtRandomMoments$$' ./kiosk/session
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
