@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,7 +22,6 @@ import (
 	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
-	"roomkiosk/sync/console"
 )
 
 // startConsole runs the real `roomctl console` on a free loopback port and
@@ -365,10 +365,6 @@ func TestConsoleBrowser(t *testing.T) {
 
 	t.Run("Tampered", func(t *testing.T) {
 		b.t = t
-		if !console.TamperAware {
-			t.Skip("the archive reader does not flag tampering yet (the tamper-evident reader of h-contract); " +
-				"this test is ready for it: " + tamperedKey)
-		}
 		rf := f.rooms["103"]
 		b.open(base + "sessions?room=103")
 		if got := b.attr(`tr[data-session="`+rf.recorded+`"]`, "data-tampered"); got != "true" {
@@ -381,6 +377,8 @@ func TestConsoleBrowser(t *testing.T) {
 		b.open(base + "session/103/" + rf.recorded)
 		if b.count("#tamper") != 1 {
 			t.Errorf("session page shows no tamper warning")
+		} else if w := b.text("#tamper"); !strings.Contains(w, path.Base(tamperedKey)) {
+			t.Errorf("the tamper warning does not name %s: %q", path.Base(tamperedKey), w)
 		}
 		if b.count("#play") != 0 || b.count("#audio") != 0 {
 			t.Errorf("a tampered session offers to play by default")

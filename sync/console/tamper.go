@@ -19,7 +19,3 @@ func deletionVerdict(r archive.DeletionRequest) string {
 	}
 	return r.Why
 }
-
-// TamperAware says whether the archive reader this console is built on
-// flags tampered sessions (the browser test checks the flag only then).
-const TamperAware = true
