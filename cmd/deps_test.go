@@ -115,3 +115,23 @@ func TestDependencies(t *testing.T) {
 		})
 	}
 }
+
+// TestKioskImportsNothingAbove: kiosk/ is the bottom floor (the vocabulary,
+// the core, the screen's logic, small leaves such as kiosk/durable) that the
+// recorder, hardware and sync build on; no package there imports them back.
+func TestKioskImportsNothingAbove(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "roomkiosk/kiosk/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			for _, above := range []string{"roomkiosk/recorder", "roomkiosk/hardware", "roomkiosk/sync", "roomkiosk/cmd"} {
+				if imp == above || strings.HasPrefix(imp, above+"/") {
+					t.Errorf("%s imports %s: kiosk/ is below it", f[0], imp)
+				}
+			}
+		}
+	}
+}

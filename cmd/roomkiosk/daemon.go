@@ -132,7 +132,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 		}
 		parts.extra = append(parts.extra, feed.Check())
 	}
-	light := backlight.New(cfg.Backlight, d.board.Backlight, log, func(bool) { changed() })
+	light := backlight.New(cfg.Backlight, panelOf(d.board), log, func(bool) { changed() })
 	defer light.Close()
 
 	// Technicians' entries and counselors' problem reports live in the
@@ -373,4 +373,13 @@ func (d *daemon) uploaderMetrics() []statusapi.Metric {
 		{Name: "roomkiosk_upload_bytes_total", Help: "Bytes uploaded.", Type: "counter", Value: float64(m.BytesSent)},
 		{Name: "roomkiosk_upload_failures_total", Help: "Failed upload attempts.", Type: "counter", Value: float64(m.Failures)},
 	}
+}
+
+// panelOf is the board's backlight for the door's controller, nil when the
+// board has none (a missing part only answers "not present").
+func panelOf(b *hardware.Board) backlight.Light {
+	if _, missing := b.Backlight.(*hardware.MissingPart); missing || b.Backlight == nil {
+		return nil
+	}
+	return b.Backlight
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/hardware"
 	"roomkiosk/kiosk/room"
 )
 
@@ -85,10 +84,17 @@ func parseNight(s string) (from, to int, err error) {
 	return from, to, nil
 }
 
+// Light is the screen's backlight (the board's hardware.Backlight): 0 is
+// off, 1 full brightness; nil when the board has none. Declared here so that
+// this policy imports nothing of the hardware layer.
+type Light interface {
+	SetBrightness(frac float64) error
+}
+
 // Controller drives a backlight from what happens at the door.
 type Controller struct {
 	cfg       Config
-	light     hardware.Backlight
+	light     Light
 	log       zerolog.Logger
 	now       func() time.Time
 	onChange  func(dimmed bool)
@@ -114,7 +120,7 @@ func WithClock(now func() time.Time) Option { return func(c *Controller) { c.now
 // New returns a controller that starts awake, with the light at full
 // brightness. onChange (may be nil) hears every change of dimmed, outside
 // the controller's lock.
-func New(cfg Config, light hardware.Backlight, log zerolog.Logger, onChange func(dimmed bool), opts ...Option) *Controller {
+func New(cfg Config, light Light, log zerolog.Logger, onChange func(dimmed bool), opts ...Option) *Controller {
 	from, to, _ := parseNight(cfg.Night)
 	c := &Controller{cfg: cfg, light: light, log: log.With().Str("component", "backlight").Logger(), now: time.Now,
 		onChange: onChange, afterFunc: time.AfterFunc, nightFrom: from, nightTo: to}
@@ -245,7 +251,7 @@ func (c *Controller) apply(dim bool) {
 	if c.light == nil {
 		return
 	}
-	if err := c.light.SetBrightness(level); err != nil && !errors.Is(err, hardware.ErrNotPresent) {
+	if err := c.light.SetBrightness(level); err != nil {
 		c.log.Warn().Err(err).Bool("dim", dim).Msg("set backlight")
 	}
 }
