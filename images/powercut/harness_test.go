@@ -260,6 +260,11 @@ device as it is made. Each person present must agree before recording starts.
 manual_checks = ["Room tidy"]
 pin_timeout = "5m"
 consent_timeout = "5m"
+# A cut closes the open session as interrupted instead of resuming it on the
+# next boot: these cuts check what the daemon's files carry through a power
+# cut (recovery, uploads, manifests, held withdrawals). Resuming after a
+# restart is tested by kiosk/session and kiosk/e2e.
+resume_window = "0s"
 
 [recording]
 device = "hw:Loopback,1,0"
