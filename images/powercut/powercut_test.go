@@ -138,8 +138,15 @@ func TestPowerCut(t *testing.T) {
 	}
 	t.Logf("session B %s: state %s, %d segments, %d frames archived, %d captured before the end", bID, rb.State, rb.Segments, bu.frames, bCaptured)
 
-	if _, ok := byID[wID]; ok {
-		t.Errorf("withdrawn session W %s is in the archive", wID)
+	// The boot after the cut closes W as interrupted (the test device does
+	// not resume), so its summary (times, counts, flags: no audio) may list
+	// it; its audio stays held on the device.
+	if i, ok := byID[wID]; ok {
+		rw := rows[i]
+		if rw.Segments != 0 {
+			t.Errorf("withdrawn session W %s is listed with %d segments", wID, rw.Segments)
+		}
+		t.Logf("withdrawn session W %s: listed from its summary only (%s), no audio", wID, rw.State)
 	}
 	vers := h.adm.versions(t, h.room)
 	for key, n := range vers {
