@@ -143,22 +143,33 @@ func (s *Server) pull(r *http.Request, row archive.Session, how string, original
 	return f, fi.Size(), nil
 }
 
-// play pulls the session (audited) and shows its page with an audio
-// element on the new play.
-func (s *Server) play(w http.ResponseWriter, r *http.Request) {
+// pullFor finds the request's session and pulls it (audited as what), or
+// answers the request itself and returns ok false: the one way play and
+// download reach the audio.
+func (s *Server) pullFor(w http.ResponseWriter, r *http.Request, what string) (row archive.Session, f *os.File, size int64, ok bool) {
 	row, err := s.findSession(r)
 	if err != nil {
 		s.fail(w, r, http.StatusNotFound, err)
-		return
+		return row, nil, 0, false
 	}
 	if !rowOf(row).Playable() {
 		s.renderSession(w, r, row, "", tr(lang(r), "play.none"), http.StatusConflict)
-		return
+		return row, nil, 0, false
 	}
-	f, size, err := s.pull(r, row, "play", r.PostFormValue("original") == "yes")
+	f, size, err = s.pull(r, row, what, r.PostFormValue("original") == "yes")
 	if err != nil {
-		s.logf("play %s/%s: %v", row.Room, row.Session, err)
+		s.logf("%s %s/%s: %v", what, row.Room, row.Session, err)
 		s.renderSession(w, r, row, "", err.Error(), http.StatusBadGateway)
+		return row, nil, 0, false
+	}
+	return row, f, size, true
+}
+
+// play pulls the session (audited) and shows its page with an audio
+// element on the new play.
+func (s *Server) play(w http.ResponseWriter, r *http.Request) {
+	row, f, size, ok := s.pullFor(w, r, "play")
+	if !ok {
 		return
 	}
 	ticket := s.plays.add(&play{f: f, size: size, room: row.Room, session: row.Session, last: time.Now()})
@@ -167,19 +178,8 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request) {
 
 // download pulls the session (audited) and sends the WAV as a file.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
-	row, err := s.findSession(r)
-	if err != nil {
-		s.fail(w, r, http.StatusNotFound, err)
-		return
-	}
-	if !rowOf(row).Playable() {
-		s.renderSession(w, r, row, "", tr(lang(r), "play.none"), http.StatusConflict)
-		return
-	}
-	f, _, err := s.pull(r, row, "download", r.PostFormValue("original") == "yes")
-	if err != nil {
-		s.logf("download %s/%s: %v", row.Room, row.Session, err)
-		s.renderSession(w, r, row, "", err.Error(), http.StatusBadGateway)
+	row, f, _, ok := s.pullFor(w, r, "download")
+	if !ok {
 		return
 	}
 	defer f.Close()
