@@ -30,7 +30,7 @@ var (
 		{"roomkiosk/hardware", "sensors and checks belong to the daemon"},
 		{"roomkiosk/recorder/capture", "the capture device belongs to the daemon"},
 	}
-	stateMachine = ban{"roomkiosk/kiosk/session", "the state machine runs in the daemon only; others speak its vocabulary (kiosk/room)"}
+	stateMachine = ban{"roomkiosk/kiosk/session", "the state machine runs in the daemon only; others speak its vocabulary (internal/room)"}
 )
 
 func bans(groups ...[]ban) []ban {
@@ -69,7 +69,7 @@ var rules = []struct {
 	})},
 	{"roomkiosk/kiosk/session/sessiontest", true, bans(display, device)},
 	// The vocabulary is a leaf: everything may import it.
-	{"roomkiosk/kiosk/room", true, bans([]ban{{"roomkiosk/kiosk/", "a leaf imports nothing from the project"},
+	{"roomkiosk/internal/room", true, bans([]ban{{"roomkiosk/kiosk/", "a leaf imports nothing from the project"},
 		{"roomkiosk/recorder", "a leaf"}, {"roomkiosk/hardware", "a leaf"}, {"roomkiosk/sync", "a leaf"}})},
 	// Scenes, layout and the screen's test harness are tested without a display.
 	{"roomkiosk/kiosk/ui", false, display},
@@ -117,7 +117,7 @@ func TestDependencies(t *testing.T) {
 }
 
 // TestKioskImportsNothingAbove: kiosk/ is the bottom floor (the vocabulary,
-// the core, the screen's logic, small leaves such as kiosk/durable) that the
+// the core, the screen's logic, small leaves such as internal/durable) that the
 // recorder, hardware and sync build on; no package there imports them back.
 func TestKioskImportsNothingAbove(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "roomkiosk/kiosk/...").CombinedOutput()

@@ -7,7 +7,7 @@ package hardware
 import (
 	"errors"
 	"fmt"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"time"
 )
 

@@ -19,7 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"roomkiosk/cmd/roomkiosk/config"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // unit is a systemd unit file: section -> key -> values (a key may repeat).

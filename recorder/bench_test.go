@@ -15,8 +15,8 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
 )

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"time"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
 )

@@ -6,7 +6,7 @@ package recorder
 import (
 	"errors"
 	"fmt"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"time"
 

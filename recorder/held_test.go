@@ -10,7 +10,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 )

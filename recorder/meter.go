@@ -3,7 +3,7 @@ package recorder
 import (
 	"encoding/binary"
 	"math"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"time"
 )
 

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"testing"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
 )

@@ -16,7 +16,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/recordertest"

@@ -15,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 	"roomkiosk/recorder/spool"

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 func main() {

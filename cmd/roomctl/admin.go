@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/sync/admin"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/layout"
 )

@@ -15,11 +15,11 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
-	"roomkiosk/sync/status"
+	"roomkiosk/sync/layout"
 )
 
 // TestBenchPull measures `roomctl pull` of a one-hour session (120 segments
@@ -144,10 +144,10 @@ func putAll(t *testing.T, f *fleet, rooms []string) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			st := status.Room{RoomID: roomID, Door: room.DoorFree, Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}}}
+			st := layout.Status{RoomID: roomID, Door: room.DoorFree, Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}}}
 			b, err := st.Marshal()
 			if err == nil {
-				_, err = f.cl.PutObject(ctx, "clinic", status.Key(roomID), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})
+				_, err = f.cl.PutObject(ctx, "clinic", layout.StatusKey(roomID), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})
 			}
 			errs <- err
 		}()

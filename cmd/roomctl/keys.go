@@ -13,7 +13,7 @@ import (
 	"filippo.io/age"
 	"golang.org/x/term"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/kiosk/pin"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 	"roomkiosk/sync/admin"

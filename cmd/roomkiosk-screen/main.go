@@ -26,9 +26,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/logging"
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/control"
-	"roomkiosk/kiosk/logging"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/screen"
 	"roomkiosk/kiosk/ui"
 )

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"roomkiosk/hardware"
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/backlight"
 	"roomkiosk/kiosk/bookings"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 )
 

@@ -10,9 +10,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/backlight"
 	"roomkiosk/kiosk/bookings"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/screen/screentest"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"

@@ -16,9 +16,9 @@ import (
 
 	"roomkiosk/hardware/checks"
 	"roomkiosk/hardware/sim"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/control"
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
 )
 
 // syncBuffer collects the daemon's log lines from its goroutines.

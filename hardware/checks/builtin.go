@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"roomkiosk/hardware"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Names of the checks this package provides.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 )
 

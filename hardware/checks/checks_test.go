@@ -16,7 +16,7 @@ import (
 
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/sim"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 func testConfig(t *testing.T) Config {

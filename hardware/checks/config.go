@@ -4,7 +4,7 @@ package checks
 
 import (
 	"fmt"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"time"
 )

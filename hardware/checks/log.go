@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"slices"
 	"sync"
 	"time"

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Book is the maintenance side of the maintenance log: technicians' entries

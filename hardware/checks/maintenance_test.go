@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 func problemCodes(ps []room.ProblemReport) []string {

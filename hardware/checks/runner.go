@@ -11,7 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/hardware"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Reasons a round runs (free text is allowed too; these are the usual ones).

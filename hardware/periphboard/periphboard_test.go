@@ -21,7 +21,7 @@ import (
 
 	"roomkiosk/hardware"
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 func fixtureOps(t *testing.T, names ...string) []i2ctest.IO {

@@ -37,7 +37,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/hardware"
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 )
 
 // Part names used in State.Fail and State.Hang.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // TestBenchPowerCut cuts the booted appliance's power 10 times

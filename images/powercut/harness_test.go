@@ -26,7 +26,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/miniotest"

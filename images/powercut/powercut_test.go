@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // TestPowerCut cuts the booted appliance's power four times on one disk:

@@ -8,7 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 type light struct {

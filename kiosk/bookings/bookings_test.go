@@ -16,7 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // The feeds below are written in the forms three common calendar servers

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Config is the [bookings] section. An empty feed turns bookings off.

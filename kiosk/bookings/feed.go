@@ -19,7 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // CheckName is the advisory check that says whether the feed is current.

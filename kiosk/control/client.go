@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"sync"
 	"time"
 )

@@ -16,10 +16,10 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
-	"roomkiosk/kiosk/testenv"
 )
 
 var texts = map[string]string{"en": "Agreement text, English.", "zh": "同意书。"}

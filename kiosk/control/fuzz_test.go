@@ -14,7 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // fuzzCore is a session core that records what reaches it.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // lockedBuffer is a log sink the server's goroutines may write to.

@@ -20,7 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 const helperEnv = "ROOMKIOSK_CONTROL_PEER_HELPER"

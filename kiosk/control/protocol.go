@@ -22,7 +22,7 @@ package control
 
 import (
 	"errors"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // maxLine bounds one protocol line. A snapshot holds the agreement texts

@@ -10,7 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strconv"
 	"sync"
 	"time"

@@ -3,7 +3,7 @@ package control
 import (
 	"strings"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // checkIntent refuses, before the core sees it, an intent whose fields could

@@ -18,7 +18,7 @@ import (
 	"filippo.io/age"
 
 	"roomkiosk/cmd/roomkiosk/config"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/control"
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/sync/archive"
 )
 

@@ -20,8 +20,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/recordertest"

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/screen/screentest"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

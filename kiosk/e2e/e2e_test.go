@@ -13,8 +13,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/screen/screentest"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/archive"

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/miniotest"

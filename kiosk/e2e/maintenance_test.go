@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/screen/screentest"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/internal/uitest"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
 )
 

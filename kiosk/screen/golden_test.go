@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/internal/uitest"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/internal/uitest"
-	"roomkiosk/kiosk/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hajimehoshi/ebiten/v2"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 func TestTapCatcher(t *testing.T) {

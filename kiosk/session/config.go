@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
 )
 
 // RoomConfig is the [room] section.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
 )
 
 // Config is what the core needs from the device configuration.

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Issue 13 item 2: the recorder stopped by itself (disk floor) and a

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 )

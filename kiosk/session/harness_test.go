@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // JournalStore keeps the open session's journal on durable storage. The

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/recorder/spool"
 )

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
 )
 
 // Technician is one [[technicians]] entry: a pseudonymous id and a PIN hash

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 )
 

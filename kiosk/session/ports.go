@@ -1,6 +1,6 @@
 package session
 
-import "roomkiosk/kiosk/room"
+import "roomkiosk/internal/room"
 
 // The core calls these ports; the daemon wires the real recorder, check runner
 // and uploader, and tests wire fakes (sessiontest). Calls must return quickly:

@@ -2,7 +2,7 @@ package session_test
 
 import (
 	"fmt"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"slices"
 	"strings"
 	"testing"

@@ -1,7 +1,7 @@
 package session_test
 
 import (
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"testing"
 	"time"
 )

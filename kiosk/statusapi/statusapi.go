@@ -8,7 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"sort"
 	"strings"
 	"time"

@@ -6,7 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"testing"
 	"time"

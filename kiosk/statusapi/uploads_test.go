@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // TestStatusShowsSessionUploads (issue 13 item 8): /status lists, per

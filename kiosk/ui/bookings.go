@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // The bookings' strings live beside the code that shows them; they join

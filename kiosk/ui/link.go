@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"sync"
 	"time"
 )

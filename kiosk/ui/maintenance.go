@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // problemReports is the feedback screen's row of one-tap problem reports

@@ -1,7 +1,7 @@
 package ui
 
 import (
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"testing"
 	"time"

@@ -3,7 +3,7 @@ package ui
 import (
 	"testing"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // TestOverrideSendsReasonCodes (issue 13 item 4): the override screen offers

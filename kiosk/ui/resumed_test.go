@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/internal/uitest"
-	"roomkiosk/kiosk/room"
 )
 
 // The counselor's in-session screen says the recording resumed and how long

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"reflect"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"slices"
 	"time"
 )

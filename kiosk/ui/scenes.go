@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strconv"
 	"strings"
 	"time"

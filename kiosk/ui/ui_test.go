@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/internal/uitest"
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
 )
 
 var (

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // MaxWrite is the largest write that a pipe keeps atomic; the file plugin

@@ -13,7 +13,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/alsatest"
 )
 

@@ -24,8 +24,8 @@ import (
 	"filippo.io/age"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/capture"

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 	"roomkiosk/recorder"

@@ -12,7 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/rs/zerolog"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/capture"

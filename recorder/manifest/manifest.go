@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"time"
 

@@ -1,7 +1,7 @@
 package manifest
 
 import (
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"testing"
 	"time"

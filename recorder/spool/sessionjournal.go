@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 )
 
 // SessionJournalName is the session core's journal of the open session, at

@@ -32,7 +32,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )

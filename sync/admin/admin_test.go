@@ -13,7 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/admin/admintest"
 	"roomkiosk/sync/miniotest"
 )

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/sync/layout"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/admin/admintest"
 	"roomkiosk/sync/miniotest"
 )

@@ -15,14 +15,13 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
 	"roomkiosk/sync/layout"
 	"roomkiosk/sync/miniotest"
-	"roomkiosk/sync/status"
 )
 
 const bucket = "archive"
@@ -368,20 +367,20 @@ func TestArchive(t *testing.T) {
 	})
 
 	t.Run("Statuses", func(t *testing.T) {
-		put := func(room string, st status.Room) {
+		put := func(room string, st layout.Status) {
 			b, err := st.Marshal()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.cl.PutObject(e.ctx, bucket, status.Key(room), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+			if _, err := e.cl.PutObject(e.ctx, bucket, layout.StatusKey(room), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		put("101", status.Room{RoomID: "101", Door: room.DoorInSession, Recording: true, ClockOffsetMS: 1200,
+		put("101", layout.Status{RoomID: "101", Door: room.DoorInSession, Recording: true, ClockOffsetMS: 1200,
 			Checks: []room.CheckResult{{Name: "temperature", State: room.CheckAbnormal}, {Name: "clock", State: room.CheckGood}},
-			Queue:  status.Queue{Objects: 4, OldestAgeSec: 90}})
-		put("102", status.Room{RoomID: "102", Door: room.DoorFree})
-		put("104", status.Room{RoomID: "999", Door: room.DoorFree}) // lies about its room
+			Queue:  layout.Queue{Objects: 4, OldestAgeSec: 90}})
+		put("102", layout.Status{RoomID: "102", Door: room.DoorFree})
+		put("104", layout.Status{RoomID: "999", Door: room.DoorFree}) // lies about its room
 		now := time.Now()
 		rows, err := e.ar.Statuses(e.ctx, now.Add(time.Minute))
 		if err != nil {
@@ -408,7 +407,7 @@ func TestArchive(t *testing.T) {
 		if r := byRoom["104"]; r.Status != nil || !strings.Contains(r.Error, "names room") {
 			t.Fatalf("104: %+v", r)
 		}
-		rows, err = e.ar.Statuses(e.ctx, now.Add(status.StaleAfter+time.Minute))
+		rows, err = e.ar.Statuses(e.ctx, now.Add(layout.StaleAfter+time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}

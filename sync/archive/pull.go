@@ -16,7 +16,7 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )

@@ -10,17 +10,16 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/sync/layout"
-	"roomkiosk/sync/status"
 )
 
 // RoomStatus is one row of `roomctl status`.
 type RoomStatus struct {
-	Room     string       `json:"room"`
-	Status   *status.Room `json:"status,omitempty"`   // nil: never reported, or unreadable
-	LastSeen time.Time    `json:"last_seen,omitzero"` // the object's LastModified (server clock)
-	Stale    bool         `json:"stale"`              // no status for status.StaleAfter, or none at all
-	Failing  []string     `json:"failing,omitempty"`
-	Error    string       `json:"error,omitempty"` // why the status could not be read
+	Room     string         `json:"room"`
+	Status   *layout.Status `json:"status,omitempty"`   // nil: never reported, or unreadable
+	LastSeen time.Time      `json:"last_seen,omitzero"` // the object's LastModified (server clock)
+	Stale    bool           `json:"stale"`              // no status for layout.StaleAfter, or none at all
+	Failing  []string       `json:"failing,omitempty"`
+	Error    string         `json:"error,omitempty"` // why the status could not be read
 	// Tampered counts the room's sessions a device wrote over after their
 	// upload (roomctl sessions --room names them).
 	Tampered int `json:"tampered_sessions"`
@@ -72,7 +71,7 @@ func (a *Archive) tamperedSessions(ctx context.Context, room string) (int, error
 
 func (a *Archive) roomStatus(ctx context.Context, room string, now time.Time) RoomStatus {
 	row := RoomStatus{Room: room, Stale: true}
-	key := status.Key(room)
+	key := layout.StatusKey(room)
 	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{})
 	if err != nil {
 		row.Error = err.Error()
@@ -90,9 +89,9 @@ func (a *Archive) roomStatus(ctx context.Context, room string, now time.Time) Ro
 	}
 	if info, err := obj.Stat(); err == nil {
 		row.LastSeen = info.LastModified
-		row.Stale = status.Stale(info.LastModified, now)
+		row.Stale = layout.Stale(info.LastModified, now)
 	}
-	st, err := status.Parse(b)
+	st, err := layout.ParseStatus(b)
 	if err != nil {
 		row.Error = fmt.Sprintf("%s: %v", key, err)
 		return row

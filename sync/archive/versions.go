@@ -14,7 +14,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/layout"
 )

@@ -11,7 +11,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/admin/admintest"
 	"roomkiosk/sync/miniotest"

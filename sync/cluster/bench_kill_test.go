@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"testing"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // TestBenchEntryNodeKilled is TestNodeKilledDuringUpload with the node

@@ -12,7 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/admin/admintest"
 	"roomkiosk/sync/miniotest"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/admin/admintest"
 	"roomkiosk/sync/miniotest"

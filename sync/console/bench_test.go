@@ -12,9 +12,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
-	"roomkiosk/sync/status"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
+	"roomkiosk/sync/layout"
 )
 
 // TestBenchFleetPage measures the console's fleet page over 500 rooms
@@ -36,11 +36,11 @@ func TestBenchFleetPage(t *testing.T) {
 			if i%3 == 0 {
 				door = room.DoorInSession
 			}
-			st := status.Room{RoomID: id, DeviceID: "kiosk-" + id, At: time.Now().UTC(), Door: door, Recording: i%3 == 0,
-				Checks: results(time.Now().UTC(), i, i%17 == 0), Queue: status.Queue{Objects: i % 5, Bytes: int64(i%5) << 20}}
+			st := layout.Status{RoomID: id, DeviceID: "kiosk-" + id, At: time.Now().UTC(), Door: door, Recording: i%3 == 0,
+				Checks: results(time.Now().UTC(), i, i%17 == 0), Queue: layout.Queue{Objects: i % 5, Bytes: int64(i%5) << 20}}
 			b, err := st.Marshal()
 			if err == nil {
-				_, err = f.cl.PutObject(f.ctx, bucket, status.Key(id), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})
+				_, err = f.cl.PutObject(f.ctx, bucket, layout.StatusKey(id), bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true})
 			}
 			errs <- err
 		}()

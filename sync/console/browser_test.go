@@ -19,7 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
 )

@@ -11,7 +11,7 @@ import (
 
 	"filippo.io/age"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/archive"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder"
 	"roomkiosk/recorder/recordertest"
 	"roomkiosk/sync/admin"

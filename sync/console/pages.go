@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 )
 

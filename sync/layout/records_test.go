@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"roomkiosk/hardware/checks"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/layout"
 )
 

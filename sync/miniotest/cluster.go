@@ -13,7 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // Cluster is a distributed MinIO on loopback: one server process per node,

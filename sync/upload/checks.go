@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store"
 )

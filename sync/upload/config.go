@@ -32,7 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"time"
 )
 

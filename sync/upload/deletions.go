@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 )
 
 // The deletion requests this device uploaded are remembered for a while

@@ -13,7 +13,7 @@ import (
 	"sort"
 	"time"
 
-	"roomkiosk/kiosk/durable"
+	"roomkiosk/internal/durable"
 	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store"
 )

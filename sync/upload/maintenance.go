@@ -3,7 +3,7 @@ package upload
 import (
 	"slices"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // sameMaintenance reports whether status.json's maintenance fields (last

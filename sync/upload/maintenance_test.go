@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // TestSameMaintenance: a technician's entry, a problem report or a change

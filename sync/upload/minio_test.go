@@ -16,9 +16,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
+	"roomkiosk/sync/layout"
 	"roomkiosk/sync/miniotest"
-	"roomkiosk/sync/status"
 )
 
 const testBucket = "roomkiosk"
@@ -161,7 +161,7 @@ func TestOutage(t *testing.T) {
 	if err := u.PutStatus(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	st, err := status.Parse(getObject(t, srv.Client(t), status.Key("101")))
+	st, err := layout.ParseStatus(getObject(t, srv.Client(t), layout.StatusKey("101")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/memstore"
 )

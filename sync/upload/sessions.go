@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 )

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/layout"
 	"roomkiosk/sync/store/memstore"
 )

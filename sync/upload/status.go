@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"roomkiosk/kiosk/durable"
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/durable"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 	"roomkiosk/sync/layout"

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/layout"
-	"roomkiosk/sync/status"
 	"roomkiosk/sync/store"
 	"roomkiosk/sync/store/memstore"
 )
@@ -93,7 +92,7 @@ func TestStatusJSON(t *testing.T) {
 	done := make(chan struct{})
 	go func() { u.runStatus(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "first status", 5*time.Second, func() bool { return mem.Versions(status.Key("101")) == 1 })
+	waitFor(t, "first status", 5*time.Second, func() bool { return mem.Versions(layout.StatusKey("101")) == 1 })
 
 	snap := room.Snapshot{
 		RoomID: "101", Door: room.DoorInSession, Recording: true, Recorder: room.RecorderRecording,
@@ -104,22 +103,22 @@ func TestStatusJSON(t *testing.T) {
 		Message:      "Recording",
 	}
 	u.StatusChanged(snap)
-	waitFor(t, "status on door change", 5*time.Second, func() bool { return mem.Versions(status.Key("101")) == 2 })
+	waitFor(t, "status on door change", 5*time.Second, func() bool { return mem.Versions(layout.StatusKey("101")) == 2 })
 	// Same door and recording state: no extra put.
 	snap.Level = room.Level{RMSdBFS: -30}
 	u.StatusChanged(snap)
 	time.Sleep(100 * time.Millisecond)
-	if n := mem.Versions(status.Key("101")); n != 2 {
+	if n := mem.Versions(layout.StatusKey("101")); n != 2 {
 		t.Fatalf("status put on a change that is not the door's: %d versions", n)
 	}
 
-	b, _ := mem.Get(status.Key("101"))
+	b, _ := mem.Get(layout.StatusKey("101"))
 	for _, personal := range []string{"20261127T100000Z-abcdef", "participant", "consent", "zh", "Recording\""} {
 		if strings.Contains(string(b), personal) {
 			t.Errorf("status.json holds %q:\n%s", personal, b)
 		}
 	}
-	st, err := status.Parse(b)
+	st, err := layout.ParseStatus(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 )
 
 // TestQEMUGPIO boots the guest as init, waits for READY, presses the VM's

@@ -35,8 +35,8 @@ import (
 	"time"
 	"unsafe"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/control"
-	"roomkiosk/kiosk/room"
 )
 
 const (

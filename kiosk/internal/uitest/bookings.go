@@ -3,7 +3,7 @@ package uitest
 import (
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // bookingCases are the scenes that show the room's calendar (issue 16).

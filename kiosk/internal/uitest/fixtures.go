@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Now is the fixed time the fixtures are drawn at.

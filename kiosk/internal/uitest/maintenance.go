@@ -3,7 +3,7 @@ package uitest
 import (
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // maintenanceCases are the fixtures of issue 16's screens: the technician's

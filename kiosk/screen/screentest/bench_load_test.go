@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/room"
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

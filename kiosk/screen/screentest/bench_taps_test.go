@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

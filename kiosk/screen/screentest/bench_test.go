@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"roomkiosk/kiosk/testenv"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/ui"
 )
 

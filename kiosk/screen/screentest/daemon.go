@@ -18,10 +18,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/internal/uitest"
 	"roomkiosk/kiosk/pin"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/session/sessiontest"
 )

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/internal/uitest"
-	"roomkiosk/kiosk/room"
 	"roomkiosk/kiosk/ui"
 )
 

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sync"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 )
 
 // Hold makes the fake hold a withdrawn session from before (a restart left

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
 )
 

@@ -17,7 +17,7 @@ import (
 	"filippo.io/age"
 	"github.com/minio/minio-go/v7"
 
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 	"roomkiosk/sync/layout"

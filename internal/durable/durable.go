@@ -3,10 +3,9 @@
 // temporary file in the same folder, fsync, rename (or link, for a file that
 // must not be replaced), fsync of the folder.
 //
-// It is a leaf (standard library only) under kiosk/ because kiosk/ is the
-// bottom layer every part of the tree already imports (kiosk/room,
-// kiosk/testenv): the recorder's spool, the uploader, roomctl and the
-// simulated board all use it without an upward import.
+// It is a leaf (standard library only) on the ground floor, internal/, which
+// every layer may import: the recorder's spool, the uploader, roomctl, the
+// session journal and the simulated board all use it.
 package durable
 
 import (

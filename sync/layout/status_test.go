@@ -1,14 +1,14 @@
-package status
+package layout
 
 import (
-	"roomkiosk/kiosk/room"
+	"roomkiosk/internal/room"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestRoundTrip(t *testing.T) {
-	in := Room{RoomID: "101", DeviceID: "d1", Version: "v1", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+func TestStatusRoundTrip(t *testing.T) {
+	in := Status{RoomID: "101", DeviceID: "d1", Version: "v1", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		Door: room.DoorInSession, Recording: true, Recorder: room.RecorderRecording,
 		Checks: []room.CheckResult{{Name: "clock", State: room.CheckGood}, {Name: "upload", State: room.CheckAbnormal}},
 		Queue:  Queue{Objects: 3, OldestAgeSec: 40}, ClockOffsetMS: -1500}
@@ -16,11 +16,11 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Parse(b)
+	out, err := ParseStatus(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Schema != SchemaVersion || out.Door != in.Door || !out.Recording || out.Queue.Objects != 3 {
+	if out.Schema != StatusVersion || out.Door != in.Door || !out.Recording || out.Queue.Objects != 3 {
 		t.Fatalf("round trip: %+v", out)
 	}
 	if f := out.Failing(); len(f) != 1 || f[0] != "upload" {
@@ -31,24 +31,24 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestParseErrors(t *testing.T) {
+func TestStatusParseErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{`, "parse status.json"},
 		{`{"schema":99,"room_id":"1"}`, "schema 99"},
 		{`{"schema":1}`, "room_id missing"},
 	} {
-		if _, err := Parse([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Parse(%s) = %v, want %q", tc.in, err, tc.want)
+		if _, err := ParseStatus([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseStatus(%s) = %v, want %q", tc.in, err, tc.want)
 		}
 	}
 }
 
-func TestStale(t *testing.T) {
+func TestStatusStale(t *testing.T) {
 	now := time.Now()
 	if Stale(now.Add(-time.Minute), now) || !Stale(now.Add(-4*time.Minute), now) {
 		t.Fatal("stale")
 	}
-	if Key("101") != "rooms/101/status.json" {
-		t.Fatal(Key("101"))
+	if StatusKey("101") != "rooms/101/status.json" {
+		t.Fatal(StatusKey("101"))
 	}
 }
