@@ -67,7 +67,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Witness: true}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}
@@ -176,7 +176,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
@@ -362,7 +362,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	auditOutcome := func(o archive.DeletionOutcome) error {
 		rec := o.AuditRecord()
