@@ -2,6 +2,10 @@
 // list from the manifests, pulls that verify, decrypt and join a session's
 // segments into one WAV, every room's status, and deletion requests. The
 // bucket's keys and records are the archive's contract, sync/layout.
+//
+// Every reader decides from facts the server vouches for, never from a
+// time, folder or value a device chose: docs/ARCHIVE-TRUTH.md is the rule
+// (versions.go and witness.go carry it out).
 package archive
 
 import (
