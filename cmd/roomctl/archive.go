@@ -292,6 +292,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		if len(r.Forged) > 0 {
+			seen += " FORGED"
+		}
 		tampered := "-"
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
@@ -329,6 +332,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 	for _, r := range rows {
 		if r.Tampered > 0 {
 			fmt.Fprintf(a.stderr, "warning: room %s has %d TAMPERED session(s): `roomctl sessions --room %s` names them\n", esc(r.Room), r.Tampered, esc(r.Room))
+		}
+		for _, f := range r.Forged {
+			fmt.Fprintf(a.stderr, "warning: room %s: FORGED report: %s\n", esc(r.Room), esc(f))
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -308,6 +309,59 @@ func TestHostileDevice(t *testing.T) {
 					t.Fatalf("sessions: %+v", row)
 				}
 			})
+		}
+	})
+
+	t.Run("FutureStatus", func(t *testing.T) {
+		// The genuine kiosk last reported Out of service ten minutes ago
+		// (the admin client backdates it to stand for that report); the
+		// thief's "free" status dated 2099 would stay the latest for ever.
+		genuine, _ := (&layout.Status{RoomID: "201", Door: room.DoorOutOfService}).Marshal()
+		if _, err := f.cl.PutObject(f.ctx, "clinic", layout.StatusKey("201"), bytes.NewReader(genuine), int64(len(genuine)),
+			minio.PutObjectOptions{Internal: minio.AdvancedPutOptions{SourceMTime: time.Now().Add(-10 * time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		forged, _ := (&layout.Status{RoomID: "201", Door: room.DoorFree}).Marshal()
+		if err := putAs(t, layout.StatusKey("201"), forged, minio.AdvancedPutOptions{SourceMTime: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+			t.Fatal(err)
+		}
+		r := runT(t, f.env, "", "status", "--json")
+		var rows []archive.RoomStatus
+		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+			t.Fatalf("status: %v %+v", err, r)
+		}
+		st := rows[0]
+		if st.Status == nil || st.Status.Door != room.DoorOutOfService || !st.Stale || !strings.Contains(strings.Join(st.Forged, "\n"), "2099") {
+			t.Fatalf("status believed the future-dated version: %+v", st)
+		}
+		if r := runT(t, f.env, "", "status"); !strings.Contains(r.stderr, "FORGED") || !strings.Contains(r.stdout, "STALE") {
+			t.Fatalf("status table: %+v", r)
+		}
+	})
+
+	t.Run("LogRewrite", func(t *testing.T) {
+		// The uploader puts every log key once: a closed day's log put
+		// again (backdated) is a rewrite, and a day in 2099 a forgery.
+		day := time.Now().UTC().AddDate(0, 0, -1).Truncate(24 * time.Hour)
+		line := func(v string) []byte {
+			return []byte(fmt.Sprintf(`{"at":%q,"kind":"run","results":[{"name":"temperature","state":"good","value":"%s"}]}`+"\n", day.Add(time.Hour).Format(time.RFC3339), v))
+		}
+		mustPut(t, layout.LogSnapshotKey("201", day, int64(len(line("21.0 °C")))), line("21.0 °C"))
+		mustPut(t, layout.LogDayKey("201", day), line("21.0 °C"))
+		if err := putAs(t, layout.LogDayKey("201", day), line("35.0 °C"), backdated); err != nil {
+			t.Fatal(err)
+		}
+		if err := putAs(t, layout.LogDayKey("201", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)), line("1e17"), minio.AdvancedPutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ar := &archive.Archive{Client: f.cl, Bucket: "clinic"}
+		rep, err := ar.CheckLogReport(f.ctx, "201", day, time.Time{}, time.Now())
+		if err != nil || len(rep.Lines) != 1 || rep.Lines[0].Results[0].Value != "21.0 °C" || len(rep.Forged) != 2 {
+			t.Fatalf("log read: %v %+v", err, rep)
+		}
+		r := runT(t, f.env, "", "status")
+		if !strings.Contains(r.stderr, "rewritten") || !strings.Contains(r.stderr, "2099") {
+			t.Fatalf("status does not flag the rewritten log: %+v", r)
 		}
 	})
 
