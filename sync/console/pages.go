@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,13 +311,25 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Tile = tileOf(rs)
 
-	lines, skipped, err := s.o.Archive.CheckLog(ctx, id, v.From, v.To)
+	// The log is read from the start of From's UTC day: a day file's first
+	// run line names every threshold, so the points early in the range are
+	// judged against the thresholds in force then; the lines before From
+	// are dropped once the series have them.
+	all, skipped, err := s.o.Archive.CheckLog(ctx, id, v.From.UTC().Truncate(24*time.Hour), v.To)
 	if err != nil {
 		v.LogError = err.Error()
 	}
+	series := BuildSeries(all, v.Tile.Checks)
+	var lines []archive.LogLine
+	for _, l := range all {
+		if !l.At.Before(v.From) {
+			lines = append(lines, l)
+		}
+	}
 	v.Lines, v.Skipped = len(lines), skipped
 	lb := chartLabels{Min: p.T("chart.min"), Max: p.T("chart.max"), NoData: p.T("chart.nodata")}
-	for _, se := range BuildSeries(lines) {
+	for _, se := range series {
+		se.Points = slices.DeleteFunc(se.Points, func(pt Point) bool { return pt.At.Before(v.From) })
 		cv := chartView{ID: se.ID, Title: p.T("series." + se.ID), Unit: se.Unit, Count: len(se.Points), SVG: RenderChart(se, v.From, v.To, lb)}
 		if !hasKey("series." + se.ID) {
 			cv.Title = se.ID
