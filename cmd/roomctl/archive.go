@@ -317,8 +317,8 @@ func (a *app) status(ctx context.Context, args []string) error {
 			backlog += " BLOCKED"
 		}
 		clock := "-"
-		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
-			clock = fmt.Sprintf("%+.1fs", st.ClockOffset().Seconds())
+		if ahead, ok := st.DeviceAhead(); ok {
+			clock = clockWords(ahead)
 		}
 		maint, problems, held := maintenanceColumns(st, now)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
@@ -430,4 +430,16 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 		return fmt.Errorf("deletions: %w", applyErr)
 	}
 	return nil
+}
+
+// clockWords says how far a device's clock is off in words that carry the
+// sign, as the console does: "ahead 0.5s", "behind 2.0s", "in step".
+func clockWords(ahead time.Duration) string {
+	switch {
+	case ahead >= 50*time.Millisecond:
+		return fmt.Sprintf("ahead %.1fs", ahead.Seconds())
+	case ahead <= -50*time.Millisecond:
+		return fmt.Sprintf("behind %.1fs", -ahead.Seconds())
+	}
+	return "in step"
 }

@@ -220,6 +220,20 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Run("RoomPlots", func(t *testing.T) {
 		b.t = t
 		lines := f.rooms["101"].runLines(t)
+		// The log is the runner's own: a threshold on a day's first run
+		// line only (the limits never changed), not on every line.
+		named := 0
+		for _, l := range lines {
+			if l.threshold != "" {
+				named++
+			}
+		}
+		if named == 0 || named > 14 || len(lines) < 500 {
+			t.Fatalf("%d of the %d run lines name the temperature threshold: not the runner's format", named, len(lines))
+		}
+		if n := len(lines); lines[n-2].v != "27.3 °C" {
+			t.Fatalf("room 101's last temperatures: %v, %v, %v", lines[n-3].v, lines[n-2].v, lines[n-1].v)
+		}
 		for _, rg := range []string{"24h", "7d", "30d"} {
 			b.open(base + "room/101?range=" + rg)
 			from, _ := strconv.ParseInt(b.attr("#charts", "data-from"), 10, 64)
@@ -237,6 +251,16 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 			if th := b.count("#plot-temperature line.threshold"); th != 2 {
 				t.Errorf("range %s: %d threshold lines on the temperature plot, want 2 (18 and 26 °C)", rg, th)
+			}
+			if got := run(b, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#plot-temperature line.threshold")).map(e => e.dataset.threshold).join(",")`)); got != "18,26" {
+				t.Errorf("range %s: temperature thresholds at %q, want 18,26", rg, got)
+			}
+			// The sim board went 21.4 -> 23.9 -> 27.3 -> 21.4 °C in the
+			// last rounds: the one point above 26 °C is marked, and no other.
+			if n := b.count("#plot-temperature circle.bad"); n != 1 {
+				t.Errorf("range %s: %d temperature points marked out of range, want 1 (27.3 °C)", rg, n)
+			} else if v := b.attr("#plot-temperature circle.bad", "data-v"); v != "27.3" {
+				t.Errorf("range %s: the marked point is %s °C, want 27.3", rg, v)
 			}
 			for _, id := range []string{"humidity", "light", "microphone_noise", "microphone_peak", "clock", "backlog"} {
 				if b.count("#plot-"+id+" path.series") != 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,6 +61,20 @@ func (p *page) Ago(t time.Time) string {
 		return p.T("ago.h", "n", int(d.Hours()))
 	}
 	return p.T("ago.d", "n", int(d.Hours()/24))
+}
+
+// ClockAhead says how far a device's clock is off, in words that carry
+// the sign ("Device clock ahead by 0.5 s"): the clock check's value
+// uses the same sign (device minus server).
+func (p *page) ClockAhead(d time.Duration) string {
+	s := strconv.FormatFloat(math.Abs(d.Seconds()), 'f', 1, 64)
+	switch {
+	case d >= 50*time.Millisecond:
+		return p.T("clock.ahead", "s", s)
+	case d <= -50*time.Millisecond:
+		return p.T("clock.behind", "s", s)
+	}
+	return p.T("clock.instep")
 }
 
 // Dur prints a duration rounded to the second.
@@ -187,7 +202,7 @@ type tile struct {
 	NoStatus    bool // never reported
 	Tampered    int
 	TamperKnown bool
-	Clock       string
+	ClockAhead  *time.Duration // the device's clock minus the server's; nil: never measured
 	Checks      []room.CheckResult
 }
 
@@ -207,8 +222,8 @@ func tileOf(rs archive.RoomStatus) tile {
 		t.Blocked = st.Queue.LastErrorKind == "permanent"
 		t.Quarantined = st.Queue.Quarantined
 		t.Checks = st.Checks
-		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
-			t.Clock = fmt.Sprintf("%+.1f s", st.ClockOffset().Seconds())
+		if ahead, ok := st.DeviceAhead(); ok {
+			t.ClockAhead = &ahead
 		}
 	}
 	return t
