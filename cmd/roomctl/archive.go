@@ -292,12 +292,22 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		if r.NeverSeen {
+			// Provisioned (the audit says) and nothing from its kiosk yet.
+			seen = "never seen (provisioned " + r.Provisioned.UTC().Format(time.DateOnly) + ")"
+		}
 		tampered := "-"
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
 		}
+		door := func(d string) string {
+			if r.Revoked {
+				return "REVOKED" // its kiosk's keys no longer work, whatever it last said
+			}
+			return esc(d)
+		}
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\t%s\t\t\t\n", esc(r.Room), esc(r.Error), seen, tampered)
+			fmt.Fprintf(tw, "%s\t%s\t?\t%s\t\t%s\t\t%s\t\t\t\n", esc(r.Room), door("?"), esc(r.Error), seen, tampered)
 			continue
 		}
 		st := r.Status
@@ -321,7 +331,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 			clock = clockWords(ahead)
 		}
 		maint, problems, held := maintenanceColumns(st, now)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), door(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

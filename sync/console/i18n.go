@@ -55,6 +55,9 @@ var catalogs = map[string]map[string]string{
 		"tile.quarantined":  "{n} quarantined",
 		"tile.seen":         "Last seen",
 		"tile.nostatus":     "This room has never reported its status.",
+		"tile.neverseen":    "NEVER SEEN: provisioned, no report yet",
+		"tile.provisioned":  "Provisioned {t}",
+		"tile.revoked":      "REVOKED: its kiosk's keys no longer work",
 		"tile.tampered":     "{n} tampered",
 
 		"room.title":       "Room {room}",
@@ -285,6 +288,9 @@ var catalogs = map[string]map[string]string{
 		"tile.quarantined":  "{n} 个已隔离",
 		"tile.seen":         "最后上报",
 		"tile.nostatus":     "这个房间从未上报过状态。",
+		"tile.neverseen":    "从未上线：已开通，尚无上报",
+		"tile.provisioned":  "开通于 {t}",
+		"tile.revoked":      "已吊销：该设备的密钥已失效",
 		"tile.tampered":     "{n} 个被篡改",
 
 		"room.title":       "房间 {room}",

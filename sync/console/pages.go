@@ -200,6 +200,9 @@ type tile struct {
 	Stale       bool
 	Error       string
 	NoStatus    bool // never reported
+	NeverSeen   bool // provisioned (the audit says) and nothing from its device in the bucket
+	Revoked     bool // its device keys were revoked (the audit says)
+	Provisioned time.Time
 	Tampered    int
 	TamperKnown bool
 	ClockAhead  *time.Duration // the device's clock minus the server's; nil: never measured
@@ -208,7 +211,7 @@ type tile struct {
 
 func tileOf(rs archive.RoomStatus) tile {
 	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing,
-		Tampered: rs.Tampered, TamperKnown: true}
+		Tampered: rs.Tampered, TamperKnown: true, NeverSeen: rs.NeverSeen, Revoked: rs.Revoked, Provisioned: rs.Provisioned}
 	if rs.Status == nil && rs.LastSeen.IsZero() && strings.Contains(rs.Error, "no status.json") {
 		t.NoStatus, t.Error = true, "" // said in the page's language
 	}
