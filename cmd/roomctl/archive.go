@@ -14,6 +14,7 @@ import (
 
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
+	"roomkiosk/sync/layout"
 )
 
 // parseDate reads 2006-01-02 (a whole UTC day) or an RFC 3339 time. For
@@ -443,12 +444,14 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 }
 
 // clockWords says how far a device's clock is off in words that carry the
-// sign, as the console does: "ahead 0.5s", "behind 2.0s", "in step".
+// sign, as the console and the clock check do: "ahead 1.5s", "behind
+// 2.0s", "in step" (within layout.ClockResolution: the server's Date header
+// has whole seconds).
 func clockWords(ahead time.Duration) string {
 	switch {
-	case ahead >= 50*time.Millisecond:
+	case ahead > layout.ClockResolution:
 		return fmt.Sprintf("ahead %.1fs", ahead.Seconds())
-	case ahead <= -50*time.Millisecond:
+	case ahead < -layout.ClockResolution:
 		return fmt.Sprintf("behind %.1fs", -ahead.Seconds())
 	}
 	return "in step"

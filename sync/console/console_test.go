@@ -254,3 +254,25 @@ func TestSeriesThresholdInForce(t *testing.T) {
 		})
 	}
 }
+
+// TestClockAheadWords: the room header states the offset with its sign in
+// words, the clock check's convention (device minus server), in en and zh;
+// within the Date header's half second it is in step.
+func TestClockAheadWords(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		d    time.Duration
+		want string
+	}{
+		{"en", 2300 * time.Millisecond, "Device clock ahead by 2.3 s"},
+		{"en", -2300 * time.Millisecond, "Device clock behind by 2.3 s"},
+		{"en", 500 * time.Millisecond, "Device clock in step with storage (within 0.5 s)"},
+		{"en", -400 * time.Millisecond, "Device clock in step with storage (within 0.5 s)"},
+		{"zh", 2300 * time.Millisecond, "设备时钟快 2.3 秒"},
+		{"zh", -700 * time.Millisecond, "设备时钟慢 0.7 秒"},
+	} {
+		if got := (&page{Lang: tc.lang}).ClockAhead(tc.d); got != tc.want {
+			t.Errorf("%s %v: %q, want %q", tc.lang, tc.d, got, tc.want)
+		}
+	}
+}

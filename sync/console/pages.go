@@ -17,6 +17,7 @@ import (
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
+	"roomkiosk/sync/layout"
 )
 
 // page is what every template gets: the language, the CSRF token for its
@@ -68,10 +69,12 @@ func (p *page) Ago(t time.Time) string {
 // uses the same sign (device minus server).
 func (p *page) ClockAhead(d time.Duration) string {
 	s := strconv.FormatFloat(math.Abs(d.Seconds()), 'f', 1, 64)
+	// Within the measurement's resolution (the server's Date header has
+	// whole seconds) an offset is no offset: the clock check says so too.
 	switch {
-	case d >= 50*time.Millisecond:
+	case d > layout.ClockResolution:
 		return p.T("clock.ahead", "s", s)
-	case d <= -50*time.Millisecond:
+	case d < -layout.ClockResolution:
 		return p.T("clock.behind", "s", s)
 	}
 	return p.T("clock.instep")

@@ -161,9 +161,9 @@ func (c backlogCheck) Run(ctx context.Context) room.CheckResult {
 // aheadWord says which way a device clock that is ahead by d is off.
 func aheadWord(d time.Duration) string {
 	switch {
-	case d >= 50*time.Millisecond:
+	case d > layout.ClockResolution:
 		return "ahead"
-	case d <= -50*time.Millisecond:
+	case d < -layout.ClockResolution:
 		return "behind"
 	}
 	return "in step"
