@@ -68,7 +68,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Witness: true}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}
@@ -177,7 +177,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
@@ -297,6 +297,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 			// Provisioned (the audit says) and nothing from its kiosk yet.
 			seen = "never seen (provisioned " + r.Provisioned.UTC().Format(time.DateOnly) + ")"
 		}
+		if len(r.Forged) > 0 {
+			seen += " FORGED"
+		}
 		tampered := "-"
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
@@ -341,6 +344,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Tampered > 0 {
 			fmt.Fprintf(a.stderr, "warning: room %s has %d TAMPERED session(s): `roomctl sessions --room %s` names them\n", esc(r.Room), r.Tampered, esc(r.Room))
 		}
+		for _, f := range r.Forged {
+			fmt.Fprintf(a.stderr, "warning: room %s: FORGED report: %s\n", esc(r.Room), esc(f))
+		}
 	}
 	return nil
 }
@@ -373,7 +379,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	auditOutcome := func(o archive.DeletionOutcome) error {
 		rec := o.AuditRecord()

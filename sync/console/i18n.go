@@ -59,6 +59,8 @@ var catalogs = map[string]map[string]string{
 		"tile.provisioned":  "Provisioned {t}",
 		"tile.revoked":      "REVOKED: its kiosk's keys no longer work",
 		"tile.tampered":     "{n} tampered",
+		"tile.forged":       "FORGED report ignored:",
+		"room.truncated":    "This range holds more log than a page reads: the charts show its first part.",
 
 		"room.title":       "Room {room}",
 		"room.checks":      "Current checks",
@@ -292,6 +294,8 @@ var catalogs = map[string]map[string]string{
 		"tile.provisioned":  "开通于 {t}",
 		"tile.revoked":      "已吊销：该设备的密钥已失效",
 		"tile.tampered":     "{n} 个被篡改",
+		"tile.forged":       "已忽略伪造的上报：",
+		"room.truncated":    "此时间范围的日志超过页面可读取的上限：图表只显示前一部分。",
 
 		"room.title":       "房间 {room}",
 		"room.checks":      "当前检查",

@@ -209,12 +209,13 @@ type tile struct {
 	Tampered    int
 	TamperKnown bool
 	ClockAhead  *time.Duration // the device's clock minus the server's; nil: never measured
+	Forged      []string       // reports the reader refused (archive.RoomStatus.Forged)
 	Checks      []room.CheckResult
 }
 
 func tileOf(rs archive.RoomStatus) tile {
 	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing,
-		Tampered: rs.Tampered, TamperKnown: true, NeverSeen: rs.NeverSeen, Revoked: rs.Revoked, Provisioned: rs.Provisioned}
+		Tampered: rs.Tampered, TamperKnown: true, NeverSeen: rs.NeverSeen, Revoked: rs.Revoked, Provisioned: rs.Provisioned, Forged: rs.Forged}
 	if rs.Status == nil && rs.LastSeen.IsZero() && strings.Contains(rs.Error, "no status.json") {
 		t.NoStatus, t.Error = true, "" // said in the page's language
 	}
@@ -300,8 +301,11 @@ type roomView struct {
 	Lines    int // log lines in range
 	Skipped  int
 	LogError string
-	Sessions []sessionRow
-	SessErr  string
+	// Truncated: the range held more log than a page reads (see
+	// archive.CheckLogReport); the charts show the part read.
+	Truncated bool
+	Sessions  []sessionRow
+	SessErr   string
 }
 
 func (s *Server) room(w http.ResponseWriter, r *http.Request) {
@@ -336,17 +340,24 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 	// run line names every threshold, so the points early in the range are
 	// judged against the thresholds in force then; the lines before From
 	// are dropped once the series have them.
-	all, skipped, err := s.o.Archive.CheckLog(ctx, id, v.From.UTC().Truncate(24*time.Hour), v.To)
+	rep, err := s.o.Archive.CheckLogReport(ctx, id, v.From.UTC().Truncate(24*time.Hour), v.To, p.Now)
 	if err != nil {
 		v.LogError = err.Error()
 	}
-	series := BuildSeries(all, v.Tile.Checks)
+	for _, f := range rep.Forged {
+		if !slices.Contains(v.Tile.Forged, f) {
+			v.Tile.Forged = append(v.Tile.Forged, f)
+		}
+	}
+	v.Truncated = rep.Truncated
+	series := BuildSeries(rep.Lines, v.Tile.Checks)
 	var lines []archive.LogLine
-	for _, l := range all {
+	for _, l := range rep.Lines {
 		if !l.At.Before(v.From) {
 			lines = append(lines, l)
 		}
 	}
+	skipped := rep.Skipped
 	v.Lines, v.Skipped = len(lines), skipped
 	lb := chartLabels{Min: p.T("chart.min"), Max: p.T("chart.max"), NoData: p.T("chart.nodata")}
 	for _, se := range series {
