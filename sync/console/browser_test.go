@@ -231,7 +231,7 @@ func TestConsoleBrowser(t *testing.T) {
 		// The provisioned rooms no kiosk reported from.
 		for id, revoked := range map[string]string{"104": "false", "105": "true"} {
 			tile := "#tile-" + id
-			if b.attr(tile, "data-never-seen") != "true" || b.attr(tile, "data-revoked") != revoked {
+			if b.attr(tile, "data-never-seen") != "true" || b.attr(tile, "data-revoked") != revoked || b.attr(tile, "data-stale") != "false" {
 				t.Errorf("room %s: never seen %q, revoked %q (want true, %s)", id, b.attr(tile, "data-never-seen"), b.attr(tile, "data-revoked"), revoked)
 			}
 			if !strings.Contains(b.text(tile), "NEVER SEEN") {
@@ -247,7 +247,7 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 		}
 		// Plurals: five rooms, one tampered session.
-		if s := b.text("#fleet-summary"); !strings.Contains(s, "5 rooms ·") || !strings.Contains(s, "1 tampered session") || strings.Contains(s, "sessions") || strings.Contains(s, "(s)") {
+		if s := b.text("#fleet-summary"); !strings.Contains(s, "5 rooms ·") || !strings.Contains(s, "· 1 stale · 2 never seen") || !strings.Contains(s, "1 tampered session") || strings.Contains(s, "sessions") || strings.Contains(s, "(s)") {
 			t.Errorf("fleet summary: %q", s)
 		}
 		b.screenshot("fleet")

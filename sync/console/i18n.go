@@ -36,6 +36,7 @@ var catalogs = map[string]map[string]string{
 		"fleet.tampered":       "{n} tampered sessions",
 		"fleet.tampered.one":   "{n} tampered session",
 		"fleet.tamper.pending": "checking sessions for tampering…",
+		"fleet.neverseen":      "{n} never seen",
 		"fleet.empty":          "No room has uploaded anything yet.",
 
 		"door.free":           "Free",
@@ -271,6 +272,7 @@ var catalogs = map[string]map[string]string{
 		"fleet.tampered":       "{n} 个会话被篡改",
 		"fleet.tampered.one":   "{n} 个会话被篡改",
 		"fleet.tamper.pending": "正在检查会话是否被篡改…",
+		"fleet.neverseen":      "{n} 间从未上线",
 		"fleet.empty":          "还没有房间上传任何内容。",
 
 		"door.free":           "空闲",

@@ -216,6 +216,10 @@ type tile struct {
 func tileOf(rs archive.RoomStatus) tile {
 	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing,
 		Tampered: rs.Tampered, TamperKnown: true, NeverSeen: rs.NeverSeen, Revoked: rs.Revoked, Provisioned: rs.Provisioned, Forged: rs.Forged}
+	if rs.NeverSeen {
+		// Said as such: not a kiosk gone quiet, one never installed.
+		t.Stale = false
+	}
 	if rs.Status == nil && rs.LastSeen.IsZero() && strings.Contains(rs.Error, "no status.json") {
 		t.NoStatus, t.Error = true, "" // said in the page's language
 	}
@@ -240,6 +244,7 @@ type fleetView struct {
 	*page
 	Tiles                                       []tile
 	Total, InSession, Recording, Failing, Stale int
+	NeverSeen                                   int
 	Tampered                                    int
 	TamperKnown                                 bool
 }
@@ -269,6 +274,9 @@ func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 		}
 		if t.Stale {
 			v.Stale++
+		}
+		if t.NeverSeen {
+			v.NeverSeen++
 		}
 		v.Tampered += t.Tampered
 		v.Tiles = append(v.Tiles, t)
