@@ -12,12 +12,19 @@ func (c *Core) applyParticipants(in room.Intent) error {
 	if st.step != room.StepParticipants {
 		return c.wrongStep(in)
 	}
-	if in.Count < 1 || in.Count > room.MaxParticipants {
-		return c.refuse(in, room.ErrInvalid, "participants must be 1 to %d, not %d", room.MaxParticipants, in.Count)
+	if err := room.CheckFamily(in.Count, in.Children); err != nil {
+		return c.refuse(in, room.ErrInvalid, "%v", err)
 	}
-	st.sess.participants = in.Count
-	st.step = room.StepRecordChoice
+	if in.Children > 0 && !c.cfg.Consent.Family() {
+		return c.refuse(in, room.ErrInvalid, "this room has no guardian and assent texts (consent.guardian, consent.assent): it records no session with children")
+	}
+	st.sess.participants, st.sess.children = in.Count, in.Children
 	c.touch()
+	if in.Children == in.Count {
+		c.noGuardian()
+		return nil
+	}
+	st.step = room.StepRecordChoice
 	return nil
 }
 
@@ -52,13 +59,19 @@ func (c *Core) applyConsent(in room.Intent) error {
 	if in.Participant != s.turn {
 		return c.refuse(in, room.ErrInvalid, "it is participant %d's turn, not %d's", s.turn, in.Participant)
 	}
-	want, err := c.checkAgreementShown(in)
+	role := s.turnRole()
+	if in.Role != "" && in.Role != role {
+		return c.refuse(in, room.ErrInvalid, "turn %d is the %s's, not the %s's", s.turn, role, in.Role)
+	}
+	want, err := c.checkAgreementShown(in, role)
 	if err != nil {
 		return err
 	}
+	ag, _ := c.agreementFor(role)
 	s.decisions = append(s.decisions, room.Decision{
 		Participant: in.Participant, Consented: in.Yes, Language: in.Language,
 		TextSHA256: want, At: c.now(), Pages: in.Pages, PagesSeen: in.PagesSeen,
+		Role: role, AgreementID: ag.ID,
 	})
 	c.touch()
 	if !in.Yes {
@@ -71,7 +84,7 @@ func (c *Core) applyConsent(in room.Intent) error {
 		c.enterSession()
 		return nil
 	}
-	if s.turn < s.participants {
+	if s.turn < s.turns() {
 		s.turn++
 		return nil
 	}
@@ -81,16 +94,18 @@ func (c *Core) applyConsent(in room.Intent) error {
 	return nil
 }
 
-// checkAgreementShown checks that a consent intent names the agreement text
-// this room shows in that language, and that a yes saw every page. It
-// returns the text's hash.
-func (c *Core) checkAgreementShown(in room.Intent) (string, error) {
-	want, ok := c.textHash[in.Language]
+// checkAgreementShown checks that a consent intent names the text this
+// room shows the role in that language (the recording agreement, the
+// guardian agreement or the child's assent), and that a yes saw every page.
+// It returns the text's hash.
+func (c *Core) checkAgreementShown(in room.Intent, role string) (string, error) {
+	ag, hashes := c.agreementFor(role)
+	want, ok := hashes[in.Language]
 	if !ok || !slices.Contains(c.cfg.Room.Languages, in.Language) {
 		return "", c.refuse(in, room.ErrInvalid, "no agreement text in language %q", in.Language)
 	}
 	if !strings.EqualFold(in.TextSHA256, want) {
-		return "", c.refuse(in, room.ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, c.cfg.Agreement.ID, in.Language)
+		return "", c.refuse(in, room.ErrInvalid, "the agreement text shown (sha256 %q) is not agreement %s in %q", in.TextSHA256, ag.ID, in.Language)
 	}
 	// Pages as the screen laid them out; the record keeps what it says.
 	if in.Pages < 0 || in.PagesSeen < 0 || in.PagesSeen > in.Pages {

@@ -22,6 +22,7 @@ type Config struct {
 	Room       RoomConfig
 	Counselors []Counselor
 	Agreement  AgreementConfig
+	Consent    ConsentConfig // family sessions: guardian and assent texts (zero: none)
 	Flow       FlowConfig
 	MaxLength  time.Duration // recording.max_session_length; 0 = no limit
 
@@ -48,13 +49,14 @@ type Deps struct {
 // Plain messages for the room. Deliberately the same whoever declined, so
 // nobody learns who did. Notice codes let the screen translate them.
 const (
-	msgNotRecordedChoice   = "Not recorded: this session is not being recorded."
-	msgNotRecordedDeclined = "Not recorded: not everyone agreed, so this session is not being recorded."
-	msgRecorderFailed      = "Not recorded: the recorder could not start."
-	msgWithdrawn           = "Recording stopped: consent was withdrawn. Nothing more is recorded in this session."
-	msgMaxLength           = "Recording stopped: the maximum session length was reached."
-	msgRecorderStopped     = "Recording stopped by the recorder."
-	msgResumed             = "Recording resumed after an interruption."
+	msgNotRecordedChoice     = "Not recorded: this session is not being recorded."
+	msgNotRecordedDeclined   = "Not recorded: not everyone agreed, so this session is not being recorded."
+	msgRecorderFailed        = "Not recorded: the recorder could not start."
+	msgWithdrawn             = "Recording stopped: consent was withdrawn. Nothing more is recorded in this session."
+	msgMaxLength             = "Recording stopped: the maximum session length was reached."
+	msgRecorderStopped       = "Recording stopped by the recorder."
+	msgResumed               = "Recording resumed after an interruption."
+	msgNotRecordedNoGuardian = "Not recorded: a child cannot be recorded without a parent or guardian present."
 )
 
 // DefaultNewID names a session by its UTC start time and 6 random hex
@@ -80,7 +82,9 @@ type Core struct {
 	newID    func(time.Time) string
 	log      zerolog.Logger
 	textHash map[string]string // language -> hex SHA-256 of the agreement text
-	verify   func(hash, pin string) bool
+	// ... of the guardian agreement and of the child's assent.
+	guardianHash, assentHash map[string]string
+	verify                   func(hash, pin string) bool
 
 	events  chan event
 	done    chan struct{}
@@ -124,6 +128,12 @@ func New(cfg Config, deps Deps) (*Core, error) {
 	if err := cfg.Agreement.Validate(cfg.Room.Languages); err != nil {
 		return nil, fmt.Errorf("session core: %w", err)
 	}
+	if cfg.Consent.MinorAge == 0 {
+		cfg.Consent.MinorAge = room.DefaultMinorAge
+	}
+	if err := cfg.Consent.Validate(cfg.Room.Languages, cfg.Agreement.ID); err != nil {
+		return nil, fmt.Errorf("session core: %w", err)
+	}
 	if err := cfg.Flow.Validate(); err != nil {
 		return nil, fmt.Errorf("session core: %w", err)
 	}
@@ -159,6 +169,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 	for l, t := range cfg.Agreement.Texts {
 		c.textHash[l] = room.TextSHA256(t)
 	}
+	c.guardianHash, c.assentHash = hashTexts(cfg.Consent.Guardian.Texts), hashTexts(cfg.Consent.Assent.Texts)
 	c.st.step = room.StepDoor
 	c.st.lang = cfg.Room.Languages[0]
 	c.st.recSt = room.RecorderStatus{State: room.RecorderIdle}

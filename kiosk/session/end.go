@@ -41,7 +41,7 @@ func (c *Core) closeSession(rating int, abandoned bool) {
 	c.uploader.SessionEnded(room.Summary{
 		ID: s.id, Started: s.started, Ended: c.now(), Participants: s.participants,
 		WantRecording: s.want, Declined: s.declined, Recorded: s.recorded, Withdrawn: s.withdrawn,
-		Abandoned: abandoned, Feedback: rating, Resumed: len(s.resumptions),
+		Abandoned: abandoned, Feedback: rating, Resumed: len(s.resumptions), Children: s.children,
 	})
 	c.observeSession(false)
 	c.toDoor()

@@ -48,6 +48,11 @@ func (c *Core) build() room.Snapshot {
 	if c.locked() {
 		s.LockedUntil = st.lockedUntil
 	}
+	if f := c.cfg.Consent; f.Family() {
+		s.MinorAge = f.MinorAge
+		s.Guardian = &room.Agreement{ID: f.Guardian.ID, Texts: f.Guardian.Texts}
+		s.Assent = &room.Agreement{ID: f.Assent.ID, Texts: f.Assent.Texts}
+	}
 	if st.overridden {
 		s.OverrideNote = "Required checks overridden by the counselor."
 	}
@@ -58,6 +63,10 @@ func (c *Core) build() room.Snapshot {
 		s.WantRecording = ss.want
 		s.Recorded = ss.recorded
 		s.ConsentTurn = ss.turn
+		s.Children = ss.children
+		if ss.turn > 0 {
+			s.ConsentRole, s.ConsentTurns = ss.turnRole(), ss.turns()
+		}
 		if !ss.declined {
 			// After a decline the decisions are not published, so the
 			// room cannot tell who declined.

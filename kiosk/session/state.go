@@ -93,6 +93,7 @@ type sessionState struct {
 	overridden   bool
 	override     string
 	participants int
+	children     int // of the participants (family.go)
 	want         bool
 	turn         int
 	decisions    []room.Decision
