@@ -35,6 +35,10 @@ type View struct {
 	ConsentOf   int    `json:"consent_of,omitempty"`   // ... of m
 	Pages       int    `json:"pages,omitempty"`        // consent screen: agreement pages in the language shown
 	PagesSeen   int    `json:"pages_seen,omitempty"`   // ... and how many have been on screen
+	// ConsentRole: whose turn it is (adult, guardian-of-child-N,
+	// child-N-assent; issue 24). In a family session ConsentTurn counts
+	// the turns and ConsentOf is how many there are.
+	ConsentRole string `json:"consent_role,omitempty"`
 }
 
 // ViewTarget is one touch target.
@@ -55,7 +59,8 @@ func NewView(sc *Scene, in Input, window Rect, scale, offX, offY float64, frames
 	}
 	if sc.Name == "consent" {
 		v.ConsentTurn = max(in.Snap.ConsentTurn, 1)
-		v.ConsentOf = max(in.Snap.Participants, v.ConsentTurn)
+		v.ConsentOf = max(in.Snap.Participants, in.Snap.ConsentTurns, v.ConsentTurn)
+		v.ConsentRole = in.Snap.ConsentRole
 		v.Pages, v.PagesSeen = sc.Pages, sc.PagesSeen
 	}
 	for _, t := range sc.Targets {
