@@ -211,7 +211,7 @@ func (d *daemon) openParts(in *door.Inbox) error {
 func (d *daemon) openCore() error {
 	cfg := d.cfg
 	core, err := session.New(session.Config{
-		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Flow: cfg.Session,
+		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Consent: cfg.Consent, Flow: cfg.Session,
 		MaxLength: cfg.Recording.MaxSessionLength.Duration,
 	}, session.Deps{
 		Recorder: overrideLogger{d.recorder, d.runner},
