@@ -21,6 +21,10 @@ type View struct {
 	Texts     []string     `json:"texts"`  // text lines on screen (no personal data is ever shown)
 	Frames    uint64       `json:"frames"` // frames painted so far: idle means this stands still
 	Taps      uint64       `json:"taps"`   // taps recognised so far (press and release on one target)
+	// Asleep: the backlight is dimmed and the screen paints nothing (no
+	// frame, no scene built) until it wakes; the view is the last painted
+	// one, published once when the screen fell asleep.
+	Asleep bool `json:"asleep,omitempty"`
 
 	// For a driver outside (tests, support): where the flow stands. Never
 	// a PIN digit or a decision.
