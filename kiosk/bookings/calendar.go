@@ -357,7 +357,7 @@ func (c *Calendar) expand(from, to time.Time) *expansion {
 			continue
 		}
 		if ev.ruleErr != nil {
-			x.fault("event %d: %v; not shown", ev.pos, errors.Unwrap(ev.ruleErr))
+			x.fault("event %d: %v; not shown", ev.pos, ev.ruleErr)
 			continue
 		}
 		// Instances that started up to one duration (and a DST day)
@@ -400,6 +400,16 @@ func (x *expansion) add(ev event, start time.Time) {
 	if end.After(x.from) && start.Before(x.complete) {
 		x.slots = append(x.slots, room.Slot{Start: start, End: end, AllDay: ev.allDay})
 	}
+}
+
+// ends reports whether the instance at start is over by from (all-day
+// ones are given a day of slack for DST; add decides exactly).
+func (ev *event) ends(start, from time.Time) bool {
+	slack := time.Duration(0)
+	if ev.allDay {
+		slack = 24 * time.Hour
+	}
+	return !start.Add(ev.dur + slack).After(from)
 }
 
 // occurrences returns ev's instances starting in [lo, hi): the rule's
@@ -457,7 +467,7 @@ func (ev *event) occurrences(x *expansion, lo, hi time.Time, budget *int64) []ti
 				continue
 			}
 			t = addYears(t, -shift)
-			if ev.exdates[t.Unix()] {
+			if ev.exdates[t.Unix()] || ev.ends(t, x.from) {
 				continue
 			}
 			if len(out) == maxEventSlots {
@@ -477,7 +487,7 @@ func (ev *event) occurrences(x *expansion, lo, hi time.Time, budget *int64) []ti
 	// RDATEs: sorted at parse, so only those in the window are looked at.
 	i, _ := slices.BinarySearchFunc(ev.rdates, lo, time.Time.Compare)
 	for ; i < len(ev.rdates) && ev.rdates[i].Before(complete); i++ {
-		if t := ev.rdates[i]; !ev.exdates[t.Unix()] {
+		if t := ev.rdates[i]; !ev.exdates[t.Unix()] && !ev.ends(t, x.from) {
 			out = append(out, t)
 		}
 	}
