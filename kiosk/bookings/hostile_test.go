@@ -113,6 +113,13 @@ var hostileFeeds = []struct {
 	{name: "thousands of RDATEs", feed: feedOf(ruleEvent("20261203T000000Z", "FREQ=YEARLY;COUNT=1",
 		dateList("RDATE", hostileNow.Add(-24*time.Hour), 2*time.Minute, 5000))),
 		faults: []string{"event 1: more than 64 occurrences"}, next: "2026-12-03T09:32Z"},
+	{name: "20000 events", feed: feedOf(func() []string {
+		evs := make([]string, maxEvents-1)
+		for i := range evs {
+			evs[i] = fmt.Sprintf("BEGIN:VEVENT\r\nUID:%d\r\nDTSTART:20201203T100000Z\r\nEND:VEVENT\r\n", i)
+		}
+		return evs
+	}()...)},
 	{name: "deep nesting", feed: nested(100000), refused: "components nested deeper than 8"},
 	{name: "8 MiB of tiny events", feed: tinyEvents(maxFeed), refused: "more than 20000 events"},
 	{name: "more than 8 MiB", feed: tinyEvents(maxFeed + 1000), refused: "larger than 8 MiB"},
