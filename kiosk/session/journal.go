@@ -267,6 +267,7 @@ func (c *Core) restore() {
 		c.st.journaled = true // so that Run removes it
 		return
 	}
+	c.heldWithoutJournal(j)
 	now := c.now()
 	age := now.Sub(j.Written)
 	window := c.cfg.Flow.ResumeWindow.Duration
@@ -303,6 +304,28 @@ func (c *Core) restore() {
 	c.st.resumeRecording = s.recorded && !s.stopped && !s.selfStopped && !s.withdrawn
 	c.log.Info().Str("session", s.id).Str("step", string(j.Step)).Bool("resume_recording", c.st.resumeRecording).
 		Dur("since_journal", age).Msg("session open at the last stop comes back")
+}
+
+// heldWithoutJournal finishes a withdrawal the journal missed: the recorder
+// held the recording (its hold is on disk before Stop returns) and the
+// daemon died before the core journaled the withdrawal. The recorder's hold
+// is the durable fact: the session comes back withdrawn, its recording
+// held (never resumed, never uploaded), at the participants' choice.
+func (c *Core) heldWithoutJournal(j *journal) {
+	if !j.Recorded || j.Withdrawn {
+		return
+	}
+	hl, ok := c.rec.(HeldLister)
+	if !ok {
+		return
+	}
+	ids, err := hl.Held()
+	if err != nil || !slices.Contains(ids, j.SessionID) {
+		return
+	}
+	j.Withdrawn, j.Held, j.Stopped = true, true, true
+	j.Step, j.Notice = room.StepWithdrawChoice, room.NoticeWithdrawn
+	c.log.Warn().Str("session", j.SessionID).Msg("the recorder holds this session's recording: a withdrawal the journal missed; it comes back withdrawn")
 }
 
 // ResumeSession names the session whose recording the core will resume when

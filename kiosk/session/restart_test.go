@@ -48,7 +48,14 @@ func (l *lifeStore) Clear() error {
 // reports like the real one).
 func boot(t testing.TB, cfg session.Config, store session.JournalStore, now time.Time) *node {
 	t.Helper()
-	h := &harness{t: t, rec: &sessiontest.Recorder{}, chk: &sessiontest.Checker{}, up: &sessiontest.Uploader{}, clock: sessiontest.NewClock(now)}
+	return bootWith(t, cfg, store, now, &sessiontest.Recorder{})
+}
+
+// bootWith is boot over a given recorder (one that holds what the last
+// life's recorder left on disk).
+func bootWith(t testing.TB, cfg session.Config, store session.JournalStore, now time.Time, rec *sessiontest.Recorder) *node {
+	t.Helper()
+	h := &harness{t: t, rec: rec, chk: &sessiontest.Checker{}, up: &sessiontest.Uploader{}, clock: sessiontest.NewClock(now)}
 	life := &lifeStore{JournalStore: store}
 	core, err := session.New(cfg, session.Deps{
 		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock, Journal: life,

@@ -40,6 +40,10 @@ type Recorder struct {
 	held     map[string]bool
 }
 
+// ErrHeldResume is what Start returns to resume a session the fake holds
+// (the real spool refuses it: the held manifest seals it).
+var ErrHeldResume = errors.New("sessiontest: resume recording: session already sealed (held)")
+
 // ErrNotHeld is what Keep returns for a session the fake does not hold.
 var ErrNotHeld = errors.New("sessiontest: no withdrawn session awaiting a choice")
 
@@ -76,6 +80,10 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 	r.calls = append(r.calls, Call{Op: "start", SessionID: info.ID, Info: info})
 	report, err := r.report, r.startErr
 	r.init()
+	if info.Resume && r.held[info.ID] && err == nil {
+		// Like the real spool: a held session is sealed.
+		err = ErrHeldResume
+	}
 	if err == nil {
 		r.running[info.ID] = true
 	}
