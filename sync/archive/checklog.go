@@ -34,7 +34,7 @@ func (a *Archive) CheckLog(ctx context.Context, roomID string, since, until time
 	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
 	if !since.IsZero() {
 		// Keys sort by day: every key of since's day sorts after this.
-		opts.StartAfter = prefix + since.UTC().Format("2006/01/2006-01-02")
+		opts.StartAfter = layout.LogDayPrefix(roomID, since)
 	}
 	type day struct {
 		key  string
