@@ -251,7 +251,9 @@ func TestRestartOutsideWindow(t *testing.T) {
 		name string
 		at   time.Time
 	}{
-		{"11 minutes later", t0.Add(11 * time.Minute)},
+		// The journal is at most a heartbeat old at the stop: the window
+		// plus one heartbeat is the stop's own window (heartbeat_test.go).
+		{"window and a heartbeat later", t0.Add(cfg.Flow.ResumeWindow.Duration + session.HeartbeatInterval + time.Second)},
 		{"clock behind", t0.Add(-time.Hour)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

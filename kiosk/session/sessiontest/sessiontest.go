@@ -17,11 +17,12 @@ import (
 type Call struct {
 	Op        string // "start", "stop", "keep", "discard", "run_checks", "session_ended"
 	SessionID string
-	Withdrawn bool             // stop
-	Info      room.SessionInfo // start
-	Reason    string           // run_checks
-	Feedback  int              // session_ended
-	Summary   room.Summary     // session_ended
+	Withdrawn bool               // stop
+	Info      room.SessionInfo   // start
+	Reason    string             // run_checks
+	Feedback  int                // session_ended
+	Summary   room.Summary       // session_ended
+	Decision  *room.HeldDecision // keep, discard through Settle: who decided and when
 }
 
 // Recorder is a fake session.Recorder. With a Report function set, it
@@ -124,6 +125,25 @@ func (r *Recorder) Keep(id string) error {
 	}
 	delete(r.held, id)
 	return nil
+}
+
+// Settle implements session.HeldSettler: a keep or a discard that says who
+// decided and when.
+func (r *Recorder) Settle(id string, d room.HeldDecision) error {
+	if d.Keep {
+		err := r.Keep(id)
+		r.noteDecision(d)
+		return err
+	}
+	err := r.Discard(id)
+	r.noteDecision(d)
+	return err
+}
+
+func (r *Recorder) noteDecision(d room.HeldDecision) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[len(r.calls)-1].Decision = &d
 }
 
 func (r *Recorder) Discard(id string) error {
