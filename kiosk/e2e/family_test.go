@@ -97,7 +97,7 @@ func TestFamilySession(t *testing.T) {
 	// The recording arrives; its consent record, decrypted, lists roles.
 	var key string
 	waitFor(t, "the family session in the archive", 90*time.Second, func() bool {
-		for _, r := range adm.sessions(t, roomF) {
+		for _, r := range adm.Sessions(t, roomF) {
 			if r.Session == sid && r.State == "recorded" && r.Children == 1 {
 				key = r.Key
 				return true
@@ -106,7 +106,7 @@ func TestFamilySession(t *testing.T) {
 		return false
 	})
 	ctx := context.Background()
-	obj, err := adm.srv.Client(t).GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+	obj, err := adm.Srv.Client(t).GetObject(ctx, bucket, key, minio.GetObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestFamilySession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idf, err := os.Open(adm.key)
+	idf, err := os.Open(adm.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestFamilySession(t *testing.T) {
 			t.Errorf("decision %d: pages seen %d of %d", i+1, d.PagesSeen, d.Pages)
 		}
 	}
-	if out := adm.run(t, "", "sessions", "--room", roomF); !strings.Contains(out, "with children") {
+	if out := adm.Run(t, "", "sessions", "--room", roomF); !strings.Contains(out, "with children") {
 		t.Errorf("roomctl sessions does not say the session had children:\n%s", out)
 	}
 }
