@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"roomkiosk/cmd/roomkiosk/config"
+	"roomkiosk/recorder/capture"
 )
 
 // Exit codes.
@@ -29,6 +30,9 @@ const (
 var version = "dev"
 
 func main() {
+	// One P: the audio thread's callbacks into Go cost several times
+	// more with idle Ps beside it (see capture.TuneRuntime).
+	capture.TuneRuntime()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
