@@ -14,6 +14,7 @@ import (
 	"roomkiosk/internal/room"
 	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/kiosktest"
+	"roomkiosk/kiosk/screen/screentest"
 )
 
 // envWindow reads a window length from the environment (to shorten it while
@@ -61,8 +62,8 @@ func watchMemory(pid int) *memWatch {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
-			if m, err := readMem(pid); err == nil && m[0] > w.peak {
-				w.peak, w.anon, w.file = m[0], m[1], m[2]
+			if m, err := screentest.Memory(pid); err == nil && m.RSS > w.peak {
+				w.peak, w.anon, w.file = m.RSS, m.Anon, m.File
 			}
 			select {
 			case <-w.stop:
@@ -75,32 +76,6 @@ func watchMemory(pid int) *memWatch {
 }
 
 func (w *memWatch) end() { close(w.stop); <-w.done }
-
-// readMem is VmRSS, RssAnon and RssFile in bytes.
-func readMem(pid int) ([3]int64, error) {
-	var m [3]int64
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return m, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		var kb int64
-		fmt.Sscan(f[1], &kb)
-		switch f[0] {
-		case "VmRSS:":
-			m[0] = kb << 10
-		case "RssAnon:":
-			m[1] = kb << 10
-		case "RssFile:":
-			m[2] = kb << 10
-		}
-	}
-	return m, nil
-}
 
 // TestBenchDiskWritesAndMemory measures what the real daemon writes to its
 // disk (the Pi's SD card), from /proc/PID/io write_bytes: over an idle
