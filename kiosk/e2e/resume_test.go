@@ -3,14 +3,18 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
+	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
 )
 
@@ -155,4 +159,79 @@ func TestLateKillResumesBesideAHostileCalendar(t *testing.T) {
 			elapsed.Round(time.Second), window, back, dev.logTail(3000))
 	}
 	t.Logf("killed %v into the recording, back with a %.1f s gap", elapsed.Round(time.Second), back.ResumedGapS)
+}
+
+// TestHeldKeptOnlyByTheClient: through the real daemon's control socket, a
+// withdrawal whose choice a SIGKILL came before is held; the counselor's
+// keep is refused, their held_ask hands the kiosk to the client on the
+// withdraw screen (step held_choice), and the client's keep queues it,
+// its manifest saying who decided and when.
+func TestHeldKeptOnlyByTheClient(t *testing.T) {
+	bin := binaries(t)
+	adm := newAdmin(t, bin)
+	mic := startMic(t, 10*time.Minute)
+	dev := provision(t, adm, bin, "held-101", mic, 5*time.Second)
+	b, err := os.ReadFile(dev.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No resume: the session open at the kill is closed, its withdrawn
+	// recording left held.
+	cfg := strings.Replace(string(b), "consent_timeout = \"5m\"\n", "consent_timeout = \"5m\"\nresume_window = \"0s\"\n", 1)
+	if err := os.WriteFile(dev.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev.start(t)
+	d := dial(t, t.Context(), dev.socket)
+	id := d.recordOne()
+	time.Sleep(2 * time.Second)
+	d.send(room.Intent{Kind: room.IntentWithdraw})
+	d.wait("the withdraw choice", func(s room.Snapshot) bool { return s.Step == room.StepWithdrawChoice })
+	dev.kill()
+	dev.start(t)
+	d = dial(t, t.Context(), dev.socket)
+	d.wait("a held recording waiting at the door", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 1 })
+
+	d.send(room.Intent{Kind: room.IntentMaintenance})
+	d.wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepMaintenancePIN })
+	for _, c := range pinCode {
+		d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
+	}
+	d.send(room.Intent{Kind: room.IntentPINOK})
+	d.wait("the counselor's maintenance screen", func(s room.Snapshot) bool { return s.Step == room.StepMaintenance && s.HeldWaiting == 1 })
+	if err := d.c.Send(d.ctx, room.Intent{Kind: room.IntentHeldKeep}); err == nil {
+		t.Fatal("the counselor kept the held recording on their own word")
+	}
+	d.send(room.Intent{Kind: room.IntentHeldAsk})
+	d.wait("the client's choice", func(s room.Snapshot) bool { return s.Step == room.StepHeldChoice })
+	d.send(room.Intent{Kind: room.IntentWithdrawKeep})
+	d.wait("the door, nothing waiting", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 0 })
+
+	// Kept: uploaded, its manifest in the archive saying who decided.
+	var key string
+	waitFor(t, "the kept session in the archive", time.Minute, func() bool {
+		for _, r := range adm.sessions(t, "held-101") {
+			if r.Session == id && r.Key != "" {
+				key = r.Key
+				return true
+			}
+		}
+		return false
+	})
+	obj, err := adm.srv.Client(t).GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := m.HeldDecision; d == nil || d.By != room.DecidedByClient || !d.Keep || d.At.IsZero() || !m.Withdrawn {
+		t.Errorf("the kept manifest's decision %+v (withdrawn %v), want kept by the client, with its time", d, m.Withdrawn)
+	}
 }
