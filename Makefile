@@ -57,14 +57,16 @@ run: deps build
 # Every test, the integration ones included (real MinIO, ALSA capture fed with
 # speech, Xvfb). Test binaries that import ebiten need a display, so the whole
 # run has one; tests that take screenshots start their own.
-test: deps
-	$(GO) vet -tags bench ./...   # the benchmarks compile too (they run only in make bench)
+test: deps lint
 	xvfb-run -a $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	# The 120 kills of the session journal at every step (16 under -race).
 	$(GO) test -count=1 -run '^TestKillAtRandomMoments$$' ./kiosk/session
 
+# gofmt, go vet (the benchmarks compile too: they run only in make bench) and
+# no build product tracked in git (.ci/tracked-binaries.sh). Run by make test.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+	@.ci/tracked-binaries.sh
 	$(GO) vet ./...
 	$(GO) vet -tags bench ./...
 

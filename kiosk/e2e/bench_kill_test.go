@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roomkiosk/internal/testenv"
+	"roomkiosk/kiosk/kiosktest"
 	"roomkiosk/sync/archive"
 )
 
@@ -35,8 +36,8 @@ func TestBenchSIGKILL(t *testing.T) {
 	for i := 0; i < kills; i++ {
 		dev.start(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		d := dial(t, ctx, dev.socket)
-		id := d.recordOne()
+		d := kiosktest.Dial(ctx, t, dev.socket, 0)
+		id := d.RecordOne(pinCode)
 		start := mic.fed()
 		// Anywhere in the first three segments, on or off a chunk boundary.
 		time.Sleep(time.Duration(500+rng.IntN(8000)) * time.Millisecond)
@@ -47,7 +48,7 @@ func TestBenchSIGKILL(t *testing.T) {
 		}
 		ks = append(ks, kill{id: id, start: start, fed: mic.fed()})
 		dev.kill()
-		d.c.Close()
+		d.Close()
 		cancel()
 	}
 	dev.start(t) // recovers the last one
@@ -57,7 +58,7 @@ func TestBenchSIGKILL(t *testing.T) {
 	})
 	dev.stop()
 
-	rows := adm.sessions(t, dev.room)
+	rows := adm.Sessions(t, dev.room)
 	byID := map[string]archive.Session{}
 	for _, r := range rows {
 		byID[r.Session] = r
@@ -71,7 +72,7 @@ func TestBenchSIGKILL(t *testing.T) {
 			continue
 		}
 		gaps += r.Gaps
-		ss, err := spans(mic.stream, adm.pull(t, dev.room, k.id))
+		ss, err := spans(mic.stream, adm.Pull(t, dev.room, k.id, rate))
 		if err != nil {
 			t.Errorf("session %s (%d segments, %d partial, %d gaps): %v", k.id, r.Segments, r.Partial, r.Gaps, err)
 			continue

@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/internal/room"
+	"roomkiosk/kiosk/kiosktest"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/spool"
@@ -96,8 +97,8 @@ func TestLateKillResumesBesideAHostileCalendar(t *testing.T) {
 	waitFor(t, "the first feed's booking on the door", time.Minute, func() bool { return next().Equal(want) })
 
 	ctx := t.Context()
-	d := dial(t, ctx, dev.socket)
-	id := d.recordOne()
+	d := kiosktest.Dial(ctx, t, dev.socket, 0)
+	id := d.RecordOne(pinCode)
 	recAt := time.Now()
 	capturedAt := dev.metric(t, "roomkiosk_recorder_frames_captured_total")
 	// The feed changes before every fetch; the door follows each version.
