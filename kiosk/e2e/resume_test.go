@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/internal/room"
+	"roomkiosk/kiosk/control"
 	"roomkiosk/kiosk/kiosktest"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/recorder/manifest"
@@ -183,35 +184,38 @@ func TestHeldKeptOnlyByTheClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	dev.start(t)
-	d := dial(t, t.Context(), dev.socket)
-	id := d.recordOne()
+	d := kiosktest.Dial(t.Context(), t, dev.socket, 0)
+	id := d.RecordOne(pinCode)
 	time.Sleep(2 * time.Second)
-	d.send(room.Intent{Kind: room.IntentWithdraw})
-	d.wait("the withdraw choice", func(s room.Snapshot) bool { return s.Step == room.StepWithdrawChoice })
+	d.Send(room.Intent{Kind: room.IntentWithdraw})
+	d.Wait("the withdraw choice", func(s room.Snapshot) bool { return s.Step == room.StepWithdrawChoice })
 	dev.kill()
 	dev.start(t)
-	d = dial(t, t.Context(), dev.socket)
-	d.wait("a held recording waiting at the door", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 1 })
+	d = kiosktest.Dial(t.Context(), t, dev.socket, 10*time.Second)
+	d.Wait("a held recording waiting at the door", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 1 })
 
-	d.send(room.Intent{Kind: room.IntentMaintenance})
-	d.wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepMaintenancePIN })
-	for _, c := range pinCode {
-		d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
+	d.Send(room.Intent{Kind: room.IntentMaintenance})
+	d.Wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepMaintenancePIN })
+	d.Digits(pinCode)
+	d.Send(room.Intent{Kind: room.IntentPINOK})
+	d.Wait("the counselor's maintenance screen", func(s room.Snapshot) bool { return s.Step == room.StepMaintenance && s.HeldWaiting == 1 })
+	raw, err := control.Dial(t.Context(), dev.socket)
+	if err != nil {
+		t.Fatal(err)
 	}
-	d.send(room.Intent{Kind: room.IntentPINOK})
-	d.wait("the counselor's maintenance screen", func(s room.Snapshot) bool { return s.Step == room.StepMaintenance && s.HeldWaiting == 1 })
-	if err := d.c.Send(d.ctx, room.Intent{Kind: room.IntentHeldKeep}); err == nil {
+	defer raw.Close()
+	if err := raw.Send(t.Context(), room.Intent{Kind: room.IntentHeldKeep}); err == nil {
 		t.Fatal("the counselor kept the held recording on their own word")
 	}
-	d.send(room.Intent{Kind: room.IntentHeldAsk})
-	d.wait("the client's choice", func(s room.Snapshot) bool { return s.Step == room.StepHeldChoice })
-	d.send(room.Intent{Kind: room.IntentWithdrawKeep})
-	d.wait("the door, nothing waiting", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 0 })
+	d.Send(room.Intent{Kind: room.IntentHeldAsk})
+	d.Wait("the client's choice", func(s room.Snapshot) bool { return s.Step == room.StepHeldChoice })
+	d.Send(room.Intent{Kind: room.IntentWithdrawKeep})
+	d.Wait("the door, nothing waiting", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 0 })
 
 	// Kept: uploaded, its manifest in the archive saying who decided.
 	var key string
 	waitFor(t, "the kept session in the archive", time.Minute, func() bool {
-		for _, r := range adm.sessions(t, "held-101") {
+		for _, r := range adm.Sessions(t, "held-101") {
 			if r.Session == id && r.Key != "" {
 				key = r.Key
 				return true
@@ -219,7 +223,7 @@ func TestHeldKeptOnlyByTheClient(t *testing.T) {
 		}
 		return false
 	})
-	obj, err := adm.srv.Client(t).GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
+	obj, err := adm.Srv.Client(t).GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
