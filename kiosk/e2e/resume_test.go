@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,9 @@ func hostileFeed(v int, ordinary time.Time) []byte {
 	b.WriteString("END:VCALENDAR\r\n")
 	return []byte(b.String())
 }
+
+// patientStatus reads /status with a liveness bound, not a timing one.
+var patientStatus = &http.Client{Timeout: 30 * time.Second}
 
 // TestLateKillResumesBesideAHostileCalendar: the real daemon records a
 // session while its calendar feed (fetched every 30 s, as often as allowed)
@@ -90,7 +94,14 @@ func TestLateKillResumesBesideAHostileCalendar(t *testing.T) {
 		var st struct {
 			Bookings *room.Bookings `json:"bookings"`
 		}
-		if err := json.Unmarshal([]byte(statusJSON(t, dev)), &st); err != nil || st.Bookings == nil || st.Bookings.Next == nil {
+		// A slow answer (the machine under load) is "not yet", not a
+		// failure: what is asserted is that the door follows.
+		resp, err := patientStatus.Get("http://" + dev.statusAddr + "/status")
+		if err != nil {
+			return time.Time{}
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Bookings == nil || st.Bookings.Next == nil {
 			return time.Time{}
 		}
 		return st.Bookings.Next.Start
