@@ -15,8 +15,9 @@ AGE_VERSION   := v1.3.1
 APT_BUILD := gcc libc6-dev pkg-config libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev \
              libxi-dev libxxf86vm-dev libgl-dev libasound2-dev
 # Run and test: an X server, taps and screenshots, speech and audio tools, a CJK font,
-# and a browser for the console's tests (headless, driven by chromedp).
-APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl chromium
+# a browser for the console's tests (headless, driven by chromedp), and arecord
+# (alsa-utils) for the recorder benchmark's baseline pipeline.
+APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl chromium alsa-utils
 APT_ARM64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 TEST_TIMEOUT ?= 60m
