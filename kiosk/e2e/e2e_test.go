@@ -42,6 +42,16 @@ func (k *kiosk) enterPIN(t *testing.T) {
 // the choice to record.
 func (k *kiosk) begin(t *testing.T, participants int, shots string) {
 	t.Helper()
+	k.toParticipants(t, shots)
+	k.Tap(t, "participants-"+string(rune('0'+participants)))
+	k.WaitScene(t, "record_choice")
+	k.Tap(t, "record-yes")
+}
+
+// toParticipants runs the counselor's PIN and checklist up to the
+// participants screen.
+func (k *kiosk) toParticipants(t *testing.T, shots string) {
+	t.Helper()
 	k.WaitFor(t, "free door", 20*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
 	k.dev.waitStatus(t, "boot checks in", 30*time.Second, func(s daemonStatus) bool { return len(s.Checks) > 0 })
 	k.Tap(t, "start")
@@ -64,9 +74,6 @@ func (k *kiosk) begin(t *testing.T, participants int, shots string) {
 	k.Shot(t, shots+"-checklist")
 	k.Tap(t, "check-continue")
 	k.WaitScene(t, "participants")
-	k.Tap(t, "participants-"+string(rune('0'+participants)))
-	k.WaitScene(t, "record_choice")
-	k.Tap(t, "record-yes")
 }
 
 // consent answers the consent screens in turn.

@@ -166,7 +166,9 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	v = k.WaitFor(t, "technician's maintenance screen", 20*time.Second, func(v ui.View) bool {
 		return v.Scene == "maintenance" && hasText(v, "Record what you did")
 	})
-	if slices.ContainsFunc(v.Targets, func(tg ui.ViewTarget) bool { return tg.ID == "held-keep" || tg.ID == "held-delete" }) {
+	if slices.ContainsFunc(v.Targets, func(tg ui.ViewTarget) bool {
+		return tg.ID == "held-keep" || tg.ID == "held-ask" || tg.ID == "held-delete"
+	}) {
 		t.Error("the technician's screen offers to keep or delete a held recording")
 	}
 	if !hasText(v, "A recording waits for a counselor's decision") {
