@@ -1,6 +1,7 @@
 package console
 
 import (
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -183,17 +184,26 @@ func BuildSeries(lines []archive.LogLine) []*Series {
 	}
 	add := func(id, check, value, threshold string, at time.Time, read func(string) (float64, bool), th func(string) (lo, hi *float64)) {
 		v, ok := read(value)
-		if !ok {
-			return
+		if !ok || !plottable(v) {
+			return // a 1e17 °C reading is a broken or hostile device, not a point
 		}
 		s := byID[id]
 		if s == nil {
+			if len(byID) >= maxSeriesRead {
+				return
+			}
 			s = &Series{ID: id, Check: check}
 			byID[id] = s
 		}
 		s.Points = append(s.Points, Point{At: at, V: v})
 		if threshold != "" {
 			s.Lo, s.Hi = th(threshold) // the latest threshold is the one in force
+			if s.Lo != nil && !plottable(*s.Lo) {
+				s.Lo = nil
+			}
+			if s.Hi != nil && !plottable(*s.Hi) {
+				s.Hi = nil
+			}
 		}
 		if s.Unit == "" {
 			if m := unitAfterRe.FindStringSubmatch(strings.TrimSpace(value)); m != nil {
@@ -243,5 +253,18 @@ func BuildSeries(lines []archive.LogLine) []*Series {
 	return out
 }
 
-// maxSeries bounds the plots on a room page.
-const maxSeries = 32
+// maxSeries bounds the plots on a room page; maxSeriesRead the series
+// gathered before the known ones are chosen (a hostile log may name
+// thousands of checks).
+const (
+	maxSeries     = 32
+	maxSeriesRead = 256
+)
+
+// maxPlotted bounds the magnitude of a value plotted or printed: no check
+// of a room measures anything near it (storage is in MB, the clock in
+// seconds), and float64 keeps every step of a chart's ticks distinct
+// there. Anything beyond, NaN or infinite is left out.
+const maxPlotted = 1e9
+
+func plottable(v float64) bool { return !math.IsNaN(v) && math.Abs(v) <= maxPlotted }
