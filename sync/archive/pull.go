@@ -19,6 +19,7 @@ import (
 	"roomkiosk/internal/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
+	"roomkiosk/sync/layout"
 )
 
 // PullOptions says which session to pull and where to.
@@ -146,7 +147,12 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
 	}
-	prefix := s.Key[:len(s.Key)-len(manifest.FileName)]
+	// The segments sit beside the manifest, in the folder it was listed in.
+	mk, err := layout.Parse(s.Key)
+	if err != nil || mk.Kind != layout.KindManifest {
+		return res, fmt.Errorf("pull %s: manifest key %q: not a session's manifest", o.SessionID, s.Key)
+	}
+	segKey := func(name string) string { return layout.SegmentKey(mk.Room, mk.Day, mk.Session, name) }
 
 	tmp, err := durable.CreateTemp(o.Out, durable.Options{Perm: 0o600})
 	if err != nil {
@@ -189,7 +195,7 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] <- a.download(ctx, s, prefix, m.Segments[i], segDir)
+				results[i] <- a.download(ctx, s, segKey(m.Segments[i].Name), m.Segments[i], segDir)
 			}()
 		}
 	}()
@@ -208,7 +214,7 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			return res, ctx.Err()
 		}
 		<-slots
-		key := prefix + sg.Name
+		key := segKey(sg.Name)
 		if r.err != nil {
 			return res, fmt.Errorf("pull %s: %w", o.SessionID, &SegmentError{Name: sg.Name, Key: key, Err: r.err})
 		}
@@ -297,8 +303,7 @@ func plan(m *manifest.Manifest) (int64, error) {
 // pins the segment's bytes, so versions a device added beside it, with
 // whatever time, are never used; at most maxRecordVersions of the right
 // size are tried.
-func (a *Archive) download(ctx context.Context, s Session, prefix string, sg manifest.Segment, dir string) segFile {
-	key := prefix + sg.Name
+func (a *Archive) download(ctx context.Context, s Session, key string, sg manifest.Segment, dir string) segFile {
 	vs := s.objects.Keys[key].writtenVersions()
 	if len(vs) == 0 {
 		return segFile{err: ErrMissing}

@@ -42,7 +42,7 @@ func TestHostileValues(t *testing.T) {
 		}(), -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			series := BuildSeries(tc.lines)
+			series := BuildSeries(tc.lines, nil)
 			if len(series) > maxSeries {
 				t.Fatalf("%d series", len(series))
 			}
