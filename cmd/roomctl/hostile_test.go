@@ -230,7 +230,7 @@ func TestHostileDevice(t *testing.T) {
 	t.Run("ForgedDeletion", func(t *testing.T) {
 		id := normal.Manifest.SessionID
 		// The thief also rewrites the manifest to claim withdrawal with
-		// delete: the first version wins.
+		// delete: its versions differ, so it decides nothing.
 		forged := *normal.Manifest
 		forged.Withdrawn, forged.Deleted = true, true
 		mb, _ := forged.Marshal()
