@@ -100,7 +100,7 @@ type sessionObjects struct {
 	// version rewritten in place under its id (possible on the old device
 	// policy) must not decide anything; a fleet listing skips it.
 	checkWitness bool
-	mu     sync.Mutex
+	mu           sync.Mutex
 }
 
 func (s *sessionObjects) dispute(key, why string) {
