@@ -77,7 +77,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	d := &daemon{log: log}
 	log.Info().Str("version", version).Str("backend", cfg.Hardware.Backend).Msg("roomkiosk starting")
 
-	recipients, err := cfg.Encryption.ParsedRecipients()
+	// Each session is encrypted to escrow, its counselor and their
+	// supervisors: the recorder asks the keyring at every start.
+	keyring, err := cfg.Keyring()
 	if err != nil {
 		return &config.Error{File: "encryption", Err: err}
 	}
@@ -101,7 +103,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	var corePtr atomic.Pointer[session.Core]
 	src := &capture.Source{Device: cfg.Recording.Device}
 	d.recorder, err = recorder.New(recorder.Options{
-		Config: cfg.Recording, Recipients: recipients, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
+		Config: cfg.Recording, Keyring: keyring, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
 		Source: src, Uploader: d.uploader, Log: log,
 		OnStatus: func(st room.RecorderStatus) { corePtr.Load().RecorderChanged(st) },
 	})
