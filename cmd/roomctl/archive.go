@@ -185,6 +185,11 @@ func (a *app) pull(ctx context.Context, args []string) error {
 		BeforeCommit: func(r archive.PullResult) error {
 			// The audit record is durable before the audio is handed over.
 			detail := fmt.Sprintf("%d segments, %d frames, %d recovered partial", r.Session.Segments, r.Frames, len(r.Recovered))
+			if r.Grant != "" {
+				detail += "; through grant " + r.Grant
+			} else if len(r.Roles) > 0 {
+				detail += "; as " + strings.Join(r.Roles, ", ")
+			}
 			if r.Original {
 				detail += "; TAMPERED session pulled from its first versions (--original): " + strings.Join(r.Session.TamperedKeys, ", ")
 			}

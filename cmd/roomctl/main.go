@@ -42,6 +42,12 @@ usage:
   roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R] [--original]
                                            download, verify, decrypt and join a session into one WAV;
                                            a tampered session only with --original (its first versions)
+  roomctl grant SESSION --to age1... -i IDENTITY [--room R]
+                                           give a session to one more recipient (escrow identity needed):
+                                           its segments' age headers are re-wrapped, the audio untouched
+  roomctl grant SESSION --revoke --to age1... [--room R]
+                                           remove that grant; the next pull with it is refused
+  roomctl grant SESSION --list [--room R]  a session's grants
   roomctl status [--json]                  every room's door, recording, checks, backlog and last seen
   roomctl deletions apply [--dry-run] [--json]
                                            carry out the deletion requests the sessions back; list the
@@ -129,6 +135,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.console(ctx, rest)
 	case "revoke":
 		err = a.revoke(ctx, rest)
+	case "grant":
+		err = a.grant(ctx, rest)
 	case "deletions":
 		if len(rest) == 0 || rest[0] != "apply" {
 			err = usagef("deletions: want `roomctl deletions apply`")
