@@ -43,6 +43,8 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	until := fs.String("until", "", "only sessions started on or before this date (inclusive) or before this time")
 	asJSON := fs.Bool("json", false, "print JSON")
 	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of first versions")
+	idFile := fs.String("i", "", "list only the sessions this age identity `file` opens (its role in each, or a grant)")
+	readerOpt := readerFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -54,6 +56,13 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if err := admin.ValidRoomID(*room); err != nil {
 			return usagef("--room: %v", err)
 		}
+	}
+	reader, err := a.readerName(*readerOpt)
+	if err != nil {
+		return err
+	}
+	if reader != "" && *idFile == "" {
+		return usagef("sessions: a reader lists the sessions their identity opens: give -i IDENTITY")
 	}
 	var f archive.Filter
 	f.Room = *room
@@ -67,7 +76,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Reader: reader != ""}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}
@@ -75,11 +84,24 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
+	if *idFile != "" {
+		ids, err := readIdentities(*idFile)
+		if err != nil {
+			return err
+		}
+		if rows, err = ar.Mine(ctx, rows, ids); err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
+	}
 	if *asJSON {
 		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK")
+	head := "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK"
+	if *idFile != "" {
+		head += "\tYOUR ACCESS"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range rows {
 		segs := fmt.Sprint(r.Segments)
 		if r.Partial > 0 {
@@ -96,8 +118,12 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if r.Tampered && state != archive.StateTampered {
 			state += ", TAMPERED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
-			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback)
+		access := ""
+		if *idFile != "" {
+			access = "\t" + strings.Join(r.Access, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
+			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback, access)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -151,11 +177,16 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	force := fs.Bool("force", false, "replace the output file if it exists")
 	original := fs.Bool("original", false, "pull a tampered session from the first versions of its objects (audited)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	readerOpt := readerFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(fs, pos, "SESSION"); err != nil {
+		return err
+	}
+	reader, err := a.readerName(*readerOpt)
+	if err != nil {
 		return err
 	}
 	var missing []string
@@ -176,8 +207,8 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
-	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Reader: reader != ""}
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey, Reader: reader}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
 		SessionID: pos[0], Room: *room, Identities: ids, Out: *out, Overwrite: *force, Original: *original,

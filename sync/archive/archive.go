@@ -24,6 +24,10 @@ type Archive struct {
 	// CacheDir, if set, keeps the first versions of manifests and summaries
 	// read (immutable: see getFirst), one file each; "" reads every time.
 	CacheDir string
+	// Reader: the credentials are a reader's (roomctl provision-reader),
+	// which read session folders and grants only: no admin record
+	// (tombstones) and no deletion request is read.
+	Reader bool
 }
 
 func (a *Archive) workers() int {
