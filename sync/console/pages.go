@@ -448,6 +448,15 @@ type sessionView struct {
 	Ticket     string
 	PlayErr    string
 	Gaps       time.Duration
+	// Roles the session is encrypted to (roles and counts, never names),
+	// each marked when the console's identity holds it.
+	Roles []roleCount
+}
+
+type roleCount struct {
+	Role  string
+	N     int
+	Yours bool
 }
 
 // findSession lists the session's days (its id starts with its start) and
@@ -495,6 +504,19 @@ func (s *Server) renderSession(w http.ResponseWriter, r *http.Request, row archi
 	if m := row.Manifest; m != nil {
 		for _, g := range m.Gaps {
 			v.Gaps += time.Duration(g.DurationNS)
+		}
+		mine := map[string]bool{}
+		for _, r := range archive.Recipients(s.o.Identities) {
+			for _, role := range m.Roles(r) {
+				mine[role] = true
+			}
+		}
+		for _, a := range m.EncryptedTo {
+			if n := len(v.Roles); n > 0 && v.Roles[n-1].Role == a.Role {
+				v.Roles[n-1].N++
+				continue
+			}
+			v.Roles = append(v.Roles, roleCount{Role: a.Role, N: 1, Yours: mine[a.Role]})
 		}
 		if pers, err := m.OpenPersonal(s.o.Identities...); err != nil {
 			v.ConsentErr = err.Error()
