@@ -76,7 +76,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Reader: reader != ""}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Reader: reader != "", Witness: reader == ""}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}
@@ -207,7 +207,8 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Reader: reader != ""}
+	// A reader writes no witness record (admin/ is not theirs).
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Reader: reader != "", Witness: reader == ""}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey, Reader: reader}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
@@ -328,6 +329,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		if len(r.Forged) > 0 {
+			seen += " FORGED"
+		}
 		tampered := "-"
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
@@ -366,6 +370,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Tampered > 0 {
 			fmt.Fprintf(a.stderr, "warning: room %s has %d TAMPERED session(s): `roomctl sessions --room %s` names them\n", esc(r.Room), r.Tampered, esc(r.Room))
 		}
+		for _, f := range r.Forged {
+			fmt.Fprintf(a.stderr, "warning: room %s: FORGED report: %s\n", esc(r.Room), esc(f))
+		}
 	}
 	return nil
 }
@@ -398,7 +405,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	auditOutcome := func(o archive.DeletionOutcome) error {
 		rec := o.AuditRecord()

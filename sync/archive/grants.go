@@ -93,7 +93,7 @@ func (a *Archive) Grant(ctx context.Context, o GrantOptions) (GrantResult, error
 	var mu sync.Mutex
 	err = a.forEach(ctx, len(m.Segments), func(ctx context.Context, i int) error {
 		sg := m.Segments[i]
-		hdr, n, err := a.readHeader(ctx, s, prefix+sg.Name)
+		hdr, n, err := a.readHeader(ctx, s, prefix+sg.Name, sg.Bytes)
 		mu.Lock()
 		res.HeaderBytes += n
 		mu.Unlock()
@@ -151,13 +151,25 @@ func (a *Archive) putSmall(ctx context.Context, key string, b []byte, ctype stri
 	return nil
 }
 
-// readHeader reads the age header of a segment's first version with range
+// readHeader reads the age header of a segment's stored version with range
 // requests (a few KiB, never the audio) and returns it with the bytes read.
-func (a *Archive) readHeader(ctx context.Context, s Session, key string) ([]byte, int64, error) {
-	v, ok := s.objects.firstVersion(key)
-	if !ok {
-		return nil, 0, ErrMissing
+// The version is the one of the manifest's size; a segment a device wrote
+// over with another of that size is refused (which one is genuine shows
+// only from the whole ciphertext, which a grant does not read).
+func (a *Archive) readHeader(ctx context.Context, s Session, key string, size int64) ([]byte, int64, error) {
+	var vs []version
+	for _, v := range s.objects.Keys[key].writtenVersions() {
+		if v.Size == size {
+			vs = append(vs, v)
+		}
 	}
+	switch {
+	case len(vs) == 0:
+		return nil, 0, ErrMissing
+	case len(vs) > 1:
+		return nil, 0, fmt.Errorf("%d versions of the manifest's size (written over after upload): a grant reads headers only and cannot tell the genuine one; pull the session with --original and keep the grant for after the tampering is settled", len(vs))
+	}
+	v := vs[0]
 	var read int64
 	for _, size := range []int64{headerProbe, maxAgeHeader} {
 		size = min(size, v.Size)
