@@ -152,3 +152,63 @@ func TestCounselorKeysValidateNamesKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestResumeKeepsRecipients: a session suspended by a restart resumes with
+// the recipients it started with, even if the config changed meanwhile, so
+// the manifest's roles hold for every segment.
+func TestResumeKeepsRecipients(t *testing.T) {
+	escrow, alice, bob := newID(t), newID(t), newID(t)
+	spoolDir := t.TempDir()
+	const sid = "20261102T150405Z-abc777"
+	start := func(counselorKey *age.X25519Identity, resume bool) *recorder.Recorder {
+		kr, err := recorder.NewKeyring([]string{escrow.Recipient().String()}, []recorder.CounselorKeys{{ID: "c-1", Recipient: counselorKey.Recipient().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := recorder.Default()
+		cfg.SpoolDir = spoolDir
+		cfg.SegmentLength.Duration = time.Second
+		rec, err := recorder.New(recorder.Options{Config: cfg, Keyring: kr, RoomID: "101", DeviceID: "101",
+			Source:    &recordertest.Source{PCM: randomPCM(20), Chunk: 1600, Every: 20 * time.Millisecond},
+			FreeSpace: func(string) (uint64, error) { return 100 << 30, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := info(sid)
+		if resume {
+			if _, err := rec.Recover(sid); err != nil {
+				t.Fatal(err)
+			}
+			in.Resume = true
+		}
+		if err := rec.Start(in); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		return rec
+	}
+	rec := start(alice, false)
+	if err := rec.Suspend(sid); err != nil {
+		t.Fatal(err)
+	}
+	rec.Wait()
+	rec.Close()
+	// The config now names bob's key for c-1: the resumed part stays
+	// alice's.
+	rec = start(bob, true)
+	defer rec.Close()
+	if err := rec.Stop(sid, false); err != nil {
+		t.Fatal(err)
+	}
+	rec.Wait()
+	m, _ := readSession(t, rec.Spool().SessionDir(sid), alice)
+	if len(m.Gaps) != 1 || len(m.Segments) < 2 {
+		t.Fatalf("not resumed: %d segments, gaps %+v", len(m.Segments), m.Gaps)
+	}
+	if got := m.Roles(alice.Recipient().String()); len(got) != 1 || got[0] != manifest.RoleCounselor || len(m.Roles(bob.Recipient().String())) != 0 {
+		t.Fatalf("encrypted_to %+v", m.EncryptedTo)
+	}
+	if _, err := m.OpenPersonal(alice); err != nil {
+		t.Fatalf("the resumed consent record: %v", err)
+	}
+}
