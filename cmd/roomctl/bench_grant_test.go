@@ -18,8 +18,8 @@ import (
 // TestBenchGrant measures `roomctl grant` of a one-hour session (120
 // segments of 30 s at 16 kHz mono) against `roomctl pull` of the same
 // session, same objects, same run: a grant reads the segments' age headers
-// alone (range requests) and writes a small header each, so it should cost
-// a small fraction of a pull. Best of 3, interleaved; the granted pull is
+// alone (range requests) and writes one record holding a small header per
+// segment, so it should cost a small fraction of a pull. Best of 3, interleaved; the granted pull is
 // checked byte for byte against escrow's.
 func TestBenchGrant(t *testing.T) {
 	f := newFleet(t)
@@ -87,7 +87,7 @@ func TestBenchGrant(t *testing.T) {
 		Name: "roomctl grant 1 h session vs roomctl pull of it", Value: float64(g.Milliseconds()), Unit: "ms",
 		Baseline: "roomctl pull of the same session (same objects, same run)", BaseVal: float64(p.Milliseconds()),
 		Ratio: ratio, Target: "<= 0.25", Met: ratio <= 0.25,
-		Note: fmt.Sprintf("120 x 30 s segments, %.1f MB of audio; best of 3: grant %v (%s bytes of age headers read by range requests, 120 headers + record written, audited), pull %v; the granted pull is byte-identical to escrow's",
+		Note: fmt.Sprintf("120 x 30 s segments, %.1f MB of audio; best of 3: grant %v (%s bytes of age headers read by range requests, one grant record holding 120 headers written, audited), pull %v; the granted pull is byte-identical to escrow's",
 			float64(cipher)/1e6, g.Round(time.Millisecond), headerBytes, p.Round(time.Millisecond)),
 	})
 }

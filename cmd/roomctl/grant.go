@@ -12,7 +12,7 @@ import (
 )
 
 // grant adds a recipient to an archived session (its segments' headers
-// re-wrapped under grants/, the audio untouched), lists a session's grants,
+// re-wrapped into one grant record under grants/, the audio untouched), lists a session's grants,
 // or revokes one; audited.
 func (a *app) grant(ctx context.Context, args []string) error {
 	fs := a.newFlags("grant")
@@ -135,8 +135,8 @@ func (a *app) grant(ctx context.Context, args []string) error {
 	if *asJSON {
 		return a.printJSON(res)
 	}
-	fmt.Fprintf(a.stdout, "granted session %s of room %s to %s (fingerprint %s): %d segment headers written under grants/, %d bytes of headers read, audio untouched\n",
-		esc(res.Session.Session), esc(res.Session.Room), esc(res.Recipient), res.Fingerprint, res.Headers, res.HeaderBytes)
+	fmt.Fprintf(a.stdout, "granted session %s of room %s to %s (fingerprint %s): %d segment headers in %s, %d bytes of headers read, audio untouched\n",
+		esc(res.Session.Session), esc(res.Session.Room), esc(res.Recipient), res.Fingerprint, res.Headers, esc(res.Key), res.HeaderBytes)
 	if len(res.Skipped) > 0 {
 		fmt.Fprintf(a.stdout, "skipped %s (cut before any audio)\n", esc(strings.Join(res.Skipped, ", ")))
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"roomkiosk/internal/durable"
@@ -78,58 +76,21 @@ func (m MC) ProvisionReader(ctx context.Context, name string, creds DeviceCreden
 	if err != nil {
 		return err
 	}
-	s, err := m.session(ctx)
-	if err != nil {
+	if err := m.addUser(ctx, ReaderPolicyName(m.Conn.Bucket, name), policy, creds); err != nil {
 		return fmt.Errorf("provision reader %s: %w", name, err)
-	}
-	defer s.close()
-	policyFile := filepath.Join(s.dir, "policy.json")
-	if err := os.WriteFile(policyFile, policy, 0o600); err != nil {
-		return fmt.Errorf("provision reader %s: %w", name, err)
-	}
-	pn := ReaderPolicyName(m.Conn.Bucket, name)
-	for _, st := range []mcStep{
-		{"create policy " + pn, []string{"admin", "policy", "create", mcAlias, pn, policyFile}, ""},
-		{"add user " + creds.AccessKey, []string{"admin", "user", "add", mcAlias}, creds.AccessKey + "\n" + creds.SecretKey + "\n"},
-		{"attach policy " + pn, []string{"admin", "policy", "attach", mcAlias, pn, "--user", creds.AccessKey}, ""},
-	} {
-		if _, err := s.run(ctx, st); err != nil {
-			return fmt.Errorf("provision reader %s: %w", name, err)
-		}
 	}
 	return nil
 }
 
 // RevokeReader detaches a reader's policy from every enabled user holding
-// it and disables them; it returns the access keys revoked.
+// it (but keep) and disables them; it returns the access keys revoked.
 func (m MC) RevokeReader(ctx context.Context, name, keep string) ([]string, error) {
 	if err := layout.ValidReaderName(name); err != nil {
 		return nil, err
 	}
-	s, err := m.session(ctx)
+	done, err := m.revokeUsers(ctx, ReaderPolicyName(m.Conn.Bucket, name), keep)
 	if err != nil {
-		return nil, fmt.Errorf("revoke reader %s: %w", name, err)
-	}
-	defer s.close()
-	pn := ReaderPolicyName(m.Conn.Bucket, name)
-	users, err := s.deviceUsers(ctx, pn)
-	if err != nil {
-		return nil, fmt.Errorf("revoke reader %s: %w", name, err)
-	}
-	var done []string
-	for _, u := range users {
-		if u == keep {
-			continue
-		}
-		for _, st := range []mcStep{
-			{"detach policy " + pn + " from " + u, []string{"admin", "policy", "detach", mcAlias, pn, "--user", u}, ""},
-			{"disable user " + u, []string{"admin", "user", "disable", mcAlias, u}, ""},
-		} {
-			if _, err := s.run(ctx, st); err != nil {
-				return done, fmt.Errorf("revoke reader %s: %w", name, err)
-			}
-		}
-		done = append(done, u)
+		return done, fmt.Errorf("revoke reader %s: %w", name, err)
 	}
 	return done, nil
 }

@@ -30,7 +30,7 @@ const (
 	maxAgeHeader = 64 << 10
 	// headerProbe is the first range read of a segment's header: a header
 	// to a handful of recipients fits several times over.
-	headerProbe = 4 << 10
+	headerProbe = 2 << 10
 )
 
 var b64 = base64.RawStdEncoding.Strict()

@@ -28,8 +28,8 @@ type GrantOptions struct {
 	Identities []age.Identity
 	To         string // the new recipient, age1...
 	By         string // who grants (the admin's access key), for the record
-	// BeforeCommit, if set, runs once every header is stored and before
-	// the grant record that makes them usable: roomctl audits here, so no
+	// BeforeCommit, if set, runs once every header is made and before the
+	// grant record that holds them is stored: roomctl audits here, so no
 	// grant takes effect unaudited.
 	BeforeCommit func(GrantResult) error
 }
@@ -42,7 +42,7 @@ type GrantResult struct {
 	Headers     int      `json:"headers"`      // segment headers written
 	Skipped     []string `json:"skipped"`      // partial segments cut before any audio: nothing to grant
 	HeaderBytes int64    `json:"header_bytes"` // read from the bucket (range requests, headers only)
-	Key         string   `json:"grant_key"`
+	Key         string   `json:"grant_key"`    // the grant record (all its headers)
 }
 
 // ParseRecipient checks an age X25519 recipient given on a command line.
@@ -61,8 +61,8 @@ func ParseRecipient(s string) (*age.X25519Recipient, error) {
 // Grant adds a recipient to an archived session without rewriting its
 // audio: for each segment it reads the age header alone (a range request
 // on the segment's first version), unwraps the file key with o.Identities,
-// and stores a new header that wraps the same key to o.To under grants/.
-// The grant record goes last. Running it again rewrites the same grant.
+// and stores a new header that wraps the same key to o.To, all in one grant
+// record under grants/. Running it again rewrites the same grant.
 func (a *Archive) Grant(ctx context.Context, o GrantOptions) (GrantResult, error) {
 	var res GrantResult
 	to, err := ParseRecipient(o.To)
@@ -90,6 +90,7 @@ func (a *Archive) Grant(ctx context.Context, o GrantOptions) (GrantResult, error
 		return res, fmt.Errorf("grant %s: the session is encrypted to %s already (as %s): nothing to grant", o.SessionID, res.Recipient, strings.Join(roles, ", "))
 	}
 	prefix := s.Key[:len(s.Key)-len(manifest.FileName)]
+	headers := make([][]byte, len(m.Segments))
 	var mu sync.Mutex
 	err = a.forEach(ctx, len(m.Segments), func(ctx context.Context, i int) error {
 		sg := m.Segments[i]
@@ -107,35 +108,33 @@ func (a *Archive) Grant(ctx context.Context, o GrantOptions) (GrantResult, error
 		if err != nil {
 			return &SegmentError{Name: sg.Name, Key: prefix + sg.Name, Err: err}
 		}
-		nh, err := rewrapHeader(hdr, o.Identities, to)
-		if err != nil {
+		if headers[i], err = rewrapHeader(hdr, o.Identities, to); err != nil {
 			return &SegmentError{Name: sg.Name, Key: prefix + sg.Name, Err: err}
 		}
-		key := layout.GrantHeaderKey(s.Room, s.Session, res.Fingerprint, sg.Name)
-		if err := a.putSmall(ctx, key, nh, "application/octet-stream"); err != nil {
-			return err
-		}
-		mu.Lock()
-		res.Headers++
-		mu.Unlock()
 		return nil
 	})
 	sort.Strings(res.Skipped)
 	if err != nil {
 		return res, fmt.Errorf("grant %s: %w", o.SessionID, err)
 	}
+	g := layout.Grant{Version: layout.GrantVersion, SessionID: s.Session, RoomID: s.Room, Recipient: res.Recipient,
+		GrantedAt: time.Now().UTC(), By: o.By, Headers: map[string]string{}}
+	for i, h := range headers {
+		if h != nil {
+			g.Headers[m.Segments[i].Name] = string(h)
+		}
+	}
+	g.Segments, res.Headers = len(g.Headers), len(g.Headers)
+	res.Key = layout.GrantKey(s.Room, s.Session, res.Fingerprint)
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(res); err != nil {
 			return res, fmt.Errorf("grant %s: %w", o.SessionID, err)
 		}
 	}
-	g := layout.Grant{Version: layout.GrantVersion, SessionID: s.Session, RoomID: s.Room, Recipient: res.Recipient,
-		Segments: res.Headers, GrantedAt: time.Now().UTC(), By: o.By}
-	b, err := json.MarshalIndent(g, "", "  ")
+	b, err := json.Marshal(g)
 	if err != nil {
 		return res, fmt.Errorf("grant %s: %w", o.SessionID, err)
 	}
-	res.Key = layout.GrantKey(s.Room, s.Session, res.Fingerprint)
 	if err := a.putSmall(ctx, res.Key, append(b, '\n'), "application/json"); err != nil {
 		return res, fmt.Errorf("grant %s: %w", o.SessionID, err)
 	}
@@ -202,8 +201,8 @@ func (a *Archive) readHeader(ctx context.Context, s Session, key string, size in
 	return nil, read, errNoHeaderEnd
 }
 
-// Revoke removes every version of a recipient's grant of a session (its
-// headers and record), bypassing governance retention as deletions do
+// Revoke removes every version of a recipient's grant of a session,
+// bypassing governance retention as deletions do
 // (admin credentials). The next pull with that identity is refused. What a
 // recipient pulled before stays with them.
 func (a *Archive) Revoke(ctx context.Context, sessionID, room, recipient string) ([]ObjectVersion, error) {
@@ -234,10 +233,6 @@ func (a *Archive) Revoke(ctx context.Context, sessionID, room, recipient string)
 	if len(vs) == 0 {
 		return nil, fmt.Errorf("revoke %s: no grant of this session to %s", sessionID, r)
 	}
-	// The record first: once it is gone, no pull uses the headers.
-	sort.SliceStable(vs, func(i, j int) bool {
-		return strings.HasSuffix(vs[i].Key, "/"+layout.GrantFile) && !strings.HasSuffix(vs[j].Key, "/"+layout.GrantFile)
-	})
 	done, err := a.RemoveVersions(ctx, vs)
 	if err != nil {
 		return done, fmt.Errorf("revoke %s: %w", sessionID, err)
@@ -288,7 +283,7 @@ func (a *Archive) Grants(ctx context.Context, room, sessionID string) ([]layout.
 // grantRecord reads a grant's record; nil if there is none.
 func (a *Archive) grantRecord(ctx context.Context, room, sessionID, fp string) (*layout.Grant, error) {
 	key := layout.GrantKey(room, sessionID, fp)
-	b, err := a.get(ctx, key, 64<<10)
+	b, err := a.get(ctx, key, layout.MaxGrantBytes)
 	if err != nil {
 		if isNoSuchKey(err) {
 			return nil, nil
@@ -338,53 +333,49 @@ func Recipients(ids []age.Identity) []string {
 // Access says how identities open a session: directly (the roles in its
 // manifest name one of them, or the manifest names no roles), through a
 // grant (its fingerprint), or not at all (*NotYoursError).
-func (a *Archive) Access(ctx context.Context, s Session, ids []age.Identity) (roles []string, grant string, err error) {
+func (a *Archive) Access(ctx context.Context, s Session, ids []age.Identity) (roles []string, grant *layout.Grant, err error) {
 	m := s.Manifest
 	if m == nil {
-		return nil, "", nil
+		return nil, nil, nil
 	}
 	rs := Recipients(ids)
 	for _, r := range rs {
 		roles = append(roles, m.Roles(r)...)
 	}
 	if len(roles) > 0 {
-		return roles, "", nil
+		return roles, nil, nil
 	}
 	for _, r := range rs {
-		fp := manifest.Fingerprint(r)
-		g, err := a.grantRecord(ctx, s.Room, s.Session, fp)
+		g, err := a.grantRecord(ctx, s.Room, s.Session, manifest.Fingerprint(r))
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		if g != nil {
-			return []string{"grant"}, fp, nil
+			return []string{"grant"}, g, nil
 		}
 	}
 	if len(m.EncryptedTo) == 0 || len(rs) < len(ids) {
 		// Roles not recorded (an older manifest), or an identity whose
 		// recipient cannot be told: try it.
-		return nil, "", nil
+		return nil, nil, nil
 	}
 	e := &NotYoursError{Session: s.Session, Roles: map[string]int{}}
 	for _, acc := range m.EncryptedTo {
 		e.Roles[acc.Role]++
 	}
-	return nil, "", e
+	return nil, nil, e
 }
 
-// grantHeader reads the granted header of one segment.
-func (a *Archive) grantHeader(ctx context.Context, s Session, fp, name string) ([]byte, error) {
-	key := layout.GrantHeaderKey(s.Room, s.Session, fp, name)
-	b, err := a.get(ctx, key, maxAgeHeader)
-	if err != nil {
-		if isNoSuchKey(err) {
-			return nil, fmt.Errorf("%w: the grant has no header for it (revoked meanwhile, or granted before the segment was listed: grant again)", ErrMissing)
-		}
-		return nil, fmt.Errorf("read granted header: %w", err)
+// grantedHeader returns the grant's header of one segment; ErrMissing if
+// it has none.
+func grantedHeader(g *layout.Grant, name string) ([]byte, error) {
+	h, ok := g.Headers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: the grant has no header for it (grant again)", ErrMissing)
 	}
-	n, err := headerLength(b)
-	if err != nil || n != len(b) {
-		return nil, fmt.Errorf("granted header %s is not one age header", key)
+	n, err := headerLength([]byte(h))
+	if err != nil || n != len(h) {
+		return nil, fmt.Errorf("the grant's header for %s is not one age header", name)
 	}
-	return b, nil
+	return []byte(h), nil
 }

@@ -156,7 +156,10 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
-	res.Roles, res.Grant = roles, grant
+	res.Roles = roles
+	if grant != nil {
+		res.Grant = manifest.Fingerprint(grant.Recipient)
+	}
 	total, err := plan(m)
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
@@ -210,11 +213,11 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			go func() {
 				defer wg.Done()
 				r := a.download(ctx, s, segKey(m.Segments[i].Name), m.Segments[i], segDir)
-				if r.err == nil && grant != "" {
+				if r.err == nil && grant != nil {
 					// The granted header replaces the segment's own at
 					// decryption; the ciphertext was verified as stored.
 					sg := m.Segments[i]
-					if r.hdr, r.err = a.grantHeader(ctx, s, grant, sg.Name); r.err != nil {
+					if r.hdr, r.err = grantedHeader(grant, sg.Name); r.err != nil {
 						os.Remove(r.path)
 						if errors.Is(r.err, ErrMissing) && sg.Partial && sg.Samples == 0 {
 							// Cut before its first chunk: no audio, so the

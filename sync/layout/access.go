@@ -27,25 +27,24 @@ const (
 	GrantsPrefix        = "grants/"
 	ReadersAuditPrefix  = AuditPrefix + "readers/"
 	GrantFile           = "grant.json"
-	GrantHeaderSuffix   = ".hdr"
 	GrantVersion        = 1
+	// MaxGrantBytes bounds a grant record read (a header per segment, a
+	// few hundred bytes each, for up to manifest.MaxSegments segments).
+	MaxGrantBytes = 64 << 20
 	readersAuditSegment = "readers"
 )
 
 // Kinds of the access keys (after the Kind constants of keys.go).
 const (
-	KindGrantHeader Kind = 100 + iota // an age header for a granted recipient
-	KindGrant                         // a grant's record
+	KindGrant       Kind = 101 + iota // a grant's record
 	KindReaderAudit                   // a reader's own audit record
 )
 
-var accessKindNames = map[Kind]string{KindGrantHeader: "grant header", KindGrant: "grant", KindReaderAudit: "reader audit record"}
+var accessKindNames = map[Kind]string{KindGrant: "grant", KindReaderAudit: "reader audit record"}
 
 // accessKeyString builds the keys of the kinds declared here.
 func accessKeyString(k Key) string {
 	switch k.Kind {
-	case KindGrantHeader:
-		return GrantHeaderKey(k.Room, k.Session, k.Device, k.Name)
 	case KindGrant:
 		return GrantKey(k.Room, k.Session, k.Device)
 	case KindReaderAudit:
@@ -79,12 +78,6 @@ func GrantPrefix(room, session, fingerprint string) string {
 	return SessionGrantsPrefix(room, session) + fingerprint + "/"
 }
 
-// GrantHeaderKey is the key of the granted age header of one segment (name:
-// its sealed name).
-func GrantHeaderKey(room, session, fingerprint, segment string) string {
-	return GrantPrefix(room, session, fingerprint) + segment + GrantHeaderSuffix
-}
-
 // GrantKey is the key of a grant's record, written after its headers.
 func GrantKey(room, session, fingerprint string) string {
 	return GrantPrefix(room, session, fingerprint) + GrantFile
@@ -106,18 +99,10 @@ func parseAccessKey(key string, p []string) (Key, bool, error) {
 		if len(p) != 5 || ValidRoomID(p[1]) != nil || !ValidSessionID(p[2]) || !ValidFingerprint(p[3]) {
 			return Key{}, true, bad(key, "want grants/<room>/<session>/<fingerprint>/<file>")
 		}
-		k := Key{Room: p[1], Session: p[2], Device: p[3]}
-		if p[4] == GrantFile {
-			k.Kind = KindGrant
-			return k, true, nil
-		}
-		seg, ok := strings.CutSuffix(p[4], GrantHeaderSuffix)
-		idx, ok2 := manifest.ParseSegmentName(seg)
-		if !ok || !ok2 {
+		if p[4] != GrantFile {
 			return Key{}, true, bad(key, "unknown file in a grant")
 		}
-		k.Kind, k.Segment, k.Name = KindGrantHeader, idx, seg
-		return k, true, nil
+		return Key{Kind: KindGrant, Room: p[1], Session: p[2], Device: p[3]}, true, nil
 	case p[0] == "audit" && len(p) > 1 && p[1] == readersAuditSegment:
 		if len(p) != 7 || ValidReaderName(p[2]) != nil {
 			return Key{}, true, bad(key, "want audit/readers/<reader>/yyyy/mm/dd/<record>")
@@ -141,6 +126,9 @@ type Grant struct {
 	Segments  int       `json:"segments"`  // headers written
 	GrantedAt time.Time `json:"granted_at"`
 	By        string    `json:"by"` // the admin's access key
+	// Headers: segment name -> the new age header (its text) for the
+	// recipient. A partial segment cut before any audio has none.
+	Headers map[string]string `json:"headers"`
 }
 
 // ParseGrant decodes and checks a grant record.
@@ -158,6 +146,16 @@ func ParseGrant(b []byte) (*Grant, error) {
 		return nil, fmt.Errorf("parse grant: room_id %q is not a room id", g.RoomID)
 	case g.Segments < 0 || g.Segments > manifest.MaxSegments:
 		return nil, fmt.Errorf("parse grant: segments %d out of range", g.Segments)
+	case len(g.Headers) != g.Segments:
+		return nil, fmt.Errorf("parse grant: %d headers for %d segments", len(g.Headers), g.Segments)
+	}
+	for name, h := range g.Headers {
+		if _, ok := manifest.ParseSegmentName(name); !ok {
+			return nil, fmt.Errorf("parse grant: headers: %q is not a segment name", name)
+		}
+		if !strings.HasPrefix(h, "age-encryption.org/v1\n") || len(h) > 64<<10 {
+			return nil, fmt.Errorf("parse grant: headers[%s]: not an age header", name)
+		}
 	}
 	if err := manifest.ValidAccess(manifest.Access{Role: manifest.RoleEscrow, Recipient: g.Recipient}); err != nil {
 		return nil, fmt.Errorf("parse grant: %w", err)

@@ -16,8 +16,6 @@ func TestAccessKeysBothWays(t *testing.T) {
 		key, spelled string
 		want         Key
 	}{
-		{GrantHeaderKey("101", sid, fp, "seg-000003.wav.age"), "grants/101/20261102T140405Z-abc123/0123456789abcdef/seg-000003.wav.age.hdr",
-			Key{Kind: KindGrantHeader, Room: "101", Session: sid, Device: fp, Name: "seg-000003.wav.age", Segment: 3}},
 		{GrantKey("101", sid, fp), "grants/101/20261102T140405Z-abc123/0123456789abcdef/grant.json",
 			Key{Kind: KindGrant, Room: "101", Session: sid, Device: fp}},
 		{ReaderAuditKey("sup-7", at, "pull", "ABCDEFG2"), "audit/readers/sup-7/2026/11/02/20261102T090807.123456789Z-pull-ABCDEFG2.json",
@@ -46,6 +44,7 @@ func TestAccessKeysBothWays(t *testing.T) {
 	}
 	for _, key := range []string{
 		"grants/101/" + sid + "/" + fp + "/seg-000003.wav.age",
+		"grants/101/" + sid + "/" + fp + "/seg-000003.wav.age.hdr",
 		"grants/101/" + sid + "/" + fp + "/../x.hdr",
 		"grants/101/" + sid + "/XYZ/grant.json",
 		"grants/1 01/" + sid + "/" + fp + "/grant.json",
@@ -62,7 +61,7 @@ func TestAccessKeysBothWays(t *testing.T) {
 }
 
 func TestParseGrant(t *testing.T) {
-	good := `{"version":1,"session_id":"20261102T140405Z-abc123","room_id":"101","recipient":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","segments":3,"granted_at":"2026-11-02T10:00:00Z","by":"admin"}`
+	good := `{"version":1,"session_id":"20261102T140405Z-abc123","room_id":"101","recipient":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","segments":1,"granted_at":"2026-11-02T10:00:00Z","by":"admin","headers":{"seg-000001.wav.age":"age-encryption.org/v1\n--- x\n"}}`
 	if _, err := ParseGrant([]byte(good)); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +69,10 @@ func TestParseGrant(t *testing.T) {
 		"version":   strings.Replace(good, `"version":1`, `"version":9`, 1),
 		"recipient": strings.Replace(good, `age1ql3z`, `age1xx3z`, 1),
 		"session":   strings.Replace(good, `20261102T140405Z-abc123`, `x`, 1),
-		"segments":  strings.Replace(good, `"segments":3`, `"segments":-1`, 1),
+		"segments":  strings.Replace(good, `"segments":1`, `"segments":-1`, 1),
+		"count":     strings.Replace(good, `"segments":1`, `"segments":2`, 1),
+		"name":      strings.Replace(good, `seg-000001.wav.age`, `../x`, 1),
+		"header":    strings.Replace(good, `age-encryption.org/v1`, `plain`, 1),
 	} {
 		if _, err := ParseGrant([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
