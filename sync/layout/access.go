@@ -24,13 +24,13 @@ import (
 // recipient it wraps the key to). Readers write nothing but their own audit
 // records under audit/readers/<reader>/.
 const (
-	GrantsPrefix        = "grants/"
-	ReadersAuditPrefix  = AuditPrefix + "readers/"
-	GrantFile           = "grant.json"
-	GrantVersion        = 1
+	GrantsPrefix       = "grants/"
+	ReadersAuditPrefix = AuditPrefix + "readers/"
+	GrantFile          = "grant.json"
+	GrantVersion       = 1
 	// MaxGrantBytes bounds a grant record read (a header per segment, a
 	// few hundred bytes each, for up to manifest.MaxSegments segments).
-	MaxGrantBytes = 64 << 20
+	MaxGrantBytes       = 64 << 20
 	readersAuditSegment = "readers"
 )
 
