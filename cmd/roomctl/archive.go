@@ -14,6 +14,7 @@ import (
 
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
+	"roomkiosk/sync/layout"
 )
 
 // parseDate reads 2006-01-02 (a whole UTC day) or an RFC 3339 time. For
@@ -329,6 +330,10 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		if r.NeverSeen {
+			// Provisioned (the audit says) and nothing from its kiosk yet.
+			seen = "never seen (provisioned " + r.Provisioned.UTC().Format(time.DateOnly) + ")"
+		}
 		if len(r.Forged) > 0 {
 			seen += " FORGED"
 		}
@@ -336,8 +341,14 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
 		}
+		door := func(d string) string {
+			if r.Revoked {
+				return "REVOKED" // its kiosk's keys no longer work, whatever it last said
+			}
+			return esc(d)
+		}
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\t%s\t\t\t\n", esc(r.Room), esc(r.Error), seen, tampered)
+			fmt.Fprintf(tw, "%s\t%s\t?\t%s\t\t%s\t\t%s\t\t\t\n", esc(r.Room), door("?"), esc(r.Error), seen, tampered)
 			continue
 		}
 		st := r.Status
@@ -357,11 +368,11 @@ func (a *app) status(ctx context.Context, args []string) error {
 			backlog += " BLOCKED"
 		}
 		clock := "-"
-		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
-			clock = fmt.Sprintf("%+.1fs", st.ClockOffset().Seconds())
+		if ahead, ok := st.DeviceAhead(); ok {
+			clock = clockWords(ahead)
 		}
 		maint, problems, held := maintenanceColumns(st, now)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), door(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -473,4 +484,18 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 		return fmt.Errorf("deletions: %w", applyErr)
 	}
 	return nil
+}
+
+// clockWords says how far a device's clock is off in words that carry the
+// sign, as the console and the clock check do: "ahead 1.5s", "behind
+// 2.0s", "in step" (within layout.ClockResolution: the server's Date header
+// has whole seconds).
+func clockWords(ahead time.Duration) string {
+	switch {
+	case ahead > layout.ClockResolution:
+		return fmt.Sprintf("ahead %.1fs", ahead.Seconds())
+	case ahead < -layout.ClockResolution:
+		return fmt.Sprintf("behind %.1fs", -ahead.Seconds())
+	}
+	return "in step"
 }

@@ -158,7 +158,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	})
 
 	core, err := session.New(session.Config{
-		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Flow: cfg.Session,
+		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Consent: cfg.Consent, Flow: cfg.Session,
 		MaxLength: cfg.Recording.MaxSessionLength.Duration,
 	}, session.Deps{
 		Recorder: overrideLogger{d.recorder, d.runner},

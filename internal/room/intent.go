@@ -13,7 +13,7 @@ const (
 	IntentCheckToggle    IntentKind = "check_toggle"   // Item: index into ManualItems
 	IntentCheckContinue  IntentKind = "check_continue" // all manual items ticked, no required failure
 	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason: one of OverrideReasons
-	IntentParticipants   IntentKind = "participants"   // Count: 1..6
+	IntentParticipants   IntentKind = "participants"   // Count: 1..6 in all; Children: how many of them are children
 	IntentRecord         IntentKind = "record"         // Yes: record or not
 	IntentConsent        IntentKind = "consent"        // Participant, Yes, Language, TextSHA256, Pages, PagesSeen
 	IntentWithdraw       IntentKind = "withdraw"       // any participant, no PIN
@@ -52,4 +52,10 @@ type Intent struct {
 	// every page seen.
 	Pages     int `json:"pages,omitempty"`
 	PagesSeen int `json:"pages_seen,omitempty"`
+	// Participants: how many of Count are children (family.go); 0 when
+	// the sender does not say.
+	Children int `json:"children,omitempty"`
+	// Consent: the role the screen asked (Snapshot.ConsentRole); when set
+	// it must be the current turn's.
+	Role string `json:"role,omitempty"`
 }

@@ -141,12 +141,17 @@ func ValidateCounselors(cs []Counselor) error {
 
 // Validate checks the [agreement] section against the room's languages.
 func (a AgreementConfig) Validate(languages []string) error {
+	return a.validate("agreement", languages)
+}
+
+// validate checks an agreement's section, named key in errors.
+func (a AgreementConfig) validate(key string, languages []string) error {
 	if a.ID == "" {
-		return errors.New("agreement.id: required (a version id such as \"rec-2026-01\")")
+		return fmt.Errorf("%s.id: required (a version id such as \"rec-2026-01\")", key)
 	}
 	for _, l := range languages {
 		if strings.TrimSpace(a.Texts[l]) == "" {
-			return fmt.Errorf("agreement.texts.%s: required for room language %q", l, l)
+			return fmt.Errorf("%s.texts.%s: required for room language %q", key, l, l)
 		}
 	}
 	return nil

@@ -32,7 +32,14 @@ type JournalStore interface {
 // MaxJournalBytes bounds the journal: a larger one is damaged.
 const MaxJournalBytes = 16 << 10
 
-const journalVersion = 1
+// journalVersion is what the core writes for a session without children;
+// a family session's journal is journalFamilyVersion (it has children and
+// roles), which a core from before family sessions refuses, closing the
+// session as interrupted rather than misreading it.
+const (
+	journalVersion       = 1
+	journalFamilyVersion = 2
+)
 
 // journal is what survives the daemon: the state that matters of the open
 // session. It holds no personal data and no free text (the override reason
@@ -47,6 +54,7 @@ type journal struct {
 	Counselor    string          `json:"counselor"` // pseudonymous id
 	Overridden   bool            `json:"checks_overridden,omitempty"`
 	Participants int             `json:"participants"`
+	Children     int             `json:"children,omitempty"` // of the participants (version 2)
 	Want         bool            `json:"want_recording"`
 	Turn         int             `json:"consent_turn,omitempty"`
 	Decisions    []room.Decision `json:"decisions,omitempty"`
@@ -72,13 +80,14 @@ var journalSteps = []room.Step{room.StepParticipants, room.StepRecordChoice, roo
 
 // Messages the room reads, by notice code: the journal keeps the code only.
 var noticeMessages = map[string]string{
-	room.NoticeNotRecordedChoice:   msgNotRecordedChoice,
-	room.NoticeNotRecordedDeclined: msgNotRecordedDeclined,
-	room.NoticeRecorderFailed:      msgRecorderFailed,
-	room.NoticeWithdrawn:           msgWithdrawn,
-	room.NoticeMaxLength:           msgMaxLength,
-	room.NoticeRecorderStopped:     msgRecorderStopped,
-	room.NoticeRecordingResumed:    msgResumed,
+	room.NoticeNotRecordedChoice:     msgNotRecordedChoice,
+	room.NoticeNotRecordedDeclined:   msgNotRecordedDeclined,
+	room.NoticeRecorderFailed:        msgRecorderFailed,
+	room.NoticeWithdrawn:             msgWithdrawn,
+	room.NoticeMaxLength:             msgMaxLength,
+	room.NoticeRecorderStopped:       msgRecorderStopped,
+	room.NoticeRecordingResumed:      msgResumed,
+	room.NoticeNotRecordedNoGuardian: msgNotRecordedNoGuardian,
 }
 
 var journalAlerts = map[string]string{
@@ -116,6 +125,7 @@ func (c *Core) parseJournal(b []byte) (*journal, error) {
 
 func (c *Core) validJournal(j *journal) error {
 	n := j.Participants
+	turns := room.ConsentTurns(n-j.Children, j.Children)
 	consented := 0
 	for _, d := range j.Decisions {
 		if d.Consented {
@@ -123,8 +133,14 @@ func (c *Core) validJournal(j *journal) error {
 		}
 	}
 	switch {
-	case j.Version != journalVersion:
-		return fmt.Errorf("version %d not supported (this core writes %d)", j.Version, journalVersion)
+	case j.Version != journalVersion && j.Version != journalFamilyVersion:
+		return fmt.Errorf("version %d not supported (this core writes %d and %d)", j.Version, journalVersion, journalFamilyVersion)
+	case (j.Version == journalFamilyVersion) != (j.Children > 0):
+		return fmt.Errorf("version %d with %d children", j.Version, j.Children)
+	case j.Children < 0 || j.Children > n:
+		return fmt.Errorf("children %d of %d participants", j.Children, n)
+	case j.Children == n && n > 0 && (j.Want || j.Step == room.StepRecordChoice || len(j.Decisions) > 0):
+		return errors.New("a recording asked with no adult present")
 	case j.SessionID == "" || !validID(j.SessionID):
 		return fmt.Errorf("session_id %q is not a session id", j.SessionID)
 	case j.Written.IsZero() || j.Started.IsZero():
@@ -137,15 +153,15 @@ func (c *Core) validJournal(j *journal) error {
 		return fmt.Errorf("participants %d out of range", n)
 	case n == 0 && j.Step != room.StepParticipants:
 		return fmt.Errorf("no participants at step %q", j.Step)
-	case len(j.Decisions) > n:
-		return fmt.Errorf("%d decisions for %d participants", len(j.Decisions), n)
-	case j.Turn < 0 || j.Turn > n:
+	case len(j.Decisions) > turns:
+		return fmt.Errorf("%d decisions for %d consent turns", len(j.Decisions), turns)
+	case j.Turn < 0 || j.Turn > turns:
 		return fmt.Errorf("consent_turn %d out of range", j.Turn)
 	case j.Step == room.StepConsent && (!j.Want || j.Turn != len(j.Decisions)+1 || j.Declined):
 		return fmt.Errorf("consent turn %d after %d decisions", j.Turn, len(j.Decisions))
 	case j.Declined != (consented < len(j.Decisions)):
 		return errors.New("declined does not match the decisions")
-	case j.Recorded && (!j.Want || consented != n || j.RecStarted.IsZero()):
+	case j.Recorded && (!j.Want || consented != turns || j.RecStarted.IsZero()):
 		return errors.New("recorded without every participant's consent")
 	case (j.Stopped || j.SelfStopped || j.Withdrawn || len(j.Resumed) > 0) && !j.Recorded:
 		return errors.New("a recording's state without a recording")
@@ -160,9 +176,13 @@ func (c *Core) validJournal(j *journal) error {
 	}
 	for i, d := range j.Decisions {
 		h, _ := hex.DecodeString(d.TextSHA256)
+		role, _ := room.TurnRole(n-j.Children, j.Children, i+1)
+		ag, _ := c.agreementFor(role)
 		switch {
 		case d.Participant != i+1:
 			return fmt.Errorf("decisions[%d]: participant %d out of order", i, d.Participant)
+		case d.Role != "" && d.Role != role || d.AgreementID != "" && d.AgreementID != ag.ID:
+			return fmt.Errorf("decisions[%d]: role %q on %q is not turn %d's", i, d.Role, d.AgreementID, i+1)
 		case !slices.Contains(c.cfg.Room.Languages, d.Language):
 			return fmt.Errorf("decisions[%d]: language %q is not the room's", i, d.Language)
 		case len(h) != 32:
@@ -191,11 +211,14 @@ func (c *Core) journalOf() *journal {
 	}
 	j := &journal{
 		Version: journalVersion, SessionID: s.id, Started: s.started, Step: step,
-		Counselor: s.counselor, Overridden: s.overridden, Participants: s.participants,
+		Counselor: s.counselor, Overridden: s.overridden, Participants: s.participants, Children: s.children,
 		Want: s.want, Turn: s.turn, Decisions: s.decisions, Declined: s.declined,
 		Recorded: s.recorded, RecStarted: s.recStarted, StartFailed: s.startFailed, Stopped: s.stopped,
 		SelfStopped: s.selfStopped, Withdrawn: s.withdrawn, Held: s.held, Resumed: s.resumptions,
 		Notice: s.notice,
+	}
+	if s.children > 0 {
+		j.Version = journalFamilyVersion
 	}
 	for _, a := range s.alerts {
 		if journalAlerts[a.Code] != "" && !slices.Contains(j.Alerts, a.Code) {
@@ -282,7 +305,7 @@ func (c *Core) restore() {
 	}
 	s := &sessionState{
 		id: j.SessionID, started: j.Started, counselor: j.Counselor, overridden: j.Overridden,
-		participants: j.Participants, want: j.Want, turn: j.Turn, decisions: slices.Clone(j.Decisions),
+		participants: j.Participants, children: j.Children, want: j.Want, turn: j.Turn, decisions: slices.Clone(j.Decisions),
 		declined: j.Declined, recorded: j.Recorded, recStarted: j.RecStarted, startFailed: j.StartFailed,
 		stopped: j.Stopped, selfStopped: j.SelfStopped, withdrawn: j.Withdrawn, held: j.Held,
 		resumptions: slices.Clone(j.Resumed), notice: j.Notice, message: noticeMessages[j.Notice],
@@ -391,7 +414,7 @@ func summaryOf(j *journal) room.Summary {
 	return room.Summary{
 		ID: j.SessionID, Started: j.Started, Ended: j.Written, Participants: j.Participants,
 		WantRecording: j.Want, Declined: j.Declined, Recorded: j.Recorded, Withdrawn: j.Withdrawn,
-		Interrupted: true, Resumed: len(j.Resumed),
+		Interrupted: true, Resumed: len(j.Resumed), Children: j.Children,
 	}
 }
 
