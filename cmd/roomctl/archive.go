@@ -112,6 +112,9 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if r.Participants > 0 {
 			clients = fmt.Sprint(r.Participants)
 		}
+		if r.Children > 0 {
+			clients += fmt.Sprintf(" (with children: %d)", r.Children)
+		}
 		if r.Feedback > 0 {
 			feedback = fmt.Sprintf("%d/5", r.Feedback)
 		}

@@ -39,6 +39,10 @@ const (
 	StepFeedback       Step = "feedback"
 	StepMaintenancePIN Step = "maintenance_pin"
 	StepMaintenance    Step = "maintenance"
+	// StepHeldChoice: the counselor handed the kiosk to the client whose
+	// withdrawn recording is held (a restart came before their choice):
+	// the same keep-or-delete screen as StepWithdrawChoice (issue 22).
+	StepHeldChoice Step = "held_choice"
 )
 
 // CheckState is the outcome of one equipment or environment check.

@@ -50,6 +50,11 @@ type FlowConfig struct {
 	// reboot after a power cut takes about a minute); older, it is closed
 	// as interrupted. 0 never resumes.
 	ResumeWindow room.Duration `toml:"resume_window"`
+	// HeldDeadline: a withdrawn recording held without its keep-or-delete
+	// choice (a restart came first) is deleted this long after its
+	// session started, unless its client chose on the kiosk before; a
+	// counselor can only delete it sooner. 1h to 90 days.
+	HeldDeadline room.Duration `toml:"held_deadline"`
 }
 
 // DefaultFlow returns the [session] defaults.
@@ -62,6 +67,7 @@ func DefaultFlow() FlowConfig {
 		LockoutAttempts: 5,
 		LockoutFor:      room.Duration{Duration: 5 * time.Minute},
 		ResumeWindow:    room.Duration{Duration: 10 * time.Minute},
+		HeldDeadline:    room.Duration{Duration: 7 * 24 * time.Hour},
 	}
 }
 
@@ -109,6 +115,8 @@ func (f FlowConfig) Validate() error {
 		return fmt.Errorf("session.lockout_for: %v is too short", f.LockoutFor.Duration)
 	case f.ResumeWindow.Duration < 0 || f.ResumeWindow.Duration > 12*time.Hour:
 		return fmt.Errorf("session.resume_window: %v is out of range (0 to 12h)", f.ResumeWindow.Duration)
+	case f.HeldDeadline.Duration < time.Hour || f.HeldDeadline.Duration > 90*24*time.Hour:
+		return fmt.Errorf("session.held_deadline: %v is out of range (1h to 2160h, 90 days)", f.HeldDeadline.Duration)
 	}
 	return nil
 }

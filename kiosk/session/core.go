@@ -458,7 +458,7 @@ func (c *Core) slog() *zerolog.Logger {
 // intents are decided in that step's file.
 func (c *Core) apply(in room.Intent, reply chan error) error {
 	switch in.Kind {
-	case room.IntentMaintenanceAction, room.IntentReportProblem, room.IntentHeldKeep, room.IntentHeldDelete:
+	case room.IntentMaintenanceAction, room.IntentReportProblem, room.IntentHeldKeep, room.IntentHeldDelete, room.IntentHeldAsk:
 		return c.applyMaintenance(in)
 	case room.IntentLanguage:
 		return c.applyLanguage(in)

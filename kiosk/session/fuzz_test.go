@@ -42,7 +42,7 @@ const (
 	opTechPIN       // the technician's PIN
 	opMaintAction   // a maintenance action (arg: which, or free text)
 	opReportProblem // a problem report (arg: which, or free text)
-	opHeld          // keep (even arg) or delete the oldest held recording
+	opHeld          // for the oldest held recording: keep (refused), ask the client, or delete
 	opHold          // the recorder holds a withdrawn session from before a restart
 	numOps
 )
@@ -338,9 +338,13 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		send(room.Intent{Kind: room.IntentReportProblem, Reason: ps[int(arg)%len(ps)]})
 		return "report problem"
 	case opHeld:
-		if arg%2 == 0 {
-			send(I(room.IntentHeldKeep))
+		switch arg % 3 {
+		case 0:
+			send(I(room.IntentHeldKeep)) // refused: the client keeps (issue 22)
 			return "held keep"
+		case 1:
+			send(I(room.IntentHeldAsk))
+			return "held ask"
 		}
 		send(I(room.IntentHeldDelete))
 		return "held delete"
@@ -427,13 +431,23 @@ func (ic *invariantChecker) check(where string) {
 			ic.lastRep[c.SessionID] = room.RecorderStopped
 			ic.ended[c.SessionID] = true
 		case "keep", "discard":
-			// A recording held from before is settled only by a
-			// counselor on the maintenance screen; the open session's
-			// only on its withdraw screen.
+			// A recording held from before is kept only by its client
+			// on the held choice screen; deleted by them, by a
+			// counselor on the maintenance screen, or at its deadline
+			// (issue 22). The open session's only on its withdraw
+			// screen.
 			p := ic.prev
+			by := ""
+			if c.Decision != nil {
+				by = c.Decision.By
+			}
+			client := p.Step == room.StepHeldChoice && by == room.DecidedByClient
+			counselor := p.Step == room.StepMaintenance && !p.Technician && by == room.DecidedByCounselor
 			switch {
-			case ic.held[c.SessionID] && (p.Step != room.StepMaintenance || p.Technician):
-				t.Errorf("%s: %s of a held recording at step %s (technician %v)", where, c.Op, p.Step, p.Technician)
+			case ic.held[c.SessionID] && c.Op == "keep" && !client:
+				t.Errorf("%s: keep of a held recording at step %s decided by %q", where, p.Step, by)
+			case ic.held[c.SessionID] && c.Op == "discard" && !client && !counselor && by != room.DecidedByDeadline:
+				t.Errorf("%s: discard of a held recording at step %s (technician %v) decided by %q", where, p.Step, p.Technician, by)
 			case !ic.held[c.SessionID] && c.SessionID != p.SessionID:
 				t.Errorf("%s: %s of session %s while session %q is open", where, c.Op, c.SessionID, p.SessionID)
 			}

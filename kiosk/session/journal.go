@@ -29,6 +29,17 @@ type JournalStore interface {
 	Clear() error
 }
 
+// HeartbeatInterval is how often the core rewrites the open session's
+// journal while nothing else changes it. The journal's written time then
+// says when the daemon was last alive, so a restart is measured from the
+// stop, not from the session's last change: a session comes back if the
+// daemon is up again within session.resume_window of its last heartbeat,
+// whatever the session's age. One heartbeat replaces a journal of about
+// 1 KiB atomically (temporary file, fsync, rename, fsync of the folder):
+// on an SD card two fsyncs and a few 4 KiB blocks a minute, and only while
+// a session is open; a recording writes 32 KB every second.
+const HeartbeatInterval = time.Minute
+
 // MaxJournalBytes bounds the journal: a larger one is damaged.
 const MaxJournalBytes = 16 << 10
 
@@ -231,13 +242,16 @@ func (c *Core) journalOf() *journal {
 // persist writes the journal when the open session changed (and removes
 // it when the session closed). It runs on the core's goroutine before an
 // intent's reply, so what the screen is told is on disk first. A failed
-// write is logged and tried again at the next event.
+// write is logged and tried again at the next event. Every write (or
+// failed try) arms the heartbeat: the journal is rewritten at the latest
+// HeartbeatInterval later.
 func (c *Core) persist() {
 	if c.journal == nil {
 		return
 	}
 	j := c.journalOf()
 	if j == nil {
+		c.stopTimer(timerHeartbeat)
 		if c.st.journaled {
 			if err := c.journal.Clear(); err != nil {
 				c.log.Error().Err(err).Msg("remove session journal")
@@ -260,11 +274,20 @@ func (c *Core) persist() {
 	if err == nil {
 		err = c.journal.Save(append(b, '\n'))
 	}
+	c.arm(timerHeartbeat, HeartbeatInterval)
 	if err != nil {
 		c.slog().Error().Err(err).Msg("write session journal")
 		return
 	}
 	c.st.journaled, c.st.lastJournal = true, key
+}
+
+// heartbeat rewrites the open session's journal with the time now: the
+// proof that the daemon was alive then (restore measures the resume window
+// from it).
+func (c *Core) heartbeat() {
+	c.st.lastJournal = nil
+	c.persist()
 }
 
 // restore reads the journal at start-up. A session within the resume window
@@ -290,10 +313,18 @@ func (c *Core) restore() {
 		c.st.journaled = true // so that Run removes it
 		return
 	}
+	c.heldWithoutJournal(j)
 	now := c.now()
 	age := now.Sub(j.Written)
 	window := c.cfg.Flow.ResumeWindow.Duration
-	if age > window || age < -time.Minute {
+	// The journal was written at the latest one heartbeat before the stop:
+	// a restart within the window after the stop is within the window plus
+	// one heartbeat of the last write. A window of 0 never resumes.
+	slack := HeartbeatInterval
+	if window == 0 {
+		slack = 0
+	}
+	if age > window+slack || age < -time.Minute {
 		// Outside the window (or written "later" than now: the clock went
 		// back, so how long ago cannot be told).
 		c.log.Warn().Str("session", j.SessionID).Dur("since_journal", age).Dur("window", window).
@@ -326,6 +357,28 @@ func (c *Core) restore() {
 	c.st.resumeRecording = s.recorded && !s.stopped && !s.selfStopped && !s.withdrawn
 	c.log.Info().Str("session", s.id).Str("step", string(j.Step)).Bool("resume_recording", c.st.resumeRecording).
 		Dur("since_journal", age).Msg("session open at the last stop comes back")
+}
+
+// heldWithoutJournal finishes a withdrawal the journal missed: the recorder
+// held the recording (its hold is on disk before Stop returns) and the
+// daemon died before the core journaled the withdrawal. The recorder's hold
+// is the durable fact: the session comes back withdrawn, its recording
+// held (never resumed, never uploaded), at the participants' choice.
+func (c *Core) heldWithoutJournal(j *journal) {
+	if !j.Recorded || j.Withdrawn {
+		return
+	}
+	hl, ok := c.rec.(HeldLister)
+	if !ok {
+		return
+	}
+	ids, err := hl.Held()
+	if err != nil || !slices.Contains(ids, j.SessionID) {
+		return
+	}
+	j.Withdrawn, j.Held, j.Stopped = true, true, true
+	j.Step, j.Notice = room.StepWithdrawChoice, room.NoticeWithdrawn
+	c.log.Warn().Str("session", j.SessionID).Msg("the recorder holds this session's recording: a withdrawal the journal missed; it comes back withdrawn")
 }
 
 // ResumeSession names the session whose recording the core will resume when

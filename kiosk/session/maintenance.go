@@ -100,7 +100,7 @@ func (c *Core) applyMaintenance(in room.Intent) error {
 		return c.applyMaintenanceAction(in)
 	case room.IntentReportProblem:
 		return c.applyReportProblem(in)
-	case room.IntentHeldKeep, room.IntentHeldDelete:
+	case room.IntentHeldKeep, room.IntentHeldDelete, room.IntentHeldAsk:
 		return c.applyHeldChoice(in)
 	}
 	return c.refuse(in, room.ErrInvalid, "unknown intent %q", in.Kind)
@@ -173,36 +173,27 @@ func (c *Core) applyReportProblem(in room.Intent) error {
 	return nil
 }
 
-// applyHeldChoice keeps or deletes the oldest withdrawn recording a restart
-// left without a choice; a counselor settles it on the maintenance screen.
+// applyHeldChoice is the counselor's part in a held recording (held.go):
+// hand the kiosk to its client (held_ask), or delete it sooner. Keeping it
+// on the counselor's word is refused (issue 22).
 func (c *Core) applyHeldChoice(in room.Intent) error {
 	st := &c.st
-	if st.step != room.StepMaintenance {
-		return c.wrongStep(in)
+	if in.Kind == room.IntentHeldAsk {
+		return c.applyHeldAsk(in)
 	}
-	if st.technician != "" || st.counselor == "" {
-		// The participants' choice is asked by their counselor,
-		// never made by a technician.
-		return c.refuse(in, room.ErrInvalid, "a held recording is settled by a counselor")
+	if err := c.heldByCounselor(in); err != nil {
+		return err
 	}
-	if len(st.held) == 0 {
-		return c.refuse(in, room.ErrInvalid, "no recording waits for a decision")
+	if in.Kind == room.IntentHeldKeep {
+		return c.refuse(in, room.ErrInvalid, "keeping a held recording is the client's own choice: hand them the kiosk (held_ask)")
 	}
 	id := st.held[0]
 	l := c.log.With().Str("session", id).Str("counselor", st.counselor).Logger()
-	if in.Kind == room.IntentHeldDelete {
-		if err := c.rec.Discard(id); err != nil {
-			l.Error().Err(err).Msg("delete held recording")
-			return fmt.Errorf("delete the held recording: %w", err)
-		}
-		l.Info().Msg("held recording deleted by the counselor")
-	} else {
-		if err := c.rec.Keep(id); err != nil {
-			l.Error().Err(err).Msg("keep held recording")
-			return fmt.Errorf("keep the held recording: %w", err)
-		}
-		l.Info().Msg("held recording kept by the counselor: queued for upload")
+	if err := c.settleHeld(id, room.HeldDecision{By: room.DecidedByCounselor, At: c.now()}); err != nil {
+		l.Error().Err(err).Msg("delete held recording")
+		return fmt.Errorf("delete the held recording: %w", err)
 	}
+	l.Info().Msg("held recording deleted by the counselor")
 	c.markResolved(id)
 	st.held = st.held[1:]
 	c.touch()
@@ -241,6 +232,7 @@ func (c *Core) refreshHeld() {
 	}
 	slices.Sort(held) // ids begin with their start time: oldest first
 	c.st.held = held
+	c.expireHeld() // held.go
 }
 
 // buildMaintenance adds the maintenance fields to a snapshot.

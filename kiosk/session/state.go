@@ -9,10 +9,12 @@ import (
 type timerKind int
 
 const (
-	timerStep    timerKind = iota // abandoned screen
-	timerLockout                  // PIN lockout ends
-	timerMaxWarn                  // max_length_near
-	timerMaxLen                   // max length reached
+	timerStep      timerKind = iota // abandoned screen
+	timerLockout                    // PIN lockout ends
+	timerMaxWarn                    // max_length_near
+	timerMaxLen                     // max length reached
+	timerHeartbeat                  // the open session's journal is rewritten (journal.go)
+	timerHeld                       // a held recording's deadline (held.go)
 	numTimers
 )
 

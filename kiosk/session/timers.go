@@ -12,7 +12,7 @@ func (c *Core) touch() {
 	switch c.st.step {
 	case room.StepPIN, room.StepMaintenancePIN, room.StepEndPIN:
 		c.arm(timerStep, c.cfg.Flow.PINTimeout.Duration)
-	case room.StepChecklist, room.StepParticipants, room.StepRecordChoice, room.StepConsent, room.StepMaintenance, room.StepFeedback:
+	case room.StepChecklist, room.StepParticipants, room.StepRecordChoice, room.StepConsent, room.StepMaintenance, room.StepFeedback, room.StepHeldChoice:
 		c.arm(timerStep, c.cfg.Flow.ConsentTimeout.Duration)
 	}
 }
@@ -20,12 +20,16 @@ func (c *Core) touch() {
 func (c *Core) timeout(k timerKind) {
 	st := &c.st
 	switch k {
+	case timerHeartbeat:
+		c.heartbeat()
+	case timerHeld:
+		c.expireHeld()
 	case timerLockout:
 		st.lockedUntil = time.Time{}
 		st.pinErr = ""
 	case timerStep:
 		switch st.step {
-		case room.StepPIN, room.StepMaintenancePIN, room.StepChecklist, room.StepMaintenance:
+		case room.StepPIN, room.StepMaintenancePIN, room.StepChecklist, room.StepMaintenance, room.StepHeldChoice:
 			c.log.Info().Str("step", string(st.step)).Msg("screen abandoned: back to the door")
 			c.toDoor()
 		case room.StepParticipants, room.StepRecordChoice, room.StepConsent:

@@ -52,12 +52,15 @@ func (c *Core) applyWithdraw(in room.Intent) error {
 // to settle (recorder/FORMAT.md, "Withdrawal hold").
 func (c *Core) applyWithdrawChoice(in room.Intent) error {
 	st := &c.st
+	if st.step == room.StepHeldChoice {
+		return c.applyHeldClientChoice(in) // held.go
+	}
 	if st.step != room.StepWithdrawChoice {
 		return c.wrongStep(in)
 	}
 	s := st.sess
 	if in.Kind == room.IntentWithdrawDelete {
-		if err := c.rec.Discard(s.id); err != nil {
+		if err := c.settleHeld(s.id, room.HeldDecision{By: room.DecidedByClient, At: c.now()}); err != nil {
 			c.slog().Error().Err(err).Msg("discard recording")
 			return fmt.Errorf("delete the recording: %w", err)
 		}
@@ -68,7 +71,7 @@ func (c *Core) applyWithdrawChoice(in room.Intent) error {
 		// release fails the audio stays held on the device (never
 		// uploaded, never deleted) for an admin, as after a power
 		// cut: the room still leaves this screen.
-		if err := c.rec.Keep(s.id); err != nil {
+		if err := c.settleHeld(s.id, room.HeldDecision{Keep: true, By: room.DecidedByClient, At: c.now()}); err != nil {
 			c.slog().Error().Err(err).Msg("keep recording: it stays held on the device")
 			s.alerts = append(s.alerts, room.Alert{Code: room.AlertKeepFailed, Message: journalAlerts[room.AlertKeepFailed], Since: c.now()})
 		} else {

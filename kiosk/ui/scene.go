@@ -217,7 +217,8 @@ func Build(f *Fonts, in Input) *Scene {
 			b.consent()
 		case room.StepInSession:
 			b.inSession()
-		case room.StepWithdrawChoice:
+		case room.StepWithdrawChoice, room.StepHeldChoice:
+			// A held recording's client chooses on the same screen.
 			b.withdrawChoice()
 		case room.StepFeedback:
 			b.feedback()

@@ -200,6 +200,8 @@ var catalogs = map[string]map[string]string{
 		"consent.yes":         "consented",
 		"consent.no":          "declined",
 		"consent.none":        "No consent record: the session was not recorded.",
+		"consent.role":        "Role",
+		"session.children":    "with children",
 
 		"play.title":          "Listen",
 		"play.play":           "Play",
@@ -442,6 +444,8 @@ var catalogs = map[string]map[string]string{
 		"consent.yes":         "同意",
 		"consent.no":          "拒绝",
 		"consent.none":        "没有同意记录：这个会话没有录音。",
+		"consent.role":        "角色",
+		"session.children":    "有儿童",
 
 		"play.title":          "收听",
 		"play.play":           "播放",
