@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
+	"roomkiosk/sync/console"
 	"roomkiosk/sync/layout"
 )
 
@@ -267,6 +270,40 @@ func TestReadersAndGrants(t *testing.T) {
 			_, err = o.Stat()
 		}
 		denied("read a room's status", err)
+	})
+
+	t.Run("a reader's console lists and shows its own sessions", func(t *testing.T) {
+		env := readerEnv["alice"]
+		secret, _ := os.ReadFile(env["ROOMCTL_SECRET_KEY_FILE"])
+		cl, err := admin.Conn{Endpoint: f.srv.Endpoint, AccessKey: env["ROOMCTL_ACCESS_KEY"], SecretKey: strings.TrimSpace(string(secret)), Bucket: "clinic"}.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := console.New(console.Options{Archive: &archive.Archive{Client: cl, Bucket: "clinic", Reader: true},
+			Auditor:    admin.Auditor{Client: cl, Bucket: "clinic", Reader: "alice"},
+			Identities: []age.Identity{alice.id}, AudioDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		get := func(target string) *httptest.ResponseRecorder {
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("GET", target, nil)
+			r.Host = "127.0.0.1:8070" // the console answers its own address only
+			srv.ServeHTTP(w, r)
+			return w
+		}
+		if w := get("/"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/sessions" {
+			t.Fatalf("reader's fleet page: %d %q", w.Code, w.Header().Get("Location"))
+		}
+		w := get("/sessions")
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), aliceID) || strings.Contains(w.Body.String(), bobID) {
+			t.Fatalf("reader's sessions page: %d, lists alice's %v, bob's %v", w.Code, strings.Contains(w.Body.String(), aliceID), strings.Contains(w.Body.String(), bobID))
+		}
+		w = get("/session/101/" + aliceID)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "counselor (1) – yours") {
+			t.Fatalf("reader's session page: %d %s", w.Code, w.Body.String())
+		}
 	})
 
 	t.Run("grant and revoke", func(t *testing.T) {

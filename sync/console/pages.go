@@ -252,6 +252,12 @@ type fleetView struct {
 func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := pageCtx(r)
 	defer cancel()
+	if s.o.Archive.Reader {
+		// A reader reads no room's status: its console starts at its
+		// sessions.
+		http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+		return
+	}
 	p := s.newPage(r, "fleet", "fleet.title")
 	p.Refresh = 15
 	rows, err := s.o.Archive.Statuses(ctx, p.Now)
@@ -472,6 +478,11 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(v.Rooms)
 	rows, err := s.o.Archive.Sessions(ctx, f)
+	if err == nil && s.o.Archive.Reader {
+		// A reader's console (roomctl console --reader) lists the
+		// sessions its identity opens.
+		rows, err = s.o.Archive.Mine(ctx, rows, s.o.Identities)
+	}
 	if err != nil {
 		s.fail(w, r, http.StatusBadGateway, err)
 		return
