@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"roomkiosk/internal/testenv"
-	"roomkiosk/sync/archive/archivetest"
 )
 
 // TestBenchGrant measures `roomctl grant` of a one-hour session (120
@@ -24,19 +23,7 @@ import (
 // checked byte for byte against escrow's.
 func TestBenchGrant(t *testing.T) {
 	f := newFleet(t)
-	if r := runT(t, f.env, "", "bucket", "init"); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
-	segs := make([]archivetest.SegSpec, 120)
-	for i := range segs {
-		segs[i] = archivetest.SegSpec{Frames: 30 * 16000}
-	}
-	src := archivetest.Build(t, archivetest.Spec{Room: "101", Segments: segs}, f.id.Recipient())
-	src.Upload(t, f.cl, "clinic")
-	var cipher int64
-	for _, s := range src.Manifest.Segments {
-		cipher += s.Bytes
-	}
+	src, cipher := hourSession(t, f)
 	id := src.Manifest.SessionID
 	carol := keygen(t, "carol")
 	dir := t.TempDir()
