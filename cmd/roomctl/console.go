@@ -23,6 +23,7 @@ func (a *app) console(ctx context.Context, args []string) error {
 	idFile := fs.String("i", "", "age identity `file` (from roomctl keygen): decrypts consent records and audio in this process")
 	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM)")
 	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM)")
+	readerOpt := readerFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -44,6 +45,10 @@ func (a *app) console(ctx context.Context, args []string) error {
 	if !loopback && !useTLS {
 		return usagef("console: --listen %s is not a loopback address: it needs --tls-cert and --tls-key (the pages carry consent records and audio)", *listen)
 	}
+	reader, err := a.readerName(*readerOpt)
+	if err != nil {
+		return err
+	}
 	ids, err := readIdentities(*idFile)
 	if err != nil {
 		return err
@@ -53,8 +58,10 @@ func (a *app) console(ctx context.Context, args []string) error {
 		return err
 	}
 	opts := console.Options{
-		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Witness: true},
-		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey},
+		// A reader's console reads sessions only and audits each play
+		// under audit/readers/NAME/; a session not theirs says so.
+		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Reader: reader != "", Witness: reader == ""},
+		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey, Reader: reader},
 		Identities: ids,
 		Secure:     useTLS,
 		Loopback:   loopback,

@@ -67,6 +67,11 @@ type Session struct {
 	// suspicious deletion requests, device-written tombstones).
 	Warnings []string `json:"warnings,omitempty"`
 
+	// Access: the roles an identity holds in the session (escrow,
+	// counselor, supervisor, grant), when the list was made for one
+	// (Archive.Mine).
+	Access []string `json:"access,omitempty"`
+
 	Manifest *manifest.Manifest `json:"-"`
 	summary  *layout.SummaryRecord
 	objects  *sessionObjects
@@ -190,10 +195,10 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		}
 		var err error
 		per[i].objs, per[i].order, err = a.listSessionObjects(ctx, layout.SessionsPrefix(room), startAfter, f.Until)
-		if err == nil {
+		if err == nil && !a.Reader {
 			per[i].pending, err = a.listKeys(ctx, layout.DeletionsPrefix(room), layout.KindDeletion, room)
 		}
-		if err == nil {
+		if err == nil && !a.Reader {
 			per[i].tombstones, err = a.listKeys(ctx, layout.RoomTombstonesPrefix(room), layout.KindTombstone, room)
 		}
 		if err == nil && a.Witness {
@@ -249,7 +254,10 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.confirmLegacyTombstones(ctx, rows); err != nil {
+	if a.Reader {
+		// Deletions are the admins' business; a reader sees the
+		// session folders as they are.
+	} else if err := a.confirmLegacyTombstones(ctx, rows); err != nil {
 		return nil, err
 	}
 	out := rows[:0]
@@ -475,7 +483,11 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 		return Session{}, fmt.Errorf("session %s: found in rooms %s: name the room", id, strings.Join(rs, ", "))
 	}
 	// Nothing under the rooms: deleted by an admin, leaving a tombstone?
+	// (Not a reader's to read.)
 	for _, r := range rooms {
+		if a.Reader {
+			break
+		}
 		key := layout.TombstoneKey(r, id)
 		if _, err := a.Client.StatObject(ctx, a.Bucket, key, minio.StatObjectOptions{}); err == nil {
 			return Session{Room: r, Session: id, State: StateDeleted, DeletedKey: key}, nil

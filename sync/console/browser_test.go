@@ -425,6 +425,11 @@ func TestConsoleBrowser(t *testing.T) {
 		if b.count("#decisions tr") != 3 {
 			t.Errorf("want two decisions in the consent table")
 		}
+		// Who it is encrypted to, by role (the fixture's recorder has
+		// escrow only: the console's own identity).
+		if got := b.text("#encrypted-to"); got != "escrow (1) – yours" {
+			t.Errorf("encrypted to: %q", got)
+		}
 		before := auditCount(t, f, "pull", rf.recorded)
 		b.do(chromedp.Click(chromedp.CSS("#play")), chromedp.WaitVisible(chromedp.CSS("#audio")))
 		// Wait for the browser to read the WAV's header.
