@@ -23,7 +23,11 @@ type Uploader interface{ Wake() }
 
 // Options wire a Recorder.
 type Options struct {
-	Config     Config
+	Config Config
+	// Keyring says to whom each session is encrypted (escrow, its
+	// counselor, their supervisors). Without one, every session is
+	// encrypted to Recipients alone.
+	Keyring    *Keyring
 	Recipients []age.Recipient
 	RoomID     string
 	DeviceID   string
@@ -103,8 +107,11 @@ func New(o Options) (*Recorder, error) {
 	if err := o.Config.Validate(); err != nil {
 		return nil, err
 	}
-	if len(o.Recipients) == 0 {
-		return nil, errors.New("recorder: no recipients: encryption.recipients is required")
+	if o.Keyring == nil {
+		if len(o.Recipients) == 0 {
+			return nil, errors.New("recorder: no recipients: encryption.recipients is required")
+		}
+		o.Keyring = escrowKeyring(o.Recipients)
 	}
 	if o.Source == nil {
 		return nil, errors.New("recorder: no capture source")

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"filippo.io/age"
 	"github.com/rs/zerolog"
 
 	"roomkiosk/internal/room"
@@ -54,10 +55,14 @@ const (
 
 // recording is one session's capture-and-write loop, on its own goroutine.
 type recording struct {
-	r      *Recorder
-	info   room.SessionInfo
-	maxLen time.Duration
-	log    zerolog.Logger
+	r    *Recorder
+	info room.SessionInfo
+	// recipients are the session's (escrow, its counselor, their
+	// supervisors: Keyring.For), access the same by role for the manifest.
+	recipients []age.Recipient
+	access     []manifest.Access
+	maxLen     time.Duration
+	log        zerolog.Logger
 
 	stopOnce      sync.Once
 	stop          chan struct{} // closed by Stop/Discard
@@ -95,8 +100,9 @@ type recording struct {
 }
 
 func newRecording(r *Recorder, info room.SessionInfo, maxLen time.Duration) *recording {
+	recipients, access := r.o.Keyring.For(info.CounselorID)
 	return &recording{
-		r: r, info: info, maxLen: maxLen,
+		r: r, info: info, maxLen: maxLen, recipients: recipients, access: access,
 		log:           r.o.Log.With().Str("session", info.ID).Logger(),
 		stop:          make(chan struct{}),
 		captureClosed: make(chan struct{}),
@@ -174,9 +180,16 @@ func (rc *recording) loop() {
 	rc.m = &manifest.Manifest{
 		Version: manifest.Version, SessionID: rc.info.ID, RoomID: rc.r.o.RoomID, DeviceID: rc.r.o.DeviceID,
 		CounselorID: rc.info.CounselorID, Format: rc.r.manifestFormat(), Started: rc.t0.UTC(),
-		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{},
+		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{}, EncryptedTo: rc.access,
 	}
 	if m := rc.resumeM; m != nil {
+		// The resumed part keeps the recipients of the part before it, so
+		// the manifest's roles hold for every segment (the config may have
+		// changed across the restart).
+		if rs, ok := parseAccess(m.EncryptedTo); ok {
+			rc.recipients, rc.access = rs, m.EncryptedTo
+		}
+		m.EncryptedTo = rc.access
 		// A new part of the same session: its segments follow the ones
 		// sealed before the interruption, and the gap between them is
 		// measured when the device opens.
@@ -203,7 +216,7 @@ func (rc *recording) loop() {
 func (rc *recording) markCaptureClosed() { rc.ccOnce.Do(func() { close(rc.captureClosed) }) }
 
 func (rc *recording) prepare() (string, error) {
-	p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.r.o.Recipients...)
+	p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.recipients...)
 	if err != nil {
 		return ReasonWriteFail, err
 	}
@@ -465,7 +478,7 @@ func (rc *recording) noteGap(d time.Duration) {
 		// the encrypted part of the manifest).
 		rc.resumedGap = max(d, time.Nanosecond)
 		rc.info.Consent.Resumed = append(rc.info.Consent.Resumed, room.Resumption{At: time.Now().UTC(), Gap: d})
-		if p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.r.o.Recipients...); err == nil {
+		if p, err := manifest.SealPersonal(manifest.Personal{Consent: rc.info.Consent}, rc.recipients...); err == nil {
 			rc.m.Personal = p
 		} else {
 			rc.log.Error().Err(err).Msg("seal the consent record with the resumption")
@@ -518,7 +531,7 @@ func (rc *recording) openSegment(pendingFrames int) error {
 	started := time.Now().Add(-time.Duration(pendingFrames) * time.Second / time.Duration(rc.r.fmt.SampleRate)).UTC()
 	h := segment.Header{SampleRate: rc.r.fmt.SampleRate, Channels: rc.r.fmt.Channels, Index: idx,
 		StartFrame: rc.frames, Started: started, SessionID: rc.info.ID}
-	sf, err := createSegment(rc.info.ID, h, rc.r)
+	sf, err := createSegment(rc.info.ID, h, rc.r, rc.recipients)
 	if err != nil {
 		return fmt.Errorf("open segment %d: %w", idx, err)
 	}
@@ -665,7 +678,7 @@ func (s *segFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func createSegment(id string, h segment.Header, r *Recorder) (*segFile, error) {
+func createSegment(id string, h segment.Header, r *Recorder, recipients []age.Recipient) (*segFile, error) {
 	name := manifest.SegmentName(h.Index, segment.Ext)
 	dir := r.spool.SessionDir(id)
 	f, err := os.OpenFile(r.spool.PartPath(id, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -673,7 +686,7 @@ func createSegment(id string, h segment.Header, r *Recorder) (*segFile, error) {
 		return nil, err
 	}
 	s := &segFile{r: r, id: id, dir: dir, idx: h.Index, name: name, f: f, h: sha256.New()}
-	s.w, err = segment.NewWriter(s, h, r.o.Recipients...)
+	s.w, err = segment.NewWriter(s, h, recipients...)
 	if err == nil {
 		err = s.sync()
 		if err == nil {

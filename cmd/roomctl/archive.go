@@ -43,7 +43,9 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "only sessions started on or after this date (2006-01-02, UTC) or time (RFC 3339)")
 	until := fs.String("until", "", "only sessions started on or before this date (inclusive) or before this time")
 	asJSON := fs.Bool("json", false, "print JSON")
-	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of first versions")
+	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of versions read")
+	idFile := fs.String("i", "", "list only the sessions this age identity `file` opens (its role in each, or a grant)")
+	readerOpt := readerFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -55,6 +57,13 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if err := admin.ValidRoomID(*room); err != nil {
 			return usagef("--room: %v", err)
 		}
+	}
+	reader, err := a.readerName(*readerOpt)
+	if err != nil {
+		return err
+	}
+	if reader != "" && *idFile == "" {
+		return usagef("sessions: a reader lists the sessions their identity opens: give -i IDENTITY")
 	}
 	var f archive.Filter
 	f.Room = *room
@@ -68,7 +77,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Witness: true}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Reader: reader != "", Witness: reader == ""}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}
@@ -76,11 +85,24 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
+	if *idFile != "" {
+		ids, err := readIdentities(*idFile)
+		if err != nil {
+			return err
+		}
+		if rows, err = ar.Mine(ctx, rows, ids); err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
+	}
 	if *asJSON {
 		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK")
+	head := "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK"
+	if *idFile != "" {
+		head += "\tYOUR ACCESS"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range rows {
 		segs := fmt.Sprint(r.Segments)
 		if r.Partial > 0 {
@@ -100,8 +122,12 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if r.Tampered && state != archive.StateTampered {
 			state += ", TAMPERED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
-			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback)
+		access := ""
+		if *idFile != "" {
+			access = "\t" + strings.Join(r.Access, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
+			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback, access)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -153,13 +179,18 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	out := fs.String("o", "", "the WAV `file` to write")
 	room := fs.String("room", "", "the session's room (only needed if the id is ambiguous)")
 	force := fs.Bool("force", false, "replace the output file if it exists")
-	original := fs.Bool("original", false, "pull a tampered session from the first versions of its objects (audited)")
+	original := fs.Bool("original", false, "pull a tampered session from its genuine records: what every version agrees on or the admin witness saw first, each segment by the manifest's SHA-256 (audited)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	readerOpt := readerFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(fs, pos, "SESSION"); err != nil {
+		return err
+	}
+	reader, err := a.readerName(*readerOpt)
+	if err != nil {
 		return err
 	}
 	var missing []string
@@ -180,8 +211,9 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
-	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
+	// A reader writes no witness record (admin/ is not theirs).
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Reader: reader != "", Witness: reader == ""}
+	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey, Reader: reader}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
 		SessionID: pos[0], Room: *room, Identities: ids, Out: *out, Overwrite: *force, Original: *original,
@@ -189,8 +221,13 @@ func (a *app) pull(ctx context.Context, args []string) error {
 		BeforeCommit: func(r archive.PullResult) error {
 			// The audit record is durable before the audio is handed over.
 			detail := fmt.Sprintf("%d segments, %d frames, %d recovered partial", r.Session.Segments, r.Frames, len(r.Recovered))
+			if r.Grant != "" {
+				detail += "; through grant " + r.Grant
+			} else if len(r.Roles) > 0 {
+				detail += "; as " + strings.Join(r.Roles, ", ")
+			}
 			if r.Original {
-				detail += "; TAMPERED session pulled from its first versions (--original): " + strings.Join(r.Session.TamperedKeys, ", ")
+				detail += "; TAMPERED session pulled from its genuine records (--original): " + strings.Join(r.Session.TamperedKeys, ", ")
 			}
 			_, err := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: r.Session.Room, Session: r.Session.Session,
 				Objects: []string{r.Session.Key}, Detail: detail})
@@ -214,7 +251,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 		return a.printJSON(res)
 	}
 	if res.Original {
-		fmt.Fprintf(a.stderr, "warning: session %s is TAMPERED (%s): wrote its first versions\n", esc(res.Session.Session), esc(strings.Join(res.Session.TamperedKeys, ", ")))
+		fmt.Fprintf(a.stderr, "warning: session %s is TAMPERED (%s): wrote its genuine records (agreed or witnessed)\n", esc(res.Session.Session), esc(strings.Join(res.Session.TamperedKeys, ", ")))
 	}
 	fmt.Fprintf(a.stdout, "wrote %s: session %s of room %s, %s of audio (%d segments", res.Out, esc(res.Session.Session), esc(res.Session.Room),
 		(time.Duration(res.Frames) * time.Second / time.Duration(res.Session.Manifest.Format.SampleRate)).Round(time.Millisecond), res.Session.Segments)

@@ -31,19 +31,7 @@ import (
 func TestBenchPull(t *testing.T) {
 	f := newFleet(t)
 	ageBin := testenv.Tool(t, "age")
-	if r := runT(t, f.env, "", "bucket", "init"); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
-	segs := make([]archivetest.SegSpec, 120)
-	for i := range segs {
-		segs[i] = archivetest.SegSpec{Frames: 30 * 16000}
-	}
-	src := archivetest.Build(t, archivetest.Spec{Room: "101", Segments: segs}, f.id.Recipient())
-	src.Upload(t, f.cl, "clinic")
-	var cipher int64
-	for _, s := range src.Manifest.Segments {
-		cipher += s.Bytes
-	}
+	src, cipher := hourSession(t, f)
 	id := src.Manifest.SessionID
 
 	ours := func() time.Duration {
@@ -100,6 +88,27 @@ func TestBenchPull(t *testing.T) {
 		Ratio: v / bv, Target: ">= 0.9", Met: v/bv >= 0.9,
 		Note: fmt.Sprintf("120 x 30 s segments, %.1f MB; best of 3: pull %v (verify, decrypt, one WAV, audit), baseline %v", mb, o.Round(time.Millisecond), m.Round(time.Millisecond)),
 	})
+}
+
+// hourSession makes the bucket and uploads a one-hour session (120 x 30 s
+// at 16 kHz mono, escrow's) for the pull and grant figures; it returns the
+// session and its ciphertext size.
+func hourSession(t *testing.T, f *fleet) (*archivetest.Session, int64) {
+	t.Helper()
+	if r := runT(t, f.env, "", "bucket", "init"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	segs := make([]archivetest.SegSpec, 120)
+	for i := range segs {
+		segs[i] = archivetest.SegSpec{Frames: 30 * 16000}
+	}
+	src := archivetest.Build(t, archivetest.Spec{Room: "101", Segments: segs}, f.id.Recipient())
+	src.Upload(t, f.cl, "clinic")
+	var cipher int64
+	for _, s := range src.Manifest.Segments {
+		cipher += s.Bytes
+	}
+	return src, cipher
 }
 
 // TestBenchStatus measures `roomctl status` over 500 rooms' status objects

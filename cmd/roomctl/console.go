@@ -23,6 +23,7 @@ func (a *app) console(ctx context.Context, args []string) error {
 	idFile := fs.String("i", "", "age identity `file` (from roomctl keygen): decrypts consent records and audio in this process")
 	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM)")
 	keyFile := fs.String("tls-key", "", "TLS private key `file` (PEM)")
+	readerOpt := readerFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -44,6 +45,10 @@ func (a *app) console(ctx context.Context, args []string) error {
 	if !loopback && !useTLS {
 		return usagef("console: --listen %s is not a loopback address: it needs --tls-cert and --tls-key (the pages carry consent records and audio)", *listen)
 	}
+	reader, err := a.readerName(*readerOpt)
+	if err != nil {
+		return err
+	}
 	ids, err := readIdentities(*idFile)
 	if err != nil {
 		return err
@@ -53,14 +58,17 @@ func (a *app) console(ctx context.Context, args []string) error {
 		return err
 	}
 	opts := console.Options{
-		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Witness: true},
-		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey},
+		// A reader's console reads sessions only and audits each play
+		// under audit/readers/NAME/; a session not theirs says so.
+		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Reader: reader != "", Witness: reader == ""},
+		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey, Reader: reader},
 		Identities: ids,
 		Secure:     useTLS,
+		Loopback:   loopback,
 		Log:        a.stderr,
-	}
-	if !loopback {
-		opts.Token = console.NewToken()
+		// On loopback too: any process of this machine could otherwise
+		// use the console with the admin's identity.
+		Token: console.NewToken(),
 	}
 	srv, err := console.New(opts)
 	if err != nil {
@@ -87,14 +95,9 @@ func (a *app) console(ctx context.Context, args []string) error {
 	if useTLS {
 		scheme = "https"
 	}
-	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
-	if opts.Token != "" {
-		url += "?token=" + opts.Token
-	}
+	url := fmt.Sprintf("%s://%s/?token=%s", scheme, ln.Addr(), srv.LoginToken())
 	fmt.Fprintf(a.stdout, "roomctl console on %s\n", url)
-	if opts.Token != "" {
-		fmt.Fprintln(a.stdout, "open that URL once (it carries the access token); keep it private")
-	}
+	fmt.Fprintln(a.stdout, "open that URL in one browser: its login token works once (restart roomctl console for a new one); keep it private")
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -37,11 +37,22 @@ usage:
                                            stderr or to --policy-out); --apply creates its write-only user,
                                            and for a room that has one already rotates it (old keys disabled)
   roomctl revoke ROOM                      disable a room's device credentials (a stolen kiosk)
-  roomctl sessions [--room R] [--since DATE] [--until DATE] [--json]
-                                           list archived sessions
+  roomctl provision-reader NAME [--apply --secret-out FILE]
+                                           read-only credentials for a counselor or supervisor (NAME a
+                                           pseudonym): list and read sessions, write only their audit
+                                           records; prints the ROOMCTL_* settings they use
+  roomctl sessions [--room R] [--since DATE] [--until DATE] [-i IDENTITY] [--json]
+                                           list archived sessions; with -i only those the identity
+                                           opens, and as whom (a reader must give -i)
   roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R] [--original]
                                            download, verify, decrypt and join a session into one WAV;
-                                           a tampered session only with --original (its first versions)
+                                           a tampered session only with --original (its genuine records)
+  roomctl grant SESSION --to age1... -i IDENTITY [--room R]
+                                           give a session to one more recipient (escrow identity needed):
+                                           its segments' age headers are re-wrapped, the audio untouched
+  roomctl grant SESSION --revoke --to age1... [--room R]
+                                           remove that grant; the next pull with it is refused
+  roomctl grant SESSION --list [--room R]  a session's grants
   roomctl status [--json]                  every room's door, recording, checks, backlog and last seen
   roomctl deletions apply [--dry-run] [--json]
                                            carry out the deletion requests the sessions back; list the
@@ -60,6 +71,10 @@ server commands take the admin connection from flags or the environment:
                                           never a flag: flags show in ps
   --bucket NAME       ROOMCTL_BUCKET
   --ca FILE           ROOMCTL_CA          extra CA certificate (PEM) for TLS
+
+a counselor or supervisor (a reader) runs sessions, pull and console with the
+credentials from provision-reader and --reader NAME (ROOMCTL_READER): read-only,
+each pull audited under audit/readers/NAME/
 
 exit codes: 0 ok, 1 failure, 2 usage
 `
@@ -129,6 +144,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.console(ctx, rest)
 	case "revoke":
 		err = a.revoke(ctx, rest)
+	case "grant":
+		err = a.grant(ctx, rest)
+	case "provision-reader":
+		err = a.provisionReader(ctx, rest)
 	case "deletions":
 		if len(rest) == 0 || rest[0] != "apply" {
 			err = usagef("deletions: want `roomctl deletions apply`")

@@ -146,7 +146,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 // reports to in.
 func (d *daemon) openParts(in *door.Inbox) error {
 	cfg, log := d.cfg, d.log
-	recipients, err := cfg.Encryption.ParsedRecipients()
+	// Each session is encrypted to escrow, its counselor and their
+	// supervisors: the recorder asks the keyring at every start.
+	keyring, err := cfg.Keyring()
 	if err != nil {
 		return &config.Error{File: "encryption", Err: err}
 	}
@@ -165,7 +167,7 @@ func (d *daemon) openParts(in *door.Inbox) error {
 	}
 	src := &capture.Source{Device: cfg.Recording.Device}
 	d.recorder, err = recorder.New(recorder.Options{
-		Config: cfg.Recording, Recipients: recipients, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
+		Config: cfg.Recording, Keyring: keyring, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
 		Source: src, Uploader: d.uploader, Log: log, OnStatus: in.RecorderChanged,
 	})
 	if err != nil {

@@ -22,6 +22,12 @@ type RoomConfig struct {
 type Counselor struct {
 	ID      string `toml:"id"`
 	PINHash string `toml:"pin_hash"` // from `roomctl pin-hash`
+	// Recipient (optional) and Supervisors are age public keys (age1...):
+	// the counselor's own sessions are encrypted to them as well as to the
+	// practice's escrow recipients. The core never reads them; the
+	// recorder's keyring checks and uses them (recorder.CounselorKeys).
+	Recipient   string   `toml:"recipient"`
+	Supervisors []string `toml:"supervisors"`
 }
 
 // AgreementConfig is the [agreement] section: the recording agreement shown

@@ -7,6 +7,8 @@ package manifest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,6 +96,63 @@ type Manifest struct {
 	// Personal is an armored age message (to the device's recipients) of
 	// the JSON of a Personal value.
 	Personal string `json:"personal"`
+	// EncryptedTo says, by role, the public keys every segment and the
+	// consent record are encrypted to, so that a reader can tell "not
+	// yours" without trying its identity. It names no one (public keys
+	// only). Absent in manifests from before roles: escrow only. The
+	// device writes it, so it is a hint: the age headers decide.
+	EncryptedTo []Access `json:"encrypted_to,omitempty"`
+}
+
+// Roles a session is encrypted to.
+const (
+	RoleEscrow     = "escrow"     // the practice's recipients ([encryption] recipients)
+	RoleCounselor  = "counselor"  // the session's counselor ([[counselors]] recipient)
+	RoleSupervisor = "supervisor" // the counselor's supervisors ([[counselors]] supervisors)
+)
+
+// MaxRecipients bounds EncryptedTo (a device has a handful).
+const MaxRecipients = 64
+
+// Access is one recipient of a session with its role.
+type Access struct {
+	Role      string `json:"role"`
+	Recipient string `json:"recipient"` // age1... (X25519 public key)
+}
+
+// Fingerprint is a short stable name of an age recipient, for object keys
+// and displays: the first 16 hex digits of the SHA-256 of its text.
+func Fingerprint(recipient string) string {
+	h := sha256.Sum256([]byte(recipient))
+	return hex.EncodeToString(h[:8])
+}
+
+// ValidAccess checks one EncryptedTo entry.
+func ValidAccess(a Access) error {
+	switch a.Role {
+	case RoleEscrow, RoleCounselor, RoleSupervisor:
+	default:
+		return fmt.Errorf("role %q is not escrow, counselor or supervisor", a.Role)
+	}
+	if len(a.Recipient) > 128 {
+		return errors.New("recipient: too long")
+	}
+	if _, err := age.ParseX25519Recipient(a.Recipient); err != nil {
+		return fmt.Errorf("recipient: %w", err)
+	}
+	return nil
+}
+
+// Roles returns the roles of recipient in the manifest ("" entries none);
+// a manifest without EncryptedTo names nobody.
+func (m *Manifest) Roles(recipient string) []string {
+	var out []string
+	for _, a := range m.EncryptedTo {
+		if a.Recipient == recipient {
+			out = append(out, a.Role)
+		}
+	}
+	return out
 }
 
 // Format is the audio format of every segment.
@@ -199,6 +258,14 @@ func (m *Manifest) Validate() error {
 		return fmt.Errorf("manifest duration_ns: %d is negative", m.DurationNS)
 	case m.Personal != "" && !strings.HasPrefix(m.Personal, armor.Header):
 		return errors.New("manifest personal: not an armored age message")
+	}
+	if len(m.EncryptedTo) > MaxRecipients {
+		return fmt.Errorf("manifest encrypted_to: %d recipients, more than %d", len(m.EncryptedTo), MaxRecipients)
+	}
+	for i, a := range m.EncryptedTo {
+		if err := ValidAccess(a); err != nil {
+			return fmt.Errorf("manifest encrypted_to[%d]: %w", i, err)
+		}
 	}
 	if len(m.Segments) > MaxSegments {
 		return fmt.Errorf("manifest segments: %d, more than %d", len(m.Segments), MaxSegments)

@@ -19,7 +19,8 @@ func sample(t testing.TB, id *age.X25519Identity) *Manifest {
 			{Name: SegmentName(1, "wav"), Index: 1, Samples: 480000, Bytes: 960300, SHA256: strings.Repeat("ab", 32)},
 			{Name: SegmentName(2, "wav"), Index: 2, Samples: 100, Bytes: 500, SHA256: strings.Repeat("cd", 32), Partial: true},
 		},
-		Gaps: []Gap{{AfterSegment: 1, Frames: 16000, DurationNS: int64(time.Second), Reason: "mic_lost"}},
+		Gaps:        []Gap{{AfterSegment: 1, Frames: 16000, DurationNS: int64(time.Second), Reason: "mic_lost"}},
+		EncryptedTo: []Access{{Role: RoleEscrow, Recipient: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"}},
 	}
 	if id != nil {
 		p, err := SealPersonal(Personal{Consent: room.ConsentRecord{AgreementID: "rec-2026-01", TextSHA256: strings.Repeat("0", 64), Language: "en",
@@ -73,6 +74,15 @@ func TestValidateNamesField(t *testing.T) {
 		{"segments[0].name", func(m *Manifest) { m.Segments[0].Name = "../x" }},
 		{"gaps[0].after_segment", func(m *Manifest) { m.Gaps[0].AfterSegment = 9 }},
 		{"personal", func(m *Manifest) { m.Personal = "plain text" }},
+		{"encrypted_to[0]: role", func(m *Manifest) { m.EncryptedTo = []Access{{Role: "owner", Recipient: m.EncryptedTo[0].Recipient}} }},
+		{"encrypted_to[1]: recipient", func(m *Manifest) {
+			m.EncryptedTo = append(m.EncryptedTo, Access{Role: RoleSupervisor, Recipient: "AGE-SECRET-KEY-1QQ"})
+		}},
+		{"encrypted_to: 65 recipients", func(m *Manifest) {
+			for len(m.EncryptedTo) <= MaxRecipients {
+				m.EncryptedTo = append(m.EncryptedTo, m.EncryptedTo[0])
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {

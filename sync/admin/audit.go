@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -29,7 +30,13 @@ type Auditor struct {
 	Bucket string
 	Who    string
 	Now    func() time.Time // nil: time.Now
+	// Reader, if set, writes as that reader: under audit/readers/<reader>/
+	// (the one prefix a reader's policy lets it write), Who "reader:<name>".
+	Reader string
 }
+
+// ReaderWho is the Who of a reader's audit records: their pseudonym.
+func ReaderWho(name string) string { return "reader:" + name }
 
 // Write stores one record under audit/yyyy/mm/dd/ with a key that sorts by
 // time and never collides, and returns the key.
@@ -43,6 +50,9 @@ func (a Auditor) Write(ctx context.Context, r AuditRecord) (string, error) {
 	}
 	if r.Who == "" {
 		r.Who = a.Who
+	}
+	if a.Reader != "" {
+		r.Who = ReaderWho(a.Reader)
 	}
 	if r.Host == "" {
 		r.Host, _ = os.Hostname()
@@ -59,6 +69,12 @@ func (a Auditor) Write(ctx context.Context, r AuditRecord) (string, error) {
 		return "", fmt.Errorf("write audit record: %w", err)
 	}
 	key := layout.AuditKey(r.At, r.Action, rand.Text()[:8])
+	if a.Reader != "" {
+		if err := layout.ValidReaderName(a.Reader); err != nil {
+			return "", fmt.Errorf("write audit record: %w", err)
+		}
+		key = layout.ReaderAuditKey(a.Reader, r.At, r.Action, rand.Text()[:8])
+	}
 	_, err = a.Client.PutObject(ctx, a.Bucket, key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{
 		ContentType: "application/json",
 		Checksum:    minio.ChecksumSHA256,
@@ -100,7 +116,15 @@ func ReadAuditSince(ctx context.Context, cl *minio.Client, bucket string, since 
 		if !since.IsZero() && r.At.Before(since) {
 			continue
 		}
+		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == layout.KindReaderAudit {
+			// A reader writes only under its own prefix: the key, which
+			// the server's policy vouches for, names it, whatever the
+			// record says.
+			r.Who = ReaderWho(k.Device)
+		}
 		out = append(out, r)
 	}
+	// Readers' records (audit/readers/...) list after the admins' days.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
 }

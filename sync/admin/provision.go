@@ -147,23 +147,31 @@ func (m MC) ProvisionRoom(ctx context.Context, room string, creds DeviceCredenti
 	if err != nil {
 		return err
 	}
+	if err := m.addUser(ctx, PolicyName(m.Conn.Bucket, room), policy, creds); err != nil {
+		return fmt.Errorf("provision %s: %w", room, err)
+	}
+	return nil
+}
+
+// addUser creates policy (named name) and a user with creds, and attaches
+// the one to the other (rooms' devices and readers alike).
+func (m MC) addUser(ctx context.Context, name string, policy []byte, creds DeviceCredentials) error {
 	s, err := m.session(ctx)
 	if err != nil {
-		return fmt.Errorf("provision %s: %w", room, err)
+		return err
 	}
 	defer s.close()
 	policyFile := filepath.Join(s.dir, "policy.json")
 	if err := os.WriteFile(policyFile, policy, 0o600); err != nil {
-		return fmt.Errorf("provision %s: %w", room, err)
+		return err
 	}
-	name := PolicyName(m.Conn.Bucket, room)
 	for _, st := range []mcStep{
 		{"create policy " + name, []string{"admin", "policy", "create", mcAlias, name, policyFile}, ""},
 		{"add user " + creds.AccessKey, []string{"admin", "user", "add", mcAlias}, creds.AccessKey + "\n" + creds.SecretKey + "\n"},
 		{"attach policy " + name, []string{"admin", "policy", "attach", mcAlias, name, "--user", creds.AccessKey}, ""},
 	} {
 		if _, err := s.run(ctx, st); err != nil {
-			return fmt.Errorf("provision %s: %w", room, err)
+			return err
 		}
 	}
 	return nil
@@ -188,15 +196,24 @@ func (m MC) RevokeRoom(ctx context.Context, room, keep string) ([]string, error)
 	if err := ValidRoomID(room); err != nil {
 		return nil, err
 	}
+	done, err := m.revokeUsers(ctx, PolicyName(m.Conn.Bucket, room), keep)
+	if err != nil {
+		return done, fmt.Errorf("revoke %s: %w", room, err)
+	}
+	return done, nil
+}
+
+// revokeUsers detaches policy from every enabled user holding it but keep
+// and disables them; it returns the access keys revoked.
+func (m MC) revokeUsers(ctx context.Context, policy, keep string) ([]string, error) {
 	s, err := m.session(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("revoke %s: %w", room, err)
+		return nil, err
 	}
 	defer s.close()
-	name := PolicyName(m.Conn.Bucket, room)
-	users, err := s.deviceUsers(ctx, name)
+	users, err := s.deviceUsers(ctx, policy)
 	if err != nil {
-		return nil, fmt.Errorf("revoke %s: %w", room, err)
+		return nil, err
 	}
 	var done []string
 	for _, u := range users {
@@ -204,11 +221,11 @@ func (m MC) RevokeRoom(ctx context.Context, room, keep string) ([]string, error)
 			continue
 		}
 		for _, st := range []mcStep{
-			{"detach policy " + name + " from " + u, []string{"admin", "policy", "detach", mcAlias, name, "--user", u}, ""},
+			{"detach policy " + policy + " from " + u, []string{"admin", "policy", "detach", mcAlias, policy, "--user", u}, ""},
 			{"disable user " + u, []string{"admin", "user", "disable", mcAlias, u}, ""},
 		} {
 			if _, err := s.run(ctx, st); err != nil {
-				return done, fmt.Errorf("revoke %s: %w", room, err)
+				return done, err
 			}
 		}
 		done = append(done, u)

@@ -28,6 +28,10 @@ type Archive struct {
 	// CacheDir, if set, keeps the versions of manifests and summaries read
 	// (immutable: see readVersion), one file each; "" reads every time.
 	CacheDir string
+	// Reader: the credentials are a reader's (roomctl provision-reader),
+	// which read session folders and grants only: no admin record
+	// (tombstones) and no deletion request is read.
+	Reader bool
 	// Witness: record each session record first read undisputed under
 	// admin/witness/ (witness.go), so a later device rewrite can be told
 	// from the genuine record. roomctl and the console set it.

@@ -62,6 +62,11 @@ type PullResult struct {
 	// Original: the session was tampered and was pulled from the first
 	// versions of its objects (PullOptions.Original).
 	Original bool `json:"original"`
+	// Roles the identity holds in the session (escrow, counselor,
+	// supervisor, or "grant"); none for a manifest without roles.
+	Roles []string `json:"roles,omitempty"`
+	// Grant is the fingerprint of the grant used, if any.
+	Grant string `json:"grant,omitempty"`
 }
 
 // SegmentError names the segment that failed a pull.
@@ -83,7 +88,7 @@ type TamperedError struct {
 }
 
 func (e *TamperedError) Error() string {
-	return fmt.Sprintf("session %s is tampered: %s rewritten after upload; pull --original reads the first versions (audited)",
+	return fmt.Sprintf("session %s is tampered: %s rewritten after upload; pull --original reads its genuine records (audited)",
 		e.Session, strings.Join(e.Keys, ", "))
 }
 
@@ -98,6 +103,8 @@ var ErrMissing = errors.New("missing from the archive")
 type segFile struct {
 	path  string
 	bytes int64
+	hdr   []byte // a granted age header to use instead of the file's own
+	empty bool   // a partial segment without audio that the grant skipped
 	err   error
 }
 
@@ -105,7 +112,8 @@ type segFile struct {
 // a temporary file beside Out while its SHA-256 is checked against the
 // manifest), then decrypts them one by one straight into one WAV: silence
 // fills recorded gaps and the lost tails of partial segments, whose
-// authenticated prefix is kept. Every object is read at its first version.
+// authenticated prefix is kept. Records are read as the server holds them
+// (readRecord) and each segment at the version the manifest pins.
 // Memory stays bounded whatever the session's length or its manifest
 // claims; any failure leaves nothing at Out or beside it.
 func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err error) {
@@ -142,6 +150,16 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	}
 	if m.Deleted {
 		return res, fmt.Errorf("pull %s: its audio was deleted on the device at a participant's request; only the manifest was kept as a record", o.SessionID)
+	}
+	// Whose is it? Decided from the manifest's roles and the grants
+	// before any audio is downloaded: "not yours" costs one request.
+	roles, grant, err := a.Access(ctx, s, o.Identities)
+	if err != nil {
+		return res, fmt.Errorf("pull: %w", err)
+	}
+	res.Roles = roles
+	if grant != nil {
+		res.Grant = manifest.Fingerprint(grant.Recipient)
 	}
 	total, err := plan(m)
 	if err != nil {
@@ -195,7 +213,21 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] <- a.download(ctx, s, segKey(m.Segments[i].Name), m.Segments[i], segDir)
+				r := a.download(ctx, s, segKey(m.Segments[i].Name), m.Segments[i], segDir)
+				if r.err == nil && grant != nil {
+					// The granted header replaces the segment's own at
+					// decryption; the ciphertext was verified as stored.
+					sg := m.Segments[i]
+					if r.hdr, r.err = grantedHeader(grant, sg.Name); r.err != nil {
+						os.Remove(r.path)
+						if errors.Is(r.err, ErrMissing) && sg.Partial && sg.Samples == 0 {
+							// Cut before its first chunk: no audio, so the
+							// grant skipped it.
+							r = segFile{bytes: r.bytes, empty: true}
+						}
+					}
+				}
+				results[i] <- r
 			}()
 		}
 	}()
@@ -226,8 +258,12 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			gapFrames += g
 			res.SilenceFrames += g
 		}
-		pad, recovered, err := a.decryptInto(ww, r.path, m, sg, o.Identities, gapFrames)
-		os.Remove(r.path)
+		var pad int64
+		recovered := r.empty
+		if !r.empty {
+			pad, recovered, err = a.decryptInto(ww, r.path, r.hdr, m, sg, o.Identities, gapFrames)
+			os.Remove(r.path)
+		}
 		if err != nil {
 			return res, fmt.Errorf("pull %s: %w", o.SessionID, &SegmentError{Name: sg.Name, Key: key, Err: err})
 		}
@@ -360,13 +396,19 @@ func (a *Archive) downloadVersion(ctx context.Context, key, versionID string, sg
 // segment's start frame counts recorded frames only: if a partial segment
 // before it lost its tail, silence fills that first (pad) so later audio
 // stays at its time.
-func (a *Archive) decryptInto(ww *wavWriter, path string, m *manifest.Manifest, sg manifest.Segment, ids []age.Identity, gapFrames int64) (pad int64, recovered bool, err error) {
+func (a *Archive) decryptInto(ww *wavWriter, path string, granted []byte, m *manifest.Manifest, sg manifest.Segment, ids []age.Identity, gapFrames int64) (pad int64, recovered bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, false, err
 	}
 	defer f.Close()
-	hdr, pcmR, err := segment.Open(f, ids...)
+	var src io.Reader = f
+	if granted != nil {
+		if src, err = splicedReader(f, granted); err != nil {
+			return 0, false, fmt.Errorf("splice the granted header: %w", err)
+		}
+	}
+	hdr, pcmR, err := segment.Open(src, ids...)
 	if err != nil && sg.Partial && sg.Samples == 0 && errors.Is(err, segment.ErrTruncated) {
 		// Cut before its first chunk was full: recovery lists it, but it
 		// holds no audio. Later segments' start frames keep the timing.

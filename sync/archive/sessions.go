@@ -58,13 +58,19 @@ type Session struct {
 
 	// Tampered: a device wrote over one of the session's objects after its
 	// upload (TamperedKeys, each with its count of versions). Everything
-	// above is read from the first versions; State is "tampered" unless an
+	// above is read from the undisputed or witnessed records (nothing of a
+	// record disputed without a witness); State is "tampered" unless an
 	// admin deleted the session.
 	Tampered     bool     `json:"tampered"`
 	TamperedKeys []string `json:"tampered_keys,omitempty"`
 	// Warnings are what an admin should know about the row (tampering,
 	// suspicious deletion requests, device-written tombstones).
 	Warnings []string `json:"warnings,omitempty"`
+
+	// Access: the roles an identity holds in the session (escrow,
+	// counselor, supervisor, grant), when the list was made for one
+	// (Archive.Mine).
+	Access []string `json:"access,omitempty"`
 
 	Manifest *manifest.Manifest `json:"-"`
 	summary  *layout.SummaryRecord
@@ -189,10 +195,10 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		}
 		var err error
 		per[i].objs, per[i].order, err = a.listSessionObjects(ctx, layout.SessionsPrefix(room), startAfter, f.Until)
-		if err == nil {
+		if err == nil && !a.Reader {
 			per[i].pending, err = a.listKeys(ctx, layout.DeletionsPrefix(room), layout.KindDeletion, room)
 		}
-		if err == nil {
+		if err == nil && !a.Reader {
 			per[i].tombstones, err = a.listKeys(ctx, layout.RoomTombstonesPrefix(room), layout.KindTombstone, room)
 		}
 		if err == nil && a.Witness {
@@ -248,7 +254,10 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.confirmLegacyTombstones(ctx, rows); err != nil {
+	if a.Reader {
+		// Deletions are the admins' business; a reader sees the
+		// session folders as they are.
+	} else if err := a.confirmLegacyTombstones(ctx, rows); err != nil {
 		return nil, err
 	}
 	out := rows[:0]
@@ -474,7 +483,11 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 		return Session{}, fmt.Errorf("session %s: found in rooms %s: name the room", id, strings.Join(rs, ", "))
 	}
 	// Nothing under the rooms: deleted by an admin, leaving a tombstone?
+	// (Not a reader's to read.)
 	for _, r := range rooms {
+		if a.Reader {
+			break
+		}
 		key := layout.TombstoneKey(r, id)
 		if _, err := a.Client.StatObject(ctx, a.Bucket, key, minio.StatObjectOptions{}); err == nil {
 			return Session{Room: r, Session: id, State: StateDeleted, DeletedKey: key}, nil

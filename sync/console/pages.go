@@ -252,6 +252,12 @@ type fleetView struct {
 func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := pageCtx(r)
 	defer cancel()
+	if s.o.Archive.Reader {
+		// A reader reads no room's status: its console starts at its
+		// sessions.
+		http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+		return
+	}
 	p := s.newPage(r, "fleet", "fleet.title")
 	p.Refresh = 15
 	rows, err := s.o.Archive.Statuses(ctx, p.Now)
@@ -472,6 +478,11 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Strings(v.Rooms)
 	rows, err := s.o.Archive.Sessions(ctx, f)
+	if err == nil && s.o.Archive.Reader {
+		// A reader's console (roomctl console --reader) lists the
+		// sessions its identity opens.
+		rows, err = s.o.Archive.Mine(ctx, rows, s.o.Identities)
+	}
 	if err != nil {
 		s.fail(w, r, http.StatusBadGateway, err)
 		return
@@ -501,6 +512,15 @@ type sessionView struct {
 	Ticket     string
 	PlayErr    string
 	Gaps       time.Duration
+	// Roles the session is encrypted to (roles and counts, never names),
+	// each marked when the console's identity holds it.
+	Roles []roleCount
+}
+
+type roleCount struct {
+	Role  string
+	N     int
+	Yours bool
 }
 
 // findSession lists the session's days (its id starts with its start) and
@@ -548,6 +568,19 @@ func (s *Server) renderSession(w http.ResponseWriter, r *http.Request, row archi
 	if m := row.Manifest; m != nil {
 		for _, g := range m.Gaps {
 			v.Gaps += time.Duration(g.DurationNS)
+		}
+		mine := map[string]bool{}
+		for _, r := range archive.Recipients(s.o.Identities) {
+			for _, role := range m.Roles(r) {
+				mine[role] = true
+			}
+		}
+		for _, a := range m.EncryptedTo {
+			if n := len(v.Roles); n > 0 && v.Roles[n-1].Role == a.Role {
+				v.Roles[n-1].N++
+				continue
+			}
+			v.Roles = append(v.Roles, roleCount{Role: a.Role, N: 1, Yours: mine[a.Role]})
 		}
 		if pers, err := m.OpenPersonal(s.o.Identities...); err != nil {
 			v.ConsentErr = err.Error()

@@ -94,6 +94,9 @@ var kindNames = [...]string{"invalid", "segment", "manifest", "summary", "tombst
 	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record", "legacy tombstone"}
 
 func (k Kind) String() string {
+	if n, ok := accessKindNames[k]; ok {
+		return n
+	}
 	if k < 0 || int(k) >= len(kindNames) {
 		return "kind(" + strconv.Itoa(int(k)) + ")"
 	}
@@ -106,8 +109,11 @@ func (k Kind) InSession() bool {
 }
 
 // DeviceWritable reports whether a device's policy lets it write keys of
-// this kind (everything under its room's prefix).
-func (k Kind) DeviceWritable() bool { return k != KindInvalid && k != KindAudit && k != KindTombstone }
+// this kind (everything under its room's prefix). Kinds outside rooms/
+// (audit, admin, grants and any added later) are not.
+func (k Kind) DeviceWritable() bool {
+	return k > KindInvalid && k <= KindLegacyTombstone && k != KindAudit && k != KindTombstone
+}
 
 var (
 	idRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -184,7 +190,7 @@ func (k Key) String() string {
 	case KindAudit:
 		return AuditKey(k.At, k.Action, k.Nonce)
 	}
-	return ""
+	return accessKeyString(k)
 }
 
 // RoomPrefix is the prefix of everything of one room: the one place its
@@ -330,6 +336,9 @@ func Parse(key string) (Key, error) {
 		return Key{}, bad(key[:64]+"...", "too long")
 	}
 	p := strings.Split(key, "/")
+	if k, ok, err := parseAccessKey(key, p); ok {
+		return k, err
+	}
 	switch p[0] {
 	case "rooms":
 		return parseRoomKey(key, p)
@@ -343,7 +352,7 @@ func Parse(key string) (Key, error) {
 		}
 		return Key{}, bad(key, "unknown key under admin/")
 	}
-	return Key{}, bad(key, "outside rooms/, audit/ and admin/")
+	return Key{}, bad(key, "outside rooms/, audit/, admin/ and grants/")
 }
 
 func parseAuditKey(key string, p []string) (Key, error) {

@@ -179,6 +179,22 @@ func findSecretKey(v any, path string) string {
 	return ""
 }
 
+// CounselorKeys are the counselors' public keys for the recorder's
+// keyring ([[counselors]] recipient and supervisors).
+func (c *Config) CounselorKeys() []recorder.CounselorKeys {
+	out := make([]recorder.CounselorKeys, 0, len(c.Counselors))
+	for _, k := range c.Counselors {
+		out = append(out, recorder.CounselorKeys{ID: k.ID, Recipient: k.Recipient, Supervisors: k.Supervisors})
+	}
+	return out
+}
+
+// Keyring is the recorder's keyring: escrow ([encryption] recipients), and
+// each counselor's own key and their supervisors'.
+func (c *Config) Keyring() (*recorder.Keyring, error) {
+	return recorder.NewKeyring(c.Encryption.Recipients, c.CounselorKeys())
+}
+
 // Validate runs every section's Validate and reports every problem found, so
 // that an installer fixes the file in one pass.
 func (c *Config) Validate() error {
@@ -198,6 +214,7 @@ func (c *Config) Validate() error {
 		},
 		c.Room.Validate,
 		func() error { return session.ValidateCounselors(c.Counselors) },
+		func() error { return recorder.ValidateCounselorKeys(c.CounselorKeys()) },
 		func() error { return session.ValidateTechnicians(c.Technicians, c.Counselors) },
 		func() error { return c.Agreement.Validate(c.Room.Languages) },
 		func() error { return c.Consent.Validate(c.Room.Languages, c.Agreement.ID) },

@@ -58,6 +58,37 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// TestCounselorKeys: a counselor's own key and their supervisors' reach the
+// recorder's keyring.
+func TestCounselorKeys(t *testing.T) {
+	own, sup := mustID(t), mustID(t)
+	cfg := strings.Replace(validConfig(t), `id = "c-1"`, `id = "c-1"
+recipient = "`+own.Recipient().String()+`"
+supervisors = ["`+sup.Recipient().String()+`"]`, 1)
+	c, err := Parse([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := c.Keyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, acc := kr.For("c-1")
+	if len(rs) != 3 || len(acc) != 3 || acc[1].Role != "counselor" || acc[1].Recipient != own.Recipient().String() ||
+		acc[2].Role != "supervisor" || acc[2].Recipient != sup.Recipient().String() {
+		t.Fatalf("keyring for c-1: %d recipients, %+v", len(rs), acc)
+	}
+}
+
+func mustID(t *testing.T) *age.X25519Identity {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func TestParseErrors(t *testing.T) {
 	base := validConfig(t)
 	tests := []struct {
@@ -95,6 +126,23 @@ func TestParseErrors(t *testing.T) {
 		{"secret key as a quoted table key", func(s string) string {
 			return strings.Replace(s, `zh = "我们录音。"`, `zh = "我们录音。", "AGE\u002DSECRET-KEY-1ABC" = "x"`, 1)
 		}, "holds an age secret key"},
+		// The counselors' and supervisors' keys (issue 23) are public keys
+		// too: the guard covers them, however the secret is spelled.
+		{"secret key as a counselor's recipient", func(s string) string {
+			return strings.Replace(s, `id = "c-1"`, "id = \"c-1\"\nrecipient = \"AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\"", 1)
+		}, "holds an age secret key"},
+		{"secret key as a supervisor, escaped", func(s string) string {
+			return strings.Replace(s, `id = "c-1"`, "id = \"c-1\"\nsupervisors = [\"AGE\\u002DSECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\"]", 1)
+		}, "counselors[0].supervisors[0]: holds an age secret key"},
+		{"secret key as a supervisor, lower case", func(s string) string {
+			return strings.Replace(s, `id = "c-1"`, "id = \"c-1\"\nsupervisors = [\"age-secret-key-1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\"]", 1)
+		}, "holds an age secret key"},
+		{"counselor recipient not a key", func(s string) string {
+			return strings.Replace(s, `id = "c-1"`, "id = \"c-1\"\nrecipient = \"age1nope\"", 1)
+		}, "counselors[0].recipient"},
+		{"supervisor not a key", func(s string) string {
+			return strings.Replace(s, `id = "c-1"`, "id = \"c-1\"\nsupervisors = [\"ssh-ed25519 AAAA\"]", 1)
+		}, "counselors[0].supervisors[0]"},
 		{"bad threshold", func(s string) string { return s + "\n[checks]\ntemp_min_c = 30\ntemp_max_c = 20\n" }, "checks.temp_min_c"},
 		{"wrong type", func(s string) string { return s + "\n[recording]\nsample_rate = \"fast\"\n" }, "sample_rate"},
 		{"impossible sample rate", func(s string) string { return s + "\n[recording]\nsample_rate = 44\n" }, "recording.sample_rate"},

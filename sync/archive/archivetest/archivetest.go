@@ -41,6 +41,10 @@ type Spec struct {
 	Segments  []SegSpec
 	Withdrawn bool
 	Seed      uint64
+	// EncryptedTo is recorded in the manifest (the roles the recipients
+	// given to Build hold: recorder.Keyring.For gives both).
+	EncryptedTo []manifest.Access
+	Counselor   string // default c-1
 }
 
 // Session is a built session: what was uploaded and what a pull must give.
@@ -85,10 +89,14 @@ func Build(t testing.TB, spec Spec, recipients ...age.Recipient) *Session {
 		spec.Channels = 1
 	}
 	fb := int64(spec.Channels * 2)
+	if spec.Counselor == "" {
+		spec.Counselor = "c-1"
+	}
 	m := &manifest.Manifest{
-		Version: manifest.Version, SessionID: spec.ID, RoomID: spec.Room, DeviceID: spec.Room, CounselorID: "c-1",
-		Format:  manifest.Format{Codec: manifest.Codec, SampleRate: spec.Rate, Channels: spec.Channels, Bits: 16},
-		Started: spec.Started, Withdrawn: spec.Withdrawn, StopReason: "end", Gaps: []manifest.Gap{},
+		Version: manifest.Version, SessionID: spec.ID, RoomID: spec.Room, DeviceID: spec.Room, CounselorID: spec.Counselor,
+		EncryptedTo: spec.EncryptedTo,
+		Format:      manifest.Format{Codec: manifest.Codec, SampleRate: spec.Rate, Channels: spec.Channels, Bits: 16},
+		Started:     spec.Started, Withdrawn: spec.Withdrawn, StopReason: "end", Gaps: []manifest.Gap{},
 	}
 	if spec.Withdrawn {
 		m.StopReason = "withdrawn"
