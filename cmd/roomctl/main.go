@@ -46,7 +46,7 @@ usage:
                                            opens, and as whom (a reader must give -i)
   roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R] [--original]
                                            download, verify, decrypt and join a session into one WAV;
-                                           a tampered session only with --original (its first versions)
+                                           a tampered session only with --original (its genuine records)
   roomctl grant SESSION --to age1... -i IDENTITY [--room R]
                                            give a session to one more recipient (escrow identity needed):
                                            its segments' age headers are re-wrapped, the audio untouched
