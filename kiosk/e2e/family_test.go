@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,9 +96,17 @@ func TestFamilySession(t *testing.T) {
 	k.end(t, 0, "fam")
 
 	// The recording arrives; its consent record, decrypted, lists roles.
-	var key string
-	waitFor(t, "the family session in the archive", 90*time.Second, func() bool {
+	var key, seen string
+	defer func() {
+		if key == "" {
+			t.Logf("the family session as last listed: %s; daemon log: %s", seen, dev.logTail(3000))
+		}
+	}()
+	waitFor(t, "the family session in the archive", 3*time.Minute, func() bool {
 		for _, r := range adm.Sessions(t, roomF) {
+			if r.Session == sid {
+				seen = fmt.Sprintf("state %s, children %d", r.State, r.Children)
+			}
 			if r.Session == sid && r.State == "recorded" && r.Children == 1 {
 				key = r.Key
 				return true
