@@ -281,17 +281,25 @@ func TestReadersAndGrants(t *testing.T) {
 		}
 		srv, err := console.New(console.Options{Archive: &archive.Archive{Client: cl, Bucket: "clinic", Reader: true},
 			Auditor:    admin.Auditor{Client: cl, Bucket: "clinic", Reader: "alice"},
-			Identities: []age.Identity{alice.id}, AudioDir: t.TempDir()})
+			Identities: []age.Identity{alice.id}, AudioDir: t.TempDir(), Token: "t0ken", Loopback: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer srv.Close()
+		var cookies []*http.Cookie
 		get := func(target string) *httptest.ResponseRecorder {
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest("GET", target, nil)
 			r.Host = "127.0.0.1:8070" // the console answers its own address only
+			for _, c := range cookies {
+				r.AddCookie(c)
+			}
 			srv.ServeHTTP(w, r)
 			return w
+		}
+		login := get("/?token=t0ken") // the one-time URL roomctl prints
+		if cookies = login.Result().Cookies(); len(cookies) == 0 {
+			t.Fatalf("login: %d, no cookie", login.Code)
 		}
 		if w := get("/"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/sessions" {
 			t.Fatalf("reader's fleet page: %d %q", w.Code, w.Header().Get("Location"))

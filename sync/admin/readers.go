@@ -48,12 +48,12 @@ func ReaderPolicy(bucket, name string) ([]byte, error) {
 				// and the grants; never admin/ or audit/.
 				Effect: "Allow", Action: []string{"s3:ListBucket", "s3:ListBucketVersions"}, Resource: []string{arn},
 				Condition: map[string]any{"StringLike": map[string]any{"s3:prefix": []string{
-					layout.RoomsPrefix, layout.RoomsPrefix + "*/", layout.RoomsPrefix + "*/sessions/*", layout.GrantsPrefix + "*",
+					layout.RoomsPrefix, layout.RoomsPrefix + "*/", layout.SessionsPattern, layout.GrantsPrefix + "*",
 				}}},
 			},
 			{
 				Effect: "Allow", Action: []string{"s3:GetObject", "s3:GetObjectVersion"},
-				Resource: []string{arn + "/" + layout.RoomsPrefix + "*/sessions/*", arn + "/" + layout.GrantsPrefix + "*"},
+				Resource: []string{arn + "/" + layout.SessionsPattern, arn + "/" + layout.GrantsPrefix + "*"},
 			},
 			{
 				Effect: "Allow", Action: []string{"s3:PutObject"},

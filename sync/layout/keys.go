@@ -200,6 +200,10 @@ func RoomPrefix(room string) string { return RoomsPrefix + room + "/" }
 // SessionsPrefix is the prefix of a room's session folders.
 func SessionsPrefix(room string) string { return RoomPrefix(room) + sessionsDir + "/" }
 
+// SessionsPattern matches every room's session folders and their objects
+// in a bucket policy (S3 wildcards: a prefix condition or a resource).
+const SessionsPattern = RoomsPrefix + "*/" + sessionsDir + "/*"
+
 // SessionDayPrefix is the prefix of a room's session folders of one day.
 func SessionDayPrefix(room string, day time.Time) string {
 	return SessionsPrefix(room) + day.UTC().Format("2006/01/02") + "/"

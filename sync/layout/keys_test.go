@@ -199,3 +199,15 @@ func TestLogDayPrefixSortsBeforeItsDay(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsPattern: the readers' policy pattern is spelled as the keys
+// it must match.
+func TestSessionsPattern(t *testing.T) {
+	if SessionsPattern != "rooms/*/sessions/*" {
+		t.Errorf("SessionsPattern = %q", SessionsPattern)
+	}
+	key := ManifestKey("101", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), "20261102T000000Z-abc123")
+	if !strings.HasPrefix(key, RoomsPrefix) || !strings.Contains(key, "/"+sessionsDir+"/") {
+		t.Errorf("%s does not match %s", key, SessionsPattern)
+	}
+}
