@@ -88,10 +88,19 @@ const (
 	// KindLegacyTombstone is deleted.json in a session folder: written by
 	// roomctl before tombstones moved under admin/, or forged by a device.
 	KindLegacyTombstone
+	// The record's lifecycle (retention.go): admin records, and the
+	// disposal certificates under audit/.
+	KindRetentionPolicy // admin/retention.json
+	KindHold            // a session's legal hold record
+	KindExtension       // an admin's extension of a session's retention
+	KindErasure         // an admin's erasure request
+	KindDisposal        // a disposal's intent, while it runs
+	KindCertificate     // a finished disposal's certificate
 )
 
 var kindNames = [...]string{"invalid", "segment", "manifest", "summary", "tombstone", "deletion request",
-	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record", "legacy tombstone"}
+	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record", "legacy tombstone",
+	"retention policy", "legal hold", "retention extension", "erasure request", "disposal intent", "disposal certificate"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -107,7 +116,13 @@ func (k Kind) InSession() bool {
 
 // DeviceWritable reports whether a device's policy lets it write keys of
 // this kind (everything under its room's prefix).
-func (k Kind) DeviceWritable() bool { return k != KindInvalid && k != KindAudit && k != KindTombstone }
+func (k Kind) DeviceWritable() bool {
+	return k != KindInvalid && k != KindAudit && k != KindTombstone && !k.lifecycle()
+}
+
+// lifecycle reports whether the kind is a retention, hold or disposal
+// record (all outside rooms/).
+func (k Kind) lifecycle() bool { return k >= KindRetentionPolicy && k <= KindCertificate }
 
 var (
 	idRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -184,7 +199,7 @@ func (k Key) String() string {
 	case KindAudit:
 		return AuditKey(k.At, k.Action, k.Nonce)
 	}
-	return ""
+	return lifecycleKey(k)
 }
 
 // RoomPrefix is the prefix of everything of one room: the one place its
@@ -321,6 +336,9 @@ func ParseRoomPrefix(prefix string) (string, bool) {
 func Parse(key string) (Key, error) {
 	if len(key) > 512 {
 		return Key{}, bad(key[:64]+"...", "too long")
+	}
+	if k, ok := parseLifecycleKey(key); ok {
+		return k, nil
 	}
 	p := strings.Split(key, "/")
 	switch p[0] {
