@@ -87,6 +87,10 @@ type Manifest struct {
 	Withdrawn   bool      `json:"withdrawn"`   // ended by a participant's withdrawal
 	Deleted     bool      `json:"deleted,omitempty"`
 	StopReason  string    `json:"stop_reason,omitempty"` // "end", "withdrawn", "disk_floor", "max_length", "recovered"
+	// RetentionClass is the class the device's config gives the room
+	// ([retention] class): the admin's policy decides what it means, and it
+	// can lengthen the room's retention, never shorten it.
+	RetentionClass string `json:"retention_class,omitempty"`
 	// Personal is an armored age message (to the device's recipients) of
 	// the JSON of a Personal value.
 	Personal string `json:"personal"`

@@ -129,6 +129,9 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 		}
 		res.Original = true
 	}
+	if s.State == StateDisposed {
+		return res, fmt.Errorf("pull %s: disposed of on %s (certificate %s): every version is gone from the server", o.SessionID, s.DisposedAt.UTC().Format("2006-01-02"), s.CertificateKey)
+	}
 	if m == nil {
 		// Listed from its summary or deletion record alone: no audio here.
 		return res, fmt.Errorf("pull %s: no recording in the archive (session %s)", o.SessionID, s.State)

@@ -23,6 +23,8 @@ type RoomStatus struct {
 	// Tampered counts the room's sessions a device wrote over after their
 	// upload (roomctl sessions --room names them).
 	Tampered int `json:"tampered_sessions"`
+	// LegalHolds counts the room's sessions under legal hold.
+	LegalHolds int `json:"legal_holds"`
 }
 
 // Statuses reads every room's status.json concurrently. A room whose status
@@ -48,6 +50,17 @@ func (a *Archive) Statuses(ctx context.Context, now time.Time) ([]RoomStatus, er
 	})
 	if err != nil {
 		return nil, err
+	}
+	holds, err := a.Holds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		for _, h := range holds {
+			if h.RoomID == rows[i].Room {
+				rows[i].LegalHolds++
+			}
+		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Room < rows[j].Room })
 	return rows, nil
