@@ -175,7 +175,7 @@ func (rc *recording) loop() {
 	rc.m = &manifest.Manifest{
 		Version: manifest.Version, SessionID: rc.info.ID, RoomID: rc.r.o.RoomID, DeviceID: rc.r.o.DeviceID,
 		CounselorID: rc.info.CounselorID, Format: rc.r.manifestFormat(), Started: rc.t0.UTC(),
-		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{},
+		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{}, RetentionClass: rc.r.o.RetentionClass,
 	}
 	if m := rc.resumeM; m != nil {
 		// A new part of the same session: its segments follow the ones

@@ -90,7 +90,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	}
 	defer d.mlog.Close()
 
-	d.uploader, err = upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version))
+	d.uploader, err = upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version), upload.WithRetentionClass(cfg.Retention.Class))
 	if err != nil {
 		return fmt.Errorf("start uploader: %w", err)
 	}
@@ -102,7 +102,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	src := &capture.Source{Device: cfg.Recording.Device}
 	d.recorder, err = recorder.New(recorder.Options{
 		Config: cfg.Recording, Recipients: recipients, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
-		Source: src, Uploader: d.uploader, Log: log,
+		RetentionClass: cfg.Retention.Class, Source: src, Uploader: d.uploader, Log: log,
 		OnStatus: func(st room.RecorderStatus) { corePtr.Load().RecorderChanged(st) },
 	})
 	if err != nil {

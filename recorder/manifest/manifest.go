@@ -145,6 +145,14 @@ var (
 	hexRe       = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
+// retentionClassRe is the form of a retention class's name.
+var retentionClassRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// ValidRetentionClass reports whether s can name a retention class
+// ("supervision", "clinical"): the rule of the device's [retention] class
+// and of the admin's policy (sync/layout).
+func ValidRetentionClass(s string) bool { return retentionClassRe.MatchString(s) }
+
 // ValidSessionID reports whether id has the core's form
 // 20061102T150405Z-abc123 (UTC start and 6 hex digits).
 func ValidSessionID(id string) bool { return sessionIDRe.MatchString(id) }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"roomkiosk/recorder/manifest"
 )
 
 // The record's lifecycle: how long a session is kept and how it goes.
@@ -157,10 +159,9 @@ func (d ClassDuration) After(t time.Time) time.Time {
 	return t
 }
 
-var classNameRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-
-// ValidClassName reports whether s can name a retention class.
-func ValidClassName(s string) bool { return classNameRe.MatchString(s) }
+// ValidClassName reports whether s can name a retention class (the rule the
+// device's config checks too).
+func ValidClassName(s string) bool { return manifest.ValidRetentionClass(s) }
 
 // ReasonCodeRe is the form of a hold's or an erasure's reason code: a short
 // code from the practice's own list ("subpoena", "complaint-2026-14"), never
