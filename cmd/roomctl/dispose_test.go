@@ -97,19 +97,23 @@ func (f *lifecycleFleet) versions(t *testing.T, prefix string) []minio.ObjectInf
 // retain-until under prefix to a moment from now, then waits for it.
 func (f *lifecycleFleet) timePasses(t *testing.T, prefixes ...string) {
 	t.Helper()
-	until := time.Now().Add(time.Second).UTC()
+	var last time.Time
 	mode := minio.Governance
 	for _, p := range prefixes {
 		for _, v := range f.versions(t, p) {
 			if v.IsDeleteMarker {
 				continue
 			}
+			// A second from each call (a loaded machine takes its time
+			// over many versions): the server refuses a past date.
+			until := time.Now().Add(time.Second).UTC()
+			last = until
 			if err := f.cl.PutObjectRetention(f.ctx, "clinic", v.Key, minio.PutObjectRetentionOptions{GovernanceBypass: true, Mode: &mode, RetainUntilDate: &until, VersionID: v.VersionID}); err != nil {
 				t.Fatalf("shorten retention of %s: %v", v.Key, err)
 			}
 		}
 	}
-	time.Sleep(time.Until(until) + 200*time.Millisecond)
+	time.Sleep(time.Until(last) + 200*time.Millisecond)
 }
 
 func (f *lifecycleFleet) rows(t *testing.T) map[string]archive.Session {
