@@ -179,6 +179,9 @@ func (a *Archive) Dispose(ctx context.Context, opts DisposeOptions) ([]DisposalO
 		var err error
 		outs[i], err = a.disposeOne(ctx, cands[i], opts, host)
 		if err != nil {
+			if outs[i].Result == "" {
+				outs[i].Result = err.Error()
+			}
 			return fmt.Errorf("dispose %s of room %s: %w", cands[i].session, cands[i].room, err)
 		}
 		return nil
