@@ -13,8 +13,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/sync/admin"
-	"roomkiosk/sync/console"
 	"roomkiosk/sync/archive/archivetest"
+	"roomkiosk/sync/console"
 	"roomkiosk/sync/layout"
 )
 
