@@ -24,7 +24,11 @@ import (
 //  2. removal of every version (a re-run lists again, so versions removed
 //     before a kill are simply gone, and versions written since are added);
 //  3. the certificate, put once (If-None-Match: a re-run after it finds it
-//     and makes no second), then the audit record, then the intent retired.
+//     and makes no second), then the intent retired.
+//
+// The certificate is the disposal's audit record (it lives under audit/,
+// where no device can write); the run adds one audit record naming every
+// certificate it wrote.
 //
 // A re-run resumes every intent it finds first. Retention-ended disposals
 // never bypass governance retention: the server itself refuses a version
@@ -51,7 +55,6 @@ const (
 	StepRemovedOne  DisposalStep = "removed-one" // the first version is removed
 	StepRemoved     DisposalStep = "removed"     // every version is removed (checked on the server)
 	StepCertificate DisposalStep = "certificate" // the certificate is written
-	StepAudited     DisposalStep = "audited"     // the audit record is written
 	StepRetired     DisposalStep = "intent-gone" // the intent is retired: done
 )
 
@@ -63,7 +66,8 @@ type DisposeOptions struct {
 	Room    string    // only this room
 	Session string    // only this session: an error says why it cannot be disposed of
 	Limit   int       // at most this many sessions this run (0: all); the rest next run
-	// Audit must store the record durably (an audit record per disposal).
+	// Audit must store the record durably: one per run that disposed of
+	// anything, naming the certificates.
 	Audit func(layout.AuditRecord) error
 	// Step, if set, is called after each step; an error stops the run there.
 	Step func(step DisposalStep, room, session string) error
@@ -186,9 +190,24 @@ func (a *Archive) Dispose(ctx context.Context, opts DisposeOptions) ([]DisposalO
 		}
 		return nil
 	})
+	rec := layout.AuditRecord{Action: "dispose", Room: opts.Room, Session: opts.Session}
+	versions := 0
 	for _, o := range outs {
 		if o.Session != "" {
 			out = append(out, o)
+		}
+		if o.Certificate != "" {
+			rec.Objects = append(rec.Objects, o.Certificate)
+			versions += o.Versions
+		}
+	}
+	if len(rec.Objects) > 0 {
+		rec.Detail = fmt.Sprintf("%d session(s) disposed of, %d version(s) removed; each certificate lists them", len(rec.Objects), versions)
+		if err != nil {
+			rec.Result = err.Error()
+		}
+		if aerr := opts.Audit(rec); aerr != nil {
+			err = errors.Join(err, aerr)
 		}
 	}
 	return out, err
@@ -296,14 +315,6 @@ func (a *Archive) disposeOne(ctx context.Context, c candidate, opts DisposeOptio
 		return o, fmt.Errorf("write certificate: %w", err)
 	}
 	if err := a.step(opts, StepCertificate, c); err != nil {
-		return o, err
-	}
-	rec := layout.AuditRecord{Action: "dispose", Room: c.room, Session: c.session, Objects: []string{certKey},
-		Detail: fmt.Sprintf("%s, class %s, retained until %s, %d versions", cert.Reason, cert.Class, cert.RetainUntil.Format(time.RFC3339), len(cert.Objects))}
-	if err := opts.Audit(rec); err != nil {
-		return o, err
-	}
-	if err := a.step(opts, StepAudited, c); err != nil {
 		return o, err
 	}
 	if err := a.retire(ctx, intentKey); err != nil {
