@@ -102,12 +102,14 @@ func (a *app) retention(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	var dry *bool
 	var room, since, until, reason *string
+	var lastDays *int
 	switch verb {
 	case "show", "set":
 	case "apply":
 		dry = fs.Bool("dry-run", false, "list what would be extended, change nothing")
 		room = fs.String("room", "", "only this room")
 		since = fs.String("since", "", "only sessions started on or after this date (2006-01-02)")
+		lastDays = fs.Int("last-days", 0, "only sessions started in the last N days (for a nightly timer)")
 	case "extend":
 		room = fs.String("room", "", "the session's room (only needed if the id is ambiguous)")
 		until = fs.String("until", "", "keep the session until this date (2006-01-02) or time (RFC 3339)")
@@ -133,6 +135,14 @@ func (a *app) retention(ctx context.Context, args []string) error {
 	if since != nil {
 		if f.Since, err = parseDate("since", *since, false); err != nil {
 			return err
+		}
+		switch {
+		case *lastDays < 0:
+			return usagef("retention apply: --last-days must be 0 or more")
+		case *lastDays > 0 && *since != "":
+			return usagef("retention apply: give --since or --last-days, not both")
+		case *lastDays > 0:
+			f.Since = time.Now().UTC().AddDate(0, 0, -*lastDays)
 		}
 	}
 	var p *layout.RetentionPolicy

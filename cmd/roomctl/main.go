@@ -54,7 +54,7 @@ usage:
   roomctl retention set FILE               store the practice's retention classes and each room's class
                                            (TOML: default, [classes], [rooms]); classes may only grow
   roomctl retention show [--json]          print the retention policy
-  roomctl retention apply [--room R] [--since DATE] [--dry-run]
+  roomctl retention apply [--room R] [--since DATE | --last-days N] [--dry-run]
                                            extend the server's retention of every session to its class
   roomctl retention extend SESSION --until DATE --reason CODE [--room R]
                                            keep one session longer (never shorter than its class)

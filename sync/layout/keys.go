@@ -17,6 +17,8 @@
 //	rooms/<room>/probe/<device>                                          the upload check's probe
 //	audit/<yyyy>/<mm>/<dd>/<time>-<action>-<nonce>.json                  admin audit records
 //	admin/tombstones/<room>/<session>.json                               admin: a session's audio was deleted
+//	admin/retention.json, admin/{holds,extensions,erasures,disposals}/<room>/<session>.json
+//	audit/certificates/<room>/<session>.json                             the record's lifecycle (retention.go)
 //
 // A session folder's date is its start (UTC). Devices may write under their
 // own rooms/<room>/ only (RoomPrefix); everything outside rooms/ is the
