@@ -178,18 +178,30 @@ func (a *Archive) Dispose(ctx context.Context, opts DisposeOptions) ([]DisposalO
 		cands = cands[:opts.Limit]
 	}
 	host, _ := os.Hostname()
+	// One session's failure (a version the server still holds, a device
+	// writing into the folder meanwhile) does not stop the others; the
+	// first is returned. A cancelled run stops, as a kill would.
 	outs := make([]DisposalOutcome, len(cands))
+	errs := make([]error, len(cands))
 	err = a.forEach(ctx, len(cands), func(ctx context.Context, i int) error {
-		var err error
-		outs[i], err = a.disposeOne(ctx, cands[i], opts, host)
+		o, err := a.disposeOne(ctx, cands[i], opts, host)
+		outs[i] = o
 		if err != nil {
 			if outs[i].Result == "" {
 				outs[i].Result = err.Error()
 			}
-			return fmt.Errorf("dispose %s of room %s: %w", cands[i].session, cands[i].room, err)
+			errs[i] = fmt.Errorf("dispose %s of room %s: %w", cands[i].session, cands[i].room, err)
+			if ctx.Err() != nil || opts.Session != "" || errors.Is(err, errStopped) {
+				return errs[i]
+			}
 		}
 		return nil
 	})
+	for _, e := range errs {
+		if err == nil && e != nil {
+			err = e
+		}
+	}
 	rec := layout.AuditRecord{Action: "dispose", Room: opts.Room, Session: opts.Session}
 	versions := 0
 	for _, o := range outs {
@@ -213,11 +225,17 @@ func (a *Archive) Dispose(ctx context.Context, opts DisposeOptions) ([]DisposalO
 	return out, err
 }
 
+// errStopped wraps a Step's error: the run stops there, as a kill would.
+var errStopped = errors.New("stopped")
+
 func (a *Archive) step(opts DisposeOptions, s DisposalStep, c candidate) error {
 	if opts.Step == nil {
 		return nil
 	}
-	return opts.Step(s, c.room, c.session)
+	if err := opts.Step(s, c.room, c.session); err != nil {
+		return fmt.Errorf("%w after step %s: %w", errStopped, s, err)
+	}
+	return nil
 }
 
 // disposeOne carries one session through the three steps.

@@ -142,7 +142,7 @@ func (a *Archive) setLegalHolds(ctx context.Context, o *HoldOutcome, status mini
 
 // Holds lists the sessions under legal hold, by room/session.
 func (a *Archive) Holds(ctx context.Context) (map[string]*layout.HoldRecord, error) {
-	l, err := a.readLifecycle(ctx)
+	l, err := a.readLifecycleOf(ctx, layout.HoldsPrefix)
 	if err != nil {
 		return nil, err
 	}

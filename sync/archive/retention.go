@@ -109,9 +109,17 @@ type certRef struct {
 	At  time.Time // the certificate's LastModified: the server's clock
 }
 
+// lifecyclePrefixes are every prefix readLifecycle lists.
+var lifecyclePrefixes = []string{layout.HoldsPrefix, layout.ExtensionsPrefix, layout.ErasuresPrefix, layout.DisposalsPrefix, layout.CertificatesPrefix}
+
 // readLifecycle lists the lifecycle records; hold, extension and erasure
 // records (few) are read.
 func (a *Archive) readLifecycle(ctx context.Context) (*lifecycle, error) {
+	return a.readLifecycleOf(ctx, lifecyclePrefixes...)
+}
+
+// readLifecycleOf reads the policy and the records under prefixes only.
+func (a *Archive) readLifecycleOf(ctx context.Context, prefixes ...string) (*lifecycle, error) {
 	l := &lifecycle{holds: map[string]*layout.HoldRecord{}, extensions: map[string]*layout.ExtensionRecord{},
 		erasures: map[string]*layout.ErasureRecord{}, disposals: map[string]string{}, certificates: map[string]certRef{}}
 	p, err := a.RetentionPolicy(ctx)
@@ -122,7 +130,7 @@ func (a *Archive) readLifecycle(ctx context.Context) (*lifecycle, error) {
 	default:
 		l.policy = p
 	}
-	for _, prefix := range []string{layout.HoldsPrefix, layout.ExtensionsPrefix, layout.ErasuresPrefix, layout.DisposalsPrefix, layout.CertificatesPrefix} {
+	for _, prefix := range prefixes {
 		for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 			if obj.Err != nil {
 				return nil, fmt.Errorf("list %s: %w", prefix, obj.Err)
