@@ -1,11 +1,18 @@
 // Package cmd_test holds the one dependency test of the project: for each
-// binary and for the session core, what it may not link and why. A rule
-// broken here is a design rule broken (DESIGN.md, "Shape").
+// binary and for the session core, what it may not link and why; which
+// floor may stand on which; and the contracts that have one owner. A rule
+// broken here is a design rule broken (README, "The pieces": the floors).
 package cmd_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -116,22 +123,184 @@ func TestDependencies(t *testing.T) {
 	}
 }
 
-// TestKioskImportsNothingAbove: kiosk/ is the bottom floor (the vocabulary,
-// the core, the screen's logic, small leaves such as internal/durable) that the
-// recorder, hardware and sync build on; no package there imports them back.
-func TestKioskImportsNothingAbove(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "roomkiosk/kiosk/...").CombinedOutput()
+// floors says which floor may not stand on which (imports outside tests;
+// a test may drive any floor). From the ground up: internal/ (shared
+// foundations), recorder/ and hardware/ (the devices), sync/ (the archive),
+// kiosk/ (the door), cmd/ (the binaries), images/ (the appliance).
+var floors = []struct {
+	floor  string // import path prefix
+	banned []ban
+}{
+	{"roomkiosk/internal/", []ban{
+		{"roomkiosk/kiosk/", "internal/ is the ground floor: every floor stands on it, so it stands on none"},
+		{"roomkiosk/recorder", "internal/ is the ground floor: every floor stands on it, so it stands on none"},
+		{"roomkiosk/hardware", "internal/ is the ground floor: every floor stands on it, so it stands on none"},
+		{"roomkiosk/sync/", "internal/ is the ground floor: every floor stands on it, so it stands on none"},
+	}},
+	{"roomkiosk/recorder", []ban{
+		{"roomkiosk/kiosk/", "the devices know nothing of the door: the session core drives them through its ports, wired in cmd/roomkiosk"},
+		{"roomkiosk/sync/", "the archive builds on the recorder's formats, not the other way round (the uploader is the recorder's port)"},
+	}},
+	{"roomkiosk/hardware", []ban{
+		{"roomkiosk/kiosk/", "the devices know nothing of the door: the session core drives them through its ports, wired in cmd/roomkiosk"},
+		{"roomkiosk/sync/", "the board and its checks know nothing of the archive (the upload check is the uploader's)"},
+	}},
+	{"roomkiosk/sync/", []ban{
+		{"roomkiosk/kiosk/", "the archive knows nothing of the door: roomctl and the console link sync/ without it"},
+	}},
+	{"roomkiosk/kiosk/", []ban{
+		{"roomkiosk/recorder", "the door decides and shows; it reaches the recorder through its ports (session.Recorder), wired in cmd/roomkiosk"},
+		{"roomkiosk/hardware", "the door decides and shows; it reaches the board through its ports, wired in cmd/roomkiosk"},
+		{"roomkiosk/sync/", "the door decides and shows; it reaches the uploader through its ports (session.Uploader), wired in cmd/roomkiosk"},
+	}},
+}
+
+// TestFloors: no floor imports one it stands under, and no package outside
+// cmd/ and images/ imports a binary's package (cmd/ is the composition
+// roots: nothing builds on them).
+func TestFloors(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "roomkiosk/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
+	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		for _, imp := range f[1:] {
-			for _, above := range []string{"roomkiosk/recorder", "roomkiosk/hardware", "roomkiosk/sync", "roomkiosk/cmd"} {
-				if imp == above || strings.HasPrefix(imp, above+"/") {
-					t.Errorf("%s imports %s: kiosk/ is below it", f[0], imp)
+		pkg := f[0]
+		for _, fl := range floors {
+			if !underPrefix(pkg, fl.floor) {
+				continue
+			}
+			seen[fl.floor] = true
+			for _, imp := range f[1:] {
+				for _, b := range fl.banned {
+					if underPrefix(imp, b.prefix) {
+						t.Errorf("%s imports %s: %s", pkg, imp, b.why)
+					}
 				}
 			}
 		}
+		if underPrefix(pkg, "roomkiosk/cmd/") || underPrefix(pkg, "roomkiosk/images/") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if underPrefix(imp, "roomkiosk/cmd/") {
+				t.Errorf("%s imports %s: cmd/ holds the binaries, the top floor; nothing builds on them", pkg, imp)
+			}
+		}
+	}
+	for _, fl := range floors {
+		if !seen[fl.floor] {
+			t.Errorf("no package under %s: the floor moved, update this test", fl.floor)
+		}
+	}
+}
+
+// underPrefix reports whether pkg is prefix (a path without its slash) or
+// under it.
+func underPrefix(pkg, prefix string) bool {
+	return pkg == strings.TrimSuffix(prefix, "/") || strings.HasPrefix(pkg, strings.TrimSuffix(prefix, "/")+"/")
+}
+
+// goFiles parses every non-test Go file of the module under the given
+// folders (relative to the module root); it yields each file's path from the
+// root and its syntax.
+func goFiles(t *testing.T, dirs ...string) map[string]*ast.File {
+	t.Helper()
+	out := map[string]*ast.File{}
+	fset := token.NewFileSet()
+	for _, dir := range dirs {
+		err := filepath.WalkDir(filepath.Join("..", dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if d.IsDir() {
+				if path != filepath.Join("..", dir) && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "bin") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+				return nil
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel("..", path)
+			out[filepath.ToSlash(rel)] = f
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("read the sources: %v", err)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no Go files under %v: run from cmd/", dirs)
+	}
+	return out
+}
+
+// TestOnlyLayoutSpellsKeys: sync/layout is the archive's contract, the one
+// package that builds and parses object keys, so the writer (the uploader)
+// and the readers (roomctl, the console, provisioning's policy) cannot
+// drift apart. Any other non-test file with a string literal that starts a
+// key (rooms/, audit/, admin/) or glues one of a room's folders
+// (sessions/, deletions/, checks/) builds keys by hand. A literal that
+// holds a space (the console's "GET /deletions/confirm") is an HTTP route:
+// no key holds a space.
+func TestOnlyLayoutSpellsKeys(t *testing.T) {
+	starts := []string{"rooms/", "audit/", "admin/"}
+	folders := []string{"sessions/", "deletions/", "checks/"}
+	for path, f := range goFiles(t, ".") {
+		if strings.HasPrefix(path, "sync/layout/") {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			v, err := strconv.Unquote(lit.Value)
+			if err != nil || strings.Contains(v, " ") {
+				return true
+			}
+			bad := false
+			for _, p := range starts {
+				bad = bad || strings.HasPrefix(v, p)
+			}
+			for _, p := range folders {
+				bad = bad || strings.HasPrefix(v, p) || strings.Contains(v, "/"+p)
+			}
+			if bad {
+				t.Errorf("%s: %s spells an object key: build it with sync/layout", path, lit.Value)
+			}
+			return true
+		})
+	}
+}
+
+// TestOnlySpoolRenamesInTheSpool: recorder/spool owns the spool's layout
+// (where a session, a held manifest, a quarantined or a kept session lives,
+// and when a segment is sealed); the recorder fills it and the uploader
+// drains it through its methods. A rename elsewhere in the recorder or the
+// uploader moves spool files behind the owner's back, where a power cut or
+// a layout change would find a second, divergent copy of the rules.
+func TestOnlySpoolRenamesInTheSpool(t *testing.T) {
+	for path, f := range goFiles(t, "recorder", "sync/upload") {
+		if strings.HasPrefix(path, "recorder/spool/") {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == "os" && (sel.Sel.Name == "Rename" || sel.Sel.Name == "Link") {
+				t.Errorf("%s: os.%s: spool files move only through recorder/spool's methods", path, sel.Sel.Name)
+			}
+			return true
+		})
 	}
 }

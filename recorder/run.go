@@ -8,7 +8,6 @@ import (
 	"hash"
 	"math"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -512,7 +511,7 @@ func (rc *recording) openSegment(pendingFrames int) error {
 	started := time.Now().Add(-time.Duration(pendingFrames) * time.Second / time.Duration(rc.r.fmt.SampleRate)).UTC()
 	h := segment.Header{SampleRate: rc.r.fmt.SampleRate, Channels: rc.r.fmt.Channels, Index: idx,
 		StartFrame: rc.frames, Started: started, SessionID: rc.info.ID}
-	sf, err := createSegment(rc.r.spool.SessionDir(rc.info.ID), h, rc.r)
+	sf, err := createSegment(rc.info.ID, h, rc.r)
 	if err != nil {
 		return fmt.Errorf("open segment %d: %w", idx, err)
 	}
@@ -641,6 +640,7 @@ func (rc *recording) finish(reason string) {
 // SHA-256 of the ciphertext.
 type segFile struct {
 	r       *Recorder
+	id      string // the session's
 	dir     string
 	idx     int
 	name    string
@@ -658,13 +658,14 @@ func (s *segFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func createSegment(dir string, h segment.Header, r *Recorder) (*segFile, error) {
+func createSegment(id string, h segment.Header, r *Recorder) (*segFile, error) {
 	name := manifest.SegmentName(h.Index, segment.Ext)
-	f, err := os.OpenFile(filepath.Join(dir, name+spool.PartSuffix), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir := r.spool.SessionDir(id)
+	f, err := os.OpenFile(r.spool.PartPath(id, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	s := &segFile{r: r, dir: dir, idx: h.Index, name: name, f: f, h: sha256.New()}
+	s := &segFile{r: r, id: id, dir: dir, idx: h.Index, name: name, f: f, h: sha256.New()}
 	s.w, err = segment.NewWriter(s, h, r.o.Recipients...)
 	if err == nil {
 		err = s.sync()
@@ -719,7 +720,7 @@ func (s *segFile) seal() (manifest.Segment, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(filepath.Join(s.dir, s.name+spool.PartSuffix), filepath.Join(s.dir, s.name))
+		err = s.r.spool.Seal(s.id, s.name)
 	}
 	if err == nil {
 		err = s.r.spool.SyncDir(s.dir)

@@ -67,7 +67,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Witness: true}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}
@@ -180,7 +180,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	bar := a.progressBar(pos[0])
 	res, err := ar.Pull(ctx, archive.PullOptions{
@@ -296,6 +296,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		if len(r.Forged) > 0 {
+			seen += " FORGED"
+		}
 		tampered := "-"
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
@@ -338,6 +341,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Tampered > 0 {
 			fmt.Fprintf(a.stderr, "warning: room %s has %d TAMPERED session(s): `roomctl sessions --room %s` names them\n", esc(r.Room), r.Tampered, esc(r.Room))
 		}
+		for _, f := range r.Forged {
+			fmt.Fprintf(a.stderr, "warning: room %s: FORGED report: %s\n", esc(r.Room), esc(f))
+		}
 	}
 	return nil
 }
@@ -370,7 +376,7 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Witness: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	auditOutcome := func(o archive.DeletionOutcome) error {
 		rec := o.AuditRecord()

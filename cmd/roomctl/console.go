@@ -53,7 +53,7 @@ func (a *app) console(ctx context.Context, args []string) error {
 		return err
 	}
 	opts := console.Options{
-		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32},
+		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Witness: true},
 		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey},
 		Identities: ids,
 		Secure:     useTLS,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -103,6 +104,79 @@ func TestHostileDevice(t *testing.T) {
 	victim := honest(1, "2026-11-02T10:00:00Z")
 	normal := honest(2, "2026-11-02T11:00:00Z")
 	shown := honest(3, "2026-11-02T12:00:00Z")
+	// Opened just before midnight UTC, recording from just after it: its
+	// writer puts the manifest and segments in the next day's folder.
+	midnight := func(seed uint64, id string) *archivetest.Session {
+		s := archivetest.Build(t, archivetest.Spec{Room: "201", ID: id, Started: time.Date(2026, 11, 3, 0, 0, 5, 0, time.UTC), Seed: seed,
+			Segments: []archivetest.SegSpec{{Frames: 48000}, {Frames: 48000}}}, f.id.Recipient())
+		s.Upload(t, dev, "clinic")
+		return s
+	}
+	late := midnight(5, "20261102T235950Z-abc123")
+	// The admin lists the archive before the kiosk is stolen: roomctl
+	// witnesses what it read (admin/witness/).
+	witnessed := sessionsOf(t)
+	for _, s := range []*archivetest.Session{victim, normal, shown, late} {
+		if r := witnessed[s.Manifest.SessionID]; r.Tampered || r.State != "recorded" {
+			t.Fatalf("genuine session listed as %+v", r)
+		}
+	}
+
+	// A thief's put: the headers minio-go sends for its replication
+	// options, which the pinned MinIO honours from a plain PutObject.
+	putAs := func(t *testing.T, key string, b []byte, in minio.AdvancedPutOptions) error {
+		t.Helper()
+		_, err := dev.PutObject(f.ctx, "clinic", key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{SendContentMd5: true, Internal: in})
+		return err
+	}
+	backdated := minio.AdvancedPutOptions{SourceMTime: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)}
+	versionsOf := func(t *testing.T, room, id string) int {
+		t.Helper()
+		vs, err := (&archive.Archive{Client: f.cl, Bucket: "clinic"}).SessionVersions(f.ctx, room, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(vs)
+	}
+	withdrawnCopy := func(s *archivetest.Session) []byte {
+		forged := *s.Manifest
+		forged.Withdrawn, forged.Deleted = true, true
+		mb, _ := forged.Marshal()
+		return mb
+	}
+	requestFor := func(id string) []byte {
+		return jsonOf(manifest.Deletion{Version: 1, SessionID: id, RoomID: "201", RequestedAt: time.Now().UTC(), Reason: "withdrawn"})
+	}
+	// deletionRefused runs `deletions apply` and checks the session kept
+	// every version, its request stayed, and the audit says why.
+	deletionRefused := func(t *testing.T, id string, before int) {
+		t.Helper()
+		r := runT(t, f.env, "", "deletions", "apply")
+		if r.code != exitFailure || !strings.Contains(r.stdout, "suspicious") {
+			t.Fatalf("deletions apply: %+v", r)
+		}
+		if after := versionsOf(t, "201", id); after != before {
+			t.Fatalf("a forged request removed versions: %d -> %d", before, after)
+		}
+		r = runT(t, f.env, "", "deletions", "apply", "--session", id, "--room", "201")
+		if r.code == 0 || !strings.Contains(r.stderr, "TAMPERED") {
+			t.Fatalf("deletions apply --session without --confirm: %+v", r)
+		}
+		if after := versionsOf(t, "201", id); after != before {
+			t.Fatalf("apply --session without --confirm removed versions: %d -> %d", before, after)
+		}
+	}
+
+	// Uploaded just before the theft, never listed by an admin: no witness.
+	// The thief's backdated withdrawal (BackdatedUnwitnessed) goes up
+	// before any admin reads again.
+	unseen := honest(4, "2026-11-02T13:00:00Z")
+	if err := putAs(t, unseen.Prefix+manifest.FileName, withdrawnCopy(unseen), backdated); err != nil {
+		t.Fatal(err)
+	}
+	if err := putAs(t, layout.DeletionKey("201", unseen.Manifest.SessionID), requestFor(unseen.Manifest.SessionID), backdated); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("SilentReplacement", func(t *testing.T) {
 		// 3 s of validly encrypted other audio over a segment and the
@@ -123,7 +197,7 @@ func TestHostileDevice(t *testing.T) {
 		}
 		r = runT(t, f.env, "", "status", "--json")
 		var st []archive.RoomStatus
-		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 || st[0].Tampered != 1 {
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 || st[0].Tampered != 2 { // victim and unseen
 			t.Fatalf("status: %v %+v", err, st)
 		}
 		dir := t.TempDir()
@@ -238,6 +312,59 @@ func TestHostileDevice(t *testing.T) {
 		}
 	})
 
+	t.Run("FutureStatus", func(t *testing.T) {
+		// The genuine kiosk last reported Out of service ten minutes ago
+		// (the admin client backdates it to stand for that report); the
+		// thief's "free" status dated 2099 would stay the latest for ever.
+		genuine, _ := (&layout.Status{RoomID: "201", Door: room.DoorOutOfService}).Marshal()
+		if _, err := f.cl.PutObject(f.ctx, "clinic", layout.StatusKey("201"), bytes.NewReader(genuine), int64(len(genuine)),
+			minio.PutObjectOptions{Internal: minio.AdvancedPutOptions{SourceMTime: time.Now().Add(-10 * time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		forged, _ := (&layout.Status{RoomID: "201", Door: room.DoorFree}).Marshal()
+		if err := putAs(t, layout.StatusKey("201"), forged, minio.AdvancedPutOptions{SourceMTime: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+			t.Fatal(err)
+		}
+		r := runT(t, f.env, "", "status", "--json")
+		var rows []archive.RoomStatus
+		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+			t.Fatalf("status: %v %+v", err, r)
+		}
+		st := rows[0]
+		if st.Status == nil || st.Status.Door != room.DoorOutOfService || !st.Stale || !strings.Contains(strings.Join(st.Forged, "\n"), "2099") {
+			t.Fatalf("status believed the future-dated version: %+v", st)
+		}
+		if r := runT(t, f.env, "", "status"); !strings.Contains(r.stderr, "FORGED") || !strings.Contains(r.stdout, "STALE") {
+			t.Fatalf("status table: %+v", r)
+		}
+	})
+
+	t.Run("LogRewrite", func(t *testing.T) {
+		// The uploader puts every log key once: a closed day's log put
+		// again (backdated) is a rewrite, and a day in 2099 a forgery.
+		day := time.Now().UTC().AddDate(0, 0, -1).Truncate(24 * time.Hour)
+		line := func(v string) []byte {
+			return []byte(fmt.Sprintf(`{"at":%q,"kind":"run","results":[{"name":"temperature","state":"good","value":"%s"}]}`+"\n", day.Add(time.Hour).Format(time.RFC3339), v))
+		}
+		mustPut(t, layout.LogSnapshotKey("201", day, int64(len(line("21.0 °C")))), line("21.0 °C"))
+		mustPut(t, layout.LogDayKey("201", day), line("21.0 °C"))
+		if err := putAs(t, layout.LogDayKey("201", day), line("35.0 °C"), backdated); err != nil {
+			t.Fatal(err)
+		}
+		if err := putAs(t, layout.LogDayKey("201", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)), line("1e17"), minio.AdvancedPutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ar := &archive.Archive{Client: f.cl, Bucket: "clinic"}
+		rep, err := ar.CheckLogReport(f.ctx, "201", day, time.Time{}, time.Now())
+		if err != nil || len(rep.Lines) != 1 || rep.Lines[0].Results[0].Value != "21.0 °C" || len(rep.Forged) != 2 {
+			t.Fatalf("log read: %v %+v", err, rep)
+		}
+		r := runT(t, f.env, "", "status")
+		if !strings.Contains(r.stderr, "rewritten") || !strings.Contains(r.stderr, "2099") {
+			t.Fatalf("status does not flag the rewritten log: %+v", r)
+		}
+	})
+
 	t.Run("TerminalInjection", func(t *testing.T) {
 		st := layout.Status{RoomID: "201", Door: room.Door("\x1b[2J\x1b]0;owned\x07free"),
 			Checks: []room.CheckResult{{Name: "door\x1b[8m", State: room.CheckAbnormal}}}
@@ -259,6 +386,121 @@ func TestHostileDevice(t *testing.T) {
 		var rows []archive.RoomStatus
 		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 || rows[0].Status != nil || !strings.Contains(rows[0].Error, "door") {
 			t.Fatalf("a status with a hostile door was accepted: %v %+v", err, rows)
+		}
+	})
+
+	t.Run("BackdatedWithdrawal", func(t *testing.T) {
+		// A manifest dated 2001 saying "withdrawn, delete", and a request:
+		// the old reader took the 2001 version as the first and applied it.
+		id := victim.Manifest.SessionID
+		if err := putAs(t, victim.Prefix+manifest.FileName, withdrawnCopy(victim), backdated); err != nil {
+			t.Fatal(err)
+		}
+		if err := putAs(t, layout.DeletionKey("201", id), requestFor(id), backdated); err != nil {
+			t.Fatal(err)
+		}
+		before := versionsOf(t, "201", id)
+		deletionRefused(t, id, before)
+		row := sessionsOf(t)[id]
+		if !row.Tampered || row.Withdrawn || row.State == archive.StateDeleted || !strings.Contains(strings.Join(row.Warnings, "\n"), "SUSPICIOUS") {
+			t.Fatalf("sessions: %+v", row)
+		}
+		// The witness saw the genuine manifest: --original pulls it.
+		out := filepath.Join(t.TempDir(), "v.wav")
+		if r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", out); r.code != exitFailure || !strings.Contains(r.stderr, "--original") {
+			t.Fatalf("pull: %+v", r)
+		}
+		if r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", out, "--original"); r.code != 0 {
+			t.Fatalf("pull --original: %+v", r)
+		}
+		fh, _ := os.Open(out)
+		w, err := archive.ReadWAV(fh)
+		fh.Close()
+		if err != nil || !bytes.Equal(w.PCM, victim.WantPCM) {
+			t.Fatalf("pull --original did not give the genuine audio (%v)", err)
+		}
+	})
+
+	t.Run("BackdatedUnwitnessed", func(t *testing.T) {
+		// No admin ever listed it: the two manifests are disputed, neither
+		// is shown, nothing is removed, and no pull picks one.
+		id := unseen.Manifest.SessionID
+		before := versionsOf(t, "201", id)
+		deletionRefused(t, id, before)
+		row := sessionsOf(t)[id]
+		if !row.Tampered || row.Withdrawn || row.Manifest != nil || row.State != archive.StateTampered {
+			t.Fatalf("sessions: %+v", row)
+		}
+		r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", filepath.Join(t.TempDir(), "u.wav"), "--original")
+		if r.code != exitFailure || !strings.Contains(r.stderr, "witness") {
+			t.Fatalf("pull --original of an unwitnessed dispute: %+v", r)
+		}
+	})
+
+	t.Run("NextDayFolder", func(t *testing.T) {
+		// A forged manifest in the next day's folder: a fresh key with one
+		// version. It is a second manifest of the session: both disputed.
+		id := shown.Manifest.SessionID
+		forged := *shown.Manifest
+		forged.Started = time.Date(2026, 11, 3, 0, 0, 1, 0, time.UTC)
+		forged.StopReason = "forged"
+		mb, _ := forged.Marshal()
+		if err := putAs(t, layout.ManifestKey("201", forged.Started, id), mb, minio.AdvancedPutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// And a segment a week later: not this session's folder at all.
+		if err := putAs(t, layout.SegmentKey("201", forged.Started.AddDate(0, 0, 7), id, "seg-000009.wav.age"), []byte("x"), backdated); err != nil {
+			t.Fatal(err)
+		}
+		r := runT(t, f.env, "", "sessions", "--room", "201", "--since", "2026-11-03", "--json")
+		var rows []archive.Session
+		_ = json.Unmarshal([]byte(r.stdout), &rows)
+		found := false
+		for _, row := range rows {
+			found = found || row.Session == id
+		}
+		if found {
+			t.Fatalf("--since moved the session to the forged day: %+v", rows)
+		}
+		row := sessionsOf(t)[id]
+		keys := strings.Join(row.TamperedKeys, "\n")
+		if !row.Tampered || !strings.Contains(keys, "two day folders") || !strings.Contains(keys, "another day's folder") {
+			t.Fatalf("sessions: %+v", row)
+		}
+		if r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", filepath.Join(t.TempDir(), "n.wav")); r.code != exitFailure || !strings.Contains(r.stderr, "tampered") {
+			t.Fatalf("pull: %+v", r)
+		}
+	})
+
+	t.Run("MidnightForgery", func(t *testing.T) {
+		// The genuine session keeps its manifest in the next day's folder;
+		// a forged manifest in the id's own day says "withdrawn, delete".
+		id := late.Manifest.SessionID
+		out := filepath.Join(t.TempDir(), "m.wav")
+		if r := runT(t, f.env, "", "pull", id, "-i", f.key, "-o", out); r.code != 0 {
+			t.Fatalf("pull of a genuine midnight session: %+v", r)
+		}
+		if err := putAs(t, layout.ManifestKey("201", time.Date(2026, 11, 2, 23, 59, 50, 0, time.UTC), id), withdrawnCopy(late), backdated); err != nil {
+			t.Fatal(err)
+		}
+		if err := putAs(t, layout.DeletionKey("201", id), requestFor(id), backdated); err != nil {
+			t.Fatal(err)
+		}
+		deletionRefused(t, id, versionsOf(t, "201", id))
+		if row := sessionsOf(t)[id]; !row.Tampered || row.Withdrawn {
+			t.Fatalf("sessions: %+v", row)
+		}
+	})
+
+	t.Run("ChosenVersion", func(t *testing.T) {
+		// MinIO writes a PutObject's ?versionId= as given, over an existing
+		// version too (even under governance retention): the device policy
+		// denies naming a version.
+		for _, vid := range []string{"11111111-2222-3333-4444-555555555555", "null"} {
+			err := putAs(t, shown.Prefix+manifest.FileName, []byte("{}"), minio.AdvancedPutOptions{SourceVersionID: vid})
+			if admin.ErrorCode(err) != "AccessDenied" {
+				t.Fatalf("put with versionId %s: %v, want AccessDenied", vid, err)
+			}
 		}
 	})
 

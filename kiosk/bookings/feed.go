@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"roomkiosk/internal/durable"
 	"roomkiosk/internal/room"
 )
 
@@ -240,32 +240,22 @@ func (f *Feed) host() string {
 	return u.Host
 }
 
-// writeCopy keeps the feed on disk (temp file, fsync, rename), its mtime
-// the time it was fetched.
+// writeCopy keeps the feed on disk (durably: temp file, fsync, rename,
+// folder fsync), its mtime the time it was fetched.
 func writeCopy(path string, b []byte, at time.Time) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("bookings copy: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".feed-*")
+	f, err := durable.CreateTemp(path, durable.Options{MkdirPerm: 0o750})
 	if err != nil {
 		return fmt.Errorf("bookings copy: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
+	defer f.Abort()
+	if _, err := f.Write(b); err != nil {
 		return fmt.Errorf("bookings copy: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	// Before the commit: fsync and rename leave the mtime alone.
+	if err := os.Chtimes(f.Name(), at, at); err != nil {
 		return fmt.Errorf("bookings copy: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("bookings copy: %w", err)
-	}
-	if err := os.Chtimes(tmp.Name(), at, at); err != nil {
-		return fmt.Errorf("bookings copy: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := f.Commit(path); err != nil {
 		return fmt.Errorf("bookings copy: %w", err)
 	}
 	return nil

@@ -119,7 +119,9 @@ func waitFor(t *testing.T, c *Client, what string, ok func(room.Snapshot) bool) 
 func send(t *testing.T, c *Client, ins ...room.Intent) {
 	t.Helper()
 	for _, in := range ins {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// A liveness bound, not a latency claim: pin_ok runs the PIN's
+		// argon2id check, which takes seconds under -race on a loaded machine.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		err := c.Send(ctx, in)
 		cancel()
 		if err != nil {

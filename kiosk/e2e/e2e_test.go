@@ -418,7 +418,11 @@ func TestAppliance(t *testing.T) {
 	}
 	// The silence is the recorded gap (the resumed device may start with
 	// a period of zeros, FORMAT.md "Alignment").
-	if silence < gapBytes || silence > gapBytes+2*feedChunk {
+	// A few bytes short are allowed: spans matches fed audio sample by
+	// sample, so a fed sample that happens to be zero next to the gap
+	// extends a run into the silence (seen: 45294 bytes for a 45296-byte gap).
+	const edgeZeros = 8
+	if silence < gapBytes-edgeZeros || silence > gapBytes+2*feedChunk {
 		t.Errorf("session 3: %d bytes of silence between the parts, want the recorded gap of %d bytes", silence, gapBytes)
 	}
 	if m1.End() > first.Offset {

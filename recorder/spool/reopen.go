@@ -93,7 +93,7 @@ func (s Spool) Reopen(id string, o RecoverOptions) (*manifest.Manifest, time.Tim
 			continue
 		}
 		if partial {
-			if err := os.Rename(path, filepath.Join(dir, sealed)); err != nil {
+			if err := s.Seal(id, sealed); err != nil {
 				return nil, time.Time{}, fmt.Errorf("reopen session %s: seal %s: %w", id, name, err)
 			}
 			renamed = true

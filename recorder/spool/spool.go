@@ -126,6 +126,24 @@ func (s Spool) HeldPath(id string) string {
 	return filepath.Join(s.SessionDir(id), HeldName)
 }
 
+// PartPath is where a session's segment is written until it is sealed.
+func (s Spool) PartPath(id, name string) string {
+	return filepath.Join(s.SessionDir(id), name+PartSuffix)
+}
+
+// Seal renames a session's segment from its part name (PartPath) to its
+// sealed name. It does not fsync the folder: the caller does, once after
+// its renames.
+func (s Spool) Seal(id, name string) error {
+	return os.Rename(s.PartPath(id, name), filepath.Join(s.SessionDir(id), name))
+}
+
+// IsHeld reports whether a session's manifest is held (HeldPath exists).
+func (s Spool) IsHeld(id string) bool {
+	_, err := os.Stat(s.HeldPath(id))
+	return err == nil
+}
+
 // DeletionPath is where a session's deletion request goes.
 func (s Spool) DeletionPath(id string) string {
 	return filepath.Join(s.DeletionsDir(), id+".json")
@@ -375,7 +393,7 @@ func (s Spool) recoverSession(id string, o RecoverOptions) (Recovered, error) {
 			continue
 		}
 		if partial {
-			if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, sealed)); err != nil {
+			if err := s.Seal(id, sealed); err != nil {
 				return rec, fmt.Errorf("seal %s: %w", name, err)
 			}
 			renamed = true

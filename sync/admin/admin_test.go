@@ -43,17 +43,22 @@ func TestDevicePolicy(t *testing.T) {
 	}
 	var p struct {
 		Statement []struct {
-			Effect   string
-			Action   []string
-			Resource []string
+			Effect    string
+			Action    []string
+			Resource  []string
+			Condition map[string]map[string]string
 		}
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Statement) != 1 || p.Statement[0].Effect != "Allow" ||
+	// PutObject on its prefix, and never with a version named (the
+	// hostile-device test shows MinIO refusing it).
+	if len(p.Statement) != 2 || p.Statement[0].Effect != "Allow" ||
 		strings.Join(p.Statement[0].Action, ",") != "s3:PutObject" ||
-		strings.Join(p.Statement[0].Resource, ",") != "arn:aws:s3:::roomkiosk/rooms/101/*" {
+		strings.Join(p.Statement[0].Resource, ",") != "arn:aws:s3:::roomkiosk/rooms/101/*" ||
+		p.Statement[1].Effect != "Deny" || strings.Join(p.Statement[1].Action, ",") != "s3:PutObject" ||
+		p.Statement[1].Condition["StringLike"]["s3:versionid"] != "?*" {
 		t.Fatalf("policy: %s", b)
 	}
 	for _, bad := range []string{"", "10/1", "a*", "room 1", strings.Repeat("x", 65)} {

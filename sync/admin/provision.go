@@ -44,9 +44,10 @@ func DevicePolicy(bucket, room string) ([]byte, error) {
 		return nil, errors.New("device policy: bucket is empty")
 	}
 	type statement struct {
-		Effect   string   `json:"Effect"`
-		Action   []string `json:"Action"`
-		Resource []string `json:"Resource"`
+		Effect    string                       `json:"Effect"`
+		Action    []string                     `json:"Action"`
+		Resource  []string                     `json:"Resource"`
+		Condition map[string]map[string]string `json:"Condition,omitempty"`
 	}
 	p := struct {
 		Version   string      `json:"Version"`
@@ -57,6 +58,16 @@ func DevicePolicy(bucket, room string) ([]byte, error) {
 			Effect:   "Allow",
 			Action:   []string{"s3:PutObject"},
 			Resource: []string{"arn:aws:s3:::" + bucket + "/" + RoomPrefix(room) + "*"},
+		}, {
+			// MinIO accepts a versionId on a PutObject (meant for
+			// replication) and with it writes a version of the caller's
+			// choosing, or rewrites an existing version in place, even
+			// under governance retention: a device names no version, ever
+			// (docs/ARCHIVE-TRUTH.md).
+			Effect:    "Deny",
+			Action:    []string{"s3:PutObject"},
+			Resource:  []string{"arn:aws:s3:::" + bucket + "/*"},
+			Condition: map[string]map[string]string{"StringLike": {"s3:versionid": "?*"}},
 		}},
 	}
 	b, err := json.MarshalIndent(p, "", "  ")

@@ -2,6 +2,10 @@
 // list from the manifests, pulls that verify, decrypt and join a session's
 // segments into one WAV, every room's status, and deletion requests. The
 // bucket's keys and records are the archive's contract, sync/layout.
+//
+// Every reader decides from facts the server vouches for, never from a
+// time, folder or value a device chose: docs/ARCHIVE-TRUTH.md is the rule
+// (versions.go and witness.go carry it out).
 package archive
 
 import (
@@ -21,9 +25,13 @@ type Archive struct {
 	// Workers bounds concurrent requests (status, manifests, segment
 	// downloads); 0 means a default of 16.
 	Workers int
-	// CacheDir, if set, keeps the first versions of manifests and summaries
-	// read (immutable: see getFirst), one file each; "" reads every time.
+	// CacheDir, if set, keeps the versions of manifests and summaries read
+	// (immutable: see readVersion), one file each; "" reads every time.
 	CacheDir string
+	// Witness: record each session record first read undisputed under
+	// admin/witness/ (witness.go), so a later device rewrite can be told
+	// from the genuine record. roomctl and the console set it.
+	Witness bool
 }
 
 func (a *Archive) workers() int {

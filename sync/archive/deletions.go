@@ -52,7 +52,7 @@ func (a *Archive) DeletionRequests(ctx context.Context) ([]DeletionRequest, erro
 				out = append(out, dr)
 				continue
 			}
-			b, err := a.get(ctx, obj.Key, maxRequestBytes)
+			b, rewritten, err := a.readRequest(ctx, obj.Key)
 			if err != nil {
 				dr.Error = fmt.Sprintf("read: %v", err)
 				out = append(out, dr)
@@ -62,6 +62,9 @@ func (a *Archive) DeletionRequests(ctx context.Context) ([]DeletionRequest, erro
 			if err == nil {
 				if err := a.checkRequest(ctx, &dr, d); err != nil {
 					return nil, err
+				}
+				if rewritten != "" {
+					dr.Suspicious, dr.Why = true, rewritten
 				}
 			}
 			switch {
@@ -80,6 +83,41 @@ func (a *Archive) DeletionRequests(ctx context.Context) ([]DeletionRequest, erro
 		}
 	}
 	return out, nil
+}
+
+// readRequest reads a deletion request as the server holds it: every
+// written version (at most maxRecordVersions), which a genuine device
+// writes once. If they differ, rewritten says so (the request is then
+// suspicious whatever it says) and the bytes are those of one of them.
+func (a *Archive) readRequest(ctx context.Context, key string) (b []byte, rewritten string, err error) {
+	var vs []version
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true}) {
+		if obj.Err != nil {
+			return nil, "", fmt.Errorf("list versions of %s: %w", key, obj.Err)
+		}
+		if obj.Key == key && !obj.IsDeleteMarker {
+			vs = append(vs, version{ID: obj.VersionID, Size: obj.Size})
+		}
+	}
+	if len(vs) == 0 {
+		return nil, "", ErrMissing
+	}
+	if len(vs) > maxRecordVersions {
+		vs = vs[:maxRecordVersions]
+		rewritten = fmt.Sprintf("the request has more than %d versions: a device rewrote it", maxRecordVersions)
+	}
+	for i, v := range vs {
+		got, err := a.getVersion(ctx, key, v.ID, maxRequestBytes)
+		if err != nil {
+			return nil, "", err
+		}
+		if i == 0 {
+			b = got
+		} else if !bytes.Equal(got, b) && rewritten == "" {
+			rewritten = fmt.Sprintf("the request has %d versions that differ: a device rewrote it", len(vs))
+		}
+	}
+	return b, rewritten, nil
 }
 
 // ObjectVersion is one stored version (or delete marker) of a key.
@@ -141,48 +179,45 @@ func (a *Archive) RemoveVersions(ctx context.Context, vs []ObjectVersion) ([]Obj
 	return done, nil
 }
 
-// checkRequest sets dr.Suspicious from the session's first versions.
+// checkRequest sets dr.Suspicious from what the server holds of the
+// session: a deletion is backed only when nothing of the session is
+// disputed (every version of every object agrees, each in its writer's
+// folder) and its manifest, or for a session that never uploaded audio its
+// summary, records a withdrawal with delete.
 func (a *Archive) checkRequest(ctx context.Context, dr *DeletionRequest, d *manifest.Deletion) error {
 	s, err := a.sessionFolders(ctx, dr.Room, d.SessionID)
 	if err != nil {
 		return err
 	}
-	var m *manifest.Manifest
-	var sum *layout.SummaryRecord
-	if s.Manifest != "" {
-		if m, err = a.readFirstManifest(ctx, s); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			dr.Suspicious, dr.Why = true, "its first manifest is unreadable: "+err.Error()
-			return nil
-		}
+	r, err := a.row(ctx, s)
+	if err != nil {
+		return err
 	}
-	if s.Summary != "" {
-		if sum, err = a.readFirstSummary(ctx, s); err != nil && ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	ok, why := deletionAuthorized(m, sum)
+	ok, why := deletionAuthorized(r)
 	dr.Suspicious, dr.Why = !ok, why
 	return nil
 }
 
 // deletionAuthorized decides whether a deletion request for a session is
-// backed by what the device wrote when the session happened: its first
-// manifest records a withdrawal with delete, or, for a session that never
-// uploaded audio, its first summary does. Anything else may be a stolen
-// kiosk's forgery.
-func deletionAuthorized(m *manifest.Manifest, sum *layout.SummaryRecord) (bool, string) {
+// backed by what the device wrote when the session happened, undisputed:
+// its manifest records a withdrawal with delete, or, for a session that
+// never uploaded audio, its summary does. Anything else, and anything
+// disputed, may be a stolen kiosk's forgery.
+func deletionAuthorized(r Session) (bool, string) {
+	m, sum := r.Manifest, r.summary
 	switch {
+	case r.Tampered:
+		return false, "the session is TAMPERED (" + strings.Join(r.TamperedKeys, ", ") + "): nothing disputed backs a deletion"
+	case r.State == "unreadable":
+		return false, "its manifest is unreadable: " + r.Error
 	case m != nil && m.Withdrawn && m.Deleted:
-		return true, "its first manifest records a withdrawal with delete"
+		return true, "its manifest records a withdrawal with delete"
 	case m != nil:
-		return false, "its first manifest records no withdrawal with delete"
+		return false, "its manifest records no withdrawal with delete"
 	case sum != nil && sum.Withdrawn && sum.AudioDeleted:
-		return true, "its first summary records a withdrawal with delete"
+		return true, "its summary records a withdrawal with delete"
 	case sum != nil:
-		return false, "its first summary records no withdrawal with delete"
+		return false, "its summary records no withdrawal with delete"
 	}
 	return false, "the archive holds no manifest or summary of the session"
 }
@@ -312,9 +347,9 @@ func (a *Archive) ApplyDeletion(ctx context.Context, room, sessionID string, con
 	}
 	key := layout.DeletionKey(room, sessionID)
 	dr := DeletionRequest{Key: key, Room: room}
-	b, err := a.get(ctx, key, maxRequestBytes)
+	b, rewritten, err := a.readRequest(ctx, key)
 	if err != nil {
-		if isNoSuchKey(err) {
+		if isNoSuchKey(err) || errors.Is(err, ErrMissing) {
 			return DeletionOutcome{}, fmt.Errorf("no deletion request for session %s of room %s", sessionID, room)
 		}
 		return DeletionOutcome{}, fmt.Errorf("read deletion request %s: %w", key, err)
@@ -329,6 +364,9 @@ func (a *Archive) ApplyDeletion(ctx context.Context, room, sessionID string, con
 	dr.Request = d
 	if err := a.checkRequest(ctx, &dr, d); err != nil {
 		return DeletionOutcome{}, err
+	}
+	if rewritten != "" {
+		dr.Suspicious, dr.Why = true, rewritten
 	}
 	if dr.Suspicious && !confirm {
 		return DeletionOutcome{DeletionRequest: dr, Result: "suspicious, not applied: " + dr.Why},

@@ -155,6 +155,15 @@ func (a *Archive) Dispose(ctx context.Context, opts DisposeOptions) ([]DisposalO
 				out = append(out, o) // due, but held: say so
 			}
 			continue
+		case r.Tampered && opts.Session == "":
+			// Evidence of a thief's writes: an admin looks before it goes
+			// (docs/ARCHIVE-TRUTH.md, nothing destructive on disputed
+			// evidence), then names it.
+			if c.erasureKey != "" || !r.RetainUntil.After(opts.Now) {
+				o.Result = "TAMPERED: not disposed of in a run; look at it, then dispose --session " + r.Session
+				out = append(out, o)
+			}
+			continue
 		case c.erasureKey == "" && r.RetainUntil.After(opts.Now):
 			if opts.Session != "" {
 				o.Result = "retained until " + r.RetainUntil.UTC().Format(time.RFC3339)

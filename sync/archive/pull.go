@@ -19,6 +19,7 @@ import (
 	"roomkiosk/internal/durable"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
+	"roomkiosk/sync/layout"
 )
 
 // PullOptions says which session to pull and where to.
@@ -28,9 +29,11 @@ type PullOptions struct {
 	Identities []age.Identity
 	Out        string // the WAV to write; written via a temporary file beside it
 	Overwrite  bool   // replace Out if it exists
-	// Original pulls a tampered session (one whose objects a device wrote
-	// over after upload) from the first versions of its objects. Without
-	// it such a session is refused with a *TamperedError.
+	// Original pulls a tampered session (one a device wrote over after
+	// upload) from its genuine records: those every version agrees on, or
+	// that an admin witness saw first; each segment is the version whose
+	// SHA-256 the manifest holds. Without it such a session is refused with
+	// a *TamperedError.
 	Original bool
 	// Progress, if set, is called after each segment is written.
 	Progress func(Progress)
@@ -132,6 +135,10 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if s.State == StateDisposed {
 		return res, fmt.Errorf("pull %s: disposed of on %s (certificate %s): every version is gone from the server", o.SessionID, s.DisposedAt.UTC().Format("2006-01-02"), s.CertificateKey)
 	}
+	if m == nil && s.Tampered {
+		return res, fmt.Errorf("pull %s: %w: its manifest is disputed (%s) and no admin witness saw one version first, so no version can be pulled as the original",
+			o.SessionID, ErrDisputed, strings.Join(s.TamperedKeys, ", "))
+	}
 	if m == nil {
 		// Listed from its summary or deletion record alone: no audio here.
 		return res, fmt.Errorf("pull %s: no recording in the archive (session %s)", o.SessionID, s.State)
@@ -143,7 +150,12 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 	if err != nil {
 		return res, fmt.Errorf("pull %s: %w", o.SessionID, err)
 	}
-	prefix := s.Key[:len(s.Key)-len(manifest.FileName)]
+	// The segments sit beside the manifest, in the folder it was listed in.
+	mk, err := layout.Parse(s.Key)
+	if err != nil || mk.Kind != layout.KindManifest {
+		return res, fmt.Errorf("pull %s: manifest key %q: not a session's manifest", o.SessionID, s.Key)
+	}
+	segKey := func(name string) string { return layout.SegmentKey(mk.Room, mk.Day, mk.Session, name) }
 
 	tmp, err := durable.CreateTemp(o.Out, durable.Options{Perm: 0o600})
 	if err != nil {
@@ -186,7 +198,7 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] <- a.download(ctx, s, prefix, m.Segments[i], segDir)
+				results[i] <- a.download(ctx, s, segKey(m.Segments[i].Name), m.Segments[i], segDir)
 			}()
 		}
 	}()
@@ -205,7 +217,7 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 			return res, ctx.Err()
 		}
 		<-slots
-		key := prefix + sg.Name
+		key := segKey(sg.Name)
 		if r.err != nil {
 			return res, fmt.Errorf("pull %s: %w", o.SessionID, &SegmentError{Name: sg.Name, Key: key, Err: r.err})
 		}
@@ -289,18 +301,32 @@ func plan(m *manifest.Manifest) (int64, error) {
 	return total, nil
 }
 
-// download fetches the first version of a segment into a file in dir,
-// checking its size and SHA-256 against the manifest as it streams.
-func (a *Archive) download(ctx context.Context, s Session, prefix string, sg manifest.Segment, dir string) segFile {
-	key := prefix + sg.Name
-	v, ok := s.objects.firstVersion(key)
-	if !ok {
+// download fetches a segment into a file in dir: the version whose size
+// and SHA-256 are the manifest's (checked as it streams). The manifest
+// pins the segment's bytes, so versions a device added beside it, with
+// whatever time, are never used; at most maxRecordVersions of the right
+// size are tried.
+func (a *Archive) download(ctx context.Context, s Session, key string, sg manifest.Segment, dir string) segFile {
+	vs := s.objects.Keys[key].writtenVersions()
+	if len(vs) == 0 {
 		return segFile{err: ErrMissing}
 	}
-	if v.Size != sg.Bytes {
-		return segFile{err: fmt.Errorf("%w: %d bytes stored, manifest says %d", ErrChecksum, v.Size, sg.Bytes)}
+	last := segFile{err: fmt.Errorf("%w: %d bytes stored, manifest says %d", ErrChecksum, vs[0].Size, sg.Bytes)}
+	tried := 0
+	for _, v := range vs {
+		if v.Size != sg.Bytes || tried == maxRecordVersions {
+			continue
+		}
+		tried++
+		if last = a.downloadVersion(ctx, key, v.ID, sg, dir); last.err == nil || ctx.Err() != nil {
+			return last
+		}
 	}
-	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{VersionID: v.ID})
+	return last
+}
+
+func (a *Archive) downloadVersion(ctx context.Context, key, versionID string, sg manifest.Segment, dir string) segFile {
+	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{VersionID: versionID})
 	if err != nil {
 		return segFile{err: fmt.Errorf("download: %w", err)}
 	}

@@ -168,8 +168,8 @@ func addSummary(r *Session, key string, sum *layout.SummaryRecord) {
 }
 
 // Sessions lists every session matching f, oldest first: recorded ones from
-// their manifests, unrecorded ones from their summaries, every object read
-// at its first version.
+// their manifests, unrecorded ones from their summaries, each record read
+// as the server holds it (readRecord), never by a device-set time.
 func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	rooms := []string{f.Room}
 	if f.Room == "" {
@@ -185,6 +185,7 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		order      []string
 		pending    map[string]string // session id -> deletion request key
 		tombstones map[string]string // session id -> tombstone key
+		witnessed  map[string]bool   // record keys with a witness
 	}
 	per := make([]roomList, len(rooms))
 	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
@@ -193,7 +194,10 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if !f.Since.IsZero() {
 			// Keys sort by day: every key of the first day wanted sorts
 			// after the bare day folder name, every earlier one before it.
-			startAfter = strings.TrimSuffix(layout.SessionDayPrefix(room, f.Since), "/")
+			// One day earlier: a session of the day before may have its
+			// recording (or a forged copy of one) in the first day's
+			// folder, and settle must see both folders.
+			startAfter = strings.TrimSuffix(layout.SessionDayPrefix(room, f.Since.AddDate(0, 0, -1)), "/")
 		}
 		var err error
 		per[i].objs, per[i].order, err = a.listSessionObjects(ctx, layout.SessionsPrefix(room), startAfter, f.Until)
@@ -203,6 +207,9 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if err == nil {
 			per[i].tombstones, err = a.listKeys(ctx, layout.RoomTombstonesPrefix(room), layout.KindTombstone, room)
 		}
+		if err == nil && a.Witness {
+			per[i].witnessed, err = a.listWitnessed(ctx, room)
+		}
 		return err
 	})
 	if err != nil {
@@ -210,12 +217,14 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	}
 	var all []*sessionObjects
 	var pending, tombs []string
+	var witnessed []map[string]bool
 	for _, r := range per {
 		for _, id := range r.order {
 			s := r.objs[id]
 			all = append(all, s)
 			pending = append(pending, r.pending[s.Session])
 			tombs = append(tombs, r.tombstones[s.Session])
+			witnessed = append(witnessed, r.witnessed)
 		}
 	}
 	rows := make([]Session, len(all))
@@ -224,11 +233,15 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if err != nil {
 			return err
 		}
+		if err := a.witness(ctx, all[i], witnessed[i]); err != nil {
+			return err
+		}
 		if tombs[i] != "" {
+			// Tampered stays set: the table shows "deleted, TAMPERED".
 			r.State, r.DeletedKey = StateDeleted, tombs[i]
 		}
 		if pending[i] != "" && r.State != StateDeleted {
-			ok, why := deletionAuthorized(r.Manifest, r.summary)
+			ok, why := deletionAuthorized(r)
 			switch {
 			case !ok:
 				r.Warnings = append(r.Warnings, fmt.Sprintf("SUSPICIOUS deletion request %s: %s; `roomctl deletions apply` leaves it (an admin may apply it with --session %s --confirm)", pending[i], why, r.Session))
@@ -277,30 +290,42 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	return out, nil
 }
 
-// row builds a session's row from the first versions of its manifest and
-// summary. A bad manifest or summary (a broken or compromised kiosk) gives a
-// row saying why, never an error: one room must not hide the others.
+// row builds a session's row from what the server holds of its manifest
+// and summary (readRecord: what every version agrees on, or what an admin
+// witness saw first). A bad or disputed record (a broken or compromised
+// kiosk) gives a row saying why, never an error: one room must not hide
+// the others.
 func (a *Archive) row(ctx context.Context, s *sessionObjects) (Session, error) {
 	var r Session
+	idStart, _ := layout.SessionStart(s.Session)
+	bare := func() Session { return Session{Room: s.Room, Session: s.Session, Started: idStart} }
+	var disputed []string
 	if s.Manifest != "" {
-		m, err := a.readFirstManifest(ctx, s)
-		if err != nil {
-			if ctx.Err() != nil {
-				return r, ctx.Err()
-			}
-			r = Session{Room: s.Room, Session: s.Session, Started: s.Day, State: "unreadable", Error: err.Error(), Key: s.Manifest}
-		} else {
+		m, err := a.readManifest(ctx, s)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return r, ctx.Err()
+		case errors.Is(err, ErrDisputed):
+			r = bare()
+			disputed = append(disputed, err.Error())
+		case err != nil:
+			r = bare()
+			r.State, r.Error, r.Key = "unreadable", err.Error(), s.Manifest
+		default:
 			r = rowOf(s.Manifest, m)
 			r.DeviceClass = m.RetentionClass
 		}
 	}
 	if s.Summary != "" {
-		sum, err := a.readFirstSummary(ctx, s)
+		sum, err := a.readSummary(ctx, s)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return r, ctx.Err()
+		case errors.Is(err, ErrDisputed):
+			disputed = append(disputed, err.Error())
 		case err != nil && s.Manifest == "":
-			r = Session{Room: s.Room, Session: s.Session, Started: s.Day, State: "unreadable", Error: err.Error(), SummaryKey: s.Summary}
+			r = bare()
+			r.State, r.Error, r.SummaryKey = "unreadable", err.Error(), s.Summary
 		case err == nil:
 			addSummary(&r, s.Summary, sum)
 			r.summary = sum
@@ -309,13 +334,17 @@ func (a *Archive) row(ctx context.Context, s *sessionObjects) (Session, error) {
 			}
 		}
 	}
-	if r.Session == "" { // segments or a legacy tombstone alone
-		r.Room, r.Session, r.Started, r.State = s.Room, s.Session, s.Day, "incomplete"
+	if r.Session == "" { // segments, a legacy tombstone or disputed records alone
+		r = bare()
+		r.State = "incomplete"
 	}
 	r.objects = s
 	if keys := s.Tampered(); len(keys) > 0 {
 		r.Tampered, r.TamperedKeys, r.State = true, keys, StateTampered
 		r.Warnings = append(r.Warnings, tamperWarning(s.Room, s.Session, keys))
+		for _, d := range disputed {
+			r.Warnings = append(r.Warnings, "session "+s.Session+": "+d+"; nothing of it is shown or acted on")
+		}
 	}
 	if s.Legacy != "" {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: a tombstone in a session folder, where devices can write: ignored (tombstones live under %s)", s.Legacy, layout.TombstonesPrefix))
@@ -408,8 +437,8 @@ func (a *Archive) get(ctx context.Context, key string, limit int64) ([]byte, err
 	return a.getVersion(ctx, key, "", limit)
 }
 
-// FindSession returns session id (in room, if not empty), read from the
-// first versions of its objects. It looks in the session's own date folders
+// FindSession returns session id (in room, if not empty), read as the
+// server holds its records (readRecord). It looks in the session's own date folders
 // (its id starts with its UTC start, and recording starts at most a little
 // later) of each room.
 func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, error) {
@@ -436,7 +465,8 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 	}
 	var hits []*sessionObjects
 	for _, s := range found {
-		if s != nil && s.Manifest != "" {
+		// A disputed manifest (two folders) is a hit too: shown as such.
+		if s != nil && (s.Manifest != "" || len(s.Tampered()) > 0) {
 			hits = append(hits, s)
 		}
 	}
@@ -452,6 +482,9 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 		r, err := a.row(ctx, hits[0])
 		if err == nil && r.State == "unreadable" {
 			err = errors.New(r.Error)
+		}
+		if err == nil {
+			err = a.witness(ctx, hits[0], nil)
 		}
 		return r, err
 	case len(hits) > 1:

@@ -3,7 +3,6 @@ package archive
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"time"
 
@@ -25,7 +24,22 @@ type RoomStatus struct {
 	Tampered int `json:"tampered_sessions"`
 	// LegalHolds counts the room's sessions under legal hold.
 	LegalHolds int `json:"legal_holds"`
+	// Forged says what the reader refused among the room's reports: status
+	// versions dated in the future beyond MaxClockSkew (a device sets a
+	// version's date on the pinned MinIO; docs/ARCHIVE-TRUTH.md), and
+	// maintenance log days rewritten (CheckLogReport). Empty when none.
+	Forged []string `json:"forged,omitempty"`
 }
+
+// MaxClockSkew is how far in the future a status or log version's date
+// may be before the reader calls it forged: kiosks check their clock
+// against the server's before every recorded session (the clock check),
+// so a genuine report is never minutes ahead.
+const MaxClockSkew = 2 * time.Minute
+
+// maxStatusScan bounds the versions of status.json looked at to find the
+// newest one not dated in the future.
+const maxStatusScan = 64
 
 // Statuses reads every room's status.json concurrently. A room whose status
 // is missing or unreadable gets a row with Error rather than failing the
@@ -46,7 +60,7 @@ func (a *Archive) Statuses(ctx context.Context, now time.Time) ([]RoomStatus, er
 			return err
 		}
 		rows[i].Tampered = n
-		return nil
+		return a.flagLogs(ctx, &rows[i], now)
 	})
 	if err != nil {
 		return nil, err
@@ -82,27 +96,60 @@ func (a *Archive) tamperedSessions(ctx context.Context, room string) (int, error
 	return n, nil
 }
 
+// roomStatus reads the room's current status: the newest version of
+// status.json (versions are listed newest first by their date) that is
+// not dated beyond now + MaxClockSkew. A future-dated version would
+// otherwise stay "latest" for ever and freeze the room; it is skipped and
+// reported in Forged, and the room is stale when its last believable
+// report is.
 func (a *Archive) roomStatus(ctx context.Context, room string, now time.Time) RoomStatus {
 	row := RoomStatus{Room: room, Stale: true}
 	key := layout.StatusKey(room)
-	obj, err := a.Client.GetObject(ctx, a.Bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		row.Error = err.Error()
-		return row
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the listing once a version is chosen
+	var cur *minio.ObjectInfo
+	future, scanned := 0, 0
+	var latestFuture time.Time
+	for obj := range a.Client.ListObjects(lctx, a.Bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true}) {
+		if obj.Err != nil {
+			row.Error = fmt.Sprintf("list versions of %s: %v", key, obj.Err)
+			return row
+		}
+		if obj.Key != key || obj.IsDeleteMarker {
+			continue
+		}
+		if scanned++; scanned > maxStatusScan {
+			break
+		}
+		if obj.LastModified.After(now.Add(MaxClockSkew)) {
+			future++
+			if obj.LastModified.After(latestFuture) {
+				latestFuture = obj.LastModified
+			}
+			continue
+		}
+		cur = &obj
+		break
 	}
-	defer obj.Close()
-	b, err := io.ReadAll(io.LimitReader(obj, 1<<20))
-	if err != nil {
-		if isNoSuchKey(err) {
-			row.Error = "no status.json yet"
+	cancel()
+	if future > 0 {
+		row.Forged = append(row.Forged, fmt.Sprintf("%s: %d version(s) dated in the future (up to %s, beyond the %s clock skew allowed): ignored, a device set that date",
+			key, future, latestFuture.UTC().Format(time.RFC3339), MaxClockSkew))
+	}
+	if cur == nil {
+		if future > 0 {
+			row.Error = "no status.json dated before now"
 		} else {
-			row.Error = fmt.Sprintf("read %s: %v", key, err)
+			row.Error = "no status.json yet"
 		}
 		return row
 	}
-	if info, err := obj.Stat(); err == nil {
-		row.LastSeen = info.LastModified
-		row.Stale = layout.Stale(info.LastModified, now)
+	row.LastSeen = cur.LastModified
+	row.Stale = layout.Stale(cur.LastModified, now)
+	b, err := a.getVersion(ctx, key, cur.VersionID, 1<<20)
+	if err != nil {
+		row.Error = fmt.Sprintf("read %s: %v", key, err)
+		return row
 	}
 	st, err := layout.ParseStatus(b)
 	if err != nil {

@@ -71,6 +71,8 @@ var catalogs = map[string]map[string]string{
 		"tile.seen":         "Last seen",
 		"tile.nostatus":     "This room has never reported its status.",
 		"tile.tampered":     "{n} tampered",
+		"tile.forged":       "FORGED report ignored:",
+		"room.truncated":    "This range holds more log than a page reads: the charts show its first part.",
 
 		"room.title":    "Room {room}",
 		"room.checks":   "Current checks",
@@ -299,6 +301,8 @@ var catalogs = map[string]map[string]string{
 		"tile.seen":         "最后上报",
 		"tile.nostatus":     "这个房间从未上报过状态。",
 		"tile.tampered":     "{n} 个被篡改",
+		"tile.forged":       "已忽略伪造的上报：",
+		"room.truncated":    "此时间范围的日志超过页面可读取的上限：图表只显示前一部分。",
 
 		"room.title":    "房间 {room}",
 		"room.checks":   "当前检查",

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,13 +190,14 @@ type tile struct {
 	NoStatus    bool // never reported
 	Tampered    int
 	TamperKnown bool
+	Forged      []string // reports the reader refused (archive.RoomStatus.Forged)
 	Clock       string
 	Checks      []room.CheckResult
 }
 
 func tileOf(rs archive.RoomStatus) tile {
 	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing,
-		Tampered: rs.Tampered, TamperKnown: true}
+		Tampered: rs.Tampered, TamperKnown: true, Forged: rs.Forged}
 	if rs.Status == nil && rs.LastSeen.IsZero() && strings.Contains(rs.Error, "no status.json") {
 		t.NoStatus, t.Error = true, "" // said in the page's language
 	}
@@ -281,8 +283,11 @@ type roomView struct {
 	Lines    int // log lines in range
 	Skipped  int
 	LogError string
-	Sessions []sessionRow
-	SessErr  string
+	// Truncated: the range held more log than a page reads (see
+	// archive.CheckLogReport); the charts show the part read.
+	Truncated bool
+	Sessions  []sessionRow
+	SessErr   string
 }
 
 func (s *Server) room(w http.ResponseWriter, r *http.Request) {
@@ -313,10 +318,17 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Tile = tileOf(rs)
 
-	lines, skipped, err := s.o.Archive.CheckLog(ctx, id, v.From, v.To)
+	rep, err := s.o.Archive.CheckLogReport(ctx, id, v.From, v.To, p.Now)
 	if err != nil {
 		v.LogError = err.Error()
 	}
+	lines, skipped := rep.Lines, rep.Skipped
+	for _, f := range rep.Forged {
+		if !slices.Contains(v.Tile.Forged, f) {
+			v.Tile.Forged = append(v.Tile.Forged, f)
+		}
+	}
+	v.Truncated = rep.Truncated
 	v.Lines, v.Skipped = len(lines), skipped
 	lb := chartLabels{Min: p.T("chart.min"), Max: p.T("chart.max"), NoData: p.T("chart.nodata")}
 	for _, se := range BuildSeries(lines) {

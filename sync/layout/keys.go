@@ -288,7 +288,14 @@ func LogDayKey(room string, day time.Time) string { return logFolder(room, day) 
 // maintenance log. The key changes with the size, so every snapshot is a new
 // key, never a new version of an old one.
 func LogSnapshotKey(room string, day time.Time, upto int64) string {
-	return logFolder(room, day) + day.UTC().Format("2006-01-02") + ".upto-" + strconv.FormatInt(upto, 10) + ".jsonl"
+	return LogDayPrefix(room, day) + ".upto-" + strconv.FormatInt(upto, 10) + ".jsonl"
+}
+
+// LogDayPrefix begins every key of one day of a room's maintenance log (the
+// whole day and its snapshots), and sorts before all of them: a listing
+// that starts after it skips the earlier days.
+func LogDayPrefix(room string, day time.Time) string {
+	return logFolder(room, day) + day.UTC().Format("2006-01-02")
 }
 
 // ProbeKey is the key the upload check puts (If-None-Match) to prove the

@@ -186,3 +186,33 @@ func TestLogFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestLogDayPrefixSortsBeforeItsDay: roomctl's check log lists starting
+// after LogDayPrefix(since); every key of that day and later must follow
+// it, every key of the day before must not.
+func TestLogDayPrefixSortsBeforeItsDay(t *testing.T) {
+	day := time.Date(2026, 11, 2, 23, 30, 0, 0, time.FixedZone("CET", 3600)) // UTC day 2026-11-02
+	p := LogDayPrefix("101", day)
+	if p != "rooms/101/checks/2026/11/2026-11-02" {
+		t.Fatalf("LogDayPrefix = %q", p)
+	}
+	prev, next := day.AddDate(0, 0, -1), day.AddDate(0, 0, 1)
+	for _, tc := range []struct {
+		key   string
+		after bool
+	}{
+		{LogDayKey("101", day), true},
+		{LogSnapshotKey("101", day, 1), true},
+		{LogSnapshotKey("101", day, 999999), true},
+		{LogDayKey("101", next), true},
+		{LogDayKey("101", prev), false},
+		{LogSnapshotKey("101", prev, 999999), false},
+	} {
+		if got := tc.key > p; got != tc.after {
+			t.Errorf("%s after %s: %v, want %v", tc.key, p, got, tc.after)
+		}
+		if tc.key > p && strings.HasPrefix(tc.key, p) != (tc.key != LogDayKey("101", next)) {
+			t.Errorf("%s: prefix %s", tc.key, p)
+		}
+	}
+}

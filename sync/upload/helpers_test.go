@@ -88,6 +88,7 @@ const (
 	summariesDir  = "summaries"
 	quarantineDir = "quarantine"
 	uploadedDir   = "uploaded"
+	heldManifest  = "manifest.held.json"
 )
 
 // writeFileSync writes a test fixture the way the device does.

@@ -10,13 +10,7 @@ import (
 
 	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
-	"roomkiosk/recorder/spool"
 )
-
-// heldManifest is recorder/spool.HeldName: a withdrawn session's manifest
-// held out of the queue (named here so that the uploader does not link the
-// recorder's spool).
-const heldManifest = "manifest.held.json"
 
 // sessionTrack remembers what the spool cannot say: the session being
 // uploaded now and the last one whose upload completed.
@@ -87,7 +81,7 @@ func (u *Uploader) Sessions() room.UploadReport {
 			if e.Name() == current {
 				s.State = room.UploadUploading
 			}
-		case exists(filepath.Join(dir, heldManifest)):
+		case u.sp.IsHeld(e.Name()):
 			s.State = room.UploadHeld
 		default:
 			s.State = room.UploadRecording
@@ -118,8 +112,8 @@ func (u *Uploader) Sessions() room.UploadReport {
 			}
 			s := get(e.Name())
 			s.State = room.UploadUploaded
-			if fi, err := os.Stat(filepath.Join(u.sp.UploadedDir(), e.Name(), spool.UploadedMarker)); err == nil {
-				s.UploadedAt = fi.ModTime().UTC()
+			if at, ok := u.sp.UploadedAt(e.Name()); ok {
+				s.UploadedAt = at.UTC()
 			}
 		}
 	}

@@ -305,7 +305,6 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 		return &quarantineError{reason: s.err.Error()}
 	}
 	m := s.m
-	prefix := layout.SessionPrefix(u.room, m.Started, m.SessionID)
 	log := u.log.With().Str("session", m.SessionID).Logger()
 	u.track.start(m.SessionID)
 	defer u.track.stop()
@@ -313,12 +312,12 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 	// A deleted session's audio is gone on purpose: only its manifest (no
 	// plaintext personal data) goes up, as the record that it existed.
 	if !m.Deleted {
-		if err := u.uploadSegments(ctx, s.dir, prefix, m.Segments); err != nil {
+		if err := u.uploadSegments(ctx, s.dir, m); err != nil {
 			return err
 		}
 	}
 	mp := filepath.Join(s.dir, manifest.FileName)
-	if err := u.uploadSmallFile(ctx, prefix+manifest.FileName, mp); err != nil {
+	if err := u.uploadSmallFile(ctx, layout.ManifestKey(u.room, m.Started, m.SessionID), mp); err != nil {
 		return err
 	}
 	log.Info().Int("segments", len(m.Segments)).Msg("session uploaded")
@@ -329,7 +328,7 @@ func (u *Uploader) uploadSession(ctx context.Context, s sessionEntry) error {
 	return nil
 }
 
-func (u *Uploader) uploadSegments(ctx context.Context, dir, prefix string, segs []manifest.Segment) error {
+func (u *Uploader) uploadSegments(ctx context.Context, dir string, m *manifest.Manifest) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan manifest.Segment)
@@ -353,14 +352,15 @@ func (u *Uploader) uploadSegments(ctx context.Context, dir, prefix string, segs 
 		go func() {
 			defer wg.Done()
 			for seg := range jobs {
-				if err := u.uploadSegment(ctx, dir, prefix, seg); err != nil {
+				key := layout.SegmentKey(u.room, m.Started, m.SessionID, seg.Name)
+				if err := u.uploadSegment(ctx, dir, key, seg); err != nil {
 					fail(err)
 				}
 			}
 		}()
 	}
 feed:
-	for _, seg := range segs {
+	for _, seg := range m.Segments {
 		select {
 		case jobs <- seg:
 		case <-ctx.Done():
@@ -376,8 +376,8 @@ feed:
 }
 
 // uploadSegment verifies a sealed segment against the manifest, then puts it
-// under an idempotent key.
-func (u *Uploader) uploadSegment(ctx context.Context, dir, prefix string, seg manifest.Segment) error {
+// under its idempotent key.
+func (u *Uploader) uploadSegment(ctx context.Context, dir, key string, seg manifest.Segment) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -404,7 +404,7 @@ func (u *Uploader) uploadSegment(ctx context.Context, dir, prefix string, seg ma
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind segment %s: %w", seg.Name, err)
 	}
-	return u.put(ctx, prefix+seg.Name, f, size, sum, store.PutOptions{IfAbsent: true})
+	return u.put(ctx, key, f, size, sum, store.PutOptions{IfAbsent: true})
 }
 
 // uploadSmallFile puts a small JSON file whole under an idempotent key and
@@ -442,12 +442,8 @@ func (u *Uploader) uploadDeletion(ctx context.Context, f fileEntry) error {
 		err = fmt.Errorf("deletion request %s names session %s", f.name, del.SessionID)
 	}
 	if err != nil {
-		dst := filepath.Join(u.sp.QuarantineDir(), spool.QuarantinedDeletionsName, f.name)
 		u.log.Error().Err(err).Str("file", f.name).Msg("deletion request quarantined")
-		if mkErr := os.MkdirAll(filepath.Dir(dst), 0o750); mkErr != nil {
-			return mkErr
-		}
-		return os.Rename(f.path, dst)
+		return u.sp.QuarantineDeletion(f.name)
 	}
 	// The key is under this device's room whatever the request says: the
 	// device may write nowhere else.
@@ -473,12 +469,8 @@ func (u *Uploader) uploadSummary(ctx context.Context, f fileEntry) error {
 		if err == nil {
 			err = fmt.Errorf("session summary %s does not describe session %s", f.name, trimExt(f.name))
 		}
-		dst := filepath.Join(u.sp.QuarantineDir(), spool.QuarantinedSummariesName, f.name)
 		u.log.Error().Err(err).Str("file", f.name).Msg("session summary quarantined")
-		if mkErr := os.MkdirAll(filepath.Dir(dst), 0o750); mkErr != nil {
-			return mkErr
-		}
-		return os.Rename(f.path, dst)
+		return u.sp.QuarantineSummary(f.name)
 	}
 	// Withdrawn with delete: the participants' choice queued a deletion
 	// request (still in the spool, or already sent). Recording it in the
@@ -506,15 +498,7 @@ func (u *Uploader) finishSession(s sessionEntry) error {
 		}
 		return nil
 	}
-	dst := filepath.Join(u.sp.UploadedDir(), s.id)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return err
-	}
-	_ = os.RemoveAll(dst) // a leftover from a crash after an earlier move
-	if err := os.Rename(s.dir, dst); err != nil {
-		return fmt.Errorf("keep uploaded session %s: %w", s.id, err)
-	}
-	return os.WriteFile(filepath.Join(dst, spool.UploadedMarker), nil, 0o640)
+	return u.sp.KeepUploaded(s.id)
 }
 
 // pruneUploaded removes kept sessions older than storage.keep_uploaded.
@@ -526,8 +510,8 @@ func (u *Uploader) pruneUploaded() {
 	}
 	for _, e := range ents {
 		dir := filepath.Join(root, e.Name())
-		fi, err := os.Stat(filepath.Join(dir, spool.UploadedMarker))
-		if err != nil || u.now().Sub(fi.ModTime()) >= u.cfg.KeepUploaded.Duration {
+		at, ok := u.sp.UploadedAt(e.Name())
+		if !ok || u.now().Sub(at) >= u.cfg.KeepUploaded.Duration {
 			if err := os.RemoveAll(dir); err != nil {
 				u.log.Warn().Err(err).Str("session", e.Name()).Msg("remove kept session")
 			}
@@ -536,17 +520,11 @@ func (u *Uploader) pruneUploaded() {
 }
 
 func (u *Uploader) quarantine(s sessionEntry, q *quarantineError) {
-	dst := filepath.Join(u.sp.QuarantineDir(), s.id)
 	u.log.Error().Str("session", s.id).Str("reason", q.reason).Msg("session quarantined: not uploaded, kept for an admin")
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		u.log.Error().Err(err).Msg("make quarantine folder")
-		return
-	}
-	if err := os.Rename(s.dir, dst); err != nil {
+	if err := u.sp.QuarantineSession(s.id, q.reason); err != nil {
 		u.log.Error().Err(err).Str("session", s.id).Msg("move session to quarantine")
 		return
 	}
-	_ = os.WriteFile(filepath.Join(dst, "quarantine-reason.txt"), []byte(q.reason+"\n"), 0o640)
 	u.setErr(fmt.Errorf("session %s quarantined: %s", s.id, q.reason))
 }
 
