@@ -550,3 +550,28 @@ func buildRoomctl(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestDisposeTampered: a session a device wrote over is evidence; a
+// disposal run lists it and leaves it, and an admin who has looked disposes
+// of it by name, every version (the thief's too) in its certificate.
+func TestDisposeTampered(t *testing.T) {
+	f := newLifecycleFleet(t)
+	s := f.session(t, time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC), 7, "")
+	other := []byte(`{"version":1}`)
+	if _, err := f.dev.PutObject(f.ctx, "clinic", s.Prefix+layout.SummaryFile, bytes.NewReader(other), int64(len(other)), minio.PutObjectOptions{SendContentMd5: true}); err != nil {
+		t.Fatal(err)
+	}
+	had := f.versions(t, s.Prefix)
+	f.timePasses(t, s.Prefix)
+	r := runT(t, f.env, "", "dispose")
+	if r.code != 0 || !strings.Contains(r.stdout, "TAMPERED: not disposed of") {
+		t.Fatalf("bulk run: %+v", r)
+	}
+	if n := len(f.versions(t, s.Prefix)); n != len(had) {
+		t.Fatalf("bulk run removed versions of a tampered session: %d of %d left", n, len(had))
+	}
+	if r := runT(t, f.env, "", "dispose", "--session", s.Manifest.SessionID); r.code != 0 {
+		t.Fatalf("dispose by name: %+v", r)
+	}
+	f.certified(t, s, had)
+}
