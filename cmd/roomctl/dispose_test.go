@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +16,10 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"roomkiosk/internal/room"
+	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
@@ -59,7 +63,13 @@ func newLifecycleFleet(t *testing.T) *lifecycleFleet {
 	if r := runT(t, f.env, "", "retention", "set", pol); r.code != 0 {
 		t.Fatalf("retention set: %+v", r)
 	}
-	return &lifecycleFleet{fleet: f, dev: f.srv.ClientFor(t, creds.AccessKey, creds.SecretKey)}
+	// The device's client as the kiosk's store makes it (checksummed puts).
+	dev, err := minio.New(f.srv.Host, &minio.Options{Creds: credentials.NewStaticV4(creds.AccessKey, creds.SecretKey, ""),
+		Region: "us-east-1", TrailingHeaders: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &lifecycleFleet{fleet: f, dev: dev}
 }
 
 // session uploads, with the device's credentials, a recorded session
@@ -69,7 +79,23 @@ func (f *lifecycleFleet) session(t *testing.T, started time.Time, seed uint64, d
 	s := archivetest.Build(t, archivetest.Spec{Room: "201", Started: started, Seed: seed,
 		Segments: []archivetest.SegSpec{{Frames: 16000}, {Frames: 8000}}}, f.id.Recipient())
 	s.Manifest.RetentionClass = deviceClass
-	s.Upload(t, f.dev, "clinic")
+	// Put as the kiosk's store puts: with the SHA-256 the server checks
+	// (and a certificate records).
+	put := func(key string, b []byte) {
+		sum := sha256.Sum256(b)
+		if _, err := f.dev.PutObject(f.ctx, "clinic", key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{DisableMultipart: true,
+			DisableContentSha256: true, UserMetadata: map[string]string{"x-amz-checksum-sha256": base64.StdEncoding.EncodeToString(sum[:])}}); err != nil {
+			t.Fatalf("device put %s: %v", key, err)
+		}
+	}
+	for _, seg := range s.Manifest.Segments {
+		put(s.Prefix+seg.Name, s.Files[seg.Name])
+	}
+	mb, err := s.Manifest.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(s.Prefix+manifest.FileName, mb)
 	sum := layout.SummaryRecord{Version: layout.SummaryVersion, RoomID: "201", RetentionClass: deviceClass,
 		Summary: room.Summary{ID: s.Manifest.SessionID, Started: started, Ended: started.Add(time.Minute), Participants: 2, WantRecording: true, Recorded: true}}
 	b, _ := json.Marshal(sum)
@@ -165,6 +191,20 @@ func (f *lifecycleFleet) certified(t *testing.T, s *archivetest.Session, had []m
 		o, ok := listed[v.Key+"?"+v.VersionID]
 		if !ok || o.Size != v.Size || o.ETag == "" {
 			t.Fatalf("%s: certificate entry for %s: %+v (had size %d)", id, v.Key, o, v.Size)
+		}
+	}
+	// Each segment's hash is the one the server checked at upload: the
+	// SHA-256 of the ciphertext the kiosk sealed.
+	for name, b := range s.Files {
+		sum := sha256.Sum256(b)
+		found := false
+		for _, o := range c.Objects {
+			if strings.HasSuffix(o.Key, "/"+name) && o.SHA256 == base64.StdEncoding.EncodeToString(sum[:]) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("%s: no certificate entry for %s with its SHA-256", id, name)
 		}
 	}
 	if c.RoomID != "201" || c.SessionID != id || c.DisposedAt.IsZero() || c.Who == "" {

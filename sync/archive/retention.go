@@ -323,7 +323,7 @@ func (a *Archive) ApplyRetention(ctx context.Context, room, session string, unti
 		}
 		res.Versions++
 		_, cur, err := a.Client.GetObjectRetention(ctx, a.Bucket, v.Key, v.VersionID)
-		if err != nil && minio.ToErrorResponse(err).Code != "NoSuchObjectLockConfiguration" {
+		if code := minio.ToErrorResponse(err).Code; err != nil && code != "NoSuchObjectLockConfiguration" && code != "ObjectLockConfigurationNotFoundError" {
 			return res, fmt.Errorf("read retention of %s?versionId=%s: %w", v.Key, v.VersionID, err)
 		}
 		if cur != nil && !cur.Before(until) {
