@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -189,7 +190,7 @@ func (a *app) retention(ctx context.Context, args []string) error {
 		p.UpdatedAt, p.UpdatedBy = time.Now().UTC(), c.AccessKey
 		err := ar.SetRetentionPolicy(ctx, p)
 		var classes []string
-		for _, k := range sortedKeys(p.Classes) {
+		for _, k := range slices.Sorted(maps.Keys(p.Classes)) {
 			classes = append(classes, k+"="+p.Classes[k])
 		}
 		if err := audit(admin.AuditRecord{Action: "retention-set", Objects: []string{layout.RetentionPolicyKey},
@@ -263,15 +264,6 @@ func readPolicyFile(path string) (*layout.RetentionPolicy, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // deletionsRequest records an admin's request to erase a session (a

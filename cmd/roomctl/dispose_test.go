@@ -144,7 +144,14 @@ func (f *lifecycleFleet) timePasses(t *testing.T, prefixes ...string) {
 
 func (f *lifecycleFleet) rows(t *testing.T) map[string]archive.Session {
 	t.Helper()
-	r := runT(t, f.env, "", "sessions", "--json")
+	return sessionRows(t, f.env)
+}
+
+// sessionRows runs `roomctl sessions --json` with args and maps its rows by
+// session id.
+func sessionRows(t *testing.T, env map[string]string, args ...string) map[string]archive.Session {
+	t.Helper()
+	r := runT(t, env, "", append([]string{"sessions", "--json"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("sessions: %+v", r)
 	}
