@@ -455,6 +455,10 @@ func TestLifecycle(t *testing.T) {
 		if r := runT(t, f.env, "", "pull", id(expired), "-i", f.key, "-o", out); r.code != exitFailure || !strings.Contains(r.stderr, "disposed") {
 			t.Fatalf("pull of a disposed session: %+v", r)
 		}
+		// Retention apply passes over disposed sessions.
+		if r := runT(t, f.env, "", "retention", "apply"); r.code != 0 {
+			t.Fatalf("retention apply after disposals: %+v", r)
+		}
 		// Run again: nothing to do, still one certificate each.
 		if r := runT(t, f.env, "", "dispose"); r.code != 0 || strings.Contains(r.stdout, "disposed\n") {
 			t.Fatalf("second run: %+v", r)

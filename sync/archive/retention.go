@@ -343,16 +343,17 @@ func (a *Archive) ApplyRetention(ctx context.Context, room, session string, unti
 // ended are touched: the server cannot be told to keep something until a
 // past date.
 func (a *Archive) ApplyRetentions(ctx context.Context, f Filter, now time.Time, dryRun bool) ([]Retention, error) {
+	if _, err := a.RetentionPolicy(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := a.Sessions(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	var todo []Session
 	for _, r := range rows {
-		if r.Class == "" {
-			return nil, ErrNoPolicy
-		}
-		if r.State != StateDisposed && r.RetainUntil.After(now) {
+		// Disposed (or being disposed of) rows have no class: nothing to keep.
+		if r.Class != "" && r.State != StateDisposed && r.RetainUntil.After(now) {
 			todo = append(todo, r)
 		}
 	}
