@@ -15,8 +15,9 @@ AGE_VERSION   := v1.3.1
 APT_BUILD := gcc libc6-dev pkg-config libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev \
              libxi-dev libxxf86vm-dev libgl-dev libasound2-dev
 # Run and test: an X server, taps and screenshots, speech and audio tools, a CJK font,
-# and a browser for the console's tests (headless, driven by chromedp).
-APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl chromium
+# a browser for the console's tests (headless, driven by chromedp), and arecord
+# (alsa-utils) for the recorder benchmark's baseline pipeline.
+APT_TEST  := xvfb xauth xdotool imagemagick espeak-ng sox fonts-wqy-microhei procps curl chromium alsa-utils
 APT_ARM64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 
 TEST_TIMEOUT ?= 60m
@@ -57,14 +58,16 @@ run: deps build
 # Every test, the integration ones included (real MinIO, ALSA capture fed with
 # speech, Xvfb). Test binaries that import ebiten need a display, so the whole
 # run has one; tests that take screenshots start their own.
-test: deps
-	$(GO) vet -tags bench ./...   # the benchmarks compile too (they run only in make bench)
+test: deps lint
 	xvfb-run -a $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	# The 120 kills of the session journal at every step (16 under -race).
 	$(GO) test -count=1 -run '^TestKillAtRandomMoments$$' ./kiosk/session
 
+# gofmt, go vet (the benchmarks compile too: they run only in make bench) and
+# no build product tracked in git (.ci/tracked-binaries.sh). Run by make test.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+	@.ci/tracked-binaries.sh
 	$(GO) vet ./...
 	$(GO) vet -tags bench ./...
 

@@ -49,6 +49,29 @@ done
 
 export ROOMCTL_ENDPOINT="http://127.0.0.1:$MINIO_PORT" ROOMCTL_ACCESS_KEY="$MINIO_ROOT_USER" ROOMCTL_SECRET_KEY="$MINIO_ROOT_PASSWORD" ROOMCTL_BUCKET=roomkiosk
 
+# The admin's settings for roomctl in another shell: `. .dev/admin.env`.
+# The secret is in a file of its own (mode 0600) that roomctl reads
+# (ROOMCTL_SECRET_KEY_FILE), so it never sits in an environment variable;
+# both files are rewritten on each start (the port may differ).
+(
+	umask 077
+	printf '%s\n' "$MINIO_ROOT_PASSWORD" > "$DEV/admin-secret-key.tmp"
+	mv "$DEV/admin-secret-key.tmp" "$DEV/admin-secret-key"
+	cat > "$DEV/admin.env.tmp" <<ENV
+# roomctl's settings for the development server of \`make run\`: . .dev/admin.env
+export ROOMCTL_ENDPOINT='$ROOMCTL_ENDPOINT'
+export ROOMCTL_ACCESS_KEY='$MINIO_ROOT_USER'
+export ROOMCTL_SECRET_KEY_FILE='$DEV/admin-secret-key'
+export ROOMCTL_BUCKET='$ROOMCTL_BUCKET'
+export ROOMCTL_MC='$BIN/mc'
+unset ROOMCTL_SECRET_KEY
+case ":\$PATH:" in *':$BIN:'*) ;; *) export PATH='$BIN':"\$PATH" ;; esac
+# the development admin identity (decrypts this server's recordings): -i .dev/admin.agekey
+ENV
+	chmod 600 "$DEV/admin.env.tmp"
+	mv "$DEV/admin.env.tmp" "$DEV/admin.env"
+)
+
 # The development admin key: the identity stays here, the device gets the recipient.
 if [ ! -f "$DEV/admin.agekey" ]; then
 	roomctl keygen -o "$DEV/admin.agekey"
@@ -113,7 +136,9 @@ roomkiosk is running (Ctrl-C stops it all):
   MinIO         $ROOMCTL_ENDPOINT (bucket roomkiosk; root credentials in .dev/minio-root.env)
   counselor PIN 1234
   sim board     edit .dev/sim-state.json (e.g. "door_open": true) and watch the checks change
-  admin         export ROOMCTL_ENDPOINT=$ROOMCTL_ENDPOINT ROOMCTL_ACCESS_KEY=$MINIO_ROOT_USER ROOMCTL_SECRET_KEY=... ROOMCTL_BUCKET=roomkiosk
-                roomctl sessions; roomctl pull SESSION -i .dev/admin.agekey -o out.wav
+  admin         in another shell, from $ROOT:
+                  . .dev/admin.env
+                  roomctl status; roomctl sessions; roomctl pull SESSION -i .dev/admin.agekey -o out.wav
+                  roomctl console -i .dev/admin.agekey
 MSG
 wait

@@ -1,16 +1,20 @@
 // Package recorder turns consented session audio into encrypted, power-cut-safe
-// segments in the spool. This root package holds only its configuration and
-// stays free of cgo; capture lives in a leaf package.
+// segments in the spool. This root package is the recorder itself (sessions,
+// segment writing, level metering, the microphone check, its configuration)
+// and stays free of cgo, so roomctl and the uploader can link its formats:
+// capture through malgo lives in the leaf package recorder/capture, behind
+// the Source interface.
 package recorder
 
 import (
 	"errors"
 	"fmt"
-	"roomkiosk/internal/room"
 	"strings"
 	"time"
 
 	"filippo.io/age"
+
+	"roomkiosk/internal/room"
 )
 
 // Config is the [recording] section.

@@ -153,3 +153,55 @@ func TestRecoverWithdrawnJournalHeld(t *testing.T) {
 		t.Fatalf("released: %v", err)
 	}
 }
+
+// Settle writes who decided and when with the recording: into the kept
+// manifest (uploaded with it) or into the deletion request.
+func TestSettleRecordsTheDecision(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for _, c := range []room.HeldDecision{
+		{Keep: true, By: room.DecidedByClient, At: at},
+		{Keep: false, By: room.DecidedByCounselor, At: at},
+		{Keep: false, By: room.DecidedByDeadline, At: at},
+	} {
+		t.Run(c.By, func(t *testing.T) {
+			g := newRig(t, randomPCM(2), 0, 30*time.Second)
+			const sid = "20261102T150405Z-abc128"
+			if err := g.rec.Start(info(sid)); err != nil {
+				t.Fatal(err)
+			}
+			g.st.waitFor(t, "recording", func(s room.RecorderStatus) bool { return s.State == room.RecorderRecording })
+			g.rec.Stop(sid, true)
+			g.rec.Wait()
+			if err := g.rec.Settle(sid, c); err != nil {
+				t.Fatal(err)
+			}
+			g.rec.Wait()
+			sp := g.rec.Spool()
+			if c.Keep {
+				b, err := os.ReadFile(sp.ManifestPath(sid))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := manifest.Parse(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := m.HeldDecision; d == nil || *d != c {
+					t.Fatalf("kept manifest's decision %+v, want %+v", d, c)
+				}
+				return
+			}
+			b, err := os.ReadFile(sp.DeletionPath(sid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			del, err := manifest.ParseDeletion(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if del.DecidedBy != c.By || !del.DecidedAt.Equal(at) {
+				t.Fatalf("deletion request %+v, want decided by %s at %v", del, c.By, at)
+			}
+		})
+	}
+}

@@ -399,7 +399,19 @@ func (r *Recorder) Suspend(sessionID string) error {
 // queueing follows); for a session held from before (a restart), it is
 // queued before Keep returns. Keeping a session that was not withdrawn is a
 // no-op.
-func (r *Recorder) Keep(sessionID string) error {
+func (r *Recorder) Keep(sessionID string) error { return r.keep(sessionID, nil) }
+
+// Settle keeps or deletes a withdrawn session's held recording and writes
+// who decided and when with it (session.HeldSettler): into the manifest
+// when kept, into the deletion request when deleted.
+func (r *Recorder) Settle(sessionID string, d room.HeldDecision) error {
+	if d.Keep {
+		return r.keep(sessionID, &d)
+	}
+	return r.discard(sessionID, &d)
+}
+
+func (r *Recorder) keep(sessionID string, d *room.HeldDecision) error {
 	if !manifest.ValidSessionID(sessionID) {
 		return fmt.Errorf("keep recording: %q is not a session id", sessionID)
 	}
@@ -410,6 +422,11 @@ func (r *Recorder) Keep(sessionID string) error {
 	}
 	r.mu.Unlock()
 	queue := func() error {
+		if d != nil {
+			if err := r.spool.NoteHeldDecision(sessionID, *d); err != nil {
+				return fmt.Errorf("keep recording: %w", err)
+			}
+		}
 		if err := r.spool.QueueHeld(sessionID); err != nil {
 			return fmt.Errorf("keep recording: %w", err)
 		}
@@ -441,7 +458,9 @@ func (r *Recorder) Held() ([]string, error) { return r.spool.Held() }
 // for anything the uploader may already have (nothing, for a withdrawn
 // session: it was held). It returns at once; the work happens after the
 // session is sealed.
-func (r *Recorder) Discard(sessionID string) error {
+func (r *Recorder) Discard(sessionID string) error { return r.discard(sessionID, nil) }
+
+func (r *Recorder) discard(sessionID string, d *room.HeldDecision) error {
 	if !manifest.ValidSessionID(sessionID) {
 		return fmt.Errorf("discard recording: %q is not a session id", sessionID)
 	}
@@ -458,6 +477,9 @@ func (r *Recorder) Discard(sessionID string) error {
 			<-rc.done
 		}
 		del := manifest.Deletion{SessionID: sessionID, RoomID: r.o.RoomID, RequestedAt: time.Now().UTC(), Reason: "withdrawn"}
+		if d != nil {
+			del.DecidedBy, del.DecidedAt = d.By, d.At.UTC()
+		}
 		// The request first: if power fails before the files are gone,
 		// recovery sees the request and finishes the removal instead of
 		// resurrecting the session.

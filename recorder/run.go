@@ -307,9 +307,12 @@ func (rc *recording) stopReason() string {
 // loss). On stop the device is closed first, then what it had already
 // delivered is written.
 func (rc *recording) pump(st Stream) string {
-	tick := time.NewTicker(levelEvery)
-	defer tick.Stop()
-	lastDisk := time.Now()
+	// No ticker: the level, the alerts and the disk are looked at when
+	// audio arrives and levelEvery has passed. All of them change only
+	// with audio, and a timer of its own would wake the process 4 more
+	// times a second (each wake-up is most of what capture costs).
+	lastTick := time.Now()
+	lastDisk := lastTick
 	var lastOverruns uint64
 	var reason string
 	closed := false
@@ -348,6 +351,23 @@ loop:
 				reason = ReasonMaxLength
 				break loop
 			}
+			now := time.Now()
+			if now.Sub(lastTick) < levelEvery {
+				continue
+			}
+			lastTick = now
+			rc.tick()
+			if o := st.Overruns(); o != lastOverruns {
+				rc.log.Warn().Uint64("frames_dropped", o-lastOverruns).Msg("capture overrun: the writer fell behind")
+				lastOverruns = o
+			}
+			if now.Sub(lastDisk) >= rc.r.o.DiskCheckEvery {
+				lastDisk = now
+				if r := rc.checkDisk(); r != "" {
+					reason = r
+					break loop
+				}
+			}
 		case <-st.Lost():
 			closeStream()
 			rc.drain(st)
@@ -355,19 +375,6 @@ loop:
 		case <-rc.stop:
 			reason = rc.stopReason()
 			break loop
-		case <-tick.C:
-			rc.tick()
-			if o := st.Overruns(); o != lastOverruns {
-				rc.log.Warn().Uint64("frames_dropped", o-lastOverruns).Msg("capture overrun: the writer fell behind")
-				lastOverruns = o
-			}
-			if time.Since(lastDisk) >= rc.r.o.DiskCheckEvery {
-				lastDisk = time.Now()
-				if r := rc.checkDisk(); r != "" {
-					reason = r
-					break loop
-				}
-			}
 		}
 	}
 	closeStream()

@@ -14,6 +14,7 @@ import (
 
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
+	"roomkiosk/sync/layout"
 )
 
 // parseDate reads 2006-01-02 (a whole UTC day) or an RFC 3339 time. For
@@ -88,6 +89,9 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		clients, feedback := "-", "-"
 		if r.Participants > 0 {
 			clients = fmt.Sprint(r.Participants)
+		}
+		if r.Children > 0 {
+			clients += fmt.Sprintf(" (with children: %d)", r.Children)
 		}
 		if r.Feedback > 0 {
 			feedback = fmt.Sprintf("%d/5", r.Feedback)
@@ -296,6 +300,10 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Stale {
 			seen = "STALE " + seen
 		}
+		if r.NeverSeen {
+			// Provisioned (the audit says) and nothing from its kiosk yet.
+			seen = "never seen (provisioned " + r.Provisioned.UTC().Format(time.DateOnly) + ")"
+		}
 		if len(r.Forged) > 0 {
 			seen += " FORGED"
 		}
@@ -307,8 +315,14 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.LegalHolds > 0 {
 			holds = fmt.Sprintf("%d HELD", r.LegalHolds)
 		}
+		door := func(d string) string {
+			if r.Revoked {
+				return "REVOKED" // its kiosk's keys no longer work, whatever it last said
+			}
+			return esc(d)
+		}
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t?\t?\t%s\t\t%s\t\t%s\t\t\t\t%s\n", esc(r.Room), esc(r.Error), seen, tampered, holds)
+			fmt.Fprintf(tw, "%s\t%s\t?\t%s\t\t%s\t\t%s\t\t\t\t%s\n", esc(r.Room), door("?"), esc(r.Error), seen, tampered, holds)
 			continue
 		}
 		st := r.Status
@@ -328,11 +342,11 @@ func (a *app) status(ctx context.Context, args []string) error {
 			backlog += " BLOCKED"
 		}
 		clock := "-"
-		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
-			clock = fmt.Sprintf("%+.1fs", st.ClockOffset().Seconds())
+		if ahead, ok := st.DeviceAhead(); ok {
+			clock = clockWords(ahead)
 		}
 		maint, problems, held := maintenanceColumns(st, now)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), esc(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held, holds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), door(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held, holds)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -462,4 +476,18 @@ func retentionColumns(r archive.Session) (ret, hold string) {
 		hold = "HELD (" + esc(r.HoldReason) + ")"
 	}
 	return ret, hold
+}
+
+// clockWords says how far a device's clock is off in words that carry the
+// sign, as the console and the clock check do: "ahead 1.5s", "behind
+// 2.0s", "in step" (within layout.ClockResolution: the server's Date header
+// has whole seconds).
+func clockWords(ahead time.Duration) string {
+	switch {
+	case ahead > layout.ClockResolution:
+		return fmt.Sprintf("ahead %.1fs", ahead.Seconds())
+	case ahead < -layout.ClockResolution:
+		return fmt.Sprintf("behind %.1fs", -ahead.Seconds())
+	}
+	return "in step"
 }

@@ -416,6 +416,19 @@ func TestServer(t *testing.T) {
 		if _, err := f.cl.PutObject(f.ctx, "clinic", "rooms/103/checks/x.jsonl", strings.NewReader("{}"), 2, minio.PutObjectOptions{SendContentMd5: true}); err != nil {
 			t.Fatal(err)
 		}
+		// Room 102 provisioned with mc (its earlier provision without mc
+		// made no device user) and no kiosk installed: the admins' own
+		// audit record is all there is of it. Room 105 provisioned, then
+		// revoked.
+		for _, args := range [][]string{
+			{"provision", "102", "--apply", "--credentials-out", filepath.Join(t.TempDir(), "dev-102.toml")},
+			{"provision", "105", "--apply", "--credentials-out", filepath.Join(t.TempDir(), "dev-105.toml")},
+			{"revoke", "105"},
+		} {
+			if r := runT(t, f.env, "", args...); r.code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+			}
+		}
 		r := runT(t, f.env, "", "status", "--json")
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -424,13 +437,33 @@ func TestServer(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 			t.Fatal(err)
 		}
-		if len(rows) != 2 || rows[0].Room != "101" || rows[0].Status == nil || rows[0].Stale || rows[1].Room != "103" || !rows[1].Stale {
+		if len(rows) != 4 || rows[0].Room != "101" || rows[0].Status == nil || rows[0].Stale || rows[0].NeverSeen || rows[0].Revoked || rows[0].Provisioned.IsZero() ||
+			rows[1].Room != "102" || !rows[1].NeverSeen || rows[1].Revoked || rows[1].Provisioned.IsZero() || rows[1].Error != "" ||
+			rows[2].Room != "103" || !rows[2].Stale || rows[2].NeverSeen || !rows[2].Provisioned.IsZero() ||
+			rows[3].Room != "105" || !rows[3].Revoked || !rows[3].NeverSeen {
 			t.Fatalf("rows %+v", rows)
 		}
 		r = runT(t, f.env, "", "status")
 		t.Logf("roomctl status:\n%s", r.stdout)
 		if r.code != 0 || !strings.Contains(r.stdout, "LAST SEEN") || !strings.Contains(r.stdout, "STALE never") {
 			t.Fatalf("table: %s", r.stdout)
+		}
+		lines := strings.Split(r.stdout, "\n")
+		for room, want := range map[string][]string{"102": {"never seen (provisioned "}, "105": {"REVOKED", "never seen"}, "101": {"free"}} {
+			found := false
+			for _, l := range lines {
+				if strings.HasPrefix(l, room+" ") {
+					found = true
+					for _, w := range want {
+						if !strings.Contains(l, w) {
+							t.Errorf("room %s: %q lacks %q", room, l, w)
+						}
+					}
+				}
+			}
+			if !found {
+				t.Errorf("room %s not listed:\n%s", room, r.stdout)
+			}
 		}
 	})
 

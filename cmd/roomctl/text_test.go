@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEsc(t *testing.T) {
@@ -39,6 +40,17 @@ func TestPlainHTTPWarning(t *testing.T) {
 	} {
 		if got := plainHTTPWarning(endpoint) != ""; got != warn {
 			t.Errorf("%s: warning %v, want %v", endpoint, got, warn)
+		}
+	}
+}
+
+func TestClockWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		2300 * time.Millisecond: "ahead 2.3s", -2300 * time.Millisecond: "behind 2.3s",
+		400 * time.Millisecond: "in step", -500 * time.Millisecond: "in step",
+	} {
+		if got := clockWords(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
 		}
 	}
 }

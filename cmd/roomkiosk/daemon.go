@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,6 +23,7 @@ import (
 	"roomkiosk/kiosk/backlight"
 	"roomkiosk/kiosk/bookings"
 	"roomkiosk/kiosk/control"
+	"roomkiosk/kiosk/door"
 	"roomkiosk/kiosk/session"
 	"roomkiosk/kiosk/statusapi"
 	"roomkiosk/recorder"
@@ -61,150 +61,41 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // daemon holds the parts so that shutdown can release them in order.
 type daemon struct {
+	cfg      *config.Config
 	log      zerolog.Logger
+	closers  []func() error // released last to first
 	board    *hardware.Board
 	mlog     *checks.Log
 	uploader *upload.Uploader
 	recorder *recorder.Recorder
 	runner   *checks.Runner
 	book     *checks.Book // maintenance entries and problem reports, from the maintenance log
+	feed     *bookings.Feed
+	light    *backlight.Controller
 	core     *session.Core
+	view     *door.View
 }
 
+// runDaemon wires the parts and runs them until ctx ends or one fails.
 func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &daemon{log: log}
+	d := &daemon{cfg: cfg, log: log}
+	defer d.close()
 	log.Info().Str("version", version).Str("backend", cfg.Hardware.Backend).Msg("roomkiosk starting")
 
-	recipients, err := cfg.Encryption.ParsedRecipients()
-	if err != nil {
-		return &config.Error{File: "encryption", Err: err}
-	}
-	if d.board, err = board.Open(cfg.Hardware, log); err != nil {
-		return fmt.Errorf("open board: %w", err)
-	}
-	defer d.board.Close()
-	if d.mlog, err = checks.OpenLog(cfg.Checks.LogDir, checks.KeepDays(cfg.Checks.LogKeepDays)); err != nil {
-		return fmt.Errorf("open maintenance log: %w", err)
-	}
-	defer d.mlog.Close()
-
-	d.uploader, err = upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version), upload.WithRetentionClass(cfg.Retention.Class))
-	if err != nil {
-		return fmt.Errorf("start uploader: %w", err)
-	}
-
-	// The core is made after the recorder and the runner, which report to
-	// it from their own goroutines; a report before it exists is dropped
-	// (the core asks for fresh checks and starts the recorder itself).
-	var corePtr atomic.Pointer[session.Core]
-	src := &capture.Source{Device: cfg.Recording.Device}
-	d.recorder, err = recorder.New(recorder.Options{
-		Config: cfg.Recording, Recipients: recipients, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
-		RetentionClass: cfg.Retention.Class, Source: src, Uploader: d.uploader, Log: log,
-		OnStatus: func(st room.RecorderStatus) { corePtr.Load().RecorderChanged(st) },
-	})
-	if err != nil {
-		return fmt.Errorf("start recorder: %w", err)
-	}
-	defer d.recorder.Close()
-
-	// The door view (bookings, backlight) is made after the core; their
-	// reports before it exists have nothing to refresh.
-	var viewPtr atomic.Pointer[doorView]
-	changed := func() {
-		if v := viewPtr.Load(); v != nil {
-			v.Changed()
-		}
-	}
-	parts := checkParts{source: src, recorder: d.recorder, uploader: d.uploader}
-	var feed *bookings.Feed
-	if cfg.Bookings.Enabled() {
-		// The runner is made below; the feed's first fetch runs after it.
-		rerun := func() {
-			if d.runner != nil {
-				d.runner.RunChecks("bookings")
-			}
-		}
-		if feed, err = bookings.New(cfg.Bookings, log, changed, bookings.OnHealthChange(rerun)); err != nil {
-			return &config.Error{File: "bookings", Err: err}
-		}
-		parts.extra = append(parts.extra, feed.Check())
-	}
-	light := backlight.New(cfg.Backlight, panelOf(d.board), log, func(bool) { changed() })
-	defer light.Close()
-
-	// Technicians' entries and counselors' problem reports live in the
-	// maintenance log; what is open is read back from it, so a reported
-	// problem survives a restart.
-	d.book, err = checks.OpenBook(d.mlog, func(last *room.MaintenanceEntry, open []room.ProblemReport) {
-		corePtr.Load().MaintenanceUpdated(last, open)
-	})
-	if err != nil {
+	// The parts report to the inbox: they are made before the core, which
+	// is made from them.
+	in := &door.Inbox{}
+	if err := d.openParts(in); err != nil {
 		return err
 	}
-	list := allChecks(cfg, d.board, parts)
-	list = append(list, d.book.Check()) // advisory unless checks.required names it
-	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
-		Maintenance: d.mlog, Logger: log,
-		OnResults: func(rs []room.CheckResult) {
-			core := corePtr.Load()
-			core.ChecksUpdated(rs)
-			core.FaultsUpdated(d.recentFaults())
-		},
-	})
-
-	core, err := session.New(session.Config{
-		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Flow: cfg.Session,
-		MaxLength: cfg.Recording.MaxSessionLength.Duration,
-	}, session.Deps{
-		Recorder: overrideLogger{d.recorder, d.runner},
-		Checker:  d.runner,
-		Uploader: d.uploader,
-		Journal:  d.recorder.Spool().SessionJournal(),
-		Log:      log,
-
-		Maintenance: d.book,
-	})
-	if err != nil {
-		return &config.Error{File: "session", Err: err}
-	}
-	d.core = core
-	corePtr.Store(core)
-	core.MaintenanceUpdated(d.book.State())
-	// A crash or power cut left *.part files: seal them as partial before
-	// anything else touches the spool, so they upload like any other
-	// session; except the session the core resumes (its journal says it
-	// was recording, within the resume window): its recording goes on in
-	// the same folder when the core runs.
-	var open []string
-	if id := core.ResumeSession(); id != "" {
-		open = append(open, id)
-	}
-	if _, err := d.recorder.Recover(open...); err != nil {
-		log.Error().Err(err).Msg("recover interrupted sessions")
-	}
-	view := newDoorView(core, feed, light)
-	viewPtr.Store(view)
-
-	// 0755: the screen's user must reach the socket inside; the socket
-	// itself is 0660 and the server checks the peer's credentials.
-	if err := os.MkdirAll(filepath.Dir(cfg.Control.Socket), 0o755); err != nil {
-		return fmt.Errorf("control socket folder: %w", err)
-	}
-	ctl, err := control.Listen(cfg.Control.Socket, cfg.Control.Group, view, log)
-	if err != nil {
+	if err := d.openCore(); err != nil {
 		return err
 	}
-	defer ctl.Close()
-	stat, err := statusapi.Listen(cfg.Status, statusapi.Sources{
-		Snapshot: view.Snapshot,
-		Queue:    func() map[string]any { return queueFigures(d.uploader.Metrics()) },
-		Uploads:  d.uploader.Sessions,
-		Metrics:  []func() []statusapi.Metric{d.recorderMetrics, d.uploaderMetrics},
-		Version:  version,
-	}, log)
+	d.view = door.NewView(d.core, d.feed, d.light)
+	in.Open(d.core, d.view)
+	ctl, stat, err := d.listen()
 	if err != nil {
 		return err
 	}
@@ -220,16 +111,16 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 			}
 		}()
 	}
-	goRun("session core", core.Run)
+	goRun("session core", d.core.Run)
 	goRun("uploader", d.uploader.Run)
 	goRun("control socket", ctl.Serve)
 	goRun("status endpoint", stat.Serve)
 	d.runner.Start(ctx)
 	d.runner.RunOnDoorChange(ctx, d.board.Door)
-	goRun("on-air light", d.followOnAir)
-	goRun("backlight", func(ctx context.Context) error { return view.followBacklight(ctx, d.board) })
-	if feed != nil {
-		goRun("bookings", feed.Run)
+	goRun("on-air light", func(ctx context.Context) error { return door.FollowOnAir(ctx, d.core, d.board.OnAir, log) })
+	goRun("backlight", func(ctx context.Context) error { return d.view.FollowBacklight(ctx, activity(ctx, d.board)) })
+	if d.feed != nil {
+		goRun("bookings", d.feed.Run)
 	}
 
 	log.Info().Str("socket", cfg.Control.Socket).Str("status", stat.Addr()).Msg("roomkiosk ready")
@@ -250,34 +141,174 @@ func runDaemon(ctx context.Context, cfg *config.Config, log zerolog.Logger) erro
 	return runErr
 }
 
-// followOnAir keeps the light outside the door on exactly while the core
-// says audio is being captured (which follows the recorder's own state).
-func (d *daemon) followOnAir(ctx context.Context) error {
-	snaps, stop := d.core.Subscribe()
-	defer stop()
-	on := false
-	set := func(v bool) {
-		if err := d.board.OnAir.Set(v); err != nil {
-			d.log.Warn().Err(err).Bool("on", v).Msg("set on-air light")
-			return
-		}
-		on = v
+// openParts opens the board, the maintenance log, the uploader, the
+// recorder, the bookings feed, the backlight and the check runner; each
+// reports to in.
+func (d *daemon) openParts(in *door.Inbox) error {
+	cfg, log := d.cfg, d.log
+	recipients, err := cfg.Encryption.ParsedRecipients()
+	if err != nil {
+		return &config.Error{File: "encryption", Err: err}
 	}
-	set(false)
-	for {
-		select {
-		case <-ctx.Done():
-			set(false)
-			return nil
-		case s, ok := <-snaps:
-			if !ok {
-				return nil
-			}
-			if s.Recording != on {
-				set(s.Recording)
+	if d.board, err = board.Open(cfg.Hardware, log); err != nil {
+		return fmt.Errorf("open board: %w", err)
+	}
+	d.closers = append(d.closers, d.board.Close)
+	if d.mlog, err = checks.OpenLog(cfg.Checks.LogDir, checks.KeepDays(cfg.Checks.LogKeepDays)); err != nil {
+		return fmt.Errorf("open maintenance log: %w", err)
+	}
+	d.closers = append(d.closers, d.mlog.Close)
+
+	d.uploader, err = upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version), upload.WithRetentionClass(cfg.Retention.Class))
+	if err != nil {
+		return fmt.Errorf("start uploader: %w", err)
+	}
+	src := &capture.Source{Device: cfg.Recording.Device}
+	d.recorder, err = recorder.New(recorder.Options{
+		Config: cfg.Recording, Recipients: recipients, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
+		RetentionClass: cfg.Retention.Class, Source: src, Uploader: d.uploader, Log: log, OnStatus: in.RecorderChanged,
+	})
+	if err != nil {
+		return fmt.Errorf("start recorder: %w", err)
+	}
+	d.closers = append(d.closers, d.recorder.Close)
+
+	parts := checkParts{source: src, recorder: d.recorder, uploader: d.uploader}
+	if cfg.Bookings.Enabled() {
+		// The runner is made below; the feed's first fetch runs after it.
+		rerun := func() {
+			if d.runner != nil {
+				d.runner.RunChecks("bookings")
 			}
 		}
+		if d.feed, err = bookings.New(cfg.Bookings, log, in.Changed, bookings.OnHealthChange(rerun)); err != nil {
+			return &config.Error{File: "bookings", Err: err}
+		}
+		parts.extra = append(parts.extra, d.feed.Check())
 	}
+	d.light = backlight.New(cfg.Backlight, panelOf(d.board), log, func(bool) { in.Changed() })
+	d.closers = append(d.closers, func() error { d.light.Close(); return nil })
+
+	// Technicians' entries and counselors' problem reports live in the
+	// maintenance log; what is open is read back from it, so a reported
+	// problem survives a restart.
+	if d.book, err = checks.OpenBook(d.mlog, in.MaintenanceUpdated); err != nil {
+		return err
+	}
+	list := allChecks(cfg, d.board, parts)
+	list = append(list, d.book.Check()) // advisory unless checks.required names it
+	d.runner = checks.NewRunner(cfg.Checks, list, checks.Options{
+		Maintenance: d.mlog, Logger: log,
+		OnResults: func(rs []room.CheckResult) {
+			in.ChecksUpdated(rs)
+			in.FaultsUpdated(d.recentFaults())
+		},
+	})
+	return nil
+}
+
+// openCore makes the session core from the parts, then recovers the spool.
+func (d *daemon) openCore() error {
+	cfg := d.cfg
+	core, err := session.New(session.Config{
+		Room: cfg.Room, Counselors: cfg.Counselors, Technicians: cfg.Technicians, Agreement: cfg.Agreement, Consent: cfg.Consent, Flow: cfg.Session,
+		MaxLength: cfg.Recording.MaxSessionLength.Duration,
+	}, session.Deps{
+		Recorder: overrideLogger{d.recorder, d.runner},
+		Checker:  d.runner,
+		Uploader: d.uploader,
+		Journal:  d.recorder.Spool().SessionJournal(),
+		Log:      d.log,
+
+		Maintenance: d.book,
+	})
+	if err != nil {
+		return &config.Error{File: "session", Err: err}
+	}
+	d.core = core
+	core.MaintenanceUpdated(d.book.State())
+	// A crash or power cut left *.part files: seal them as partial before
+	// anything else touches the spool, so they upload like any other
+	// session; except the session the core resumes (its journal says it
+	// was recording, within the resume window): its recording goes on in
+	// the same folder when the core runs.
+	var open []string
+	if id := core.ResumeSession(); id != "" {
+		open = append(open, id)
+	}
+	if _, err := d.recorder.Recover(open...); err != nil {
+		d.log.Error().Err(err).Msg("recover interrupted sessions")
+	}
+	return nil
+}
+
+// listen opens the control socket for the screen and the status endpoint,
+// both on the door's view.
+func (d *daemon) listen() (*control.Server, *statusapi.Server, error) {
+	cfg := d.cfg
+	// 0755: the screen's user must reach the socket inside; the socket
+	// itself is 0660 and the server checks the peer's credentials.
+	if err := os.MkdirAll(filepath.Dir(cfg.Control.Socket), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("control socket folder: %w", err)
+	}
+	ctl, err := control.Listen(cfg.Control.Socket, cfg.Control.Group, d.view, d.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.closers = append(d.closers, ctl.Close)
+	stat, err := statusapi.Listen(cfg.Status, statusapi.Sources{
+		Snapshot: d.view.Snapshot,
+		Queue:    func() map[string]any { return queueFigures(d.uploader.Metrics()) },
+		Uploads:  d.uploader.Sessions,
+		Metrics:  []func() []statusapi.Metric{d.recorderMetrics, d.uploaderMetrics},
+		Version:  version,
+	}, d.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctl, stat, nil
+}
+
+// close releases what was opened, last first.
+func (d *daemon) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		_ = d.closers[i]()
+	}
+}
+
+// activity is every door edge and every arrival on the board, for the
+// backlight (a door edge or someone coming in wakes the screen); it closes
+// when both watchers have.
+func activity(ctx context.Context, b *hardware.Board) <-chan struct{} {
+	out := make(chan struct{})
+	doors := b.Door.Watch(ctx)
+	people := b.Presence.Watch(ctx)
+	go func() {
+		defer close(out)
+		for doors != nil || people != nil {
+			select {
+			case _, ok := <-doors:
+				if !ok {
+					doors = nil
+					continue
+				}
+			case e, ok := <-people:
+				if !ok {
+					people = nil
+					continue
+				}
+				if !e.Present {
+					continue
+				}
+			}
+			select {
+			case out <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }
 
 // watchdog pings systemd while the core's loop still answers, so a hung

@@ -34,8 +34,13 @@ func Builtin(cfg Config, b *hardware.Board) []Check {
 
 // Hardware returns the checks that read the board: temperature, humidity,
 // light, door and presence.
-func Hardware(cfg Config, b *hardware.Board) []Check {
-	m := &climateMemo{c: b.Climate, maxAge: 2 * time.Second}
+func Hardware(cfg Config, b *hardware.Board) []Check { return HardwareClock(cfg, b, time.Now) }
+
+// HardwareClock is Hardware with the clock that ages the shared climate
+// reading: a test that runs a day of rounds in a second passes the clock it
+// gives the runner (Options.Now), so each round reads the sensor afresh.
+func HardwareClock(cfg Config, b *hardware.Board, now func() time.Time) []Check {
+	m := &climateMemo{c: b.Climate, maxAge: 2 * time.Second, now: now}
 	return []Check{
 		Func(NameTemperature, func(ctx context.Context) room.CheckResult { return temperature(ctx, cfg, m) }),
 		Func(NameHumidity, func(ctx context.Context) room.CheckResult { return humidity(ctx, cfg, m) }),
@@ -50,6 +55,7 @@ func Hardware(cfg Config, b *hardware.Board) []Check {
 type climateMemo struct {
 	c      hardware.Climate
 	maxAge time.Duration
+	now    func() time.Time
 
 	mu  sync.Mutex
 	r   hardware.ClimateReading
@@ -60,7 +66,7 @@ type climateMemo struct {
 func (m *climateMemo) read(ctx context.Context) (hardware.ClimateReading, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.at.IsZero() && time.Since(m.at) < m.maxAge {
+	if !m.at.IsZero() && m.now().Sub(m.at) < m.maxAge {
 		return m.r, m.err
 	}
 	r, err := m.c.ReadClimate(ctx)
@@ -68,7 +74,7 @@ func (m *climateMemo) read(ctx context.Context) (hardware.ClimateReading, error)
 		// Our own deadline, not the sensor's answer: let the next caller try.
 		return r, err
 	}
-	m.r, m.err, m.at = r, err, time.Now()
+	m.r, m.err, m.at = r, err, m.now()
 	return r, err
 }
 

@@ -502,3 +502,73 @@ func TestStartRunsAtBootAndEveryInterval(t *testing.T) {
 		t.Fatalf("%d runs, oldest %q newest %q; want boot first, then interval", len(runs), runs[len(runs)-1].Reason, runs[0].Reason)
 	}
 }
+
+// TestRunLinesCarryThresholds runs the sim board through rounds over two
+// UTC days, with the temperature limits changed in the middle, and reads
+// the day files the runner wrote: each check's threshold is on the first
+// run line of each day file and on every line where it changed, and on no
+// other run line (they are logged every few minutes).
+func TestRunLinesCarryThresholds(t *testing.T) {
+	cfg := testConfig(t)
+	s, b := simBoard(t)
+	lg, err := OpenLog(cfg.LogDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lg.Close()
+	now := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	// Limits change with the config, so with a restart: the second
+	// runner below is the daemon started again with a new config.
+	r := NewRunner(cfg, HardwareClock(cfg, b, clock), Options{Maintenance: lg, Now: clock})
+	temps := []float64{21.4, 23.9, 27.3, 21.4}
+	for _, c := range temps { // 22:00 .. 23:30 on the 30th
+		s.Set(sim.State{TemperatureC: sim.Ptr(c)})
+		r.Run(context.Background(), ReasonInterval)
+		now = now.Add(30 * time.Minute)
+	}
+	for range 2 { // 00:00, 00:30 on the 1st: a new day file
+		r.Run(context.Background(), ReasonInterval)
+		now = now.Add(30 * time.Minute)
+	}
+	cfg2 := cfg
+	cfg2.TempMaxC = 24
+	r2 := NewRunner(cfg2, HardwareClock(cfg2, b, clock), Options{Maintenance: lg, Now: clock})
+	for range 2 { // the daemon restarted with new limits
+		r2.Run(context.Background(), ReasonInterval)
+		now = now.Add(30 * time.Minute)
+	}
+
+	var got []string // the temperature threshold of each run line, by day file
+	files, err := lg.Files()
+	if err != nil || len(files) != 2 {
+		t.Fatalf("day files %v (%v), want 2", files, err)
+	}
+	for _, f := range files {
+		got = append(got, "|")
+		for _, e := range readLines(t, f) {
+			if e.Kind != KindRun {
+				continue
+			}
+			n := 0
+			for _, res := range e.Results {
+				if res.Hint != "" {
+					t.Errorf("%s: a run line keeps the hint of %s", f, res.Name)
+				}
+				if res.Threshold != "" {
+					n++
+				}
+				if res.Name == NameTemperature {
+					got = append(got, res.Threshold)
+				}
+			}
+			if n != 0 && n != len(e.Results) {
+				t.Errorf("%s at %s: %d of %d thresholds, want all (a new day, a restart) or none", f, e.At, n, len(e.Results))
+			}
+		}
+	}
+	want := []string{"|", "18-26 °C", "", "", "", "|", "18-26 °C", "", "18-24 °C", ""}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("temperature thresholds on the run lines:\n got %q\nwant %q", got, want)
+	}
+}

@@ -47,8 +47,14 @@ type Runner struct {
 	last     []room.CheckResult
 	prev     map[string]room.CheckState
 	inflight map[string]time.Time // checks still running from an earlier round (hung)
-	stopping bool                 // Wait was called: no new rounds
-	wg       sync.WaitGroup
+	// What the maintenance log's run lines already say: each check's
+	// threshold as last logged and the UTC day of the last run line, so a
+	// run line repeats a threshold only when it changed or a new day file
+	// begins (a day file read alone names every threshold).
+	loggedTh  map[string]string
+	loggedDay string
+	stopping  bool // Wait was called: no new rounds
+	wg        sync.WaitGroup
 }
 
 // NewRunner returns a runner for list. Required comes from cfg.Required.
@@ -62,7 +68,7 @@ func NewRunner(cfg Config, list []Check, opt Options) *Runner {
 	}
 	return &Runner{
 		cfg: cfg, checks: slices.Clone(list), required: req, opt: opt,
-		prev: map[string]room.CheckState{}, inflight: map[string]time.Time{},
+		prev: map[string]room.CheckState{}, inflight: map[string]time.Time{}, loggedTh: map[string]string{},
 	}
 }
 
@@ -227,10 +233,21 @@ func (r *Runner) runRound(ctx context.Context, reason string) []room.CheckResult
 	}
 	lg.Debug().Str("reason", reason).Int("checks", len(results)).Str("blocking", Names(Blocking(results))).Msg("checks ran")
 	if r.opt.Maintenance != nil {
-		entries := append([]Entry{{At: r.opt.Now(), Kind: KindRun, Reason: reason, Results: compact(results)}}, changes...)
-		for _, e := range entries {
+		at := r.opt.Now()
+		r.mu.Lock()
+		run := r.compactLocked(at, results)
+		r.mu.Unlock()
+		entries := append([]Entry{{At: at, Kind: KindRun, Reason: reason, Results: run}}, changes...)
+		for i, e := range entries {
 			if err := r.opt.Maintenance.Record(e); err != nil {
 				lg.Error().Err(err).Msg("maintenance log")
+				if i == 0 {
+					// The run line is not on disk: the next one says
+					// every threshold again.
+					r.mu.Lock()
+					r.loggedDay = ""
+					r.mu.Unlock()
+				}
 				break
 			}
 		}
@@ -241,13 +258,25 @@ func (r *Runner) runRound(ctx context.Context, reason string) []room.CheckResult
 	return results
 }
 
-// compact drops hints and thresholds from a run entry's results: a run is
-// logged every few minutes, the texts never change between runs, and each
-// fault entry carries them in full.
-func compact(results []room.CheckResult) []room.CheckResult {
+// compactLocked shortens a run entry's results for the log: hints are
+// dropped (a run is logged every few minutes, hints never change between
+// runs, and each fault entry carries its own), and a threshold is kept only
+// where it differs from the one last logged for that check, or on the
+// first run line of a UTC day (of a day file, as the log names its files),
+// so the plots can draw the threshold in force at every point from the log
+// alone, a day read alone included. r.mu must be held.
+func (r *Runner) compactLocked(at time.Time, results []room.CheckResult) []room.CheckResult {
+	day := at.UTC().Format(time.DateOnly)
+	newDay := day != r.loggedDay
+	r.loggedDay = day
 	out := slices.Clone(results)
 	for i := range out {
-		out[i].Hint, out[i].Threshold = "", ""
+		out[i].Hint = ""
+		th, logged := r.loggedTh[out[i].Name]
+		r.loggedTh[out[i].Name] = out[i].Threshold
+		if logged && !newDay && th == out[i].Threshold {
+			out[i].Threshold = ""
+		}
 	}
 	return out
 }

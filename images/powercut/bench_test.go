@@ -39,7 +39,7 @@ func TestBenchPowerCut(t *testing.T) {
 	v.waitLine(`powercut: done`, bootLimit)
 	v.waitPowerOff(2 * time.Minute)
 
-	rows := h.adm.sessions(t, h.room)
+	rows := h.adm.Sessions(t, h.room)
 	byID := map[string]int{}
 	for i, r := range rows {
 		byID[r.Session] = i

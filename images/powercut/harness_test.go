@@ -5,7 +5,6 @@ package powercut
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -24,12 +23,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-
+	"roomkiosk/cmd/roomctl/roomctltest"
 	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/sync/archive"
-	"roomkiosk/sync/miniotest"
 )
 
 const (
@@ -95,7 +92,7 @@ func setup(t testing.TB, room string) *harness {
 	}
 	bin := buildBinaries(t, root, inject)
 	h.adm = newAdmin(t, bin)
-	h.px = startProxy(t, h.adm.srv.Host)
+	h.px = startProxy(t, h.adm.Srv.Host)
 	cfg, creds := h.deviceConfig(inject)
 	h.stream = speechStream(t, speechLen)
 	write(t, filepath.Join(inject, "speech.raw"), h.stream, 0o644)
@@ -219,7 +216,7 @@ func buildBinaries(t testing.TB, root, dir string) string {
 func (h *harness) deviceConfig(dir string) (cfg, creds string) {
 	t := h.t
 	creds = filepath.Join(dir, "credentials.toml")
-	storage := h.adm.run(t, "", "provision", h.room, "--apply", "--credentials-out", creds,
+	storage := h.adm.Run(t, "", "provision", h.room, "--apply", "--credentials-out", creds,
 		"--credentials-path", "/etc/roomkiosk/credentials.toml",
 		"--device-endpoint", fmt.Sprintf("http://10.0.2.2:%d", h.px.port()))
 	i := strings.Index(storage, "# Device config")
@@ -227,7 +224,7 @@ func (h *harness) deviceConfig(dir string) (cfg, creds string) {
 		t.Fatalf("roomctl provision printed no device config:\n%s", storage)
 	}
 	storage = storage[i:]
-	pinHash := strings.TrimSpace(h.adm.run(t, pinCode+"\n", "pin-hash"))
+	pinHash := strings.TrimSpace(h.adm.Run(t, pinCode+"\n", "pin-hash"))
 	cfg = fmt.Sprintf(`# Power-cut test device: the sim board, the ALSA loopback's capture side as
 # the microphone (aplay plays speech into its playback side), 10 s segments.
 [log]
@@ -298,97 +295,16 @@ listen = "127.0.0.1:8089"
 %s
 status_interval = "5s"
 backoff_max = "2s"
-`, h.room, pinHash, h.adm.recipient, storage)
+`, h.room, pinHash, h.adm.Recipient, storage)
 	return cfg, creds
 }
 
 // --- the admin's side ----------------------------------------------------
 
-type admin struct {
-	srv       *miniotest.Server
-	roomctl   string
-	env       []string
-	key       string
-	recipient string
-}
+type admin = roomctltest.Admin
 
 func newAdmin(t testing.TB, bin string) *admin {
-	t.Helper()
-	a := &admin{srv: miniotest.Start(t), roomctl: filepath.Join(bin, "roomctl")}
-	a.env = append(os.Environ(),
-		"ROOMCTL_ENDPOINT="+a.srv.Endpoint, "ROOMCTL_ACCESS_KEY="+a.srv.AccessKey,
-		"ROOMCTL_SECRET_KEY="+a.srv.SecretKey, "ROOMCTL_BUCKET="+bucket,
-		"ROOMCTL_MC="+testenv.Tool(t, "mc"))
-	a.key = filepath.Join(t.TempDir(), "admin-identity.txt")
-	a.recipient = strings.TrimSpace(a.run(t, "", "keygen", "-o", a.key))
-	if !strings.HasPrefix(a.recipient, "age1") {
-		t.Fatalf("roomctl keygen printed %q, want an age recipient", a.recipient)
-	}
-	a.run(t, "", "bucket", "init", "--retention-days", "1")
-	return a
-}
-
-func (a *admin) run(t testing.TB, stdin string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, a.roomctl, args...)
-	cmd.Env = a.env
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("roomctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, o.String(), e.String())
-	}
-	return o.String()
-}
-
-func (a *admin) sessions(t testing.TB, room string) []archive.Session {
-	t.Helper()
-	var rows []archive.Session
-	out := a.run(t, "", "sessions", "--room", room, "--json")
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("roomctl sessions --json: %v\n%s", err, out)
-	}
-	return rows
-}
-
-// pull is `roomctl pull` (verifies and decrypts with the admin identity)
-// into a WAV; it returns the PCM.
-func (a *admin) pull(t testing.TB, room, id string) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), id+".wav")
-	a.run(t, "", "pull", id, "-i", a.key, "-o", out, "--room", room)
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := archive.ReadWAV(f)
-	if err != nil {
-		t.Fatalf("read pulled WAV: %v", err)
-	}
-	if w.SampleRate != rate || w.Channels != 1 {
-		t.Fatalf("pulled WAV is %d Hz %d ch, want %d Hz mono", w.SampleRate, w.Channels, rate)
-	}
-	return w.PCM
-}
-
-// versions lists every object version under the room's prefix: key ->
-// number of versions.
-func (a *admin) versions(t testing.TB, room string) map[string]int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out := map[string]int{}
-	for o := range a.srv.Client(t).ListObjects(ctx, bucket, minio.ListObjectsOptions{
-		Prefix: "rooms/" + room + "/", Recursive: true, WithVersions: true}) {
-		if o.Err != nil {
-			t.Fatalf("list object versions: %v", o.Err)
-		}
-		out[o.Key]++
-	}
-	return out
+	return roomctltest.New(t, filepath.Join(bin, "roomctl"), bucket)
 }
 
 // --- the proxy: the guest's storage endpoint, and the upload-cut hook ------
@@ -920,7 +836,7 @@ type audit struct {
 // that stand for themselves), more (a hole: fed audio missing) or less
 // (silence the loopback delivered while aplay stalled).
 func (h *harness) check(id string, row archive.Session) (audit, error) {
-	pcm := h.adm.pull(h.t, h.room, id)
+	pcm := h.adm.Pull(h.t, h.room, id, rate)
 	a := audit{frames: int64(row.Audio.Seconds()*rate + 0.5)}
 	ss, err := spans(h.stream, pcm)
 	if err != nil {

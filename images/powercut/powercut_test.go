@@ -83,7 +83,7 @@ func TestPowerCut(t *testing.T) {
 	v5.waitPowerOff(2 * time.Minute)
 
 	// The admin's view.
-	rows := h.adm.sessions(t, h.room)
+	rows := h.adm.Sessions(t, h.room)
 	byID := map[string]int{}
 	for i, r := range rows {
 		byID[r.Session] = i
@@ -148,7 +148,7 @@ func TestPowerCut(t *testing.T) {
 		}
 		t.Logf("withdrawn session W %s: listed from its summary only (%s), no audio", wID, rw.State)
 	}
-	vers := h.adm.versions(t, h.room)
+	vers := h.adm.Versions(t, h.room)
 	for key, n := range vers {
 		if strings.Contains(key, wID) && !strings.HasSuffix(key, "/summary.json") {
 			t.Errorf("withdrawn session W %s: %s was uploaded", wID, key)

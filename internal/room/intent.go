@@ -1,5 +1,7 @@
 package room
 
+import "time"
+
 // IntentKind names what a user did on the screen.
 type IntentKind string
 
@@ -13,7 +15,7 @@ const (
 	IntentCheckToggle    IntentKind = "check_toggle"   // Item: index into ManualItems
 	IntentCheckContinue  IntentKind = "check_continue" // all manual items ticked, no required failure
 	IntentCheckOverride  IntentKind = "check_override" // continue despite a required failure; Reason: one of OverrideReasons
-	IntentParticipants   IntentKind = "participants"   // Count: 1..6
+	IntentParticipants   IntentKind = "participants"   // Count: 1..6 in all; Children: how many of them are children
 	IntentRecord         IntentKind = "record"         // Yes: record or not
 	IntentConsent        IntentKind = "consent"        // Participant, Yes, Language, TextSHA256, Pages, PagesSeen
 	IntentWithdraw       IntentKind = "withdraw"       // any participant, no PIN
@@ -29,9 +31,25 @@ const (
 	// Maintenance, problem reports and held recordings (issue 16).
 	IntentMaintenanceAction IntentKind = "maintenance_action" // technician on the maintenance screen; Reason: one of MaintenanceActions
 	IntentReportProblem     IntentKind = "report_problem"     // counselor on the feedback screen; Reason: one of ProblemCodes
-	IntentHeldKeep          IntentKind = "held_keep"          // counselor on the maintenance screen: keep the oldest held recording
-	IntentHeldDelete        IntentKind = "held_delete"        // ... or delete it
+	IntentHeldKeep          IntentKind = "held_keep"          // refused since issue 22: keeping a held recording is the client's choice (IntentHeldAsk)
+	IntentHeldDelete        IntentKind = "held_delete"        // counselor on the maintenance screen: delete the oldest held recording now
+	IntentHeldAsk           IntentKind = "held_ask"           // counselor on the maintenance screen: the client chooses for the oldest held recording (StepHeldChoice)
 )
+
+// Who settled a held recording (HeldDecision.By).
+const (
+	DecidedByClient    = "client"    // on the kiosk's keep-or-delete screen
+	DecidedByCounselor = "counselor" // deletion confirmed on the maintenance screen (a counselor can only delete)
+	DecidedByDeadline  = "deadline"  // nobody settled it by session.held_deadline: deleted
+)
+
+// HeldDecision is how a held withdrawn recording was settled: kept or
+// deleted, by whom (DecidedBy*) and when. It holds no personal data.
+type HeldDecision struct {
+	Keep bool      `json:"keep"`
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
+}
 
 // Intent is one user action sent by the screen. Only the fields its Kind names
 // are read.
@@ -52,4 +70,10 @@ type Intent struct {
 	// every page seen.
 	Pages     int `json:"pages,omitempty"`
 	PagesSeen int `json:"pages_seen,omitempty"`
+	// Participants: how many of Count are children (family.go); 0 when
+	// the sender does not say.
+	Children int `json:"children,omitempty"`
+	// Consent: the role the screen asked (Snapshot.ConsentRole); when set
+	// it must be the current turn's.
+	Role string `json:"role,omitempty"`
 }

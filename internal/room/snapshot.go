@@ -58,6 +58,19 @@ type Snapshot struct {
 	Message        string        `json:"message,omitempty"` // a plain reason shown to the room ("Not recorded: consent declined")
 	Notice         string        `json:"notice,omitempty"`  // stable code of Message (Notice* constants), for translation
 	MaxLength      time.Duration `json:"max_length"`
+	// Family sessions (family.go). Children: how many participants are
+	// children; MinorAge: under which age a participant is one (0: this
+	// room asks no guardian or assent texts, so it records no children).
+	// ConsentRole: who answers the current consent turn; ConsentTurns: how
+	// many turns in all. Guardian and Assent: the texts of the guardian
+	// agreement and the child's assent (nil when not configured).
+	Children     int        `json:"children,omitempty"`
+	MinorAge     int        `json:"minor_age,omitempty"`
+	ConsentRole  string     `json:"consent_role,omitempty"`
+	ConsentTurns int        `json:"consent_turns,omitempty"`
+	Guardian     *Agreement `json:"guardian_agreement,omitempty"`
+	Assent       *Agreement `json:"assent_agreement,omitempty"`
+
 	// ResumedGap: the recording resumed after an interruption (the daemon
 	// restarted) and nothing was recorded for this long.
 	ResumedGap time.Duration `json:"resumed_gap,omitempty"`

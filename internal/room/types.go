@@ -39,6 +39,10 @@ const (
 	StepFeedback       Step = "feedback"
 	StepMaintenancePIN Step = "maintenance_pin"
 	StepMaintenance    Step = "maintenance"
+	// StepHeldChoice: the counselor handed the kiosk to the client whose
+	// withdrawn recording is held (a restart came before their choice):
+	// the same keep-or-delete screen as StepWithdrawChoice (issue 22).
+	StepHeldChoice Step = "held_choice"
 )
 
 // CheckState is the outcome of one equipment or environment check.
@@ -80,10 +84,19 @@ type Decision struct {
 	// agree" only once all are seen); 0 and 0 when the screen did not say.
 	Pages     int `json:"pages,omitempty"`
 	PagesSeen int `json:"pages_seen,omitempty"`
+	// Role says whose decision it is (family.go): "adult",
+	// "guardian-of-child-N" or "child-N-assent"; empty in a version 1
+	// record (an adult). AgreementID names the text shown (the recording
+	// agreement, the guardian agreement or the child's assent).
+	Role        string `json:"role,omitempty"`
+	AgreementID string `json:"agreement_id,omitempty"`
 }
 
 // ConsentRecord is kept with the session (and, encrypted, in its manifest).
 type ConsentRecord struct {
+	// Version is ConsentRecordVersion; 0 (absent) is version 1, from
+	// before roles: every decision an adult's on AgreementID.
+	Version       int        `json:"version,omitempty"`
 	AgreementID   string     `json:"agreement_id"`
 	AgreementText string     `json:"-"`           // never serialised; the hash is the record
 	TextSHA256    string     `json:"text_sha256"` // hex SHA-256 of the exact text shown
@@ -92,6 +105,10 @@ type ConsentRecord struct {
 	// Resumed lists the times the recording resumed after the daemon's
 	// restart, each with the length of the gap (nothing recorded).
 	Resumed []Resumption `json:"resumed,omitempty"`
+	// Adults and Children present (version 2). In a version 2 record
+	// Participant numbers the consent turn and Role says whose it is.
+	Adults   int `json:"adults,omitempty"`
+	Children int `json:"children,omitempty"`
 }
 
 // SessionInfo is what the recorder needs to start capturing a session.
@@ -151,6 +168,9 @@ type Summary struct {
 	// damaged); Ended is the last time the session was known open.
 	Interrupted bool `json:"interrupted,omitempty"`
 	Resumed     int  `json:"resumed,omitempty"` // times the session came back after a restart
+	// Children: how many of the participants were children (a count only;
+	// the roles' decisions are in the encrypted consent record).
+	Children int `json:"children,omitempty"`
 }
 
 // Resumption is one resumption of a session after the daemon's restart.

@@ -25,10 +25,6 @@ import (
 // CheckName is the advisory check that says whether the feed is current.
 const CheckName = "bookings"
 
-// maxFeed bounds a download: a room's calendar is kilobytes; a server that
-// sends more is not sending a calendar.
-const maxFeed = 8 << 20
-
 // horizon is how far ahead the door looks for the next booking.
 const horizon = 8 * 24 * time.Hour
 
@@ -51,9 +47,16 @@ type Feed struct {
 	tried   bool      // a fetch was attempted
 	etag    string
 	lastMod string
-	gen     uint64 // bumped at every change of cal or lastErr
+	gen     uint64     // bumped at every change of cal or lastErr
+	exp     *expansion // of cal, for the door's window; nil: not yet
+	faults  string     // exp's faults as last reported (health)
 	memo    memo
 	smemo   sessionMemo
+
+	// expMu serialises expansions (done without mu, so that fetching, the
+	// check and the status endpoint never wait on one).
+	expMu      sync.Mutex
+	expandHook func() // tests: called during an expansion
 }
 
 type sessionMemo struct {
@@ -64,6 +67,8 @@ type sessionMemo struct {
 
 type memo struct {
 	gen        uint64
+	exp        *expansion
+	minute     time.Time // the displayed minute it was made for
 	from, till time.Time // the view holds for now in [from, till)
 	view       room.Bookings
 }
@@ -105,15 +110,59 @@ func New(cfg Config, log zerolog.Logger, onChange func(), opts ...Option) (*Feed
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	if b, err := os.ReadFile(cfg.CacheFile); err == nil {
-		fi, _ := os.Stat(cfg.CacheFile)
-		if cal, err := Parse(b, f.loc); err == nil && fi != nil {
-			f.cal, f.asOf = cal, fi.ModTime()
-		} else {
-			f.log.Warn().Err(err).Msg("the bookings copy on disk is not readable; waiting for the feed")
+	f.loadCopy()
+	return f, nil
+}
+
+// loadCopy reads the copy kept on disk. A copy beyond the bounds (or not a
+// calendar) is set aside, renamed to <cache_file>.rejected, so that no
+// restart reads it again: a feed that once got onto the disk cannot make
+// the daemon crash-loop.
+func (f *Feed) loadCopy() {
+	path := f.cfg.CacheFile
+	fi, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	var cal *Calendar
+	if fi.Size() > maxFeed {
+		err = fmt.Errorf("%w: larger than %d MiB", ErrRefused, maxFeed>>20)
+	} else {
+		var b []byte
+		if b, err = readBounded(path, maxFeed); err == nil {
+			cal, err = Parse(b, f.loc)
 		}
 	}
-	return f, nil
+	if err == nil {
+		f.cal, f.asOf = cal, fi.ModTime()
+		return
+	}
+	if f.noCopy {
+		f.log.Warn().Err(err).Msg("the bookings copy on disk is not readable")
+		return
+	}
+	if rerr := os.Rename(path, path+".rejected"); rerr != nil {
+		f.log.Warn().Err(err).AnErr("set_aside", rerr).Msg("the bookings copy on disk is not readable, and cannot be set aside")
+		return
+	}
+	f.log.Warn().Err(err).Str("set_aside", path+".rejected").Msg("the bookings copy on disk is not readable; set aside, waiting for the feed")
+}
+
+// readBounded reads at most n bytes of a file (and fails beyond).
+func readBounded(path string, n int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, n+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > n {
+		return nil, fmt.Errorf("%w: larger than %d MiB", ErrRefused, n>>20)
+	}
+	return b, nil
 }
 
 // Run fetches the feed now and every bookings.refresh until ctx ends.
@@ -138,20 +187,32 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	var cal *Calendar
 	if err == nil && !notModified {
 		if cal, err = Parse(b, f.loc); err != nil {
-			err = &FeedError{Short: "malformed", Detail: "malformed", Err: err}
+			if errors.Is(err, ErrRefused) {
+				err = &FeedError{Short: "refused", Detail: "refused (" + strings.TrimPrefix(err.Error(), ErrRefused.Error()+": ") + ")", Err: err}
+			} else {
+				err = &FeedError{Short: "malformed", Detail: "malformed", Err: err}
+			}
 		}
 	}
 	now := f.now()
+	var x *expansion
+	if cal != nil {
+		// Expanded here, without the lock, so that the door's next
+		// snapshot finds it ready.
+		x = f.expandCal(cal, now)
+	}
 	f.mu.Lock()
-	was := f.lastErr
+	was, wasFaults := f.lastErr, f.faults
 	f.tried = true
 	f.lastErr = err
 	if err == nil {
 		f.asOf = now
 		if cal != nil {
-			f.cal = cal
+			f.cal, f.exp = cal, x
+			f.faults = faultKey(x)
 		}
 	}
+	faults := f.faults
 	f.gen++
 	f.mu.Unlock()
 	switch {
@@ -159,6 +220,10 @@ func (f *Feed) Refresh(ctx context.Context) error {
 		f.log.Warn().Err(err).Msg("bookings feed")
 	case err == nil && was != nil:
 		f.log.Info().Msg("bookings feed back")
+	}
+	if faults != wasFaults && x != nil && x.refused > 0 {
+		// Positions only: an event's title never reaches the journal.
+		f.log.Warn().Int("events", x.refused).Strs("faults", x.faults).Msg("bookings feed: events refused or clamped")
 	}
 	if f.noCopy {
 	} else if err == nil && cal != nil {
@@ -171,7 +236,7 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	if f.onChange != nil {
 		f.onChange()
 	}
-	if f.onHealth != nil && health(was) != health(err) {
+	if f.onHealth != nil && (health(was) != health(err) || wasFaults != faults) {
 		f.onHealth()
 	}
 	return err
@@ -262,22 +327,35 @@ func writeCopy(path string, b []byte, at time.Time) error {
 }
 
 // View is what the door shows at now, and until when it holds (zero: until
-// the feed changes). A nil view means no calendar is known yet.
+// the feed changes). A nil view means no calendar is known yet. It is made
+// again only when the feed or the displayed minute changes (or a booking
+// begins or ends within the minute); the calendar is expanded again only
+// when the expansion no longer covers now, and never under the lock.
 func (f *Feed) View(now time.Time) (*room.Bookings, time.Time) {
+	minute := now.Truncate(time.Minute)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	m := f.memo
-	if m.gen == f.gen && f.gen != 0 && !now.Before(m.from) && (m.till.IsZero() || now.Before(m.till)) {
+	if m.gen == f.gen && f.gen != 0 && m.exp == f.exp && m.minute.Equal(minute) &&
+		!now.Before(m.from) && (m.till.IsZero() || now.Before(m.till)) {
+		f.mu.Unlock()
 		v := m.view
 		return &v, m.till
 	}
-	if f.cal == nil {
+	cal, x, gen := f.cal, f.exp, f.gen
+	if cal == nil {
+		defer f.mu.Unlock()
 		if !f.tried {
 			return nil, time.Time{}
 		}
 		v := room.Bookings{Offline: f.lastErr != nil}
 		return &v, time.Time{}
 	}
+	f.mu.Unlock()
+	if x == nil || !x.covers(now) {
+		x = f.expansion(now)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	v := room.Bookings{AsOf: f.asOf, Offline: f.lastErr != nil}
 	var till time.Time
 	at := func(t time.Time) {
@@ -285,7 +363,10 @@ func (f *Feed) View(now time.Time) (*room.Bookings, time.Time) {
 			till = t
 		}
 	}
-	for _, s := range f.cal.Slots(now, now.Add(horizon)) {
+	for _, s := range x.slots {
+		if !s.Start.Before(now.Add(horizon)) {
+			break
+		}
 		s := s
 		switch {
 		case !s.Start.After(now) && s.End.After(now):
@@ -299,14 +380,81 @@ func (f *Feed) View(now time.Time) (*room.Bookings, time.Time) {
 			at(s.Start)
 		}
 	}
-	at(now.Truncate(time.Hour).Add(time.Hour)) // bound the memo; the horizon moves
+	at(minute.Add(time.Minute)) // the displayed minute
 	if v.Next != nil {
 		warnFrom := v.Next.Start.Add(-f.cfg.SessionLength.Duration)
 		v.RunsInto = !warnFrom.After(now)
 		at(warnFrom)
 	}
-	f.memo = memo{gen: f.gen, from: now, till: till, view: v}
+	if gen == f.gen && x == f.exp {
+		f.memo = memo{gen: gen, exp: x, minute: minute, from: now, till: till, view: v}
+	}
 	return &v, till
+}
+
+// window is the window expanded for now: the door's horizon and a day
+// more, so that one expansion serves the door for a day.
+func window(now time.Time) (from, to time.Time) {
+	from = now.Truncate(time.Minute)
+	return from, from.Add(horizon + 24*time.Hour)
+}
+
+// expandCal expands cal for now, without any lock of f's state.
+func (f *Feed) expandCal(cal *Calendar, now time.Time) *expansion {
+	f.expMu.Lock()
+	defer f.expMu.Unlock()
+	if f.expandHook != nil {
+		f.expandHook()
+	}
+	return cal.expand(window(now))
+}
+
+// expansion returns an expansion of the current calendar that covers now:
+// the one kept, or a new one (made without f.mu, one at a time) kept if
+// the calendar did not change meanwhile.
+func (f *Feed) expansion(now time.Time) *expansion {
+	f.mu.Lock()
+	cal, x := f.cal, f.exp
+	f.mu.Unlock()
+	if x != nil && x.covers(now) {
+		return x
+	}
+	f.expMu.Lock()
+	f.mu.Lock()
+	// Another caller may have expanded it while this one waited.
+	if f.exp != nil && f.exp.covers(now) && f.cal == cal {
+		x = f.exp
+		f.mu.Unlock()
+		f.expMu.Unlock()
+		return x
+	}
+	f.mu.Unlock()
+	if f.expandHook != nil {
+		f.expandHook()
+	}
+	x = cal.expand(window(now))
+	f.expMu.Unlock()
+	f.mu.Lock()
+	var notify bool
+	if f.cal == cal {
+		f.exp = x
+		if k := faultKey(x); k != f.faults {
+			f.faults, notify = k, true
+		}
+	}
+	f.mu.Unlock()
+	if notify && f.onHealth != nil {
+		f.onHealth()
+	}
+	return x
+}
+
+// faultKey sums up an expansion's faults, to tell when they change.
+func faultKey(x *expansion) string {
+	if x == nil || x.refused == 0 {
+		return ""
+	}
+	return fmt.Sprint(x.refused, x.faults)
 }
 
 // Check returns the advisory bookings check: abnormal while the feed
@@ -330,6 +478,10 @@ func (c check) Run(ctx context.Context) room.CheckResult {
 	cal, asOf, lastErr, tried := f.cal, f.asOf, f.lastErr, f.tried
 	f.mu.Unlock()
 	now := f.now()
+	var x *expansion
+	if cal != nil {
+		x = f.expansion(now)
+	}
 	threshold := "fetched every " + f.cfg.Refresh.Duration.String()
 	res := room.CheckResult{Name: CheckName, Threshold: threshold}
 	switch {
@@ -354,9 +506,21 @@ func (c check) Run(ctx context.Context) room.CheckResult {
 		res.State = room.CheckUnknown
 		res.Value = "no calendar yet"
 	default:
-		n := len(cal.Slots(now, now.Add(7*24*time.Hour)))
+		n := 0
+		for _, s := range x.slots {
+			if s.End.After(now) && s.Start.Before(now.Add(7*24*time.Hour)) {
+				n++
+			}
+		}
 		res.State = room.CheckGood
 		res.Value = fmt.Sprintf("%d bookings in the next 7 days, updated %s ago", n, age(now.Sub(asOf)))
+		if x.refused > 0 {
+			// The feed is shown without the events it cannot afford:
+			// named by position, never by title.
+			res.State = room.CheckAbnormal
+			res.Value = fmt.Sprintf("%d bookings in the next 7 days; %d events refused", n, x.refused)
+			res.Hint = truncate("Calendar "+x.faults[0]+": fix it in the calendar.", 110)
+		}
 	}
 	return res
 }
@@ -439,8 +603,23 @@ func (f *Feed) SessionBooking(start time.Time) *room.Slot {
 	if m := f.smemo; m.gen == f.gen && m.start.Equal(start) {
 		return m.slot
 	}
+	cal, x, gen := f.cal, f.exp, f.gen
+	f.mu.Unlock()
+	// The door's expansion serves when it holds the session's start;
+	// otherwise (a session older than the last expansion) a small one,
+	// made without the lock.
+	var slots []room.Slot
+	if x != nil && !start.Before(x.from) && start.Add(earlyStart+time.Second).Before(x.complete) {
+		slots = x.slots
+	} else {
+		slots = cal.expand(start, start.Add(earlyStart+time.Second)).slots
+	}
+	f.mu.Lock()
 	var found *room.Slot
-	for _, sl := range f.cal.Slots(start, start.Add(earlyStart+time.Second)) {
+	for _, sl := range slots {
+		if !sl.End.After(start) || sl.Start.After(start.Add(earlyStart)) {
+			continue
+		}
 		if sl.AllDay {
 			continue
 		}
@@ -450,6 +629,8 @@ func (f *Feed) SessionBooking(start time.Time) *room.Slot {
 			break
 		}
 	}
-	f.smemo = sessionMemo{gen: f.gen, start: start, slot: found}
+	if gen == f.gen {
+		f.smemo = sessionMemo{gen: gen, start: start, slot: found}
+	}
 	return found
 }

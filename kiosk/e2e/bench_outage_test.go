@@ -85,8 +85,8 @@ func TestBenchMinIOOutage(t *testing.T) {
 	adm := newAdmin(t, bin)
 	roomID := "outage-101"
 	creds := filepath.Join(t.TempDir(), "credentials.toml")
-	adm.run(t, "", "provision", roomID, "--apply", "--credentials-out", creds)
-	rcpt, err := age.ParseX25519Recipient(adm.recipient)
+	adm.Run(t, "", "provision", roomID, "--apply", "--credentials-out", creds)
+	rcpt, err := age.ParseX25519Recipient(adm.Recipient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestBenchMinIOOutage(t *testing.T) {
 	}
 
 	ucfg := upload.Default()
-	ucfg.Endpoint, ucfg.Bucket, ucfg.CredentialsFile = adm.srv.Endpoint, bucket, creds
+	ucfg.Endpoint, ucfg.Bucket, ucfg.CredentialsFile = adm.Srv.Endpoint, bucket, creds
 	ucfg.BandwidthKBps = 160 // spread the upload over the restarts
 	ucfg.BackoffMax.Duration = time.Second
 	u, err := upload.New(ucfg, roomID, roomID, spool, t.TempDir(), zerolog.Nop(), upload.WithRetryBase(100*time.Millisecond))
@@ -123,14 +123,14 @@ func TestBenchMinIOOutage(t *testing.T) {
 		if u.Metrics().QueueObjects == 0 {
 			t.Fatalf("the queue drained after %d restarts: spool too small for the figure", i)
 		}
-		adm.srv.Stop()
+		adm.Srv.Stop()
 		time.Sleep(time.Duration(200+rng.IntN(1500)) * time.Millisecond)
-		adm.srv.Restart(t)
+		adm.Srv.Restart(t)
 		last = u.Metrics().BytesSent
 	}
 	waitFor(t, "queue drained", 5*time.Minute, func() bool { m := u.Metrics(); return m.QueueObjects == 0 })
 
-	cl := adm.srv.Client(t)
+	cl := adm.Srv.Client(t)
 	lctx, lcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer lcancel()
 	versions := map[string]int{}
@@ -215,7 +215,7 @@ func TestBenchMinIOOutage(t *testing.T) {
 		}
 		out := filepath.Join(t.TempDir(), "pulled.wav")
 		o.feed(t, fmt.Sprintf("pull of %s with %s %s", m.SessionID, what, sg.Name), sg.Name, func() error {
-			stdout, stderr, err := adm.try("", "pull", m.SessionID, "-i", adm.key, "-o", out, "--room", roomID)
+			stdout, stderr, err := adm.Try("", "pull", m.SessionID, "-i", adm.Key, "-o", out, "--room", roomID)
 			if err == nil {
 				return nil
 			}

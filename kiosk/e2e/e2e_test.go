@@ -42,6 +42,16 @@ func (k *kiosk) enterPIN(t *testing.T) {
 // the choice to record.
 func (k *kiosk) begin(t *testing.T, participants int, shots string) {
 	t.Helper()
+	k.toParticipants(t, shots)
+	k.Tap(t, "participants-"+string(rune('0'+participants)))
+	k.WaitScene(t, "record_choice")
+	k.Tap(t, "record-yes")
+}
+
+// toParticipants runs the counselor's PIN and checklist up to the
+// participants screen.
+func (k *kiosk) toParticipants(t *testing.T, shots string) {
+	t.Helper()
 	k.WaitFor(t, "free door", 20*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
 	k.dev.waitStatus(t, "boot checks in", 30*time.Second, func(s daemonStatus) bool { return len(s.Checks) > 0 })
 	k.Tap(t, "start")
@@ -64,9 +74,6 @@ func (k *kiosk) begin(t *testing.T, participants int, shots string) {
 	k.Shot(t, shots+"-checklist")
 	k.Tap(t, "check-continue")
 	k.WaitScene(t, "participants")
-	k.Tap(t, "participants-"+string(rune('0'+participants)))
-	k.WaitScene(t, "record_choice")
-	k.Tap(t, "record-yes")
 }
 
 // consent answers the consent screens in turn.
@@ -265,7 +272,7 @@ func TestAppliance(t *testing.T) {
 	var rows []archive.Session
 	byID := map[string]archive.Session{}
 	waitFor(t, "the recorded, declined and interrupted sessions listed", time.Minute, func() bool {
-		rows = adm.sessions(t, roomID)
+		rows = adm.Sessions(t, roomID)
 		clear(byID)
 		for _, r := range rows {
 			byID[r.Session] = r
@@ -298,7 +305,7 @@ func TestAppliance(t *testing.T) {
 	// What the declined session leaves in the bucket: its summary, no audio.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl := adm.srv.Client(t)
+	cl := adm.Srv.Client(t)
 	var s2Keys []string
 	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/", Recursive: true}) {
 		if o.Err != nil {
@@ -339,7 +346,7 @@ func TestAppliance(t *testing.T) {
 	}
 	// The admin carries out the deletion request: nothing of the withdrawn
 	// session's audio is left, and pull refuses it.
-	t.Logf("roomctl deletions apply:\n%s", adm.run(t, "", "deletions", "apply"))
+	t.Logf("roomctl deletions apply:\n%s", adm.Run(t, "", "deletions", "apply"))
 	for o := range cl.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "rooms/" + roomID + "/sessions/", Recursive: true, WithVersions: true}) {
 		if o.Err != nil {
 			t.Fatal(o.Err)
@@ -348,12 +355,12 @@ func TestAppliance(t *testing.T) {
 			t.Errorf("deleted session: %s (version %s) is still stored", o.Key, o.VersionID)
 		}
 	}
-	if _, stderr, err := adm.try("", "pull", sw, "-i", adm.key, "-o", filepath.Join(t.TempDir(), "sw.wav"), "--room", roomID); err == nil {
+	if _, stderr, err := adm.Try("", "pull", sw, "-i", adm.Key, "-o", filepath.Join(t.TempDir(), "sw.wav"), "--room", roomID); err == nil {
 		t.Errorf("roomctl pull of the deleted session succeeded")
 	} else {
 		t.Logf("pull of the deleted session: %s", strings.TrimSpace(stderr))
 	}
-	for _, r := range adm.sessions(t, roomID) {
+	for _, r := range adm.Sessions(t, roomID) {
 		if r.Session == sw {
 			if r.State != "deleted" {
 				t.Errorf("the withdrawn session after deletions apply: state %q, want deleted", r.State)
@@ -362,7 +369,7 @@ func TestAppliance(t *testing.T) {
 	}
 
 	// roomctl pull: session 1 is byte-exact what was fed.
-	pcm1 := adm.pull(t, roomID, s1)
+	pcm1 := adm.Pull(t, roomID, s1, rate)
 	m1, err := locate(mic.stream, pcm1)
 	if err != nil {
 		t.Fatalf("session 1: %v", err)
@@ -395,7 +402,7 @@ func TestAppliance(t *testing.T) {
 		t.Fatalf("session 3 gaps: %+v", m3m.Gaps)
 	}
 	gapBytes := int(m3m.Gaps[0].Frames) * 2
-	pcm3 := adm.pull(t, roomID, s3)
+	pcm3 := adm.Pull(t, roomID, s3, rate)
 	sp3, err := spans(mic.stream, pcm3)
 	if err != nil {
 		t.Fatalf("session 3: %v", err)
@@ -433,7 +440,7 @@ func TestAppliance(t *testing.T) {
 	var last string
 	free := func(within time.Duration) bool {
 		deadline := time.Now().Add(within)
-		for !roomFreeAndGood(t, adm.run(t, "", "status", "--json"), &last) {
+		for !roomFreeAndGood(t, adm.Run(t, "", "status", "--json"), &last) {
 			if time.Now().After(deadline) {
 				return false
 			}
@@ -445,9 +452,9 @@ func TestAppliance(t *testing.T) {
 		t.Fatalf("roomctl status: room %s not Free with good required checks; last:\n%s", roomID, last)
 	}
 	t.Logf("taps not seen by the screen at once and made again: %d", k.Missed)
-	out := adm.run(t, "", "status")
+	out := adm.Run(t, "", "status")
 	t.Logf("roomctl status:\n%s", out)
-	t.Logf("roomctl sessions:\n%s", adm.run(t, "", "sessions", "--room", roomID))
+	t.Logf("roomctl sessions:\n%s", adm.Run(t, "", "sessions", "--room", roomID))
 	if strings.Contains(dev.logTail(1<<20), pinCode+"\"") {
 		t.Error("the daemon logged the PIN")
 	}

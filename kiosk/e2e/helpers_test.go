@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -19,10 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"roomkiosk/cmd/roomctl/roomctltest"
 	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/alsatest"
-	"roomkiosk/sync/archive"
-	"roomkiosk/sync/miniotest"
 )
 
 const (
@@ -75,81 +73,10 @@ func binaries(t testing.TB) string {
 
 // admin is the clinic admin's side: a MinIO server, roomctl with the admin
 // connection in its environment, and the admin's age identity.
-type admin struct {
-	srv       *miniotest.Server
-	roomctl   string
-	env       []string
-	key       string // identity file
-	recipient string
-}
+type admin = roomctltest.Admin
 
 func newAdmin(t testing.TB, bin string) *admin {
-	t.Helper()
-	a := &admin{srv: miniotest.Start(t), roomctl: filepath.Join(bin, "roomctl")}
-	a.env = append(os.Environ(),
-		"ROOMCTL_ENDPOINT="+a.srv.Endpoint, "ROOMCTL_ACCESS_KEY="+a.srv.AccessKey,
-		"ROOMCTL_SECRET_KEY="+a.srv.SecretKey, "ROOMCTL_BUCKET="+bucket,
-		"ROOMCTL_MC="+testenv.Tool(t, "mc"))
-	a.key = filepath.Join(t.TempDir(), "admin-identity.txt")
-	a.recipient = strings.TrimSpace(a.run(t, "", "keygen", "-o", a.key))
-	if !strings.HasPrefix(a.recipient, "age1") {
-		t.Fatalf("roomctl keygen printed %q, want an age recipient", a.recipient)
-	}
-	a.run(t, "", "bucket", "init", "--retention-days", "1")
-	return a
-}
-
-// run runs roomctl and fails the test unless it exits 0; it returns stdout.
-func (a *admin) run(t testing.TB, stdin string, args ...string) string {
-	t.Helper()
-	out, errOut, err := a.try(stdin, args...)
-	if err != nil {
-		t.Fatalf("roomctl %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
-	}
-	return out
-}
-
-func (a *admin) try(stdin string, args ...string) (stdout, stderr string, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, a.roomctl, args...)
-	cmd.Env = a.env
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
-}
-
-// sessions is `roomctl sessions --json`.
-func (a *admin) sessions(t testing.TB, room string) []archive.Session {
-	t.Helper()
-	var rows []archive.Session
-	out := a.run(t, "", "sessions", "--room", room, "--json")
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("roomctl sessions --json: %v\n%s", err, out)
-	}
-	return rows
-}
-
-// pull is `roomctl pull` into a WAV; it returns the PCM.
-func (a *admin) pull(t testing.TB, room, session string) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), session+".wav")
-	a.run(t, "", "pull", session, "-i", a.key, "-o", out, "--room", room)
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := archive.ReadWAV(f)
-	if err != nil {
-		t.Fatalf("read pulled WAV: %v", err)
-	}
-	if w.SampleRate != rate || w.Channels != 1 {
-		t.Fatalf("pulled WAV is %d Hz %d ch, want %d Hz mono", w.SampleRate, w.Channels, rate)
-	}
-	return w.PCM
+	return roomctltest.New(t, filepath.Join(bin, "roomctl"), bucket)
 }
 
 // device is one kiosk's files: its config, spool, sim state and the
@@ -179,9 +106,9 @@ func provision(t testing.TB, a *admin, bin, room string, mic *micFeed, segment t
 	t.Helper()
 	d := &device{room: room, dir: t.TempDir(), bin: filepath.Join(bin, "roomkiosk"), micEnv: mic.feeder.Env()}
 	creds := filepath.Join(d.dir, "credentials.toml")
-	storage := a.run(t, "", "provision", room, "--apply", "--credentials-out", creds, "--credentials-path", creds)
+	storage := a.Run(t, "", "provision", room, "--apply", "--credentials-out", creds, "--credentials-path", creds)
 	storage = storage[strings.Index(storage, "# Device config"):]
-	pinHash := strings.TrimSpace(a.run(t, pinCode+"\n", "pin-hash"))
+	pinHash := strings.TrimSpace(a.Run(t, pinCode+"\n", "pin-hash"))
 	d.socket = filepath.Join(d.dir, "run", "control.sock")
 	d.spool = filepath.Join(d.dir, "spool")
 	d.onAirFile = filepath.Join(d.dir, "on-air")
@@ -264,7 +191,7 @@ listen = %q
 %s
 status_interval = "2s"
 backoff_max = "2s"
-`, d.socket, room, pinHash, segment.String(), d.spool, a.recipient, state, d.onAirFile,
+`, d.socket, room, pinHash, segment.String(), d.spool, a.Recipient, state, d.onAirFile,
 		filepath.Join(d.dir, "maintenance"), d.statusAddr, storage)
 	d.cfgPath = filepath.Join(d.dir, "roomkiosk.toml")
 	if err := os.WriteFile(d.cfgPath, []byte(cfg), 0o600); err != nil {

@@ -63,7 +63,7 @@ func roomLine(t *testing.T, a *admin, roomID string, want ...string) string {
 	t.Helper()
 	var line string
 	waitFor(t, fmt.Sprintf("roomctl status shows %q", want), 30*time.Second, func() bool {
-		out, _, err := a.try("", "status")
+		out, _, err := a.Try("", "status")
 		if err != nil {
 			return false
 		}
@@ -109,7 +109,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	mic := startMic(t, 10*time.Minute)
 	const roomM = "e2e-maint"
 	dev := provision(t, adm, bin, roomM, mic, 5*time.Second)
-	techHash := strings.TrimSpace(adm.run(t, techCode+"\n", "pin-hash"))
+	techHash := strings.TrimSpace(adm.Run(t, techCode+"\n", "pin-hash"))
 	cfg, err := os.ReadFile(dev.cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,9 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	v = k.WaitFor(t, "technician's maintenance screen", 20*time.Second, func(v ui.View) bool {
 		return v.Scene == "maintenance" && hasText(v, "Record what you did")
 	})
-	if slices.ContainsFunc(v.Targets, func(tg ui.ViewTarget) bool { return tg.ID == "held-keep" || tg.ID == "held-delete" }) {
+	if slices.ContainsFunc(v.Targets, func(tg ui.ViewTarget) bool {
+		return tg.ID == "held-keep" || tg.ID == "held-ask" || tg.ID == "held-delete"
+	}) {
 		t.Error("the technician's screen offers to keep or delete a held recording")
 	}
 	if !hasText(v, "A recording waits for a counselor's decision") {
@@ -195,7 +197,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	if l := roomLine(t, adm, roomM, "e2e-maint"); strings.Contains(l, "WAIT FOR A DECISION") {
 		// status.json may lag a put behind: wait for it to catch up.
 		waitFor(t, "roomctl status without the held recording", 30*time.Second, func() bool {
-			out, _, err := adm.try("", "status")
+			out, _, err := adm.Try("", "status")
 			return err == nil && !strings.Contains(out, "WAIT FOR A DECISION")
 		})
 	}

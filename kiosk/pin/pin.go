@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -189,5 +190,11 @@ func verifyArgon2id(hash, pin string) bool {
 		return false
 	}
 	key := argon2.IDKey([]byte(pin), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
+	// argon2id's block (19 MiB at the minimum) is garbage now. The daemon
+	// allocates little, so the runtime would keep it resident until its
+	// forced GC two minutes later: more than half the daemon's memory
+	// through the first minutes of a session (issue 25). Give it back now;
+	// a PIN check is a human event, the GC of a small heap a few ms.
+	debug.FreeOSMemory()
 	return subtle.ConstantTimeCompare(key, p.key) == 1
 }

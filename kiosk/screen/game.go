@@ -69,6 +69,12 @@ type Game struct {
 
 	pendingView int // frames to wait before reporting a painted frame on /ui
 
+	// asleep: the daemon says the backlight is dimmed. The screen then
+	// builds no scene and paints no frame (a check round or the minute on
+	// the door would otherwise repaint a dark panel) until it wakes, and
+	// wakes by building the scene of the state current then.
+	asleep bool
+
 	sendOnce sync.Once
 	sends    chan room.Intent
 }
@@ -168,6 +174,20 @@ func (g *Game) Update() error {
 		return ebiten.Termination
 	}
 	wake.wanted.Store(false)
+	snap, connected, ver := g.opts.Link.State()
+	if asleep := connected && snap.ScreenDimmed; asleep != g.asleep {
+		g.asleep = asleep
+		if asleep {
+			g.fallAsleep()
+		} else {
+			g.rebuild = true // the state now, whatever happened while dark
+		}
+	}
+	if g.asleep {
+		// Only input matters: the first touch wakes the screen.
+		g.handleInput()
+		return nil
+	}
 	if g.pendingView > 0 {
 		g.pendingView--
 		if g.pendingView == 0 {
@@ -180,7 +200,6 @@ func (g *Game) Update() error {
 	}
 	g.handleInput()
 	now := g.opts.Now()
-	snap, connected, ver := g.opts.Link.State()
 	if ver != g.version || g.scene == nil || (!g.scene.NextChange.IsZero() && !now.Before(g.scene.NextChange)) {
 		g.rebuild = true
 	}
@@ -218,6 +237,25 @@ func (g *Game) Update() error {
 	return nil
 }
 
+// fallAsleep stops the clock's timer and tells /ui, once, that the screen
+// sleeps (with the scene it last painted); nothing more is published until
+// it wakes.
+func (g *Game) fallAsleep() {
+	g.timerMu.Lock()
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	g.timerMu.Unlock()
+	g.pendingView = 0
+	g.pressed, g.local.Pressed, g.dragging = "", "", false
+	if g.opts.Views != nil && g.scene != nil {
+		v := g.view()
+		v.Asleep = true
+		g.opts.Views.Publish(v)
+	}
+}
+
 // armTimer schedules a frame for the scene's next clock change (the minute
 // on the door, a lockout's seconds).
 func (g *Game) armTimer(now time.Time) {
@@ -227,9 +265,10 @@ func (g *Game) armTimer(now time.Time) {
 		g.timer.Stop()
 		g.timer = nil
 	}
-	// A sleeping screen shows no clock: no frame until it wakes (issue 16,
-	// the appliance at rest).
-	if next := g.scene.NextChange; !next.IsZero() && !g.input.Snap.ScreenDimmed {
+	// A sleeping screen builds no scene, so this runs only awake; the
+	// timer is stopped when it falls asleep (issue 16, the appliance at
+	// rest).
+	if next := g.scene.NextChange; !next.IsZero() {
 		g.timer = time.AfterFunc(next.Sub(now)+5*time.Millisecond, Wake)
 	}
 }
@@ -237,7 +276,7 @@ func (g *Game) armTimer(now time.Time) {
 // Draw paints the scene if it changed; otherwise the screen keeps the last
 // frame's pixels.
 func (g *Game) Draw(screen *ebiten.Image) {
-	if !g.dirty || g.scene == nil {
+	if !g.dirty || g.scene == nil || g.asleep {
 		return
 	}
 	screen.Fill(ui.ColBG)
@@ -344,7 +383,7 @@ func (g *Game) press(x, y float64) {
 	if g.scene == nil {
 		return
 	}
-	if g.input.Snap.ScreenDimmed {
+	if g.asleep {
 		// A dark screen: the first touch only wakes it (what it would have
 		// hit is not what the person saw).
 		g.send(room.Intent{Kind: room.IntentWake})

@@ -44,6 +44,11 @@ type FlowConfig struct {
 	// reboot after a power cut takes about a minute); older, it is closed
 	// as interrupted. 0 never resumes.
 	ResumeWindow room.Duration `toml:"resume_window"`
+	// HeldDeadline: a withdrawn recording held without its keep-or-delete
+	// choice (a restart came first) is deleted this long after its
+	// session started, unless its client chose on the kiosk before; a
+	// counselor can only delete it sooner. 1h to 90 days.
+	HeldDeadline room.Duration `toml:"held_deadline"`
 }
 
 // DefaultFlow returns the [session] defaults.
@@ -56,6 +61,7 @@ func DefaultFlow() FlowConfig {
 		LockoutAttempts: 5,
 		LockoutFor:      room.Duration{Duration: 5 * time.Minute},
 		ResumeWindow:    room.Duration{Duration: 10 * time.Minute},
+		HeldDeadline:    room.Duration{Duration: 7 * 24 * time.Hour},
 	}
 }
 
@@ -103,6 +109,8 @@ func (f FlowConfig) Validate() error {
 		return fmt.Errorf("session.lockout_for: %v is too short", f.LockoutFor.Duration)
 	case f.ResumeWindow.Duration < 0 || f.ResumeWindow.Duration > 12*time.Hour:
 		return fmt.Errorf("session.resume_window: %v is out of range (0 to 12h)", f.ResumeWindow.Duration)
+	case f.HeldDeadline.Duration < time.Hour || f.HeldDeadline.Duration > 90*24*time.Hour:
+		return fmt.Errorf("session.held_deadline: %v is out of range (1h to 2160h, 90 days)", f.HeldDeadline.Duration)
 	}
 	return nil
 }
@@ -135,12 +143,17 @@ func ValidateCounselors(cs []Counselor) error {
 
 // Validate checks the [agreement] section against the room's languages.
 func (a AgreementConfig) Validate(languages []string) error {
+	return a.validate("agreement", languages)
+}
+
+// validate checks an agreement's section, named key in errors.
+func (a AgreementConfig) validate(key string, languages []string) error {
 	if a.ID == "" {
-		return errors.New("agreement.id: required (a version id such as \"rec-2026-01\")")
+		return fmt.Errorf("%s.id: required (a version id such as \"rec-2026-01\")", key)
 	}
 	for _, l := range languages {
 		if strings.TrimSpace(a.Texts[l]) == "" {
-			return fmt.Errorf("agreement.texts.%s: required for room language %q", l, l)
+			return fmt.Errorf("%s.texts.%s: required for room language %q", key, l, l)
 		}
 	}
 	return nil

@@ -44,6 +44,16 @@
 // journal: the recorder's journal says withdrawn before Stop returns, so its
 // recovery holds the session even when the core's journal is lost.
 //
+// # Files
+//
+// One file per step, as the room walks through them: core.go (the Core, its
+// goroutine, the ports' reports and the intent dispatcher), state.go (what
+// Run owns), pin.go, checklist.go, consent.go (participants, record choice,
+// agreement), recording.go (starting the recorder and following its
+// reports), withdraw.go, end.go (end, feedback, back to the door), flow.go
+// (language, cancel), timers.go, snapshot.go (what the screen and the
+// uploader are told), maintenance.go and journal.go.
+//
 // From every reachable state the door is reachable with the screen's own
 // intents (cancel, end with the PIN, keep or delete, feedback); the fuzz and
 // random-sequence tests check it by replaying each sequence.

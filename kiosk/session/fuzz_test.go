@@ -9,6 +9,7 @@ import (
 
 	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/session/sessiontest"
 )
 
 // Fuzz operations: each is two bytes, an opcode and an argument.
@@ -41,7 +42,7 @@ const (
 	opTechPIN       // the technician's PIN
 	opMaintAction   // a maintenance action (arg: which, or free text)
 	opReportProblem // a problem report (arg: which, or free text)
-	opHeld          // keep (even arg) or delete the oldest held recording
+	opHeld          // for the oldest held recording: keep (refused), ask the client, or delete
 	opHold          // the recorder holds a withdrawn session from before a restart
 	numOps
 )
@@ -58,22 +59,26 @@ type invariantChecker struct {
 	lastRep  map[string]room.RecorderState // since the Start call
 	seenCall int
 	held     map[string]bool // sessions held from before (opHold)
+	ended    map[string]bool // the capture was stopped (by the core or by itself)
 	prev     room.Snapshot   // the snapshot before the last op
 
 	// Coverage counters, so a test can tell that sequences reach the
 	// interesting states.
 	sawRecording, sawWithdrawal, sawStart int
+	sawFamilyStart, sawNoGuardian         int // recorder starts with children; sessions with children and no adult
 
 	ops     []byte // every (op, arg) applied so far, for replays
 	escapes int    // door-reachability checks made
 }
 
+// The checker's room has the guardian and assent texts, so sequences mix
+// adults and children (issue 24).
 func newInvariantChecker(t testing.TB) *invariantChecker {
-	cfg := testConfig()
+	cfg := familyConfig()
 	return &invariantChecker{
 		t: t, cfg: cfg, h: newHarness(t, cfg, false),
 		accepted: map[string][]int{}, withdrew: map[string]bool{},
-		started: map[string]bool{}, lastRep: map[string]room.RecorderState{}, held: map[string]bool{},
+		started: map[string]bool{}, lastRep: map[string]room.RecorderState{}, held: map[string]bool{}, ended: map[string]bool{},
 	}
 }
 
@@ -105,7 +110,7 @@ func (ic *invariantChecker) checkEscape(where string) {
 					return hash == techHash && pin == techPIN || hash != techHash && pin == goodPIN
 				})
 			}),
-			accepted: map[string][]int{}, withdrew: map[string]bool{}, started: map[string]bool{}, lastRep: map[string]room.RecorderState{}, held: map[string]bool{},
+			accepted: map[string][]int{}, withdrew: map[string]bool{}, started: map[string]bool{}, lastRep: map[string]room.RecorderState{}, held: map[string]bool{}, ended: map[string]bool{},
 		}
 		for i := 0; i+1 < len(ic.ops); i += 2 {
 			re.step(ic.ops[i], ic.ops[i+1])
@@ -223,8 +228,11 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		send(room.Intent{Kind: room.IntentCheckOverride, Reason: reason})
 		return "override"
 	case opParticipants:
-		send(room.Intent{Kind: room.IntentParticipants, Count: int(arg % 8)})
-		return "participants"
+		// arg 0-7: adults only (the seeds); higher args add 1-3 children,
+		// sometimes as many as the participants (no adult present).
+		in := room.Intent{Kind: room.IntentParticipants, Count: int(arg % 8), Children: int(arg/8) % 4}
+		send(in)
+		return fmt.Sprintf("participants %d, %d children", in.Count, in.Children)
 	case opRecord:
 		send(room.Intent{Kind: room.IntentRecord, Yes: arg%4 != 0})
 		return "record"
@@ -234,6 +242,18 @@ func (ic *invariantChecker) step(op, arg byte) string {
 			p = int(arg/5) % 8
 		}
 		in := consent(p, arg%7 != 0)
+		if role := before.ConsentRole; role != "" {
+			// The text of the role the screen asks (a guardian's or a
+			// child's turn), sometimes saying the role, sometimes a
+			// wrong one.
+			in.TextSHA256 = room.TextSHA256(roleTexts(role)["en"])
+			switch arg % 17 {
+			case 1, 2, 3:
+				in.Role = role
+			case 4:
+				in.Role = room.RoleAssent(1)
+			}
+		}
 		if arg%11 == 0 {
 			in.TextSHA256 = room.TextSHA256("something else")
 		}
@@ -245,8 +265,22 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		}
 		return fmt.Sprintf("consent p%d yes=%v", p, in.Yes)
 	case opWithdraw:
+		// The withdrawal bound: a capture running when the withdrawal is
+		// accepted is stopped in that very event (before the reply), and
+		// the door no longer says Recording.
+		running := ic.started[sid] && !ic.ended[sid] && !ic.withdrew[sid]
+		n := len(h.rec.Calls())
 		if send(I(room.IntentWithdraw)) == nil {
 			ic.withdrew[sid] = true
+			stopped := slices.ContainsFunc(h.rec.Calls()[n:], func(c sessiontest.Call) bool {
+				return c.Op == "stop" && c.SessionID == sid && c.Withdrawn
+			})
+			if running && !stopped {
+				ic.t.Errorf("withdrawal accepted in session %s (children %d) without stopping the capture in the same event", sid, before.Children)
+			}
+			if h.snap().Recording {
+				ic.t.Errorf("Recording after an accepted withdrawal in session %s", sid)
+			}
 		}
 		return "withdraw"
 	case opWithdrawKeep:
@@ -269,6 +303,7 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		st := states[int(arg)%len(states)]
 		if st == room.RecorderStopped && sid != "" {
 			h.rec.StoppedByItself(sid) // the real recorder's capture is over
+			ic.ended[sid] = true
 		}
 		h.core.RecorderChanged(room.RecorderStatus{SessionID: sid, State: st})
 		session.Sync(h.core)
@@ -303,9 +338,13 @@ func (ic *invariantChecker) step(op, arg byte) string {
 		send(room.Intent{Kind: room.IntentReportProblem, Reason: ps[int(arg)%len(ps)]})
 		return "report problem"
 	case opHeld:
-		if arg%2 == 0 {
-			send(I(room.IntentHeldKeep))
+		switch arg % 3 {
+		case 0:
+			send(I(room.IntentHeldKeep)) // refused: the client keeps (issue 22)
 			return "held keep"
+		case 1:
+			send(I(room.IntentHeldAsk))
+			return "held ask"
 		}
 		send(I(room.IntentHeldDelete))
 		return "held delete"
@@ -341,9 +380,13 @@ func (ic *invariantChecker) check(where string) {
 			}
 			ic.started[id] = true
 			ic.lastRep[id] = ""
-			n := s.Participants
-			if id != s.SessionID || n < 1 {
-				t.Errorf("%s: Start for %s while the session is %q with %d participants", where, id, s.SessionID, n)
+			adults, children := s.Participants-s.Children, s.Children
+			if children > 0 {
+				ic.sawFamilyStart++
+			}
+			n := room.ConsentTurns(adults, children)
+			if id != s.SessionID || s.Participants < 1 || adults < 1 {
+				t.Errorf("%s: Start for %s while the session is %q with %d participants, %d children", where, id, s.SessionID, s.Participants, children)
 			}
 			want := make([]int, n)
 			for i := range want {
@@ -354,23 +397,57 @@ func (ic *invariantChecker) check(where string) {
 			}
 			d := c.Info.Consent.Decisions
 			if len(d) != n {
-				t.Errorf("%s: consent record has %d decisions for %d participants", where, len(d), n)
+				t.Errorf("%s: consent record has %d decisions for %d consent turns", where, len(d), n)
 			}
 			for i, dec := range d {
-				if !dec.Consented || dec.Participant != i+1 || dec.TextSHA256 != room.TextSHA256(texts[dec.Language]) {
-					t.Errorf("%s: bad decision in the consent record: %+v", where, dec)
+				role, _ := room.TurnRole(adults, children, i+1)
+				if !dec.Consented || dec.Participant != i+1 || dec.Role != role || dec.TextSHA256 != room.TextSHA256(roleTexts(role)[dec.Language]) {
+					t.Errorf("%s: bad decision in the consent record: %+v (turn %d is %s's)", where, dec, i+1, role)
 				}
+			}
+			// The rule itself: every adult agreed, and every child has a
+			// guardian's agreement and its own yes.
+			yes := func(role string) bool {
+				return slices.ContainsFunc(d, func(x room.Decision) bool { return x.Role == role && x.Consented })
+			}
+			agreed := 0
+			for _, x := range d {
+				if x.Role == room.RoleAdult && x.Consented {
+					agreed++
+				}
+			}
+			if agreed != adults {
+				t.Errorf("%s: Start with %d of %d adults agreeing", where, agreed, adults)
+			}
+			for k := 1; k <= children; k++ {
+				if !yes(room.RoleGuardian(k)) || !yes(room.RoleAssent(k)) {
+					t.Errorf("%s: Start without child %d's guardian agreement and assent: %+v", where, k, d)
+				}
+			}
+			if c := c.Info.Consent; c.Children != children || c.Adults != adults || c.Version != room.ConsentRecordVersion {
+				t.Errorf("%s: consent record counts %d adults %d children version %d", where, c.Adults, c.Children, c.Version)
 			}
 		case "stop":
 			ic.lastRep[c.SessionID] = room.RecorderStopped
+			ic.ended[c.SessionID] = true
 		case "keep", "discard":
-			// A recording held from before is settled only by a
-			// counselor on the maintenance screen; the open session's
-			// only on its withdraw screen.
+			// A recording held from before is kept only by its client
+			// on the held choice screen; deleted by them, by a
+			// counselor on the maintenance screen, or at its deadline
+			// (issue 22). The open session's only on its withdraw
+			// screen.
 			p := ic.prev
+			by := ""
+			if c.Decision != nil {
+				by = c.Decision.By
+			}
+			client := p.Step == room.StepHeldChoice && by == room.DecidedByClient
+			counselor := p.Step == room.StepMaintenance && !p.Technician && by == room.DecidedByCounselor
 			switch {
-			case ic.held[c.SessionID] && (p.Step != room.StepMaintenance || p.Technician):
-				t.Errorf("%s: %s of a held recording at step %s (technician %v)", where, c.Op, p.Step, p.Technician)
+			case ic.held[c.SessionID] && c.Op == "keep" && !client:
+				t.Errorf("%s: keep of a held recording at step %s decided by %q", where, p.Step, by)
+			case ic.held[c.SessionID] && c.Op == "discard" && !client && !counselor && by != room.DecidedByDeadline:
+				t.Errorf("%s: discard of a held recording at step %s (technician %v) decided by %q", where, p.Step, p.Technician, by)
 			case !ic.held[c.SessionID] && c.SessionID != p.SessionID:
 				t.Errorf("%s: %s of session %s while session %q is open", where, c.Op, c.SessionID, p.SessionID)
 			}
@@ -394,6 +471,12 @@ func (ic *invariantChecker) check(where string) {
 	}
 	if s.Recording {
 		ic.sawRecording++
+	}
+	if s.Notice == room.NoticeNotRecordedNoGuardian && ic.prev.Notice != s.Notice {
+		ic.sawNoGuardian++
+		if s.Recorded || s.WantRecording || s.Children != s.Participants {
+			t.Errorf("%s: no-guardian notice with recorded=%v want=%v %d of %d children", where, s.Recorded, s.WantRecording, s.Children, s.Participants)
+		}
 	}
 	if s.Withdrawn {
 		ic.sawWithdrawal++
@@ -479,11 +562,15 @@ func TestRandomSequences(t *testing.T) {
 		room.StepMaintenancePIN: {opGoodPIN, opTechPIN},
 		room.StepMaintenance:    {opCancel, opMaintAction, opHeld, opHold},
 	}
-	var recording, withdrawal, starts int
+	var recording, withdrawal, starts, family, noGuardian int
 	defer func() {
-		t.Logf("%d sequences: %d recorder starts, %d events while recording, %d after a withdrawal", n, starts, recording, withdrawal)
+		t.Logf("%d sequences: %d recorder starts (%d with children), %d events while recording, %d after a withdrawal, %d sessions of children alone",
+			n, starts, family, recording, withdrawal, noGuardian)
 		if starts == 0 || recording == 0 || withdrawal == 0 {
 			t.Errorf("the random sequences never reached a recorded or withdrawn session; bias the generator")
+		}
+		if !testing.Short() && (family == 0 || noGuardian == 0) {
+			t.Errorf("the random sequences never recorded a session with children or met children alone; bias the generator")
 		}
 	}()
 	for i := range n {
@@ -515,6 +602,8 @@ func TestRandomSequences(t *testing.T) {
 			recording += ic.sawRecording
 			withdrawal += ic.sawWithdrawal
 			starts += ic.sawStart
+			family += ic.sawFamilyStart
+			noGuardian += ic.sawNoGuardian
 		})
 		if !ok {
 			t.Logf("failing sequence (replay with invariantChecker.run): %v", data)

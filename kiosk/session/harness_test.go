@@ -137,9 +137,14 @@ func newHarnessWith(t testing.TB, cfg session.Config, autoReport bool, adjust fu
 	return h
 }
 
+// liveness bounds a wait for the core's answer.
+const liveness = 60 * time.Second
+
 func (h *harness) send(in room.Intent) error {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// A liveness bound, not a timing assertion: pin_ok waits for bcrypt or
+	// argon2id, which under -race at a load of 30 took over 10 s.
+	ctx, cancel := context.WithTimeout(context.Background(), liveness)
 	defer cancel()
 	err := h.core.Send(ctx, in)
 	session.Sync(h.core)

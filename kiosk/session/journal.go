@@ -29,10 +29,28 @@ type JournalStore interface {
 	Clear() error
 }
 
+// HeartbeatInterval is how often the core rewrites the open session's
+// journal while nothing else changes it. The journal's written time then
+// says when the daemon was last alive, so a restart is measured from the
+// stop, not from the session's last change: a session comes back if the
+// daemon is up again within session.resume_window of its last heartbeat,
+// whatever the session's age. One heartbeat replaces a journal of about
+// 1 KiB atomically (temporary file, fsync, rename, fsync of the folder):
+// on an SD card two fsyncs and a few 4 KiB blocks a minute, and only while
+// a session is open; a recording writes 32 KB every second.
+const HeartbeatInterval = time.Minute
+
 // MaxJournalBytes bounds the journal: a larger one is damaged.
 const MaxJournalBytes = 16 << 10
 
-const journalVersion = 1
+// journalVersion is what the core writes for a session without children;
+// a family session's journal is journalFamilyVersion (it has children and
+// roles), which a core from before family sessions refuses, closing the
+// session as interrupted rather than misreading it.
+const (
+	journalVersion       = 1
+	journalFamilyVersion = 2
+)
 
 // journal is what survives the daemon: the state that matters of the open
 // session. It holds no personal data and no free text (the override reason
@@ -47,6 +65,7 @@ type journal struct {
 	Counselor    string          `json:"counselor"` // pseudonymous id
 	Overridden   bool            `json:"checks_overridden,omitempty"`
 	Participants int             `json:"participants"`
+	Children     int             `json:"children,omitempty"` // of the participants (version 2)
 	Want         bool            `json:"want_recording"`
 	Turn         int             `json:"consent_turn,omitempty"`
 	Decisions    []room.Decision `json:"decisions,omitempty"`
@@ -72,13 +91,14 @@ var journalSteps = []room.Step{room.StepParticipants, room.StepRecordChoice, roo
 
 // Messages the room reads, by notice code: the journal keeps the code only.
 var noticeMessages = map[string]string{
-	room.NoticeNotRecordedChoice:   msgNotRecordedChoice,
-	room.NoticeNotRecordedDeclined: msgNotRecordedDeclined,
-	room.NoticeRecorderFailed:      msgRecorderFailed,
-	room.NoticeWithdrawn:           msgWithdrawn,
-	room.NoticeMaxLength:           msgMaxLength,
-	room.NoticeRecorderStopped:     msgRecorderStopped,
-	room.NoticeRecordingResumed:    msgResumed,
+	room.NoticeNotRecordedChoice:     msgNotRecordedChoice,
+	room.NoticeNotRecordedDeclined:   msgNotRecordedDeclined,
+	room.NoticeRecorderFailed:        msgRecorderFailed,
+	room.NoticeWithdrawn:             msgWithdrawn,
+	room.NoticeMaxLength:             msgMaxLength,
+	room.NoticeRecorderStopped:       msgRecorderStopped,
+	room.NoticeRecordingResumed:      msgResumed,
+	room.NoticeNotRecordedNoGuardian: msgNotRecordedNoGuardian,
 }
 
 var journalAlerts = map[string]string{
@@ -116,6 +136,7 @@ func (c *Core) parseJournal(b []byte) (*journal, error) {
 
 func (c *Core) validJournal(j *journal) error {
 	n := j.Participants
+	turns := room.ConsentTurns(n-j.Children, j.Children)
 	consented := 0
 	for _, d := range j.Decisions {
 		if d.Consented {
@@ -123,8 +144,14 @@ func (c *Core) validJournal(j *journal) error {
 		}
 	}
 	switch {
-	case j.Version != journalVersion:
-		return fmt.Errorf("version %d not supported (this core writes %d)", j.Version, journalVersion)
+	case j.Version != journalVersion && j.Version != journalFamilyVersion:
+		return fmt.Errorf("version %d not supported (this core writes %d and %d)", j.Version, journalVersion, journalFamilyVersion)
+	case (j.Version == journalFamilyVersion) != (j.Children > 0):
+		return fmt.Errorf("version %d with %d children", j.Version, j.Children)
+	case j.Children < 0 || j.Children > n:
+		return fmt.Errorf("children %d of %d participants", j.Children, n)
+	case j.Children == n && n > 0 && (j.Want || j.Step == room.StepRecordChoice || len(j.Decisions) > 0):
+		return errors.New("a recording asked with no adult present")
 	case j.SessionID == "" || !validID(j.SessionID):
 		return fmt.Errorf("session_id %q is not a session id", j.SessionID)
 	case j.Written.IsZero() || j.Started.IsZero():
@@ -137,15 +164,15 @@ func (c *Core) validJournal(j *journal) error {
 		return fmt.Errorf("participants %d out of range", n)
 	case n == 0 && j.Step != room.StepParticipants:
 		return fmt.Errorf("no participants at step %q", j.Step)
-	case len(j.Decisions) > n:
-		return fmt.Errorf("%d decisions for %d participants", len(j.Decisions), n)
-	case j.Turn < 0 || j.Turn > n:
+	case len(j.Decisions) > turns:
+		return fmt.Errorf("%d decisions for %d consent turns", len(j.Decisions), turns)
+	case j.Turn < 0 || j.Turn > turns:
 		return fmt.Errorf("consent_turn %d out of range", j.Turn)
 	case j.Step == room.StepConsent && (!j.Want || j.Turn != len(j.Decisions)+1 || j.Declined):
 		return fmt.Errorf("consent turn %d after %d decisions", j.Turn, len(j.Decisions))
 	case j.Declined != (consented < len(j.Decisions)):
 		return errors.New("declined does not match the decisions")
-	case j.Recorded && (!j.Want || consented != n || j.RecStarted.IsZero()):
+	case j.Recorded && (!j.Want || consented != turns || j.RecStarted.IsZero()):
 		return errors.New("recorded without every participant's consent")
 	case (j.Stopped || j.SelfStopped || j.Withdrawn || len(j.Resumed) > 0) && !j.Recorded:
 		return errors.New("a recording's state without a recording")
@@ -160,9 +187,13 @@ func (c *Core) validJournal(j *journal) error {
 	}
 	for i, d := range j.Decisions {
 		h, _ := hex.DecodeString(d.TextSHA256)
+		role, _ := room.TurnRole(n-j.Children, j.Children, i+1)
+		ag, _ := c.agreementFor(role)
 		switch {
 		case d.Participant != i+1:
 			return fmt.Errorf("decisions[%d]: participant %d out of order", i, d.Participant)
+		case d.Role != "" && d.Role != role || d.AgreementID != "" && d.AgreementID != ag.ID:
+			return fmt.Errorf("decisions[%d]: role %q on %q is not turn %d's", i, d.Role, d.AgreementID, i+1)
 		case !slices.Contains(c.cfg.Room.Languages, d.Language):
 			return fmt.Errorf("decisions[%d]: language %q is not the room's", i, d.Language)
 		case len(h) != 32:
@@ -191,11 +222,14 @@ func (c *Core) journalOf() *journal {
 	}
 	j := &journal{
 		Version: journalVersion, SessionID: s.id, Started: s.started, Step: step,
-		Counselor: s.counselor, Overridden: s.overridden, Participants: s.participants,
+		Counselor: s.counselor, Overridden: s.overridden, Participants: s.participants, Children: s.children,
 		Want: s.want, Turn: s.turn, Decisions: s.decisions, Declined: s.declined,
 		Recorded: s.recorded, RecStarted: s.recStarted, StartFailed: s.startFailed, Stopped: s.stopped,
 		SelfStopped: s.selfStopped, Withdrawn: s.withdrawn, Held: s.held, Resumed: s.resumptions,
 		Notice: s.notice,
+	}
+	if s.children > 0 {
+		j.Version = journalFamilyVersion
 	}
 	for _, a := range s.alerts {
 		if journalAlerts[a.Code] != "" && !slices.Contains(j.Alerts, a.Code) {
@@ -208,13 +242,16 @@ func (c *Core) journalOf() *journal {
 // persist writes the journal when the open session changed (and removes
 // it when the session closed). It runs on the core's goroutine before an
 // intent's reply, so what the screen is told is on disk first. A failed
-// write is logged and tried again at the next event.
+// write is logged and tried again at the next event. Every write (or
+// failed try) arms the heartbeat: the journal is rewritten at the latest
+// HeartbeatInterval later.
 func (c *Core) persist() {
 	if c.journal == nil {
 		return
 	}
 	j := c.journalOf()
 	if j == nil {
+		c.stopTimer(timerHeartbeat)
 		if c.st.journaled {
 			if err := c.journal.Clear(); err != nil {
 				c.log.Error().Err(err).Msg("remove session journal")
@@ -237,11 +274,20 @@ func (c *Core) persist() {
 	if err == nil {
 		err = c.journal.Save(append(b, '\n'))
 	}
+	c.arm(timerHeartbeat, HeartbeatInterval)
 	if err != nil {
 		c.slog().Error().Err(err).Msg("write session journal")
 		return
 	}
 	c.st.journaled, c.st.lastJournal = true, key
+}
+
+// heartbeat rewrites the open session's journal with the time now: the
+// proof that the daemon was alive then (restore measures the resume window
+// from it).
+func (c *Core) heartbeat() {
+	c.st.lastJournal = nil
+	c.persist()
 }
 
 // restore reads the journal at start-up. A session within the resume window
@@ -267,10 +313,18 @@ func (c *Core) restore() {
 		c.st.journaled = true // so that Run removes it
 		return
 	}
+	c.heldWithoutJournal(j)
 	now := c.now()
 	age := now.Sub(j.Written)
 	window := c.cfg.Flow.ResumeWindow.Duration
-	if age > window || age < -time.Minute {
+	// The journal was written at the latest one heartbeat before the stop:
+	// a restart within the window after the stop is within the window plus
+	// one heartbeat of the last write. A window of 0 never resumes.
+	slack := HeartbeatInterval
+	if window == 0 {
+		slack = 0
+	}
+	if age > window+slack || age < -time.Minute {
 		// Outside the window (or written "later" than now: the clock went
 		// back, so how long ago cannot be told).
 		c.log.Warn().Str("session", j.SessionID).Dur("since_journal", age).Dur("window", window).
@@ -282,7 +336,7 @@ func (c *Core) restore() {
 	}
 	s := &sessionState{
 		id: j.SessionID, started: j.Started, counselor: j.Counselor, overridden: j.Overridden,
-		participants: j.Participants, want: j.Want, turn: j.Turn, decisions: slices.Clone(j.Decisions),
+		participants: j.Participants, children: j.Children, want: j.Want, turn: j.Turn, decisions: slices.Clone(j.Decisions),
 		declined: j.Declined, recorded: j.Recorded, recStarted: j.RecStarted, startFailed: j.StartFailed,
 		stopped: j.Stopped, selfStopped: j.SelfStopped, withdrawn: j.Withdrawn, held: j.Held,
 		resumptions: slices.Clone(j.Resumed), notice: j.Notice, message: noticeMessages[j.Notice],
@@ -303,6 +357,28 @@ func (c *Core) restore() {
 	c.st.resumeRecording = s.recorded && !s.stopped && !s.selfStopped && !s.withdrawn
 	c.log.Info().Str("session", s.id).Str("step", string(j.Step)).Bool("resume_recording", c.st.resumeRecording).
 		Dur("since_journal", age).Msg("session open at the last stop comes back")
+}
+
+// heldWithoutJournal finishes a withdrawal the journal missed: the recorder
+// held the recording (its hold is on disk before Stop returns) and the
+// daemon died before the core journaled the withdrawal. The recorder's hold
+// is the durable fact: the session comes back withdrawn, its recording
+// held (never resumed, never uploaded), at the participants' choice.
+func (c *Core) heldWithoutJournal(j *journal) {
+	if !j.Recorded || j.Withdrawn {
+		return
+	}
+	hl, ok := c.rec.(HeldLister)
+	if !ok {
+		return
+	}
+	ids, err := hl.Held()
+	if err != nil || !slices.Contains(ids, j.SessionID) {
+		return
+	}
+	j.Withdrawn, j.Held, j.Stopped = true, true, true
+	j.Step, j.Notice = room.StepWithdrawChoice, room.NoticeWithdrawn
+	c.log.Warn().Str("session", j.SessionID).Msg("the recorder holds this session's recording: a withdrawal the journal missed; it comes back withdrawn")
 }
 
 // ResumeSession names the session whose recording the core will resume when
@@ -391,7 +467,7 @@ func summaryOf(j *journal) room.Summary {
 	return room.Summary{
 		ID: j.SessionID, Started: j.Started, Ended: j.Written, Participants: j.Participants,
 		WantRecording: j.Want, Declined: j.Declined, Recorded: j.Recorded, Withdrawn: j.Withdrawn,
-		Interrupted: true, Resumed: len(j.Resumed),
+		Interrupted: true, Resumed: len(j.Resumed), Children: j.Children,
 	}
 }
 

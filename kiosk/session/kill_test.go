@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 
 	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/session"
+	"roomkiosk/kiosk/session/sessiontest"
 	"roomkiosk/recorder/spool"
 )
 
@@ -273,3 +275,76 @@ func (m *memStore) Load() ([]byte, error) { return m.b, nil }
 func (m *memStore) Clear() error          { m.b = nil; return nil }
 
 var _ session.JournalStore = (*memStore)(nil)
+
+// TestKillBetweenHoldAndJournal: a participant withdraws; the recorder
+// holds the recording (durably, before Stop returns) and the daemon dies
+// before the core journals the withdrawal. The journal still says
+// "recording", the recorder's hold says "withdrawn": the hold wins. Back
+// within the window the session returns at the participants' keep-or-delete
+// choice, the recording not resumed; back after it the session is closed
+// as withdrawn and interrupted and the recording stays held. Never kept,
+// never uploaded, on anyone's word but the participants'.
+func TestKillBetweenHoldAndJournal(t *testing.T) {
+	cfg := testConfig()
+	for _, c := range []struct {
+		name  string
+		after time.Duration
+		step  room.Step
+	}{
+		{"back within the window", 90 * time.Second, room.StepWithdrawChoice},
+		{"back after the window", cfg.Flow.ResumeWindow.Duration + 5*time.Minute, room.StepDoor},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := &sessiontest.Journal{}
+			a := boot(t, cfg, store, t0)
+			a.must(toRecorded...)
+			id := a.snap().SessionID
+			saves := store.Saves()
+			a.life.dead.Store(true) // the kill comes right after the recorder's hold
+			a.must(kind(room.IntentWithdraw))
+			if held, _ := a.rec.Held(); !slices.Contains(held, id) {
+				t.Fatalf("the recorder does not hold the withdrawn session: %v", held)
+			}
+			a.crash()
+			if store.Saves() != saves || !strings.Contains(string(store.Bytes()), `"recorded": true`) || strings.Contains(string(store.Bytes()), "withdrawn") {
+				t.Fatalf("the journal heard of the withdrawal; the test needs it not to: %s", store.Bytes())
+			}
+
+			rec := &sessiontest.Recorder{}
+			rec.Hold(id) // what the recorder left on disk
+			b := bootWith(t, cfg, store, t0.Add(c.after), rec)
+			s := b.snap()
+			if s.Step != c.step || s.Recording {
+				t.Fatalf("after the restart: step %q recording %v, want %q, not recording", s.Step, s.Recording, c.step)
+			}
+			for _, call := range rec.Calls() {
+				if call.Op == "start" || call.Op == "keep" {
+					t.Fatalf("after the restart the recorder was asked to %s %s", call.Op, call.SessionID)
+				}
+			}
+			if held, _ := rec.Held(); !slices.Contains(held, id) {
+				t.Fatalf("the recording is no longer held after the restart: %v", held)
+			}
+			if c.step == room.StepDoor {
+				var sum *room.Summary
+				for _, call := range b.up.Calls() {
+					if call.Op == "session_ended" && call.Summary.ID == id {
+						sum = &call.Summary
+					}
+				}
+				if sum == nil || !sum.Withdrawn || !sum.Interrupted {
+					t.Fatalf("summary of the session closed after the window: %+v, want withdrawn and interrupted", sum)
+				}
+				return
+			}
+			if !s.Withdrawn || s.SessionID != id {
+				t.Fatalf("back at the choice: %+v", s)
+			}
+			// The participants choose; only then does the recorder hear.
+			b.must(kind(room.IntentWithdrawDelete))
+			if held, _ := rec.Held(); len(held) != 0 {
+				t.Errorf("held after the participants deleted it: %v", held)
+			}
+		})
+	}
+}

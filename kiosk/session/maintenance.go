@@ -95,104 +95,109 @@ func (c *Core) MaintenanceUpdated(last *room.MaintenanceEntry, problems []room.P
 
 // applyMaintenance decides the maintenance intents.
 func (c *Core) applyMaintenance(in room.Intent) error {
-	st := &c.st
-	wrongStep := func() error {
-		return c.refuse(in, room.ErrWrongStep, "not possible on the %s screen", st.step)
-	}
 	switch in.Kind {
 	case room.IntentMaintenanceAction:
-		if st.step != room.StepMaintenance {
-			return wrongStep()
-		}
-		if st.technician == "" {
-			return c.refuse(in, room.ErrInvalid, "only a technician records maintenance (open it with a technician's PIN)")
-		}
-		// A code from the fixed list, never free text: the entry is
-		// uploaded in the clear. The refusal does not echo what was sent.
-		if !room.ValidMaintenanceAction(in.Reason) {
-			return c.refuse(in, room.ErrInvalid, "a maintenance action must be one of %s", strings.Join(room.MaintenanceActions(), ", "))
-		}
-		if c.maint == nil {
-			return c.refuse(in, room.ErrInvalid, "this kiosk keeps no maintenance log")
-		}
-		e := room.MaintenanceEntry{At: c.now(), Action: in.Reason, Technician: st.technician}
-		for _, p := range st.maint.problems {
-			if !slices.Contains(e.Cleared, p.Problem) {
-				e.Cleared = append(e.Cleared, p.Problem)
-			}
-		}
-		if err := c.maint.RecordMaintenance(e); err != nil {
-			c.log.Error().Err(err).Msg("record maintenance")
-			return fmt.Errorf("record maintenance: %w", err)
-		}
-		st.maint = maintState{last: &e}
-		c.log.Info().Str("technician", st.technician).Str("action", e.Action).Strs("cleared", e.Cleared).Msg("maintenance recorded")
-		c.touch()
-		// The technician changed something: judge the room again now.
-		c.checker.RunChecks("maintenance")
-		return nil
-
+		return c.applyMaintenanceAction(in)
 	case room.IntentReportProblem:
-		s := st.sess
-		if st.step != room.StepFeedback || s == nil {
-			return wrongStep()
-		}
-		if !room.ValidProblem(in.Reason) {
-			return c.refuse(in, room.ErrInvalid, "a problem report must be one of %s", strings.Join(room.ProblemCodes(), ", "))
-		}
-		if slices.Contains(s.reported, in.Reason) {
-			c.touch()
-			return nil // one report per problem and session: a second tap changes nothing
-		}
-		if c.maint == nil {
-			return c.refuse(in, room.ErrInvalid, "this kiosk keeps no maintenance log")
-		}
-		p := room.ProblemReport{At: c.now(), Problem: in.Reason}
-		if err := c.maint.ReportProblem(p, s.id, s.counselor); err != nil {
-			c.slog().Error().Err(err).Msg("report problem")
-			return fmt.Errorf("report problem: %w", err)
-		}
-		s.reported = append(s.reported, in.Reason)
-		if !slices.ContainsFunc(st.maint.problems, func(x room.ProblemReport) bool { return x.Problem == p.Problem }) {
-			st.maint.problems = append(st.maint.problems, p)
-		}
-		c.slog().Info().Str("problem", p.Problem).Msg("equipment problem reported")
-		c.touch()
-		return nil
-
-	case room.IntentHeldKeep, room.IntentHeldDelete:
-		if st.step != room.StepMaintenance {
-			return wrongStep()
-		}
-		if st.technician != "" || st.counselor == "" {
-			// The participants' choice is asked by their counselor,
-			// never made by a technician.
-			return c.refuse(in, room.ErrInvalid, "a held recording is settled by a counselor")
-		}
-		if len(st.held) == 0 {
-			return c.refuse(in, room.ErrInvalid, "no recording waits for a decision")
-		}
-		id := st.held[0]
-		l := c.log.With().Str("session", id).Str("counselor", st.counselor).Logger()
-		if in.Kind == room.IntentHeldDelete {
-			if err := c.rec.Discard(id); err != nil {
-				l.Error().Err(err).Msg("delete held recording")
-				return fmt.Errorf("delete the held recording: %w", err)
-			}
-			l.Info().Msg("held recording deleted by the counselor")
-		} else {
-			if err := c.rec.Keep(id); err != nil {
-				l.Error().Err(err).Msg("keep held recording")
-				return fmt.Errorf("keep the held recording: %w", err)
-			}
-			l.Info().Msg("held recording kept by the counselor: queued for upload")
-		}
-		c.markResolved(id)
-		st.held = st.held[1:]
-		c.touch()
-		return nil
+		return c.applyReportProblem(in)
+	case room.IntentHeldKeep, room.IntentHeldDelete, room.IntentHeldAsk:
+		return c.applyHeldChoice(in)
 	}
 	return c.refuse(in, room.ErrInvalid, "unknown intent %q", in.Kind)
+}
+
+// applyMaintenanceAction records a technician's maintenance entry.
+func (c *Core) applyMaintenanceAction(in room.Intent) error {
+	st := &c.st
+	if st.step != room.StepMaintenance {
+		return c.wrongStep(in)
+	}
+	if st.technician == "" {
+		return c.refuse(in, room.ErrInvalid, "only a technician records maintenance (open it with a technician's PIN)")
+	}
+	// A code from the fixed list, never free text: the entry is
+	// uploaded in the clear. The refusal does not echo what was sent.
+	if !room.ValidMaintenanceAction(in.Reason) {
+		return c.refuse(in, room.ErrInvalid, "a maintenance action must be one of %s", strings.Join(room.MaintenanceActions(), ", "))
+	}
+	if c.maint == nil {
+		return c.refuse(in, room.ErrInvalid, "this kiosk keeps no maintenance log")
+	}
+	e := room.MaintenanceEntry{At: c.now(), Action: in.Reason, Technician: st.technician}
+	for _, p := range st.maint.problems {
+		if !slices.Contains(e.Cleared, p.Problem) {
+			e.Cleared = append(e.Cleared, p.Problem)
+		}
+	}
+	if err := c.maint.RecordMaintenance(e); err != nil {
+		c.log.Error().Err(err).Msg("record maintenance")
+		return fmt.Errorf("record maintenance: %w", err)
+	}
+	st.maint = maintState{last: &e}
+	c.log.Info().Str("technician", st.technician).Str("action", e.Action).Strs("cleared", e.Cleared).Msg("maintenance recorded")
+	c.touch()
+	// The technician changed something: judge the room again now.
+	c.checker.RunChecks("maintenance")
+	return nil
+}
+
+// applyReportProblem records a problem the counselor reports at the end of
+// a session.
+func (c *Core) applyReportProblem(in room.Intent) error {
+	st := &c.st
+	s := st.sess
+	if st.step != room.StepFeedback || s == nil {
+		return c.wrongStep(in)
+	}
+	if !room.ValidProblem(in.Reason) {
+		return c.refuse(in, room.ErrInvalid, "a problem report must be one of %s", strings.Join(room.ProblemCodes(), ", "))
+	}
+	if slices.Contains(s.reported, in.Reason) {
+		c.touch()
+		return nil // one report per problem and session: a second tap changes nothing
+	}
+	if c.maint == nil {
+		return c.refuse(in, room.ErrInvalid, "this kiosk keeps no maintenance log")
+	}
+	p := room.ProblemReport{At: c.now(), Problem: in.Reason}
+	if err := c.maint.ReportProblem(p, s.id, s.counselor); err != nil {
+		c.slog().Error().Err(err).Msg("report problem")
+		return fmt.Errorf("report problem: %w", err)
+	}
+	s.reported = append(s.reported, in.Reason)
+	if !slices.ContainsFunc(st.maint.problems, func(x room.ProblemReport) bool { return x.Problem == p.Problem }) {
+		st.maint.problems = append(st.maint.problems, p)
+	}
+	c.slog().Info().Str("problem", p.Problem).Msg("equipment problem reported")
+	c.touch()
+	return nil
+}
+
+// applyHeldChoice is the counselor's part in a held recording (held.go):
+// hand the kiosk to its client (held_ask), or delete it sooner. Keeping it
+// on the counselor's word is refused (issue 22).
+func (c *Core) applyHeldChoice(in room.Intent) error {
+	st := &c.st
+	if in.Kind == room.IntentHeldAsk {
+		return c.applyHeldAsk(in)
+	}
+	if err := c.heldByCounselor(in); err != nil {
+		return err
+	}
+	if in.Kind == room.IntentHeldKeep {
+		return c.refuse(in, room.ErrInvalid, "keeping a held recording is the client's own choice: hand them the kiosk (held_ask)")
+	}
+	id := st.held[0]
+	l := c.log.With().Str("session", id).Str("counselor", st.counselor).Logger()
+	if err := c.settleHeld(id, room.HeldDecision{By: room.DecidedByCounselor, At: c.now()}); err != nil {
+		l.Error().Err(err).Msg("delete held recording")
+		return fmt.Errorf("delete the held recording: %w", err)
+	}
+	l.Info().Msg("held recording deleted by the counselor")
+	c.markResolved(id)
+	st.held = st.held[1:]
+	c.touch()
+	return nil
 }
 
 // markResolved notes a withdrawn recording whose choice was made in this
@@ -227,6 +232,7 @@ func (c *Core) refreshHeld() {
 	}
 	slices.Sort(held) // ids begin with their start time: oldest first
 	c.st.held = held
+	c.expireHeld() // held.go
 }
 
 // buildMaintenance adds the maintenance fields to a snapshot.

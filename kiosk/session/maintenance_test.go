@@ -61,6 +61,20 @@ func newMaintHarness(t *testing.T, held ...string) *maintHarness {
 	return &maintHarness{harness: h, maint: m}
 }
 
+// heldDecidedBy checks who the recorder was told decided the last op.
+func heldDecidedBy(t *testing.T, h *maintHarness, op, by string) {
+	t.Helper()
+	var d *room.HeldDecision
+	for _, c := range h.rec.Calls() {
+		if c.Op == op {
+			d = c.Decision
+		}
+	}
+	if d == nil || d.By != by || d.At.IsZero() || d.Keep != (op == "keep") {
+		t.Errorf("%s decided %+v, want by %s with its time", op, d, by)
+	}
+}
+
 func maintRecOps(r *sessiontest.Recorder, op string) []string {
 	var out []string
 	for _, c := range r.Calls() {
@@ -164,10 +178,11 @@ func TestMaintenanceTable(t *testing.T) {
 					t.Errorf("kept %q, waiting %d", maintRecOps(h.rec, "keep"), s.HeldWaiting)
 				}
 			}},
-		{"held keep by the counselor", []string{"20260126T110000Z-bbbbbb", "20260126T100000Z-aaaaaa"}, toMaintenance, I(room.IntentHeldKeep), nil, room.StepMaintenance,
+		// Issue 22: never kept on a counselor's word.
+		{"held keep by the counselor refused", []string{"20260126T110000Z-bbbbbb", "20260126T100000Z-aaaaaa"}, toMaintenance, I(room.IntentHeldKeep), room.ErrInvalid, room.StepMaintenance,
 			func(t *testing.T, h *maintHarness, s room.Snapshot) {
-				if k := maintRecOps(h.rec, "keep"); !slices.Equal(k, []string{"20260126T100000Z-aaaaaa"}) || s.HeldWaiting != 1 {
-					t.Errorf("kept %q (want the oldest), waiting %d", k, s.HeldWaiting)
+				if k := maintRecOps(h.rec, "keep"); len(k) != 0 || s.HeldWaiting != 2 {
+					t.Errorf("kept %q on the counselor's word, waiting %d", k, s.HeldWaiting)
 				}
 			}},
 		{"held delete by the counselor", []string{"20260126T100000Z-aaaaaa"}, toMaintenance, I(room.IntentHeldDelete), nil, room.StepMaintenance,
@@ -175,6 +190,36 @@ func TestMaintenanceTable(t *testing.T) {
 				if d := maintRecOps(h.rec, "discard"); !slices.Equal(d, []string{"20260126T100000Z-aaaaaa"}) || s.HeldWaiting != 0 {
 					t.Errorf("deleted %q, waiting %d", d, s.HeldWaiting)
 				}
+				heldDecidedBy(t, h, "discard", room.DecidedByCounselor)
+			}},
+		{"held ask at the door", []string{"20260126T100000Z-aaaaaa"}, nil, I(room.IntentHeldAsk), room.ErrWrongStep, room.StepDoor, nil},
+		{"held ask by a technician", []string{"20260126T100000Z-aaaaaa"}, toTech, I(room.IntentHeldAsk), room.ErrInvalid, room.StepMaintenance, nil},
+		{"held ask by the counselor", []string{"20260126T100000Z-aaaaaa"}, toMaintenance, I(room.IntentHeldAsk), nil, room.StepHeldChoice,
+			func(t *testing.T, h *maintHarness, s room.Snapshot) {
+				if len(maintRecOps(h.rec, "keep"))+len(maintRecOps(h.rec, "discard")) != 0 || s.HeldWaiting != 1 {
+					t.Errorf("the ask itself settled something: %+v", h.rec.Calls())
+				}
+			}},
+		{"held kept by the client", []string{"20260126T110000Z-bbbbbb", "20260126T100000Z-aaaaaa"}, cat(toMaintenance, I(room.IntentHeldAsk)), I(room.IntentWithdrawKeep), nil, room.StepDoor,
+			func(t *testing.T, h *maintHarness, s room.Snapshot) {
+				if k := maintRecOps(h.rec, "keep"); !slices.Equal(k, []string{"20260126T100000Z-aaaaaa"}) || s.HeldWaiting != 1 {
+					t.Errorf("kept %q (want the oldest), waiting %d", k, s.HeldWaiting)
+				}
+				heldDecidedBy(t, h, "keep", room.DecidedByClient)
+			}},
+		{"held deleted by the client", []string{"20260126T100000Z-aaaaaa"}, cat(toMaintenance, I(room.IntentHeldAsk)), I(room.IntentWithdrawDelete), nil, room.StepDoor,
+			func(t *testing.T, h *maintHarness, s room.Snapshot) {
+				if d := maintRecOps(h.rec, "discard"); !slices.Equal(d, []string{"20260126T100000Z-aaaaaa"}) || s.HeldWaiting != 0 {
+					t.Errorf("deleted %q, waiting %d", d, s.HeldWaiting)
+				}
+				heldDecidedBy(t, h, "discard", room.DecidedByClient)
+			}},
+		{"held past its deadline deleted at start", []string{"20260119T090000Z-cccccc", "20260126T100000Z-aaaaaa"}, nil, room.Intent{Kind: room.IntentLanguage, Language: "en"}, nil, room.StepDoor,
+			func(t *testing.T, h *maintHarness, s room.Snapshot) {
+				if d := maintRecOps(h.rec, "discard"); !slices.Equal(d, []string{"20260119T090000Z-cccccc"}) || s.HeldWaiting != 1 {
+					t.Errorf("deleted %q (want the one 8 days old), waiting %d", d, s.HeldWaiting)
+				}
+				heldDecidedBy(t, h, "discard", room.DecidedByDeadline)
 			}},
 		{"held none waiting", nil, toMaintenance, I(room.IntentHeldDelete), room.ErrInvalid, room.StepMaintenance, nil},
 		{"own withdrawal is not a held recording", nil, toWithdraw, room.Intent{Kind: room.IntentLanguage, Language: "en"}, nil, room.StepWithdrawChoice,
@@ -305,4 +350,42 @@ func TestChosenWithdrawalIsNotHeldWaiting(t *testing.T) {
 	if s := h.snap(); s.Step != room.StepMaintenance || s.HeldWaiting != 0 {
 		t.Errorf("step %s, held waiting %d: the kept withdrawal came back as waiting", s.Step, s.HeldWaiting)
 	}
+}
+
+// TestHeldDeadline: a held recording nobody settles is deleted at
+// session.held_deadline after its session started, by the running daemon
+// (a timer, not only at start); one its client is choosing about waits for
+// the choice.
+func TestHeldDeadline(t *testing.T) {
+	// t0 is 2026-01-27 09:30; the default deadline is 7 days: this one is
+	// due at 10:00, the other on 01-28 10:00.
+	h := newMaintHarness(t, "20260120T100000Z-dddddd", "20260121T100000Z-eeeeee")
+	if s := h.snap(); s.HeldWaiting != 2 {
+		t.Fatalf("waiting %d", s.HeldWaiting)
+	}
+	h.clock.Advance(29 * time.Minute)
+	session.Sync(h.core)
+	if d := maintRecOps(h.rec, "discard"); len(d) != 0 {
+		t.Fatalf("deleted %q before its deadline", d)
+	}
+	h.clock.Advance(2 * time.Minute)
+	session.Sync(h.core)
+	if d := maintRecOps(h.rec, "discard"); !slices.Equal(d, []string{"20260120T100000Z-dddddd"}) || h.snap().HeldWaiting != 1 {
+		t.Fatalf("deleted %q at the deadline, waiting %d", d, h.snap().HeldWaiting)
+	}
+	heldDecidedBy(t, h, "discard", room.DecidedByDeadline)
+	// The client of the other one is choosing when its deadline comes.
+	h.clock.Advance(23*time.Hour + 50*time.Minute)
+	h.must(toMaintenance...)
+	h.must(kind(room.IntentHeldAsk))
+	h.clock.Advance(15 * time.Second)
+	session.Sync(h.core)
+	if d := maintRecOps(h.rec, "discard"); len(d) != 1 {
+		t.Fatalf("deleted %q while its client was choosing", d)
+	}
+	h.must(kind(room.IntentWithdrawKeep))
+	if k := maintRecOps(h.rec, "keep"); !slices.Equal(k, []string{"20260121T100000Z-eeeeee"}) {
+		t.Fatalf("kept %q", k)
+	}
+	heldDecidedBy(t, h, "keep", room.DecidedByClient)
 }

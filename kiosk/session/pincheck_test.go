@@ -38,7 +38,7 @@ func TestWithdrawDuringPINCheck(t *testing.T) {
 		if !isRefused(err, room.ErrWrongStep) {
 			t.Fatalf("the PIN's answer after the pad closed: %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(liveness):
 		t.Fatal("no answer to the PIN")
 	}
 	if s := h.snap(); s.Step != room.StepWithdrawChoice {

@@ -48,7 +48,14 @@ func (l *lifeStore) Clear() error {
 // reports like the real one).
 func boot(t testing.TB, cfg session.Config, store session.JournalStore, now time.Time) *node {
 	t.Helper()
-	h := &harness{t: t, rec: &sessiontest.Recorder{}, chk: &sessiontest.Checker{}, up: &sessiontest.Uploader{}, clock: sessiontest.NewClock(now)}
+	return bootWith(t, cfg, store, now, &sessiontest.Recorder{})
+}
+
+// bootWith is boot over a given recorder (one that holds what the last
+// life's recorder left on disk).
+func bootWith(t testing.TB, cfg session.Config, store session.JournalStore, now time.Time, rec *sessiontest.Recorder) *node {
+	t.Helper()
+	h := &harness{t: t, rec: rec, chk: &sessiontest.Checker{}, up: &sessiontest.Uploader{}, clock: sessiontest.NewClock(now)}
 	life := &lifeStore{JournalStore: store}
 	core, err := session.New(cfg, session.Deps{
 		Recorder: h.rec, Checker: h.chk, Uploader: h.up, Clock: h.clock, Journal: life,
@@ -58,6 +65,9 @@ func boot(t testing.TB, cfg session.Config, store session.JournalStore, now time
 		t.Fatal(err)
 	}
 	h.core = core
+	// The real PIN check, remembered: bcrypt under -race on a loaded
+	// machine outlasted the harness's 10 s per intent.
+	session.SetVerify(core, memoVerify)
 	h.rec.SetReport(core.RecorderChanged)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -241,7 +251,9 @@ func TestRestartOutsideWindow(t *testing.T) {
 		name string
 		at   time.Time
 	}{
-		{"11 minutes later", t0.Add(11 * time.Minute)},
+		// The journal is at most a heartbeat old at the stop: the window
+		// plus one heartbeat is the stop's own window (heartbeat_test.go).
+		{"window and a heartbeat later", t0.Add(cfg.Flow.ResumeWindow.Duration + session.HeartbeatInterval + time.Second)},
 		{"clock behind", t0.Add(-time.Hour)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

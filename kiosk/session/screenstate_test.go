@@ -42,7 +42,7 @@ func TestSnapshotSaysPINIsBeingChecked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(liveness):
 		t.Fatal("no answer")
 	}
 	if s := h.snap(); s.PINChecking || s.Step != room.StepChecklist {

@@ -34,9 +34,9 @@ func init() {
 		"maint.held.note":            "A recording waits for a counselor's decision",
 
 		"maint.held.title":  "A recording waits for a decision",
-		"maint.held.sub":    "Consent was withdrawn and the kiosk restarted before the choice. Ask the clients: keep it or delete it?",
+		"maint.held.sub":    "Consent was withdrawn and the kiosk restarted before the choice. Only the client can keep it: let them choose. Undecided, it is deleted at its deadline.",
 		"maint.held.count":  "{n} waiting",
-		"maint.held.keep":   "Keep it",
+		"maint.held.ask":    "Client chooses",
 		"maint.held.delete": "Delete it",
 	})
 	add("zh", map[Msg]string{
@@ -64,9 +64,9 @@ func init() {
 		"maint.held.note":            "有\u200b录音\u200b等待\u200b咨询师\u200b决定",
 
 		"maint.held.title":  "有\u200b录音\u200b等待\u200b决定",
-		"maint.held.sub":    "来访者\u200b撤回了\u200b同意，\u200b选择\u200b之前\u200b设备\u200b重启了。\u200b请\u200b询问\u200b来访者：\u200b保留\u200b还是\u200b删除？",
+		"maint.held.sub":    "来访者\u200b撤回了\u200b同意，\u200b选择\u200b之前\u200b设备\u200b重启了。\u200b只有\u200b来访者\u200b可以\u200b保留：\u200b请\u200b让\u200b来访者\u200b选择。\u200b无人\u200b决定\u200b则\u200b到期\u200b删除。",
 		"maint.held.count":  "{n}\u00a0个\u200b等待中",
-		"maint.held.keep":   "保留",
+		"maint.held.ask":    "来访者\u200b选择",
 		"maint.held.delete": "删除",
 	})
 }

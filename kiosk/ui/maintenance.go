@@ -117,7 +117,9 @@ func (b *builder) maintenanceHeld() {
 	b.msg(R(right.X+14, right.Y+8, right.W-28, 60), ColBusy, TextStyle{Size: 20, MinSize: 12, Bold: true, Wrap: true}, "maint.held.title")
 	b.msg(R(right.X+14, right.Y+70, right.W-28, 26), ColMuted, TextStyle{Size: 16, MinSize: 10}, "maint.held.count", "n", strconv.Itoa(s.HeldWaiting))
 	b.msg(R(right.X+14, right.Y+98, right.W-28, 130), ColText, TextStyle{Size: 16, MinSize: 10, Wrap: true}, "maint.held.sub")
-	b.button("held-keep", R(right.X+14, right.Y+236, 108, 64), btnGood, true, TextStyle{}, &room.Intent{Kind: room.IntentHeldKeep}, LocalNone, "maint.held.keep")
+	// Keeping is the client's own choice (the withdraw screen, handed to
+	// them); the counselor can only delete sooner (issue 22).
+	b.button("held-ask", R(right.X+14, right.Y+236, 108, 64), btnGood, true, TextStyle{Wrap: true}, &room.Intent{Kind: room.IntentHeldAsk}, LocalNone, "maint.held.ask")
 	b.button("held-delete", R(right.X+134, right.Y+236, 108, 64), btnDanger, true, TextStyle{}, &room.Intent{Kind: room.IntentHeldDelete}, LocalNone, "maint.held.delete")
 	b.button("maintenance-back", R(528, 392, 256, 72), btnSecondary, true, TextStyle{}, &room.Intent{Kind: room.IntentCancel}, LocalNone, "maint.back")
 }

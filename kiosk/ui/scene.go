@@ -73,6 +73,8 @@ const (
 	LocalScrollDown
 	LocalOpenOverride
 	LocalCloseOverride
+	LocalChildMore // participants: one child more (family.go)
+	LocalChildLess
 )
 
 // Target is a touch target with a stable id (see issue 6 item 9).
@@ -92,6 +94,7 @@ type Local struct {
 	Scroll    int    // first agreement line shown
 	ScrollKey string // turn and language the scroll belongs to
 	SeenTo    int    // furthest Scroll shown for ScrollKey: "I agree" waits until it reaches the end
+	Children  int    // participants screen: how many children the counselor set (family.go)
 }
 
 // Apply performs a local action.
@@ -105,6 +108,10 @@ func (l *Local) Apply(a LocalAction, page int) {
 		l.Override = true
 	case LocalCloseOverride:
 		l.Override = false
+	case LocalChildMore:
+		l.Children++
+	case LocalChildLess:
+		l.Children = max(l.Children-1, 0)
 	}
 	if l.Scroll < 0 {
 		l.Scroll = 0
@@ -210,7 +217,8 @@ func Build(f *Fonts, in Input) *Scene {
 			b.consent()
 		case room.StepInSession:
 			b.inSession()
-		case room.StepWithdrawChoice:
+		case room.StepWithdrawChoice, room.StepHeldChoice:
+			// A held recording's client chooses on the same screen.
 			b.withdrawChoice()
 		case room.StepFeedback:
 			b.feedback()
@@ -224,6 +232,9 @@ func Build(f *Fonts, in Input) *Scene {
 	}
 	if in.Snap.Step != room.StepChecklist {
 		b.sc.Local.Override = false
+	}
+	if in.Snap.Step != room.StepParticipants {
+		b.sc.Local.Children = 0 // the next session starts from none
 	}
 	return b.sc
 }

@@ -403,6 +403,10 @@ func (b *builder) override() {
 // --- session setup --------------------------------------------------------
 
 func (b *builder) participants() {
+	if b.in.Snap.MinorAge > 0 {
+		b.familyParticipants() // family.go
+		return
+	}
 	b.sc.Name = "participants"
 	b.header("participants.title", 744)
 	b.msg(R(28, 66, 744, 34), ColMuted, TextStyle{Size: 20, MinSize: 12}, "participants.sub")
@@ -475,23 +479,28 @@ func (b *builder) consent() {
 	s := b.in.Snap
 	b.sc.Name = "consent"
 	turn := max(s.ConsentTurn, 1)
-	b.msg(R(28, 14, 500, 46), ColText, TextStyle{Size: 32, MinSize: 18, Bold: true}, "consent.title",
-		"n", strconv.Itoa(turn), "total", strconv.Itoa(max(s.Participants, turn)))
+	look := b.consentLook(turn) // family.go: the guardian's and the child's screens
+	titleX := 28.0
+	if look.mic {
+		b.microphone(48, 36)
+		titleX = 76
+	}
+	b.msg(R(titleX, 14, 528-titleX, 46), ColText, TextStyle{Size: 32, MinSize: 18, Bold: true}, look.title, look.kv...)
 	b.langSwitch(776, 12, 50)
-	b.msg(R(28, 64, 744, 28), ColMuted, TextStyle{Size: 18, MinSize: 11}, "consent.sub")
+	b.msg(R(28, 64, 744, 28), ColMuted, TextStyle{Size: 18, MinSize: 11}, look.sub, look.kv...)
 
-	lang, text := AgreementText(s)
+	lang, text := RoleText(s)
 	// The agreement, scrollable by page.
 	box := R(24, 98, 680, 268)
 	b.fill(box, ColPanel, 14)
 	inner := box.Inset(16)
-	const size = 19.0
+	size := look.size
 	st := TextStyle{Size: size, Leading: 1.3}
 	lines := b.f.Wrap(Reflow(text), inner.W, size, false)
 	lh := b.f.lineHeight(size, st)
 	face := b.f.face(size, false)
 	visible := max(1, int((inner.H+lh-fx(face.Metrics().Ascent+face.Metrics().Descent))/lh))
-	key := fmt.Sprintf("%d/%s/%s", turn, lang, s.SessionID)
+	key := fmt.Sprintf("%d/%s/%s%s", turn, lang, s.SessionID, s.ConsentRole)
 	local := b.in.Local
 	if local.ScrollKey != key {
 		// A new participant, or the text in another language: read from
@@ -539,15 +548,15 @@ func (b *builder) consent() {
 	// The decision records the pages seen.
 	sum := room.TextSHA256(text)
 	readAll := b.sc.PagesSeen == b.sc.Pages
-	yes := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: true, Language: lang, TextSHA256: sum, Pages: b.sc.Pages, PagesSeen: b.sc.PagesSeen}
-	no := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: false, Language: lang, TextSHA256: sum, Pages: b.sc.Pages, PagesSeen: b.sc.PagesSeen}
+	yes := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: true, Language: lang, TextSHA256: sum, Pages: b.sc.Pages, PagesSeen: b.sc.PagesSeen, Role: s.ConsentRole}
+	no := &room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: false, Language: lang, TextSHA256: sum, Pages: b.sc.Pages, PagesSeen: b.sc.PagesSeen, Role: s.ConsentRole}
 	st2 := TextStyle{Size: 30, MinSize: 16, Bold: true, Align: AlignCenter, Wrap: true}
-	b.button("consent-no", R(24, 378, 300, 90), btnSecondary, text != "", st2, no, LocalNone, "consent.no")
+	b.button("consent-no", R(24, 378, 300, 90), btnSecondary, text != "", st2, no, LocalNone, look.no)
 	if readAll {
-		b.button("consent-yes", R(336, 378, 440, 90), btnGood, text != "", st2, yes, LocalNone, "consent.yes")
+		b.button("consent-yes", R(336, 378, 440, 90), btnGood, text != "", st2, yes, LocalNone, look.yes)
 	} else {
 		b.button("consent-yes", R(336, 378, 440, 90), btnGood, false, TextStyle{Size: 24, MinSize: 14, Bold: true, Align: AlignCenter, Wrap: true},
-			yes, LocalNone, "consent.readall", "n", strconv.Itoa(b.sc.PagesSeen), "total", strconv.Itoa(b.sc.Pages))
+			yes, LocalNone, look.readAll, "n", strconv.Itoa(b.sc.PagesSeen), "total", strconv.Itoa(b.sc.Pages))
 	}
 }
 
@@ -681,6 +690,8 @@ func (b *builder) sessionMessage() Msg {
 		return "session.stopped"
 	case room.NoticeRecordingResumed:
 		return "session.resumed"
+	case room.NoticeNotRecordedNoGuardian:
+		return "session.noguardian"
 	}
 	switch {
 	case s.Withdrawn:
@@ -701,7 +712,11 @@ func (b *builder) withdrawChoice() {
 	b.sc.Name = "withdraw_choice"
 	b.circle(52, 52, 16, ColRec)
 	b.msg(R(84, 22, 690, 60), ColText, TextStyle{Size: 36, MinSize: 18, Bold: true}, "withdraw.title")
-	b.msg(R(28, 96, 744, 80), ColText, TextStyle{Size: 26, MinSize: 14, Wrap: true, Top: true}, "withdraw.sub")
+	sub := Msg("withdraw.sub")
+	if b.in.Snap.Children > 0 {
+		sub = "withdraw.sub.family" // the guardian chooses for a child
+	}
+	b.msg(R(28, 96, 744, 80), ColText, TextStyle{Size: 26, MinSize: 14, Wrap: true, Top: true}, sub)
 	st := TextStyle{Size: 34, MinSize: 18, Bold: true, Align: AlignCenter, Wrap: true}
 	b.button("withdraw-keep", R(28, 200, 364, 170), btnSecondary, true, st, &room.Intent{Kind: room.IntentWithdrawKeep}, LocalNone, "withdraw.keep")
 	b.button("withdraw-delete", R(408, 200, 364, 170), btnDanger, true, st, &room.Intent{Kind: room.IntentWithdrawDelete}, LocalNone, "withdraw.delete")

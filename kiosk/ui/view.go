@@ -21,6 +21,10 @@ type View struct {
 	Texts     []string     `json:"texts"`  // text lines on screen (no personal data is ever shown)
 	Frames    uint64       `json:"frames"` // frames painted so far: idle means this stands still
 	Taps      uint64       `json:"taps"`   // taps recognised so far (press and release on one target)
+	// Asleep: the backlight is dimmed and the screen paints nothing (no
+	// frame, no scene built) until it wakes; the view is the last painted
+	// one, published once when the screen fell asleep.
+	Asleep bool `json:"asleep,omitempty"`
 
 	// For a driver outside (tests, support): where the flow stands. Never
 	// a PIN digit or a decision.
@@ -31,6 +35,10 @@ type View struct {
 	ConsentOf   int    `json:"consent_of,omitempty"`   // ... of m
 	Pages       int    `json:"pages,omitempty"`        // consent screen: agreement pages in the language shown
 	PagesSeen   int    `json:"pages_seen,omitempty"`   // ... and how many have been on screen
+	// ConsentRole: whose turn it is (adult, guardian-of-child-N,
+	// child-N-assent; issue 24). In a family session ConsentTurn counts
+	// the turns and ConsentOf is how many there are.
+	ConsentRole string `json:"consent_role,omitempty"`
 }
 
 // ViewTarget is one touch target.
@@ -51,7 +59,8 @@ func NewView(sc *Scene, in Input, window Rect, scale, offX, offY float64, frames
 	}
 	if sc.Name == "consent" {
 		v.ConsentTurn = max(in.Snap.ConsentTurn, 1)
-		v.ConsentOf = max(in.Snap.Participants, v.ConsentTurn)
+		v.ConsentOf = max(in.Snap.Participants, in.Snap.ConsentTurns, v.ConsentTurn)
+		v.ConsentRole = in.Snap.ConsentRole
 		v.Pages, v.PagesSeen = sc.Pages, sc.PagesSeen
 	}
 	for _, t := range sc.Targets {

@@ -6,6 +6,8 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,32 +22,55 @@ type Source struct {
 	// Device is the ALSA device name; "default" or "" means the default.
 	Device string
 	// Buffers and BufferBytes size the pool between the callback and the
-	// writer (defaults 512 x 4096 bytes, 2 MiB: 512 periods, about 25 s at
-	// 50 ms periods), so a slow SD card fsync does not drop audio.
+	// writer. A buffer is handed over once full: the default, 200 ms of
+	// audio (two periods), wakes the writer 5 times a second; the pool
+	// holds 30 s (150 x 6400 bytes at 16 kHz mono, 960 KB), so a slow SD
+	// card fsync does not drop audio.
 	Buffers     int
 	BufferBytes int
-	// PeriodFrames is the ALSA period asked for (default rate/20: 50 ms).
+	// PeriodFrames is the ALSA period asked for (default rate/10: 100 ms).
 	PeriodFrames int
 }
 
 var _ recorder.Source = (*Source)(nil)
 
+// TuneRuntime sets the Go runtime of a process that captures audio to one P
+// (GOMAXPROCS=1) unless GOMAXPROCS is set in the environment.
+//
+// Measured (bench/REPORT.md, "recorder CPU per second of real-time
+// capture"): each period, miniaudio's audio thread calls into Go (a cgo
+// callback). Returning to C leaves the thread's P in the syscall state, and
+// with other Ps idle the runtime does not take it back for 10 ms; meanwhile
+// its sysmon thread, woken by the callback, polls every 20 us to 10 ms:
+// about 50 wake-ups per period, more than half of all the recorder's CPU.
+// With one P, sysmon takes the P back at its next look and sleeps again.
+// The daemon's work (a few hand-overs, one fsync per 64 KiB, uploads of
+// 1 MB segments, checks) fits in one P; the screen is another process.
+func TuneRuntime() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+}
+
 // Open initialises a fresh miniaudio context (so a changed ALSA config or a
 // replugged device is seen), opens the device and starts it.
 func (s *Source) Open(f recorder.Format) (recorder.Stream, error) {
 	nbuf, bsize := s.Buffers, s.BufferBytes
-	if nbuf <= 0 {
-		nbuf = 512
-	}
 	if bsize <= 0 {
-		bsize = 4096
+		bsize = f.SampleRate / 5 * f.Channels * 2
+	}
+	if nbuf <= 0 {
+		nbuf = max(30*f.SampleRate*f.Channels*2/bsize, 8)
 	}
 	const periods = 4
 	period := s.PeriodFrames
 	if period <= 0 {
-		// 50 ms: closing the device waits for the read in progress, and
-		// a withdrawal must close it within 250 ms.
-		period = f.SampleRate / 20
+		// 100 ms. Each period is one callback into Go from the audio
+		// thread, and each such wake-up is what capture costs (see
+		// TuneRuntime): 10 a second instead of 20 halves it. Closing the
+		// device waits for the read in progress, and a withdrawal must
+		// close it within 250 ms: a period stays well under it.
+		period = f.SampleRate / 10
 	}
 	st := &stream{
 		free:  make(chan []byte, nbuf),
@@ -124,6 +149,7 @@ type stream struct {
 	rate     int
 	last     time.Time // previous callback; audio thread only
 	ahead    int64     // frames delivered ahead of the real clock; audio thread only
+	cur      []byte    // the buffer being filled; audio thread only, then Close
 	maxAhead int64
 	closeMu  sync.Mutex
 	closed   bool
@@ -148,21 +174,39 @@ func (s *stream) onData(_, in []byte, frames uint32) {
 		s.onLost()
 		return
 	}
+	// Frames fill the current buffer, which is handed over once full:
+	// the writer wakes once per buffer, not once per period.
 	for len(in) > 0 {
-		var b []byte
-		select {
-		case b = <-s.free:
-		default:
-			s.overruns.Add(uint64(len(in) / s.frame))
-			return
+		if s.cur == nil {
+			select {
+			case b := <-s.free:
+				s.cur = b[:0]
+			default:
+				s.overruns.Add(uint64(len(in) / s.frame))
+				return
+			}
 		}
-		n := copy(b[:cap(b)], in)
+		n := copy(s.cur[len(s.cur):cap(s.cur)], in)
+		s.cur = s.cur[:len(s.cur)+n]
 		in = in[n:]
-		select {
-		case s.full <- b[:n]:
-		default: // cannot happen: full has room for every buffer
-			s.overruns.Add(uint64(n / s.frame))
+		if len(s.cur) == cap(s.cur) {
+			s.handOver()
 		}
+	}
+}
+
+// handOver passes the current buffer to the writer.
+func (s *stream) handOver() {
+	b := s.cur
+	s.cur = nil
+	if len(b) == 0 {
+		s.Release(b)
+		return
+	}
+	select {
+	case s.full <- b:
+	default: // cannot happen: full has room for every buffer
+		s.overruns.Add(uint64(len(b) / s.frame))
 	}
 }
 
@@ -196,7 +240,13 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.closed = true
-	return s.closeDevice()
+	err := s.closeDevice()
+	// No callback runs any more: what it had gathered goes to the writer,
+	// which drains Data after Close.
+	if s.cur != nil {
+		s.handOver()
+	}
+	return err
 }
 
 func (s *stream) closeDevice() error {

@@ -37,7 +37,7 @@ import (
 const (
 	rate  = 16000
 	bps   = rate * 2
-	chunk = 1600 // one 50 ms period: capture.Source asks for rate/20 frames
+	chunk = 3200 // one 100 ms period: capture.Source asks for rate/10 frames
 )
 
 // feeder is the one ALSA "microphone" of this test process: alsa-lib reads
@@ -516,6 +516,7 @@ func TestMicCheck(t *testing.T) {
 // childMain records until it is killed: the parent re-executes the test
 // binary with RK_RECORDER_CHILD set.
 func childMain() int {
+	capture.TuneRuntime() // as the daemon does
 	id, err := age.ParseX25519Recipient(os.Getenv("RK_RECIPIENT"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -524,6 +525,9 @@ func childMain() int {
 	cfg := recorder.Default()
 	cfg.SpoolDir = os.Getenv("RK_SPOOL")
 	cfg.SegmentLength.Duration = 3 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("RK_SEGMENT")); err == nil {
+		cfg.SegmentLength.Duration = d // the benchmark: the product's length
+	}
 	cfg.FreeMarginMB = 1
 	var once sync.Once
 	ready := make(chan struct{})

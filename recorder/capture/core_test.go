@@ -67,7 +67,7 @@ func TestCoreConsentGatesCapture(t *testing.T) {
 	send := func(ins ...room.Intent) {
 		t.Helper()
 		for _, in := range ins {
-			sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+			sctx, c := context.WithTimeout(context.Background(), 60*time.Second) // liveness: pin_ok runs argon2id, seconds under -race and load
 			err := core.Send(sctx, in)
 			c()
 			if err != nil {

@@ -91,6 +91,10 @@ type Manifest struct {
 	// ([retention] class): the admin's policy decides what it means, and it
 	// can lengthen the room's retention, never shorten it.
 	RetentionClass string `json:"retention_class,omitempty"`
+	// HeldDecision: a withdrawn session kept after it was held says who
+	// decided and when (the client on the kiosk's choice screen; issue
+	// 22). Absent for a session never held.
+	HeldDecision *room.HeldDecision `json:"held_decision,omitempty"`
 	// Personal is an armored age message (to the device's recipients) of
 	// the JSON of a Personal value.
 	Personal string `json:"personal"`
@@ -136,6 +140,10 @@ type Deletion struct {
 	RoomID      string    `json:"room_id"`
 	RequestedAt time.Time `json:"requested_at"`
 	Reason      string    `json:"reason"` // "withdrawn"
+	// Who decided the deletion of a held recording, and when
+	// (room.DecidedBy*: the client, a counselor, or the deadline).
+	DecidedBy string    `json:"decided_by,omitempty"`
+	DecidedAt time.Time `json:"decided_at,omitzero"`
 }
 
 var (
@@ -173,6 +181,9 @@ func ParseSegmentName(name string) (int, bool) {
 
 // Validate reports the first problem, naming the field.
 func (m *Manifest) Validate() error {
+	if d := m.HeldDecision; d != nil && (!validDecider(d.By) || d.At.IsZero() || !m.Withdrawn) {
+		return fmt.Errorf("manifest held_decision: by %q at %v on a session withdrawn %v", d.By, d.At, m.Withdrawn)
+	}
 	switch {
 	case m.Version != Version:
 		return fmt.Errorf("manifest version: %d not supported (this reader knows %d)", m.Version, Version)
@@ -337,6 +348,10 @@ func (m *Manifest) OpenPersonal(ids ...age.Identity) (Personal, error) {
 	return p, nil
 }
 
+func validDecider(by string) bool {
+	return by == room.DecidedByClient || by == room.DecidedByCounselor || by == room.DecidedByDeadline
+}
+
 // ParseDeletion decodes and checks a deletion request.
 func ParseDeletion(b []byte) (*Deletion, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -354,6 +369,8 @@ func ParseDeletion(b []byte) (*Deletion, error) {
 		return nil, fmt.Errorf("deletion request room_id: %q is not a valid id", del.RoomID)
 	case del.RequestedAt.IsZero():
 		return nil, errors.New("deletion request requested_at: required")
+	case del.DecidedBy != "" && (!validDecider(del.DecidedBy) || del.DecidedAt.IsZero()):
+		return nil, fmt.Errorf("deletion request decided_by: %q (at %v) is not a decision", del.DecidedBy, del.DecidedAt)
 	case del.Reason == "":
 		return nil, errors.New("deletion request reason: required")
 	}

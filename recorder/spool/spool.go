@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"roomkiosk/internal/durable"
+	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )
@@ -203,6 +204,25 @@ func (s Spool) WriteHeldManifest(m *manifest.Manifest) error {
 		return fmt.Errorf("remove journal: %w", err)
 	}
 	return nil
+}
+
+// NoteHeldDecision writes who decided to keep a held session, and when,
+// into its held manifest (atomically; QueueHeld follows). A session no
+// longer held (already queued) keeps its manifest as it is.
+func (s Spool) NoteHeldDecision(id string, d room.HeldDecision) error {
+	b, err := readBounded(s.HeldPath(id), 16<<20)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("note held decision %s: %w", id, err)
+	}
+	m, err := manifest.Parse(b)
+	if err != nil {
+		return fmt.Errorf("note held decision %s: %w", id, err)
+	}
+	m.HeldDecision = &d
+	return s.WriteHeldManifest(m)
 }
 
 // QueueHeld hands a held session to the uploader (its participants chose

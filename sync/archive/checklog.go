@@ -263,6 +263,26 @@ func parseLogLine(line []byte, long bool) (LogLine, bool) {
 // sessions, as Statuses does for each room.
 func (a *Archive) RoomStatus(ctx context.Context, roomID string, now time.Time) (RoomStatus, error) {
 	row := a.roomStatus(ctx, roomID, now)
+	prov, err := a.Provisioned(ctx)
+	if err != nil {
+		return row, err
+	}
+	row.setProvisioning(prov)
+	if !row.Provisioned.IsZero() && row.Status == nil && row.LastSeen.IsZero() {
+		ctx2, cancel := context.WithCancel(ctx)
+		defer cancel()
+		row.NeverSeen = true
+		for obj := range a.Client.ListObjects(ctx2, a.Bucket, minio.ListObjectsOptions{Prefix: layout.RoomPrefix(roomID), Recursive: true, MaxKeys: 1}) {
+			if obj.Err != nil {
+				return row, fmt.Errorf("list room %s: %w", roomID, obj.Err)
+			}
+			row.NeverSeen = false
+			break
+		}
+		if row.NeverSeen {
+			row.Error = ""
+		}
+	}
 	n, err := a.tamperedSessions(ctx, roomID)
 	if err != nil {
 		return row, err

@@ -50,6 +50,7 @@ type Session struct {
 	// From the session's summary.json, which every session leaves, recorded
 	// or not (absent for sessions from before summaries existed).
 	Participants int    `json:"participants,omitempty"`
+	Children     int    `json:"children,omitempty"` // of the participants: a family session (issue 24)
 	Declined     bool   `json:"declined"`
 	Feedback     int    `json:"feedback,omitempty"` // the client's 1-5 rating; 0 = none
 	SummaryKey   string `json:"summary_key,omitempty"`
@@ -157,6 +158,7 @@ func summaryState(s room.Summary) string {
 func addSummary(r *Session, key string, sum *layout.SummaryRecord) {
 	r.SummaryKey = key
 	r.Participants = sum.Participants
+	r.Children = sum.Children
 	r.Declined = sum.Declined
 	r.Feedback = sum.Feedback
 	if r.Key == "" { // no recording: the summary is all there is

@@ -24,6 +24,12 @@ type RoomStatus struct {
 	Tampered int `json:"tampered_sessions"`
 	// LegalHolds counts the room's sessions under legal hold.
 	LegalHolds int `json:"legal_holds"`
+	// From the admins' audit records (Provisioned): when the room's keys
+	// were last made, whether they were revoked since, and whether its
+	// device has written nothing at all yet ("never seen").
+	Provisioned time.Time `json:"provisioned,omitzero"`
+	Revoked     bool      `json:"revoked,omitempty"`
+	NeverSeen   bool      `json:"never_seen,omitempty"`
 	// Forged says what the reader refused among the room's reports: status
 	// versions dated in the future beyond MaxClockSkew (a device sets a
 	// version's date on the pinned MinIO; docs/ARCHIVE-TRUTH.md), and
@@ -43,15 +49,37 @@ const maxStatusScan = 64
 
 // Statuses reads every room's status.json concurrently. A room whose status
 // is missing or unreadable gets a row with Error rather than failing the
-// whole listing: one broken kiosk must not hide the fleet.
+// whole listing: one broken kiosk must not hide the fleet. The rooms are
+// those with anything in the bucket and those the audit records say were
+// provisioned: a room set up whose kiosk never reported is listed too,
+// "never seen".
 func (a *Archive) Statuses(ctx context.Context, now time.Time) ([]RoomStatus, error) {
 	rooms, err := a.Rooms(ctx)
 	if err != nil {
 		return nil, err
 	}
+	prov, err := a.Provisioned(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inBucket := map[string]bool{}
+	for _, r := range rooms {
+		inBucket[r] = true
+	}
+	for r := range prov {
+		if !inBucket[r] {
+			rooms = append(rooms, r)
+		}
+	}
 	rows := make([]RoomStatus, len(rooms))
 	err = a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
+		if !inBucket[rooms[i]] {
+			rows[i] = RoomStatus{Room: rooms[i], Stale: true, NeverSeen: true}
+			rows[i].setProvisioning(prov)
+			return nil
+		}
 		rows[i] = a.roomStatus(ctx, rooms[i], now)
+		rows[i].setProvisioning(prov)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -163,4 +191,10 @@ func (a *Archive) roomStatus(ctx context.Context, room string, now time.Time) Ro
 	row.Status = st
 	row.Failing = st.Failing()
 	return row
+}
+
+func (r *RoomStatus) setProvisioning(prov map[string]Provisioning) {
+	if p, ok := prov[r.Room]; ok {
+		r.Provisioned, r.Revoked = p.Provisioned, p.IsRevoked()
+	}
 }

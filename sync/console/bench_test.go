@@ -5,6 +5,7 @@ package console_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os/exec"
 	"strings"
 	"testing"
@@ -87,4 +88,40 @@ func TestBenchFleetPage(t *testing.T) {
 		Ratio: p.Seconds() / c.Seconds(), Target: "< 1000 ms", Met: p < time.Second,
 		Note: fmt.Sprintf("best of 3 each; page %v (500 tiles, HTML rendered), roomctl status %v (process start included)", p.Round(time.Millisecond), c.Round(time.Millisecond)),
 	})
+}
+
+// results are the checks of a made-up room for the fleet page's benchmark
+// (a status's checks as the console reads them; the values vary by room).
+func results(at time.Time, i int, humidityBad bool) []room.CheckResult {
+	temp := 21.5 + 2.5*math.Sin(float64(i)/7)
+	hum := 45 + 8*math.Sin(float64(i)/11)
+	if humidityBad {
+		hum = 72 + float64(i%3)
+	}
+	light := 300 + 120*math.Sin(float64(i)/5)
+	noise := -58 + 4*math.Sin(float64(i)/3)
+	peak := -14 + 3*math.Sin(float64(i)/4)
+	clock := 0.4 * math.Sin(float64(i)/9)
+	waiting := 0 // now and then a few uploads wait for a while
+	if k := i % 48; k >= 20 && k < 24 {
+		waiting = k - 19
+	}
+	humState := room.CheckGood
+	if humidityBad {
+		humState = room.CheckAbnormal
+	}
+	backlog := fmt.Sprintf("%d waiting (%.1f MB)", waiting, float64(waiting)*0.9)
+	if waiting > 0 {
+		backlog += fmt.Sprintf(", oldest %v", time.Duration(waiting)*45*time.Second)
+	}
+	return []room.CheckResult{
+		{Name: "temperature", State: room.CheckGood, Value: fmt.Sprintf("%.1f °C", temp), Threshold: "18-26 °C", At: at},
+		{Name: "humidity", State: humState, Value: fmt.Sprintf("%.0f %%RH", hum), Threshold: "30-65 %RH", At: at},
+		{Name: "light", State: room.CheckGood, Value: fmt.Sprintf("%.0f lx", light), Threshold: "≥ 150 lx", At: at},
+		{Name: "door", State: room.CheckGood, Value: "closed", Threshold: "closed", Required: true, At: at},
+		{Name: "microphone", State: room.CheckGood, Value: fmt.Sprintf("noise %.0f dBFS, peak %.0f dBFS, 0 clipped", noise, peak),
+			Threshold: "noise < -45 dBFS, speech peak > -30 dBFS, no clipping", Required: true, At: at},
+		{Name: "clock", State: room.CheckGood, Value: fmt.Sprintf("%+.1f s", clock), Threshold: "within 2s of the storage server", At: at},
+		{Name: "backlog", State: room.CheckGood, Value: backlog, Threshold: "oldest unsent under 1h0m0s, nothing quarantined", At: at},
+	}
 }

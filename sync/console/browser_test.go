@@ -180,6 +180,20 @@ func TestConsoleBrowser(t *testing.T) {
 	now := time.Now().UTC()
 	f := buildFleet(t, now)
 	tamperedKey := f.tamper(t, "103", f.rooms["103"].recorded)
+	// Room 104 provisioned by the real roomctl (and mc), its kiosk never
+	// installed; room 105 provisioned, then revoked: the audit records
+	// roomctl writes are all the archive has of them.
+	for _, args := range [][]string{
+		{"provision", "104", "--apply", "--credentials-out", filepath.Join(t.TempDir(), "dev-104.toml")},
+		{"provision", "105", "--apply", "--credentials-out", filepath.Join(t.TempDir(), "dev-105.toml")},
+		{"revoke", "105"},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(f.env, "ROOMCTL_MC="+testenv.Tool(t, "mc"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("roomctl %v: %v\n%s", args, err, out)
+		}
+	}
 	base := startConsole(t, bin, f)
 
 	t.Run("Fleet", func(t *testing.T) {
@@ -211,8 +225,30 @@ func TestConsoleBrowser(t *testing.T) {
 		if !strings.Contains(b.text("#tile-102"), "Recording") || !strings.Contains(b.text("#tile-102"), "Humidity") {
 			t.Errorf("room 102 tile: %q", b.text("#tile-102"))
 		}
-		if b.count(".tile") != 3 {
-			t.Errorf("%d tiles, want 3", b.count(".tile"))
+		if b.count(".tile") != 5 {
+			t.Errorf("%d tiles, want 5", b.count(".tile"))
+		}
+		// The provisioned rooms no kiosk reported from.
+		for id, revoked := range map[string]string{"104": "false", "105": "true"} {
+			tile := "#tile-" + id
+			if b.attr(tile, "data-never-seen") != "true" || b.attr(tile, "data-revoked") != revoked || b.attr(tile, "data-stale") != "false" {
+				t.Errorf("room %s: never seen %q, revoked %q (want true, %s)", id, b.attr(tile, "data-never-seen"), b.attr(tile, "data-revoked"), revoked)
+			}
+			if !strings.Contains(b.text(tile), "NEVER SEEN") {
+				t.Errorf("room %s tile: %q", id, b.text(tile))
+			}
+		}
+		if !strings.Contains(b.text("#tile-105"), "REVOKED") || strings.Contains(b.text("#tile-104"), "REVOKED") {
+			t.Errorf("revocation shown wrongly: 104 %q, 105 %q", b.text("#tile-104"), b.text("#tile-105"))
+		}
+		for _, id := range []string{"101", "102", "103"} {
+			if b.attr("#tile-"+id, "data-never-seen") != "false" {
+				t.Errorf("room %s that reported is marked never seen", id)
+			}
+		}
+		// Plurals: five rooms, one tampered session.
+		if s := b.text("#fleet-summary"); !strings.Contains(s, "5 rooms ·") || !strings.Contains(s, "· 1 stale · 2 never seen") || !strings.Contains(s, "1 tampered session") || strings.Contains(s, "sessions") || strings.Contains(s, "(s)") {
+			t.Errorf("fleet summary: %q", s)
 		}
 		b.screenshot("fleet")
 	})
@@ -220,6 +256,20 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Run("RoomPlots", func(t *testing.T) {
 		b.t = t
 		lines := f.rooms["101"].runLines(t)
+		// The log is the runner's own: a threshold on a day's first run
+		// line only (the limits never changed), not on every line.
+		named := 0
+		for _, l := range lines {
+			if l.threshold != "" {
+				named++
+			}
+		}
+		if named == 0 || named > 14 || len(lines) < 500 {
+			t.Fatalf("%d of the %d run lines name the temperature threshold: not the runner's format", named, len(lines))
+		}
+		if lines[1].v != "27.3 °C" { // newest first
+			t.Fatalf("room 101's last temperatures: %v, %v, %v", lines[2].v, lines[1].v, lines[0].v)
+		}
 		for _, rg := range []string{"24h", "7d", "30d"} {
 			b.open(base + "room/101?range=" + rg)
 			from, _ := strconv.ParseInt(b.attr("#charts", "data-from"), 10, 64)
@@ -238,6 +288,16 @@ func TestConsoleBrowser(t *testing.T) {
 			if th := b.count("#plot-temperature line.threshold"); th != 2 {
 				t.Errorf("range %s: %d threshold lines on the temperature plot, want 2 (18 and 26 °C)", rg, th)
 			}
+			if got := run(b, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#plot-temperature line.threshold")).map(e => e.dataset.threshold).join(",")`)); got != "18,26" {
+				t.Errorf("range %s: temperature thresholds at %q, want 18,26", rg, got)
+			}
+			// The sim board went 21.4 -> 23.9 -> 27.3 -> 21.4 °C in the
+			// last rounds: the one point above 26 °C is marked, and no other.
+			if n := b.count("#plot-temperature circle.bad"); n != 1 {
+				t.Errorf("range %s: %d temperature points marked out of range, want 1 (27.3 °C)", rg, n)
+			} else if v := b.attr("#plot-temperature circle.bad", "data-v"); v != "27.3" {
+				t.Errorf("range %s: the marked point is %s °C, want 27.3", rg, v)
+			}
 			for _, id := range []string{"humidity", "light", "microphone_noise", "microphone_peak", "clock", "backlog"} {
 				if b.count("#plot-"+id+" path.series") != 1 {
 					t.Errorf("range %s: no %s plot", rg, id)
@@ -249,6 +309,24 @@ func TestConsoleBrowser(t *testing.T) {
 				}
 				b.screenshot("room-101-7d")
 			}
+		}
+		// The clock: one sign on the whole page, from the same
+		// measurement: the header's words and the clock check's value.
+		b.open(base + "room/101")
+		head, val := b.text("#clock"), b.text(`#checks tr[data-check="clock"] td:nth-child(3)`)
+		ms, _ := strconv.Atoi(b.attr("#clock", "data-ahead-ms"))
+		num := strings.TrimPrefix(strings.Fields(val)[0], "+")
+		want := map[bool]string{true: "ahead", false: "behind"}[ms > 0]
+		switch {
+		case ms >= -500 && ms <= 500: // within the Date header's resolution
+			if head != "Device clock in step with storage (within 0.5 s)" || !strings.HasSuffix(val, "(device in step)") {
+				t.Errorf("clock %d ms: header %q, check %q", ms, head, val)
+			}
+		case head != "Device clock "+want+" by "+strings.TrimPrefix(num, "-")+" s" || !strings.HasSuffix(val, "(device "+want+")") || (ms > 0) == strings.HasPrefix(num, "-"):
+			t.Errorf("clock %d ms: header %q, check %q: not one sign", ms, head, val)
+		}
+		if b.text(`#checks tr[data-check="reported_problem"] td:first-child`) != "Reported problem" {
+			t.Errorf("reported_problem shown as %q", b.text(`#checks tr[data-check="reported_problem"] td:first-child`))
 		}
 		b.open(base + "room/102")
 		if !strings.Contains(b.attr(`#checks tr[data-check="humidity"]`, "class"), "st-abnormal") {

@@ -112,11 +112,17 @@ func RenderChart(s *Series, from, to time.Time, lb chartLabels) template.HTML {
 	b.WriteString(`"/>`)
 	if len(s.Points) <= 200 {
 		for _, p := range s.Points {
-			class := "pt"
-			if (s.Lo != nil && p.V < *s.Lo) || (s.Hi != nil && p.V > *s.Hi) {
-				class = "pt bad"
+			if !p.Out() {
+				fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="2.2"/>`, x(p.At), y(p.V))
 			}
-			fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="%.1f" r="2.2"/>`, class, x(p.At), y(p.V))
+		}
+	}
+	// Every point outside the thresholds in force when it was measured is
+	// marked, however many points the plot has, with its value.
+	for _, p := range s.Points {
+		if p.Out() {
+			fmt.Fprintf(&b, `<circle class="pt bad" data-at="%d" data-v="%g" cx="%.1f" cy="%.1f" r="4"><title>%s %s</title></circle>`,
+				p.At.UnixNano(), p.V, x(p.At), y(p.V), template.HTMLEscapeString(strconv.FormatFloat(p.V, 'g', -1, 64)), template.HTMLEscapeString(s.Unit))
 		}
 	}
 	b.WriteString(`</svg>`)

@@ -38,7 +38,7 @@ func TestBuildSeries(t *testing.T) {
 	}
 	got := map[string]*Series{}
 	var ids []string
-	for _, s := range BuildSeries(lines) {
+	for _, s := range BuildSeries(lines, nil) {
 		got[s.ID] = s
 		ids = append(ids, s.ID)
 	}
@@ -196,6 +196,83 @@ func TestGuards(t *testing.T) {
 	for addr, want := range map[string]bool{"127.0.0.1:8070": true, "[::1]:8070": true, "localhost:1": true, "0.0.0.0:8070": false, "192.168.1.5:8070": false, ":8070": false} {
 		if IsLoopback(addr) != want {
 			t.Errorf("IsLoopback(%q) = %v", addr, !want)
+		}
+	}
+}
+
+// TestSeriesThresholdInForce reads run lines as the device's runner writes
+// them (a check's threshold only where it changed, or on a day's first run
+// line): every point is judged against the threshold in force when it was
+// measured, and the chart marks each point outside it.
+func TestSeriesThresholdInForce(t *testing.T) {
+	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	run := func(i int, v, th string) archive.LogLine {
+		return archive.LogLine{At: at.Add(time.Duration(i) * 30 * time.Minute), Kind: "run",
+			Results: []room.CheckResult{{Name: "temperature", Value: v, Threshold: th}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		lines   []archive.LogLine
+		current []room.CheckResult
+		out     []bool
+		hi      float64
+	}{
+		{"named once", []archive.LogLine{run(0, "21.4 °C", "18-26 °C"), run(1, "23.9 °C", ""), run(2, "27.3 °C", ""), run(3, "21.4 °C", "")},
+			nil, []bool{false, false, true, false}, 26},
+		{"changed", []archive.LogLine{run(0, "25.0 °C", "18-26 °C"), run(1, "25.0 °C", "18-24 °C"), run(2, "23.0 °C", "")},
+			nil, []bool{false, true, false}, 24},
+		{"named late: earlier points take the first", []archive.LogLine{run(0, "27.0 °C", ""), run(1, "21.0 °C", "18-26 °C")},
+			nil, []bool{true, false}, 26},
+		{"never named: the status's", []archive.LogLine{run(0, "27.0 °C", ""), run(1, "21.0 °C", "")},
+			[]room.CheckResult{{Name: "temperature", Threshold: "18-26 °C"}}, []bool{true, false}, 26},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ss := BuildSeries(tc.lines, tc.current)
+			if len(ss) != 1 || len(ss[0].Points) != len(tc.out) {
+				t.Fatalf("series %+v", ss)
+			}
+			s := ss[0]
+			bad := 0
+			for i, p := range s.Points {
+				if p.Out() != tc.out[i] {
+					t.Errorf("point %d (%g): out %v, want %v", i, p.V, p.Out(), tc.out[i])
+				}
+				if tc.out[i] {
+					bad++
+				}
+			}
+			if s.Hi == nil || *s.Hi != tc.hi || s.Lo == nil || *s.Lo != 18 {
+				t.Errorf("latest thresholds %v %v, want 18 and %g", s.Lo, s.Hi, tc.hi)
+			}
+			svg := string(RenderChart(s, at.Add(-time.Hour), at.Add(3*time.Hour), chartLabels{}))
+			if n := strings.Count(svg, `class="pt bad"`); n != bad {
+				t.Errorf("%d points marked, want %d", n, bad)
+			}
+			if n := strings.Count(svg, `class="threshold"`); n != 2 {
+				t.Errorf("%d threshold lines, want 2", n)
+			}
+		})
+	}
+}
+
+// TestClockAheadWords: the room header states the offset with its sign in
+// words, the clock check's convention (device minus server), in en and zh;
+// within the Date header's half second it is in step.
+func TestClockAheadWords(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		d    time.Duration
+		want string
+	}{
+		{"en", 2300 * time.Millisecond, "Device clock ahead by 2.3 s"},
+		{"en", -2300 * time.Millisecond, "Device clock behind by 2.3 s"},
+		{"en", 500 * time.Millisecond, "Device clock in step with storage (within 0.5 s)"},
+		{"en", -400 * time.Millisecond, "Device clock in step with storage (within 0.5 s)"},
+		{"zh", 2300 * time.Millisecond, "设备时钟快 2.3 秒"},
+		{"zh", -700 * time.Millisecond, "设备时钟慢 0.7 秒"},
+	} {
+		if got := (&page{Lang: tc.lang}).ClockAhead(tc.d); got != tc.want {
+			t.Errorf("%s %v: %q, want %q", tc.lang, tc.d, got, tc.want)
 		}
 	}
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"roomkiosk/hardware"
 	"roomkiosk/hardware/checks"
+	"roomkiosk/hardware/sim"
 	"roomkiosk/internal/room"
 	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder"
@@ -65,7 +67,11 @@ type roomFix struct {
 }
 
 // runLine is a maintenance log "run" line with a temperature result.
-type runLine struct{ at time.Time }
+type runLine struct {
+	at        time.Time
+	v         string
+	threshold string // as the runner wrote it: only where it changed or a day began
+}
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -113,68 +119,93 @@ func roomctl(t *testing.T) string {
 	return out
 }
 
-// result builds a check result the way the devices word them.
-func results(at time.Time, i int, humidityBad bool) []room.CheckResult {
-	temp := 21.5 + 2.5*math.Sin(float64(i)/7)
-	hum := 45 + 8*math.Sin(float64(i)/11)
-	if humidityBad {
-		hum = 72 + float64(i%3)
-	}
-	light := 300 + 120*math.Sin(float64(i)/5)
-	noise := -58 + 4*math.Sin(float64(i)/3)
-	peak := -14 + 3*math.Sin(float64(i)/4)
-	clock := 0.4 * math.Sin(float64(i)/9)
-	waiting := 0 // now and then a few uploads wait for a while
-	if k := i % 48; k >= 20 && k < 24 {
-		waiting = k - 19
-	}
-	humState := room.CheckGood
-	if humidityBad {
-		humState = room.CheckAbnormal
-	}
-	backlog := fmt.Sprintf("%d waiting (%.1f MB)", waiting, float64(waiting)*0.9)
-	if waiting > 0 {
-		backlog += fmt.Sprintf(", oldest %v", time.Duration(waiting)*45*time.Second)
-	}
-	return []room.CheckResult{
-		{Name: "temperature", State: room.CheckGood, Value: fmt.Sprintf("%.1f °C", temp), Threshold: "18-26 °C", At: at},
-		{Name: "humidity", State: humState, Value: fmt.Sprintf("%.0f %%RH", hum), Threshold: "30-65 %RH", At: at},
-		{Name: "light", State: room.CheckGood, Value: fmt.Sprintf("%.0f lx", light), Threshold: "≥ 150 lx", At: at},
-		{Name: "door", State: room.CheckGood, Value: "closed", Threshold: "closed", Required: true, At: at},
-		{Name: "microphone", State: room.CheckGood, Value: fmt.Sprintf("noise %.0f dBFS, peak %.0f dBFS, 0 clipped", noise, peak),
-			Threshold: "noise < -45 dBFS, speech peak > -30 dBFS, no clipping", Required: true, At: at},
-		{Name: "clock", State: room.CheckGood, Value: fmt.Sprintf("%+.1f s", clock), Threshold: "within 2s of the storage server", At: at},
-		{Name: "backlog", State: room.CheckGood, Value: backlog, Threshold: "oldest unsent under 1h0m0s, nothing quarantined", At: at},
-	}
+// deviceChecks are the checks of a fixture room's check runner: the real
+// hardware checks on a sim board, and stand-ins for the microphone, clock
+// and backlog checks (theirs need a live capture device and a storage
+// server's clock at each past round) that word their results as those
+// checks do; all run through the real runner, which writes the log.
+func deviceChecks(cfg checks.Config, board *hardware.Board, now func() time.Time, i *int) []checks.Check {
+	return append(checks.HardwareClock(cfg, board, now),
+		checks.Func("microphone", func(context.Context) room.CheckResult {
+			noise := -58 + 4*math.Sin(float64(*i)/3)
+			peak := -14 + 3*math.Sin(float64(*i)/4)
+			return checks.Good("microphone", fmt.Sprintf("noise %.0f dBFS, peak %.0f dBFS, 0 clipped", noise, peak),
+				"noise < -45 dBFS, speech peak > -30 dBFS, no clipping")
+		}),
+		checks.Func(upload.CheckClock, func(context.Context) room.CheckResult {
+			// Within the half second of the Date header: in step.
+			ahead := 0.4 * math.Sin(float64(*i)/9)
+			return checks.Good(upload.CheckClock, fmt.Sprintf("%+.1f s (device in step)", ahead), "within 2s of the storage server")
+		}),
+		checks.Func(upload.CheckBacklog, func(context.Context) room.CheckResult {
+			waiting := 0 // now and then a few uploads wait for a while
+			if k := *i % 48; k >= 20 && k < 24 {
+				waiting = k - 19
+			}
+			v := fmt.Sprintf("%d waiting (%.1f MB)", waiting, float64(waiting)*0.9)
+			if waiting > 0 {
+				v += fmt.Sprintf(", oldest %v", time.Duration(waiting)*45*time.Second)
+			}
+			return checks.Good(upload.CheckBacklog, v, "oldest unsent under 1h0m0s, nothing quarantined")
+		}),
+	)
 }
 
-// writeLog writes the room's maintenance log with the check runner's own
-// log: a round every 30 minutes over the last days, a humidity fault and
-// its recovery, and (for a room with a failing check) the fault now.
-func (rf *roomFix) writeLog(t *testing.T, now time.Time, days int, failingNow bool) {
+// lastTemps is what room 101's sim board measured in the last four
+// rounds, against the default 18-26 °C: the plot marks the third.
+var lastTemps = []float64{21.4, 23.9, 27.3, 21.4}
+
+// writeLog runs the room's check runner over the last days on a sim
+// board, a round every 30 minutes on the runner's clock, so the log is the
+// runner's own: the humidity out of range for a round two days ago (a
+// fault and its recovery), for a room with a failing check the humidity
+// out of range for the last three hours, and for room 101 the temperature
+// going 21.4 -> 23.9 -> 27.3 -> 21.4 °C in the last rounds. It returns the
+// last round's results, as the daemon's status carries them.
+func (rf *roomFix) writeLog(t *testing.T, now time.Time, days int, failingNow bool) []room.CheckResult {
 	t.Helper()
 	l, err := checks.OpenLog(rf.logDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(30 * time.Minute).Add(7 * time.Minute)
+	sb := sim.New(hardware.Default().Sim, zerolog.Nop())
+	defer sb.Close()
+	cfg := checks.Default()
+	cfg.LogDir = rf.logDir
+	cfg.Required = []string{"door", "microphone"}
+	cfg.LightMinLux = 150
+	var at time.Time
 	i := 0
-	for at := start; at.Before(now.Add(-5 * time.Minute)); at = at.Add(30 * time.Minute) {
-		bad := failingNow && now.Sub(at) < 3*time.Hour
-		if err := l.Record(checks.Entry{At: at, Kind: checks.KindRun, Reason: "interval", Results: results(at, i, bad)}); err != nil {
-			t.Fatal(err)
-		}
-		if d := now.Sub(at); d >= 48*time.Hour && d < 48*time.Hour+30*time.Minute {
-			l.Record(checks.Entry{At: at.Add(time.Second), Kind: checks.KindFault, Check: "humidity", State: room.CheckAbnormal, From: room.CheckGood, Value: "71 %RH", Threshold: "30-65 %RH"})
-			l.Record(checks.Entry{At: at.Add(31 * time.Minute), Kind: checks.KindRecovery, Check: "humidity", State: room.CheckGood, From: room.CheckAbnormal, Value: "52 %RH"})
-		}
-		if bad && now.Sub(at) >= 3*time.Hour-30*time.Minute {
-			l.Record(checks.Entry{At: at.Add(time.Second), Kind: checks.KindFault, Check: "humidity", State: room.CheckAbnormal, From: room.CheckGood, Value: "72 %RH", Threshold: "30-65 %RH",
-				Hint: "Air is too humid: air the room or switch on the dehumidifier."})
-		}
-		i++
+	clock := func() time.Time { return at }
+	book, err := checks.OpenBook(l, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	list := append(deviceChecks(cfg, sb.Board(), clock, &i), book.Check())
+	r := checks.NewRunner(cfg, list, checks.Options{Maintenance: l, Now: clock, Logger: zerolog.Nop()})
+	start := now.Add(-time.Duration(days) * 24 * time.Hour).Truncate(30 * time.Minute).Add(7 * time.Minute)
+	var rounds []time.Time
+	for ts := start; ts.Before(now.Add(-5 * time.Minute)); ts = ts.Add(30 * time.Minute) {
+		rounds = append(rounds, ts)
+	}
+	for ; i < len(rounds); i++ {
+		at = rounds[i]
+		st := sim.State{
+			TemperatureC: sim.Ptr(math.Round((21.5+2.5*math.Sin(float64(i)/7))*10) / 10),
+			HumidityPct:  sim.Ptr(math.Round(45 + 8*math.Sin(float64(i)/11))),
+			Lux:          sim.Ptr(math.Round(300 + 120*math.Sin(float64(i)/5))),
+		}
+		if d := now.Sub(at); d >= 48*time.Hour && d < 48*time.Hour+30*time.Minute || failingNow && d < 3*time.Hour {
+			st.HumidityPct = sim.Ptr(72 + float64(i%3))
+		}
+		if k := len(rounds) - i; rf.id == "101" && k <= len(lastTemps) {
+			st.TemperatureC = sim.Ptr(lastTemps[len(lastTemps)-k])
+		}
+		sb.Set(st)
+		r.Run(context.Background(), checks.ReasonInterval)
+	}
+	return r.Last()
 }
 
 // runLines reads back the local log's run lines (what the plots must show).
@@ -188,7 +219,7 @@ func (rf *roomFix) runLines(t *testing.T) []runLine {
 	for _, e := range es {
 		for _, r := range e.Results {
 			if r.Name == "temperature" {
-				out = append(out, runLine{e.At})
+				out = append(out, runLine{e.At, r.Value, r.Threshold})
 			}
 		}
 	}
@@ -247,7 +278,7 @@ func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions fun
 		t.Fatal(err)
 	}
 	rf.logDir = t.TempDir()
-	rf.writeLog(t, now, 12, len(rf.failing) > 0)
+	last := rf.writeLog(t, now, 12, len(rf.failing) > 0)
 	spool := t.TempDir()
 
 	ucfg := upload.Default()
@@ -265,19 +296,24 @@ func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, _ := checks.Recent(rf.logDir, 1, checks.KindRun)
 	snap := room.Snapshot{RoomID: rf.id, Door: rf.door, Recording: rf.recording, Recorder: room.RecorderIdle}
 	if rf.recording {
 		snap.Recorder = room.RecorderRecording
 	}
-	if len(es) == 1 {
-		snap.Checks = es[0].Results
-	}
+	snap.Checks = last
 	u.StatusChanged(snap)
 	ctx, cancel := context.WithCancel(f.ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); u.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	defer stop()
 
 	cfg := recorder.Default()
 	cfg.SpoolDir = spool
@@ -343,6 +379,19 @@ func (f *fixture) addRoom(t *testing.T, rf *roomFix, now time.Time, sessions fun
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !rf.noStatus {
+		// The status goes up with the real clock check's result, measured
+		// against this MinIO by these uploads, in place of the stand-in's:
+		// the room header's offset and the clock check's value come from
+		// one measurement (no upload runs in between to measure again).
+		stop()
+		for i, c := range snap.Checks {
+			if c.Name == upload.CheckClock {
+				res := u.Checks()[1].Run(f.ctx)
+				res.At, res.Required = c.At, c.Required
+				snap.Checks[i] = res
+			}
+		}
+		u.StatusChanged(snap)
 		if err := u.PutStatus(f.ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
+	"roomkiosk/sync/layout"
 )
 
 // page is what every template gets: the language, the CSRF token for its
@@ -60,6 +62,22 @@ func (p *page) Ago(t time.Time) string {
 		return p.T("ago.h", "n", int(d.Hours()))
 	}
 	return p.T("ago.d", "n", int(d.Hours()/24))
+}
+
+// ClockAhead says how far a device's clock is off, in words that carry
+// the sign ("Device clock ahead by 0.5 s"): the clock check's value
+// uses the same sign (device minus server).
+func (p *page) ClockAhead(d time.Duration) string {
+	s := strconv.FormatFloat(math.Abs(d.Seconds()), 'f', 1, 64)
+	// Within the measurement's resolution (the server's Date header has
+	// whole seconds) an offset is no offset: the clock check says so too.
+	switch {
+	case d > layout.ClockResolution:
+		return p.T("clock.ahead", "s", s)
+	case d < -layout.ClockResolution:
+		return p.T("clock.behind", "s", s)
+	}
+	return p.T("clock.instep")
 }
 
 // Dur prints a duration rounded to the second.
@@ -188,16 +206,23 @@ type tile struct {
 	Stale       bool
 	Error       string
 	NoStatus    bool // never reported
+	NeverSeen   bool // provisioned (the audit says) and nothing from its device in the bucket
+	Revoked     bool // its device keys were revoked (the audit says)
+	Provisioned time.Time
 	Tampered    int
 	TamperKnown bool
-	Forged      []string // reports the reader refused (archive.RoomStatus.Forged)
-	Clock       string
+	ClockAhead  *time.Duration // the device's clock minus the server's; nil: never measured
+	Forged      []string       // reports the reader refused (archive.RoomStatus.Forged)
 	Checks      []room.CheckResult
 }
 
 func tileOf(rs archive.RoomStatus) tile {
 	t := tile{Room: rs.Room, Door: "unknown", LastSeen: rs.LastSeen, Stale: rs.Stale, Error: rs.Error, Failing: rs.Failing,
-		Tampered: rs.Tampered, TamperKnown: true, Forged: rs.Forged}
+		Tampered: rs.Tampered, TamperKnown: true, NeverSeen: rs.NeverSeen, Revoked: rs.Revoked, Provisioned: rs.Provisioned, Forged: rs.Forged}
+	if rs.NeverSeen {
+		// Said as such: not a kiosk gone quiet, one never installed.
+		t.Stale = false
+	}
 	if rs.Status == nil && rs.LastSeen.IsZero() && strings.Contains(rs.Error, "no status.json") {
 		t.NoStatus, t.Error = true, "" // said in the page's language
 	}
@@ -211,8 +236,8 @@ func tileOf(rs archive.RoomStatus) tile {
 		t.Blocked = st.Queue.LastErrorKind == "permanent"
 		t.Quarantined = st.Queue.Quarantined
 		t.Checks = st.Checks
-		if !st.ClockMeasured.IsZero() || st.ClockOffsetMS != 0 {
-			t.Clock = fmt.Sprintf("%+.1f s", st.ClockOffset().Seconds())
+		if ahead, ok := st.DeviceAhead(); ok {
+			t.ClockAhead = &ahead
 		}
 	}
 	return t
@@ -222,6 +247,7 @@ type fleetView struct {
 	*page
 	Tiles                                       []tile
 	Total, InSession, Recording, Failing, Stale int
+	NeverSeen                                   int
 	Tampered                                    int
 	TamperKnown                                 bool
 }
@@ -251,6 +277,9 @@ func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 		}
 		if t.Stale {
 			v.Stale++
+		}
+		if t.NeverSeen {
+			v.NeverSeen++
 		}
 		v.Tampered += t.Tampered
 		v.Tiles = append(v.Tiles, t)
@@ -318,20 +347,32 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Tile = tileOf(rs)
 
-	rep, err := s.o.Archive.CheckLogReport(ctx, id, v.From, v.To, p.Now)
+	// The log is read from the start of From's UTC day: a day file's first
+	// run line names every threshold, so the points early in the range are
+	// judged against the thresholds in force then; the lines before From
+	// are dropped once the series have them.
+	rep, err := s.o.Archive.CheckLogReport(ctx, id, v.From.UTC().Truncate(24*time.Hour), v.To, p.Now)
 	if err != nil {
 		v.LogError = err.Error()
 	}
-	lines, skipped := rep.Lines, rep.Skipped
 	for _, f := range rep.Forged {
 		if !slices.Contains(v.Tile.Forged, f) {
 			v.Tile.Forged = append(v.Tile.Forged, f)
 		}
 	}
 	v.Truncated = rep.Truncated
+	series := BuildSeries(rep.Lines, v.Tile.Checks)
+	var lines []archive.LogLine
+	for _, l := range rep.Lines {
+		if !l.At.Before(v.From) {
+			lines = append(lines, l)
+		}
+	}
+	skipped := rep.Skipped
 	v.Lines, v.Skipped = len(lines), skipped
 	lb := chartLabels{Min: p.T("chart.min"), Max: p.T("chart.max"), NoData: p.T("chart.nodata")}
-	for _, se := range BuildSeries(lines) {
+	for _, se := range series {
+		se.Points = slices.DeleteFunc(se.Points, func(pt Point) bool { return pt.At.Before(v.From) })
 		cv := chartView{ID: se.ID, Title: p.T("series." + se.ID), Unit: se.Unit, Count: len(se.Points), SVG: RenderChart(se, v.From, v.To, lb)}
 		if !hasKey("series." + se.ID) {
 			cv.Title = se.ID

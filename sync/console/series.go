@@ -7,12 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"roomkiosk/internal/room"
 	"roomkiosk/sync/archive"
 )
 
 // A Series is one numeric measure of a check over time, from the "run"
 // lines of the maintenance log (one point per line that holds the check
-// with a number in its value), with the thresholds its last result named.
+// with a number in its value). The device's check runner writes a check's
+// threshold on a run line only where it changed and on the first run line
+// of each day file, so each point is judged against the threshold in force
+// when it was measured; Lo and Hi are the latest.
 type Series struct {
 	ID     string // temperature, humidity, microphone_noise, ...
 	Check  string // the check it comes from
@@ -21,11 +25,15 @@ type Series struct {
 	Lo, Hi *float64 // thresholds: good is Lo <= v (<= Hi); nil when none
 }
 
-// Point is one measurement.
+// Point is one measurement, with the thresholds in force when it was taken.
 type Point struct {
-	At time.Time
-	V  float64
+	At     time.Time
+	V      float64
+	Lo, Hi *float64
 }
+
+// Out says whether the point is outside its thresholds.
+func (p Point) Out() bool { return (p.Lo != nil && p.V < *p.Lo) || (p.Hi != nil && p.V > *p.Hi) }
 
 // measure says how to read one series from a check's value and threshold.
 type measure struct {
@@ -174,14 +182,22 @@ var measures = []measure{
 var order = map[string]int{"temperature": 1, "humidity": 2, "light": 3, "microphone_noise": 4, "microphone_peak": 5,
 	"clock": 6, "backlog": 7, "backlog_oldest": 8, "storage": 9, "cpu_temperature": 10, "memory": 11}
 
-// BuildSeries turns log lines into one Series per numeric measure.
-func BuildSeries(lines []archive.LogLine) []*Series {
+// BuildSeries turns log lines into one Series per numeric measure. A
+// check's threshold is the last one a line named; points before the first
+// one named take that first one (the device logs a threshold on the first
+// run line of a day, and it changes only with the device's config), and a
+// check no line names a threshold for takes the one in current (the room's
+// status), so a log written before devices kept thresholds still plots
+// them.
+func BuildSeries(lines []archive.LogLine, current []room.CheckResult) []*Series {
 	byID := map[string]*Series{}
 	special := map[string][]measure{}
 	for _, m := range measures {
 		special[m.check] = append(special[m.check], m)
 	}
-	add := func(id, check, value, threshold string, at time.Time, read func(string) (float64, bool), th func(string) (lo, hi *float64)) {
+	inForce := map[string]string{} // check -> threshold text
+	firstTh := map[string]string{}
+	add := func(id, check, value string, at time.Time, read func(string) (float64, bool), th func(string) (lo, hi *float64)) {
 		v, ok := read(value)
 		if !ok {
 			return
@@ -191,31 +207,61 @@ func BuildSeries(lines []archive.LogLine) []*Series {
 			s = &Series{ID: id, Check: check}
 			byID[id] = s
 		}
-		s.Points = append(s.Points, Point{At: at, V: v})
-		if threshold != "" {
-			s.Lo, s.Hi = th(threshold) // the latest threshold is the one in force
+		p := Point{At: at, V: v}
+		if t, ok := inForce[check]; ok {
+			p.Lo, p.Hi = th(t)
 		}
+		s.Points = append(s.Points, p)
 		if s.Unit == "" {
 			if m := unitAfterRe.FindStringSubmatch(strings.TrimSpace(value)); m != nil {
 				s.Unit = m[1]
 			}
 		}
 	}
+	thOf := map[string]func(string) (lo, hi *float64){}
 	for _, l := range lines {
 		if l.Kind != "run" {
 			continue
 		}
 		for _, r := range l.Results {
+			if r.Threshold != "" {
+				inForce[r.Name] = r.Threshold
+				if firstTh[r.Name] == "" {
+					firstTh[r.Name] = r.Threshold
+				}
+			}
 			if ms, ok := special[r.Name]; ok {
 				for _, m := range ms {
-					add(m.id, m.check, r.Value, r.Threshold, l.At, m.value, m.threshold)
+					add(m.id, m.check, r.Value, l.At, m.value, m.threshold)
+					thOf[m.id] = m.threshold
 					if s := byID[m.id]; s != nil {
 						s.Unit = m.unit
 					}
 				}
 				continue
 			}
-			add(r.Name, r.Name, r.Value, r.Threshold, l.At, leadingNumber, genericThreshold)
+			add(r.Name, r.Name, r.Value, l.At, leadingNumber, genericThreshold)
+			thOf[r.Name] = genericThreshold
+		}
+	}
+	for _, s := range byID {
+		// The first threshold named, else the status's, for the points
+		// measured before any line named one.
+		first := firstTh[s.Check]
+		if first == "" {
+			for _, r := range current {
+				if r.Name == s.Check {
+					first = r.Threshold
+				}
+			}
+		}
+		for i := range s.Points {
+			if s.Points[i].Lo == nil && s.Points[i].Hi == nil && first != "" {
+				s.Points[i].Lo, s.Points[i].Hi = thOf[s.ID](first)
+			}
+		}
+		if n := len(s.Points); n > 0 {
+			s.Lo, s.Hi = s.Points[n-1].Lo, s.Points[n-1].Hi
 		}
 	}
 	out := make([]*Series, 0, len(byID))

@@ -82,9 +82,24 @@ func (r *Status) Failing() []string {
 	return out
 }
 
-// ClockOffset returns ClockOffsetMS as a duration.
+// ClockOffset returns ClockOffsetMS as a duration (server minus device).
 func (r *Status) ClockOffset() time.Duration {
 	return time.Duration(r.ClockOffsetMS) * time.Millisecond
+}
+
+// ClockResolution is how exactly the offset is known: the server's Date
+// header has whole seconds and the offset takes the middle of its second,
+// so an offset within half a second either way is no offset at all (two
+// measurements of an exact clock may differ in sign). Every display says
+// "in step" within it.
+const ClockResolution = 500 * time.Millisecond
+
+// DeviceAhead is how far the device's clock is ahead of the storage
+// server's (negative: behind), and whether it was ever measured. It is the
+// one sign every display uses ("device ahead by 0.5 s"), the clock check's
+// value included; the stored field keeps its own, opposite sign.
+func (r *Status) DeviceAhead() (time.Duration, bool) {
+	return -r.ClockOffset(), !r.ClockMeasured.IsZero() || r.ClockOffsetMS != 0
 }
 
 // Stale reports whether a status last written at lastModified (server time)

@@ -121,7 +121,11 @@ func (c clockCheck) Run(ctx context.Context) room.CheckResult {
 		return room.CheckResult{Name: CheckClock, State: room.CheckUnknown, Value: "no reading (storage unreachable)", Threshold: th,
 			Hint: "The clock cannot be compared while storage is unreachable."}
 	}
-	v := fmt.Sprintf("%+.1f s", off.Seconds())
+	// The value is the device's clock minus the server's, as every display
+	// of the offset (layout.Status.DeviceAhead): "+0.5 s" is a device
+	// 0.5 s ahead. off is server minus device.
+	ahead := -off
+	v := fmt.Sprintf("%+.1f s (device %s)", ahead.Seconds(), aheadWord(ahead))
 	if off > MaxClockOffset || off < -MaxClockOffset {
 		return room.CheckResult{Name: CheckClock, State: room.CheckAbnormal, Value: v, Threshold: th,
 			Hint: "The device clock is off: check network time (NTP) before a recorded session, recording times would be wrong."}
@@ -152,4 +156,15 @@ func (c backlogCheck) Run(ctx context.Context) room.CheckResult {
 			Hint: "Recordings are waiting on the device for upload: check the network and the upload check."}
 	}
 	return room.CheckResult{Name: CheckBacklog, State: room.CheckGood, Value: v, Threshold: th}
+}
+
+// aheadWord says which way a device clock that is ahead by d is off.
+func aheadWord(d time.Duration) string {
+	switch {
+	case d > layout.ClockResolution:
+		return "ahead"
+	case d < -layout.ClockResolution:
+		return "behind"
+	}
+	return "in step"
 }

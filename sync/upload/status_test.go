@@ -139,9 +139,10 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("at %v", st.At)
 	}
 
-	// The clock check sees the same offset.
+	// The clock check sees the same offset, with the displays' sign: the
+	// server is 5 s ahead, so the device is behind.
 	r := u.Checks()[1].Run(context.Background())
-	if r.Name != CheckClock || r.State != room.CheckAbnormal || !strings.HasPrefix(r.Value, "+") {
+	if r.Name != CheckClock || r.State != room.CheckAbnormal || !strings.HasPrefix(r.Value, "-") || !strings.HasSuffix(r.Value, "(device behind)") {
 		t.Errorf("clock check %+v", r)
 	}
 }

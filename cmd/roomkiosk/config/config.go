@@ -30,6 +30,7 @@ type Config struct {
 	Room       session.RoomConfig        `toml:"room"`
 	Counselors []session.Counselor       `toml:"counselors"`
 	Agreement  session.AgreementConfig   `toml:"agreement"`
+	Consent    session.ConsentConfig     `toml:"consent"` // family sessions: minor age, guardian and assent texts
 	Session    session.FlowConfig        `toml:"session"`
 	Recording  recorder.Config           `toml:"recording"`
 	Encryption recorder.EncryptionConfig `toml:"encryption"`
@@ -73,6 +74,7 @@ func Default() Config {
 		Control:   ControlConfig{Socket: "/run/roomkiosk/control.sock"},
 		Room:      session.DefaultRoom(),
 		Session:   session.DefaultFlow(),
+		Consent:   session.DefaultConsent(),
 		Recording: recorder.Default(),
 		Storage:   upload.Default(),
 		Hardware:  hardware.Default(),
@@ -199,6 +201,7 @@ func (c *Config) Validate() error {
 		func() error { return session.ValidateCounselors(c.Counselors) },
 		func() error { return session.ValidateTechnicians(c.Technicians, c.Counselors) },
 		func() error { return c.Agreement.Validate(c.Room.Languages) },
+		func() error { return c.Consent.Validate(c.Room.Languages, c.Agreement.ID) },
 		c.Session.Validate,
 		c.Recording.Validate,
 		c.Encryption.Validate,

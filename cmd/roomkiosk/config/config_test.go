@@ -114,6 +114,11 @@ func TestParseErrors(t *testing.T) {
 			return strings.Replace(s, `endpoint = "http://127.0.0.1:9000"`, `endpoint = "127.0.0.1:9000"`, 1)
 		}, "storage.endpoint"},
 		{"bad pin hash", func(s string) string { return strings.Replace(s, `pin_hash = "$2a$10$`, `pin_hash = "1234`, 1) }, "counselors[0].pin_hash"},
+		{"minor age out of range", func(s string) string { return s + "\n[consent]\nminor_age = 0\n" }, "consent.minor_age"},
+		{"assent text missing a language", func(s string) string {
+			return s + "\n[consent.guardian]\nid = \"g-1\"\ntexts = { en = \"I am the guardian.\", zh = \"我是监护人。\" }\n[consent.assent]\nid = \"a-1\"\ntexts = { en = \"OK?\" }\n"
+		}, "consent.assent.texts.zh"},
+		{"unknown consent key", func(s string) string { return s + "\n[consent]\nminor = 14\n" }, "consent.minor"},
 		{"not TOML", func(s string) string { return s + "\n[room\n" }, "line"},
 	}
 	for _, tt := range tests {

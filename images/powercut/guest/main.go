@@ -36,7 +36,8 @@ import (
 	"unsafe"
 
 	"roomkiosk/internal/room"
-	"roomkiosk/kiosk/control"
+	"roomkiosk/kiosk/kiosktest"
+	"roomkiosk/recorder/spool"
 )
 
 const (
@@ -138,7 +139,7 @@ func run() {
 	switch step {
 	case "record":
 		d := dial(ctx)
-		id := d.recordOne()
+		id := d.RecordOne(pin)
 		c0 := metric("roomkiosk_recorder_frames_captured_total")
 		writeCanaries(boot)
 		say("recording %s frames-at-start %d", id, c0)
@@ -149,7 +150,7 @@ func run() {
 		progress(nil)
 	case "end":
 		d := dial(ctx)
-		id := d.recordOne()
+		id := d.RecordOne(pin)
 		say("recording %s", id)
 		// Progress goes on through the end (PIN typing included) until the
 		// hook freezes the daemon: the host needs it to tell a capture
@@ -158,29 +159,27 @@ func run() {
 		time.Sleep(6 * time.Second)
 		delay, _ := strconv.Atoi(args["hookdelay"])
 		hooked := armManifestHook(id, time.Duration(delay)*time.Millisecond)
-		d.send(room.Intent{Kind: room.IntentEnd})
-		d.wait("end pin", func(s room.Snapshot) bool { return s.Step == room.StepEndPIN })
-		for _, c := range pin {
-			d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
-		}
+		d.Send(room.Intent{Kind: room.IntentEnd})
+		d.Wait("end pin", func(s room.Snapshot) bool { return s.Step == room.StepEndPIN })
+		d.Digits(pin)
 		// The last figure before the stop: the manifest lists at least this.
 		say("ending %s captured %d", id, metric("roomkiosk_recorder_frames_captured_total"))
-		d.send(room.Intent{Kind: room.IntentPINOK})
+		d.Send(room.Intent{Kind: room.IntentPINOK})
 		<-hooked
 		select {} // the host cuts the power now
 	case "withdraw":
 		waitQueueEmpty()
 		d := dial(ctx)
-		id := d.recordOne()
+		id := d.RecordOne(pin)
 		say("recording %s", id)
 		deadline := time.Now().Add(4 * time.Second)
 		progress(func() bool { return time.Now().After(deadline) })
-		d.send(room.Intent{Kind: room.IntentWithdraw})
-		d.wait("withdraw choice", func(s room.Snapshot) bool {
+		d.Send(room.Intent{Kind: room.IntentWithdraw})
+		d.Wait("withdraw choice", func(s room.Snapshot) bool {
 			return s.Step == room.StepWithdrawChoice && !s.Recording
 		})
 		for i := 0; ; i++ {
-			if _, err := os.Stat(filepath.Join(spoolDir, "sessions", id, "manifest.held.json")); err == nil {
+			if (spool.Spool{Root: spoolDir}).IsHeld(id) {
 				break
 			}
 			if i > 300 {
@@ -194,7 +193,7 @@ func run() {
 		select {} // the host cuts the power while the session is held
 	case "final":
 		waitQueueEmpty()
-		held, _ := filepath.Glob(filepath.Join(spoolDir, "sessions", "*", "manifest.held.json"))
+		held, _ := filepath.Glob(filepath.Join(spool.Spool{Root: spoolDir}.SessionsDir(), "*", spool.HeldName))
 		for _, h := range held {
 			say("held-after-boot %s", filepath.Base(filepath.Dir(h)))
 		}
@@ -297,93 +296,18 @@ func metrics() map[string]float64 {
 
 func metric(name string) int64 { return int64(metrics()[name]) }
 
-// driver holds a session through the control socket, as the screen does.
-type driver struct {
-	c   *control.Client
-	ctx context.Context
-}
+// guestFail makes the driver's failures the guest's: printed, exit 1.
+type guestFail struct{}
 
-func dial(ctx context.Context) *driver {
-	var c *control.Client
-	var err error
-	for i := 0; i < 600; i++ {
-		if c, err = control.Dial(ctx, socket); err == nil {
-			return &driver{c: c, ctx: ctx}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	fail("dial control socket: %v", err)
-	return nil
-}
+func (guestFail) Helper()                           {}
+func (guestFail) Fatalf(format string, args ...any) { fail(format, args...) }
 
-func (d *driver) send(in room.Intent) {
-	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
-	defer cancel()
-	if err := d.c.Send(ctx, in); err != nil {
-		fail("send %s: %v", in.Kind, err)
-	}
-}
-
-func (d *driver) wait(what string, cond func(room.Snapshot) bool) room.Snapshot {
-	timeout := time.After(3 * time.Minute)
-	var last room.Snapshot
-	for {
-		select {
-		case s, ok := <-d.c.Snapshots():
-			if !ok {
-				fail("control socket closed while waiting for %s", what)
-			}
-			last = s
-			if cond(s) {
-				return s
-			}
-		case <-timeout:
-			fail("%s: not within 3 min (step %s, door %s, blocked %v)", what, last.Step, last.Door, last.Blocked)
-		}
-	}
-}
-
-// recordOne takes the room from Free to a recording session with one
-// consenting participant and returns the session id.
-func (d *driver) recordOne() string {
-	d.wait("free door with the boot checks in", func(s room.Snapshot) bool {
-		return s.Step == room.StepDoor && s.Door == room.DoorFree && len(s.Checks) > 0
-	})
-	d.send(room.Intent{Kind: room.IntentStart})
-	d.wait("pin", func(s room.Snapshot) bool { return s.Step == room.StepPIN })
-	for _, c := range pin {
-		d.send(room.Intent{Kind: room.IntentPINDigit, Digit: int(c - '0')})
-	}
-	asked := time.Now()
-	d.send(room.Intent{Kind: room.IntentPINOK})
-	snap := d.wait("checklist with fresh checks", func(s room.Snapshot) bool {
-		return s.Step == room.StepChecklist && !s.Blocked && micCheckedSince(s.Checks, asked)
-	})
-	for i := range snap.ManualItems {
-		d.send(room.Intent{Kind: room.IntentCheckToggle, Item: i})
-	}
-	d.wait("items ticked", func(s room.Snapshot) bool {
-		return !slices.ContainsFunc(s.ManualItems, func(m room.ManualItem) bool { return !m.Checked })
-	})
-	d.send(room.Intent{Kind: room.IntentCheckContinue})
-	d.wait("participants", func(s room.Snapshot) bool { return s.Step == room.StepParticipants })
-	d.send(room.Intent{Kind: room.IntentParticipants, Count: 1})
-	d.wait("record choice", func(s room.Snapshot) bool { return s.Step == room.StepRecordChoice })
-	d.send(room.Intent{Kind: room.IntentRecord, Yes: true})
-	snap = d.wait("consent", func(s room.Snapshot) bool { return s.Step == room.StepConsent })
-	text := snap.Agreement.Texts["en"]
-	d.send(room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(text)})
-	snap = d.wait("recording", func(s room.Snapshot) bool { return s.Recording })
-	return snap.SessionID
-}
-
-func micCheckedSince(cs []room.CheckResult, t time.Time) bool {
-	for _, c := range cs {
-		if c.Name == "microphone" {
-			return c.At.After(t)
-		}
-	}
-	return false
+// dial holds sessions through the control socket, as the screen does,
+// waiting up to a minute for the daemon to listen.
+func dial(ctx context.Context) *kiosktest.Driver {
+	d := kiosktest.Dial(ctx, guestFail{}, socket, time.Minute)
+	d.Patience = 3 * time.Minute
+	return d
 }
 
 // armManifestHook watches the session's folder and freezes the daemon

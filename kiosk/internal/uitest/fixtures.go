@@ -233,6 +233,7 @@ func Cases(lang string) []Case {
 	})
 	add("checklist-novalues", func(s *room.Snapshot) { s.Step = room.StepChecklist; s.Checks = MoreChecks() })
 	bookingCases(add)
+	familyCases(add)                           // family.go
 	cs = append(cs, maintenanceCases(lang)...) // maintenance.go
 	return cs
 }

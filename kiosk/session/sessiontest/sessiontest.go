@@ -17,11 +17,12 @@ import (
 type Call struct {
 	Op        string // "start", "stop", "keep", "discard", "run_checks", "session_ended"
 	SessionID string
-	Withdrawn bool             // stop
-	Info      room.SessionInfo // start
-	Reason    string           // run_checks
-	Feedback  int              // session_ended
-	Summary   room.Summary     // session_ended
+	Withdrawn bool               // stop
+	Info      room.SessionInfo   // start
+	Reason    string             // run_checks
+	Feedback  int                // session_ended
+	Summary   room.Summary       // session_ended
+	Decision  *room.HeldDecision // keep, discard through Settle: who decided and when
 }
 
 // Recorder is a fake session.Recorder. With a Report function set, it
@@ -39,6 +40,10 @@ type Recorder struct {
 	running  map[string]bool
 	held     map[string]bool
 }
+
+// ErrHeldResume is what Start returns to resume a session the fake holds
+// (the real spool refuses it: the held manifest seals it).
+var ErrHeldResume = errors.New("sessiontest: resume recording: session already sealed (held)")
 
 // ErrNotHeld is what Keep returns for a session the fake does not hold.
 var ErrNotHeld = errors.New("sessiontest: no withdrawn session awaiting a choice")
@@ -76,6 +81,10 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 	r.calls = append(r.calls, Call{Op: "start", SessionID: info.ID, Info: info})
 	report, err := r.report, r.startErr
 	r.init()
+	if info.Resume && r.held[info.ID] && err == nil {
+		// Like the real spool: a held session is sealed.
+		err = ErrHeldResume
+	}
 	if err == nil {
 		r.running[info.ID] = true
 	}
@@ -116,6 +125,25 @@ func (r *Recorder) Keep(id string) error {
 	}
 	delete(r.held, id)
 	return nil
+}
+
+// Settle implements session.HeldSettler: a keep or a discard that says who
+// decided and when.
+func (r *Recorder) Settle(id string, d room.HeldDecision) error {
+	if d.Keep {
+		err := r.Keep(id)
+		r.noteDecision(d)
+		return err
+	}
+	err := r.Discard(id)
+	r.noteDecision(d)
+	return err
+}
+
+func (r *Recorder) noteDecision(d room.HeldDecision) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[len(r.calls)-1].Decision = &d
 }
 
 func (r *Recorder) Discard(id string) error {

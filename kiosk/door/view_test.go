@@ -1,4 +1,4 @@
-package main
+package door
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func TestDoorView(t *testing.T) {
 	}
 	cfg := bookings.Default()
 	cfg.Feed, cfg.CacheFile = filepath.Join(dir, "room.ics"), filepath.Join(dir, "copy.ics")
-	var view *doorView
+	var view *View
 	feed, err := bookings.New(cfg, zerolog.Nop(), func() { view.Changed() })
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestDoorView(t *testing.T) {
 	bl.IdleAfter.Duration = time.Hour
 	light := backlight.New(bl, &levels{}, zerolog.Nop(), nil)
 	defer light.Close()
-	view = newDoorView(core, feed, light)
+	view = NewView(core, feed, light)
 
 	snaps, stop := view.Subscribe()
 	defer stop()

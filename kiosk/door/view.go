@@ -1,23 +1,22 @@
-package main
+package door
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	"roomkiosk/hardware"
 	"roomkiosk/internal/room"
 	"roomkiosk/kiosk/backlight"
 	"roomkiosk/kiosk/bookings"
 	"roomkiosk/kiosk/session"
 )
 
-// doorView adds what the daemon knows beside the session core to every
+// View adds what the daemon knows beside the session core to every
 // snapshot the screen and the status endpoint see: the room's bookings and
 // whether the backlight sleeps. The core stays the one place that decides
 // about sessions; this only decorates its snapshots and lets a touch on a
 // dark screen wake it without reaching the core.
-type doorView struct {
+type View struct {
 	core  *session.Core
 	feed  *bookings.Feed        // nil: no bookings configured
 	light *backlight.Controller // nil: no backlight control
@@ -27,13 +26,15 @@ type doorView struct {
 	kicks map[chan struct{}]struct{}
 }
 
-func newDoorView(core *session.Core, feed *bookings.Feed, light *backlight.Controller) *doorView {
-	return &doorView{core: core, feed: feed, light: light, now: time.Now, kicks: map[chan struct{}]struct{}{}}
+// NewView decorates core's snapshots; feed and light may be nil (no
+// bookings, no backlight control).
+func NewView(core *session.Core, feed *bookings.Feed, light *backlight.Controller) *View {
+	return &View{core: core, feed: feed, light: light, now: time.Now, kicks: map[chan struct{}]struct{}{}}
 }
 
 // Changed tells every subscriber to send a fresh snapshot (the calendar
 // was fetched, the backlight changed).
-func (v *doorView) Changed() {
+func (v *View) Changed() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for k := range v.kicks {
@@ -46,7 +47,7 @@ func (v *doorView) Changed() {
 
 // decorate returns s with the bookings and the backlight's state, and when
 // the bookings shown change next by themselves (zero: not by time).
-func (v *doorView) decorate(s room.Snapshot) (room.Snapshot, time.Time) {
+func (v *View) decorate(s room.Snapshot) (room.Snapshot, time.Time) {
 	var till time.Time
 	if v.feed != nil {
 		s.Bookings, till = v.feed.View(v.now())
@@ -65,7 +66,7 @@ func (v *doorView) decorate(s room.Snapshot) (room.Snapshot, time.Time) {
 }
 
 // Snapshot is the core's current snapshot, decorated (the status endpoint).
-func (v *doorView) Snapshot() room.Snapshot {
+func (v *View) Snapshot() room.Snapshot {
 	s, _ := v.decorate(v.core.Snapshot())
 	return s
 }
@@ -74,7 +75,7 @@ func (v *doorView) Snapshot() room.Snapshot {
 // core's, plus a fresh snapshot when the bookings shown change with the
 // time (a booking begins or ends) or Changed is called. Between those it
 // sleeps: no ticker.
-func (v *doorView) Subscribe() (<-chan room.Snapshot, func()) {
+func (v *View) Subscribe() (<-chan room.Snapshot, func()) {
 	in, stopIn := v.core.Subscribe()
 	out := make(chan room.Snapshot, 1)
 	kick := make(chan struct{}, 1)
@@ -126,7 +127,7 @@ func (v *doorView) Subscribe() (<-chan room.Snapshot, func()) {
 
 // Send passes an intent to the core. Every intent is activity at the door
 // (it wakes the backlight); a wake intent goes no further.
-func (v *doorView) Send(ctx context.Context, in room.Intent) error {
+func (v *View) Send(ctx context.Context, in room.Intent) error {
 	if v.light != nil {
 		v.light.Activity()
 	}
@@ -136,36 +137,28 @@ func (v *doorView) Send(ctx context.Context, in room.Intent) error {
 	return v.core.Send(ctx, in)
 }
 
-// followBacklight feeds the backlight controller: the core's snapshots
-// (a free door, recording), door edges and presence.
-func (v *doorView) followBacklight(ctx context.Context, b *hardware.Board) error {
+// FollowBacklight feeds the backlight controller until ctx ends: the
+// core's snapshots (a free door, recording) and activity at the door (a
+// door edge, someone coming in: the daemon adapts the board's watchers; a
+// closed channel is no more activity).
+func (v *View) FollowBacklight(ctx context.Context, activity <-chan struct{}) error {
 	if v.light == nil {
 		return nil
 	}
 	snaps, stop := v.core.Subscribe()
 	defer stop()
-	doors := b.Door.Watch(ctx)
-	people := b.Presence.Watch(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case s := <-snaps:
 			v.light.Snapshot(s)
-		case _, ok := <-doors:
+		case _, ok := <-activity:
 			if !ok {
-				doors = nil
+				activity = nil
 				continue
 			}
 			v.light.Activity()
-		case e, ok := <-people:
-			if !ok {
-				people = nil
-				continue
-			}
-			if e.Present {
-				v.light.Activity()
-			}
 		}
 	}
 }
