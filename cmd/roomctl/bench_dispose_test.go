@@ -184,7 +184,7 @@ func TestBenchDispose(t *testing.T) {
 		Value: disposeTime.Seconds(), Unit: "s",
 		Baseline: "roomctl sessions --json listing the same archive (same run, local cache of first versions)", BaseVal: warmList.Seconds(), Ratio: ratio,
 		Target: "information (disposal runs nightly from a timer; a year's backlog once)", Met: true,
-		Note: scale + fmt.Sprintf("%d sessions (%d summaries alone, %d with manifest + 2 real segments; %d objects), class 120 days: %d due, disposed with %d versions removed and %d certificates (%.1f ms a session: every version's retention and legal hold read on the server, intent, removal, check, certificate, audit record); cold listing %v; a second dispose with nothing due took %v; local MinIO, %d workers",
+		Note: scale + fmt.Sprintf("%d sessions (%d summaries alone, %d with manifest + 2 real segments; %d objects), class 120 days: %d due, disposed with %d versions removed and %d certificates (%.1f ms a session: every version's retention and legal hold read on the server, intent, removal, check, certificate; one audit record for the run); cold listing %v; a second dispose with nothing due took %v; local MinIO, %d workers",
 			total+sample, total, sample, objects, due, versions, certs, float64(disposeTime.Milliseconds())/float64(max(disposed, 1)),
 			coldList.Round(time.Millisecond), again.Round(time.Millisecond), 16),
 	})
