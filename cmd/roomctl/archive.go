@@ -43,7 +43,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "only sessions started on or after this date (2006-01-02, UTC) or time (RFC 3339)")
 	until := fs.String("until", "", "only sessions started on or before this date (inclusive) or before this time")
 	asJSON := fs.Bool("json", false, "print JSON")
-	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of first versions")
+	noCache := fs.Bool("no-cache", false, "read every manifest and summary from the server, not from the local cache of versions read")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -157,7 +157,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 	out := fs.String("o", "", "the WAV `file` to write")
 	room := fs.String("room", "", "the session's room (only needed if the id is ambiguous)")
 	force := fs.Bool("force", false, "replace the output file if it exists")
-	original := fs.Bool("original", false, "pull a tampered session from the first versions of its objects (audited)")
+	original := fs.Bool("original", false, "pull a tampered session from its genuine records: what every version agrees on or the admin witness saw first, each segment by the manifest's SHA-256 (audited)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -194,7 +194,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 			// The audit record is durable before the audio is handed over.
 			detail := fmt.Sprintf("%d segments, %d frames, %d recovered partial", r.Session.Segments, r.Frames, len(r.Recovered))
 			if r.Original {
-				detail += "; TAMPERED session pulled from its first versions (--original): " + strings.Join(r.Session.TamperedKeys, ", ")
+				detail += "; TAMPERED session pulled from its genuine records (--original): " + strings.Join(r.Session.TamperedKeys, ", ")
 			}
 			_, err := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: r.Session.Room, Session: r.Session.Session,
 				Objects: []string{r.Session.Key}, Detail: detail})
@@ -218,7 +218,7 @@ func (a *app) pull(ctx context.Context, args []string) error {
 		return a.printJSON(res)
 	}
 	if res.Original {
-		fmt.Fprintf(a.stderr, "warning: session %s is TAMPERED (%s): wrote its first versions\n", esc(res.Session.Session), esc(strings.Join(res.Session.TamperedKeys, ", ")))
+		fmt.Fprintf(a.stderr, "warning: session %s is TAMPERED (%s): wrote its genuine records (agreed or witnessed)\n", esc(res.Session.Session), esc(strings.Join(res.Session.TamperedKeys, ", ")))
 	}
 	fmt.Fprintf(a.stdout, "wrote %s: session %s of room %s, %s of audio (%d segments", res.Out, esc(res.Session.Session), esc(res.Session.Room),
 		(time.Duration(res.Frames) * time.Second / time.Duration(res.Session.Manifest.Format.SampleRate)).Round(time.Millisecond), res.Session.Segments)

@@ -57,10 +57,11 @@ func (a *app) console(ctx context.Context, args []string) error {
 		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey},
 		Identities: ids,
 		Secure:     useTLS,
+		Loopback:   loopback,
 		Log:        a.stderr,
-	}
-	if !loopback {
-		opts.Token = console.NewToken()
+		// On loopback too: any process of this machine could otherwise
+		// use the console with the admin's identity.
+		Token: console.NewToken(),
 	}
 	srv, err := console.New(opts)
 	if err != nil {
@@ -87,14 +88,9 @@ func (a *app) console(ctx context.Context, args []string) error {
 	if useTLS {
 		scheme = "https"
 	}
-	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
-	if opts.Token != "" {
-		url += "?token=" + opts.Token
-	}
+	url := fmt.Sprintf("%s://%s/?token=%s", scheme, ln.Addr(), srv.LoginToken())
 	fmt.Fprintf(a.stdout, "roomctl console on %s\n", url)
-	if opts.Token != "" {
-		fmt.Fprintln(a.stdout, "open that URL once (it carries the access token); keep it private")
-	}
+	fmt.Fprintln(a.stdout, "open that URL in one browser: its login token works once (restart roomctl console for a new one); keep it private")
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

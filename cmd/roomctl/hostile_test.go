@@ -218,7 +218,7 @@ func TestHostileDevice(t *testing.T) {
 	t.Run("ForgedDeletion", func(t *testing.T) {
 		id := normal.Manifest.SessionID
 		// The thief also rewrites the manifest to claim withdrawal with
-		// delete: the first version wins.
+		// delete: its versions differ, so it decides nothing.
 		forged := *normal.Manifest
 		forged.Withdrawn, forged.Deleted = true, true
 		mb, _ := forged.Marshal()
@@ -329,14 +329,15 @@ func TestHostileDevice(t *testing.T) {
 
 	t.Run("LogRewrite", func(t *testing.T) {
 		// The uploader puts every log key once: a closed day's log put
-		// again (backdated) is a rewrite, and a day in 2099 a forgery.
+		// again is a rewrite, and a day in 2099 a forgery.
 		day := time.Now().UTC().AddDate(0, 0, -1).Truncate(24 * time.Hour)
 		line := func(v string) []byte {
 			return []byte(fmt.Sprintf(`{"at":%q,"kind":"run","results":[{"name":"temperature","state":"good","value":"%s"}]}`+"\n", day.Add(time.Hour).Format(time.RFC3339), v))
 		}
 		mustPut(t, layout.LogSnapshotKey("201", day, int64(len(line("21.0 °C")))), line("21.0 °C"))
 		mustPut(t, layout.LogDayKey("201", day), line("21.0 °C"))
-		if err := putAs(t, layout.LogDayKey("201", day), line("35.0 °C"), backdated); err != nil {
+		// A plain put: the newest version, which the old reader took.
+		if err := putAs(t, layout.LogDayKey("201", day), line("35.0 °C"), minio.AdvancedPutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := putAs(t, layout.LogDayKey("201", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)), line("1e17"), minio.AdvancedPutOptions{}); err != nil {

@@ -41,7 +41,7 @@ usage:
                                            list archived sessions
   roomctl pull SESSION -i IDENTITY -o OUT.wav [--room R] [--original]
                                            download, verify, decrypt and join a session into one WAV;
-                                           a tampered session only with --original (its first versions)
+                                           a tampered session only with --original (its genuine records)
   roomctl status [--json]                  every room's door, recording, checks, backlog and last seen
   roomctl deletions apply [--dry-run] [--json]
                                            carry out the deletion requests the sessions back; list the

@@ -84,7 +84,7 @@ func plainHTTPWarning(endpoint string) string {
 	return fmt.Sprintf("warning: endpoint %s is plain http to a host that is not loopback: admin credentials and recordings cross the network unencrypted; use https", esc(endpoint))
 }
 
-// cacheDir is where sessions keeps the first versions it read, per server
+// cacheDir is where sessions keeps the record versions it read, per server
 // and bucket: $ROOMCTL_CACHE_DIR, else the user's cache folder; "" (no
 // cache) when ROOMCTL_CACHE_DIR is "off" or there is no such folder.
 func (a *app) cacheDir(c admin.Conn) string {

@@ -52,6 +52,9 @@ type Feed struct {
 	faults  string     // exp's faults as last reported (health)
 	memo    memo
 	smemo   sessionMemo
+	// sessStart: the start of the last session whose booking was asked
+	// (SessionBooking); a fetch works out its booking in a new calendar.
+	sessStart time.Time
 
 	// expMu serialises expansions (done without mu, so that fetching, the
 	// check and the status endpoint never wait on one).
@@ -59,8 +62,11 @@ type Feed struct {
 	expandHook func() // tests: called during an expansion
 }
 
+// sessionMemo is the booking of the session started at start, in cal.
+// Kept per calendar (not per fetch): a new calendar's is worked out by the
+// fetch that brought it (Refresh), so the door's snapshots never expand.
 type sessionMemo struct {
-	gen   uint64
+	cal   *Calendar
 	start time.Time
 	slot  *room.Slot
 }
@@ -196,10 +202,17 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	}
 	now := f.now()
 	var x *expansion
+	var sm sessionMemo
 	if cal != nil {
 		// Expanded here, without the lock, so that the door's next
-		// snapshot finds it ready.
+		// snapshot finds it ready (and the open session's booking).
 		x = f.expandCal(cal, now)
+		f.mu.Lock()
+		start := f.sessStart
+		f.mu.Unlock()
+		if !start.IsZero() {
+			sm = sessionMemo{cal: cal, start: start, slot: f.sessionSlot(cal, x, start)}
+		}
 	}
 	f.mu.Lock()
 	was, wasFaults := f.lastErr, f.faults
@@ -208,7 +221,7 @@ func (f *Feed) Refresh(ctx context.Context) error {
 	if err == nil {
 		f.asOf = now
 		if cal != nil {
-			f.cal, f.exp = cal, x
+			f.cal, f.exp, f.smemo = cal, x, sm
 			f.faults = faultKey(x)
 		}
 	}
@@ -596,41 +609,42 @@ const earlyStart = 15 * time.Minute
 // into the next booking.
 func (f *Feed) SessionBooking(start time.Time) *room.Slot {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.cal == nil {
+	cal, x, m := f.cal, f.exp, f.smemo
+	f.sessStart = start
+	f.mu.Unlock()
+	if cal == nil {
 		return nil
 	}
-	if m := f.smemo; m.gen == f.gen && m.start.Equal(start) {
+	if m.cal == cal && m.start.Equal(start) {
 		return m.slot
 	}
-	cal, x, gen := f.cal, f.exp, f.gen
+	found := f.sessionSlot(cal, x, start) // without the lock
+	f.mu.Lock()
+	if f.cal == cal {
+		f.smemo = sessionMemo{cal: cal, start: start, slot: found}
+	}
 	f.mu.Unlock()
-	// The door's expansion serves when it holds the session's start;
-	// otherwise (a session older than the last expansion) a small one,
-	// made without the lock.
+	return found
+}
+
+// sessionSlot finds the booking of a session started at start: from the
+// door's expansion when it holds the start, else from a small one.
+func (f *Feed) sessionSlot(cal *Calendar, x *expansion, start time.Time) *room.Slot {
 	var slots []room.Slot
 	if x != nil && !start.Before(x.from) && start.Add(earlyStart+time.Second).Before(x.complete) {
 		slots = x.slots
 	} else {
+		if f.expandHook != nil {
+			f.expandHook()
+		}
 		slots = cal.expand(start, start.Add(earlyStart+time.Second)).slots
 	}
-	f.mu.Lock()
-	var found *room.Slot
 	for _, sl := range slots {
-		if !sl.End.After(start) || sl.Start.After(start.Add(earlyStart)) {
+		if sl.AllDay || !sl.End.After(start) || sl.Start.After(start.Add(earlyStart)) {
 			continue
 		}
-		if sl.AllDay {
-			continue
-		}
-		if !sl.Start.After(start.Add(earlyStart)) {
-			sl := sl
-			found = &sl
-			break
-		}
+		sl := sl
+		return &sl
 	}
-	if gen == f.gen {
-		f.smemo = sessionMemo{gen: gen, start: start, slot: found}
-	}
-	return found
+	return nil
 }

@@ -1,10 +1,6 @@
 package ui
 
-import (
-	"regexp"
-	"sort"
-	"strings"
-)
+import "roomkiosk/internal/i18n"
 
 // Msg is a catalog key. Every string the screen shows comes from a catalog,
 // except what the device config supplies (room name, manual checklist lines,
@@ -287,6 +283,11 @@ var catalogs = map[string]map[Msg]string{
 	},
 }
 
+// catalog is the screen's catalogs with the shared mechanism (internal/i18n,
+// which the console uses too): English for an unknown language, a missing
+// key reads as itself (the catalog tests catch it).
+var catalog = i18n.Catalog[Msg]{Messages: catalogs}
+
 // T returns the message in lang (English when lang is unknown), with {name}
 // placeholders replaced from kv pairs ("n", "3", ...). A missing key returns
 // the key itself, which the catalog tests catch.
@@ -296,46 +297,21 @@ func T(lang string, m Msg, kv ...string) string {
 
 // translate is T with the WordBreak marks kept, for the layout.
 func translate(lang string, m Msg, kv ...string) string {
-	cat, ok := catalogs[lang]
-	if !ok {
-		cat = catalogs["en"]
+	args := make([]any, len(kv))
+	for i, v := range kv {
+		args[i] = v
 	}
-	s, ok := cat[m]
-	if !ok {
-		return string(m)
-	}
-	if len(kv) == 0 {
-		return s
-	}
-	pairs := make([]string, 0, len(kv))
-	for i := 0; i+1 < len(kv); i += 2 {
-		pairs = append(pairs, "{"+kv[i]+"}", kv[i+1])
-	}
-	return strings.NewReplacer(pairs...).Replace(s)
+	return catalog.T(lang, m, args...)
 }
 
 // Has reports whether the catalog has m.
-func Has(m Msg) bool { _, ok := catalogs["en"][m]; return ok }
+func Has(m Msg) bool { return catalog.Has(m) }
 
 // Keys returns every catalog key, sorted.
-func Keys() []Msg {
-	keys := make([]Msg, 0, len(catalogs["en"]))
-	for k := range catalogs["en"] {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	return keys
-}
-
-var placeholder = regexp.MustCompile(`\{[a-z]+\}`)
+func Keys() []Msg { return catalog.Keys() }
 
 // placeholders lists the {name} placeholders of s, sorted.
-func placeholders(s string) []string {
-	p := placeholder.FindAllString(s, -1)
-	sort.Strings(p)
-	return p
-}
+func placeholders(s string) []string { return i18n.Placeholders(s) }
 
-// supported reports whether lang has a catalog.
 // Supported reports whether the screen has a catalog for lang.
-func Supported(lang string) bool { _, ok := catalogs[lang]; return ok }
+func Supported(lang string) bool { return catalog.Supported(lang) }

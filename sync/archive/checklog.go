@@ -28,15 +28,14 @@ const maxLogObject = 64 << 20
 // than maxLogLine, or holding more than maxLogResults results, is skipped
 // as malformed (a genuine run line is a few KiB: one result per check);
 // at most maxLogLines lines and maxLogKept bytes of them are kept, then the
-// read stops and says so (LogReport.Truncated). Memory is therefore about
-// maxLogKept of JSON held as Go values (at most a few times that) plus
-// logWorkers lines being parsed: under 400 MiB for any range, and a
-// genuine room's 30 days (about 2 MiB a day) are far inside it.
+// read stops and says so (LogReport.Truncated). A genuine room logs about
+// 1,500 lines a day, so 30 days are far inside. The heap stays under 256
+// MiB for any range (TestCheckLogBounds: 30 days of 64 MiB each).
 const (
 	maxLogLine    = 64 << 10
 	maxLogResults = 256
-	maxLogLines   = 200_000
-	maxLogKept    = 64 << 20
+	maxLogLines   = 100_000
+	maxLogKept    = 32 << 20
 	logWorkers    = 4
 )
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -40,6 +41,17 @@ type memVersion struct {
 	id   string
 	at   time.Time
 	body []byte
+	// gen, if set, streams a body of size bytes instead (hostile sizes a
+	// test must not hold in memory).
+	gen  func() io.Reader
+	size int64
+}
+
+func (v *memVersion) len() int64 {
+	if v.gen != nil {
+		return v.size
+	}
+	return int64(len(v.body))
 }
 
 func (m *memS3) put(key string, b []byte) {
@@ -82,7 +94,7 @@ func (m *memS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			for i := len(vs) - 1; i >= 0; i-- { // newest first, as S3 lists
 				sum := md5.Sum(vs[i].body)
 				out, _ := xml.Marshal(xmlVersion{Key: k, VersionID: vs[i].id, IsLatest: i == len(vs)-1,
-					LastModified: vs[i].at.Format(time.RFC3339), ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Size: int64(len(vs[i].body))})
+					LastModified: vs[i].at.Format(time.RFC3339), ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Size: vs[i].len()})
 				b.Write(out)
 			}
 		}
@@ -108,9 +120,13 @@ func (m *memS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
 		w.Header().Set("Last-Modified", v.at.Format(http.TimeFormat))
 		w.Header().Set("x-amz-version-id", v.id)
-		w.Header().Set("Content-Length", fmt.Sprint(len(v.body)))
+		w.Header().Set("Content-Length", fmt.Sprint(v.len()))
 		if r.Method == http.MethodGet {
-			w.Write(v.body)
+			if v.gen != nil {
+				io.Copy(w, v.gen())
+			} else {
+				w.Write(v.body)
+			}
 		}
 	default:
 		fmt.Fprintf(os.Stderr, "memS3: not implemented: %s %s\n", r.Method, r.URL)

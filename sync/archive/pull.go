@@ -83,7 +83,7 @@ type TamperedError struct {
 }
 
 func (e *TamperedError) Error() string {
-	return fmt.Sprintf("session %s is tampered: %s rewritten after upload; pull --original reads the first versions (audited)",
+	return fmt.Sprintf("session %s is tampered: %s rewritten after upload; pull --original reads its genuine records (audited)",
 		e.Session, strings.Join(e.Keys, ", "))
 }
 
@@ -105,7 +105,8 @@ type segFile struct {
 // a temporary file beside Out while its SHA-256 is checked against the
 // manifest), then decrypts them one by one straight into one WAV: silence
 // fills recorded gaps and the lost tails of partial segments, whose
-// authenticated prefix is kept. Every object is read at its first version.
+// authenticated prefix is kept. Records are read as the server holds them
+// (readRecord) and each segment at the version the manifest pins.
 // Memory stays bounded whatever the session's length or its manifest
 // claims; any failure leaves nothing at Out or beside it.
 func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err error) {

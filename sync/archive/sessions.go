@@ -58,7 +58,8 @@ type Session struct {
 
 	// Tampered: a device wrote over one of the session's objects after its
 	// upload (TamperedKeys, each with its count of versions). Everything
-	// above is read from the first versions; State is "tampered" unless an
+	// above is read from the undisputed or witnessed records (nothing of a
+	// record disputed without a witness); State is "tampered" unless an
 	// admin deleted the session.
 	Tampered     bool     `json:"tampered"`
 	TamperedKeys []string `json:"tampered_keys,omitempty"`

@@ -95,7 +95,12 @@ type sessionObjects struct {
 	// agreed are the records read undisputed, for the witness (key ->
 	// what was read).
 	agreed map[string]layout.Witness
-	mu     sync.Mutex
+	// checkWitness: compare even undisputed records with their witness
+	// (one GET each). Set for a single session (pull, deletions), where a
+	// version rewritten in place under its id (possible on the old device
+	// policy) must not decide anything; a fleet listing skips it.
+	checkWitness bool
+	mu           sync.Mutex
 }
 
 func (s *sessionObjects) dispute(key, why string) {
@@ -261,7 +266,7 @@ func (a *Archive) sessionFolders(ctx context.Context, room, sessionID string) (*
 	if err != nil {
 		return nil, err
 	}
-	merged := &sessionObjects{Room: room, Session: sessionID, Day: day(start), Keys: map[string]keyVersions{}}
+	merged := &sessionObjects{Room: room, Session: sessionID, Day: day(start), Keys: map[string]keyVersions{}, checkWitness: true}
 	for _, d := range []time.Time{start, start.AddDate(0, 0, 1)} {
 		got, _, err := a.listVersions(ctx, layout.SessionPrefix(room, d, sessionID), "", time.Time{})
 		if err != nil {
@@ -310,6 +315,16 @@ func (a *Archive) readRecord(ctx context.Context, s *sessionObjects, key string,
 		if sum != firstSum {
 			s.dispute(key, fmt.Sprintf("%d versions", len(vs)))
 			return a.witnessed(ctx, s, key, vs, limit)
+		}
+	}
+	if s.checkWitness {
+		w, err := a.readWitness(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if w != nil && w.SHA256 != hex.EncodeToString(firstSum[:]) {
+			s.dispute(key, "rewritten in place: not the bytes the admin witness saw")
+			return nil, fmt.Errorf("%w (the witnessed bytes are gone)", ErrDisputed)
 		}
 	}
 	s.mu.Lock()

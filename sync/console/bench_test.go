@@ -51,7 +51,8 @@ func TestBenchFleetPage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := startConsole(t, bin, f)
+	base, login := startConsole(t, bin, f)
+	loginHTTP(t, login)
 
 	page := func() time.Duration {
 		start := time.Now()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"roomkiosk/internal/testenv"
@@ -25,8 +27,8 @@ import (
 )
 
 // startConsole runs the real `roomctl console` on a free loopback port and
-// returns its base URL.
-func startConsole(t *testing.T, bin string, f *fixture, extra ...string) string {
+// returns its base URL and the login URL it printed (one-time token).
+func startConsole(t *testing.T, bin string, f *fixture, extra ...string) (base, login string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, append([]string{"console", "-i", f.keyFile, "--listen", "127.0.0.1:0"}, extra...)...)
@@ -53,12 +55,38 @@ func startConsole(t *testing.T, bin string, f *fixture, extra ...string) string 
 	if err != nil {
 		t.Fatalf("roomctl console printed no address: %v; stderr: %s", err, stderr.String())
 	}
-	m := regexp.MustCompile(`on (http://127\.0\.0\.1:[0-9]+/)`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`on ((http://127\.0\.0\.1:[0-9]+/)\?token=[A-Z2-7]+)\n`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("roomctl console: %q", line)
 	}
 	go io.Copy(io.Discard, stdout)
-	return m[1]
+	// Nothing answers without the login.
+	if resp, _ := get(t, m[2]+"audit", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("console before login: %d, want 401", resp.StatusCode)
+	}
+	return m[2], m[1]
+}
+
+// consoleCookie is the session cookie of the one login, sent by get.
+var consoleCookie *http.Cookie
+
+// loginHTTP logs in with plain HTTP (no browser), for get.
+func loginHTTP(t *testing.T, login string) {
+	t.Helper()
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.Get(login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.HttpOnly && c.SameSite == http.SameSiteStrictMode {
+			consoleCookie = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || consoleCookie == nil {
+		t.Fatalf("login: %d %v", resp.StatusCode, resp.Cookies())
+	}
 }
 
 // browser drives a fresh headless Chromium (Debian's) through chromedp.
@@ -136,6 +164,36 @@ func run[T any](b *browser, a chromedp.Action[T]) T {
 	return v
 }
 
+// login opens the URL roomctl printed, as an admin would, and hands the
+// session cookie the browser got to get (plain HTTP requests).
+func (b *browser) login(url string) {
+	b.t.Helper()
+	b.open(url)
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	got := res.Cookies
+	for _, c := range got {
+		if c.Name == "roomctl_console" {
+			if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+				b.t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict", c)
+			}
+			consoleCookie = &http.Cookie{Name: c.Name, Value: c.Value}
+		}
+	}
+	if consoleCookie == nil {
+		b.t.Fatal("no session cookie after the login URL")
+	}
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	return run(b, chromedp.Location())
+}
+
 func (b *browser) open(url string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("footer")))
@@ -194,11 +252,14 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatalf("roomctl %v: %v\n%s", args, err, out)
 		}
 	}
-	base := startConsole(t, bin, f)
+	base, login := startConsole(t, bin, f)
 
 	t.Run("Fleet", func(t *testing.T) {
 		b.t = t
-		b.open(base)
+		b.login(login) // lands on the fleet
+		if u := b.location(); u != base {
+			t.Errorf("after the login: %s, want %s", u, base)
+		}
 		for _, id := range []string{"101", "102", "103"} {
 			rf := f.rooms[id]
 			tile := "#tile-" + id
@@ -404,6 +465,7 @@ func TestConsoleBrowser(t *testing.T) {
 		page := base + "session/101/" + rf.recorded
 		req, _ := http.NewRequest(http.MethodPost, page+"/download", strings.NewReader("csrf="+csrfOf(t, page)))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(consoleCookie)
 		dl, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -468,6 +530,7 @@ func TestConsoleBrowser(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, base+"session/103/"+rf.recorded+"/play",
 			strings.NewReader("csrf="+csrfOf(t, base+"session/103/"+rf.recorded)))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(consoleCookie)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -619,6 +682,7 @@ func TestConsoleBrowser(t *testing.T) {
 			for k, v := range hdr {
 				req.Header.Set(k, v)
 			}
+			req.AddCookie(consoleCookie)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -626,6 +690,34 @@ func TestConsoleBrowser(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("%s: status %d, want 403", name, resp.StatusCode)
+			}
+		}
+		// Without the session cookie (another local process): 401, even
+		// with the page's form token.
+		req, _ := http.NewRequest(http.MethodPost, base+"session/101/"+f.rooms["101"].recorded+"/play",
+			strings.NewReader("csrf="+csrfOf(t, base+"session/101/"+f.rooms["101"].recorded)))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("play without the session cookie: %v %v", resp, err)
+		}
+		for _, p := range []string{"", "audit", "session/101/" + f.rooms["101"].recorded} {
+			req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("/%s without the session cookie: %v %v", p, resp, err)
+			}
+		}
+		// The login URL works once.
+		if resp, _ := get(t, base+"?token=AAAA", nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a second login: %d", resp.StatusCode)
+		}
+		// The language switch goes back only to a page of this console.
+		for _, back := range []string{"/\\evil.example/", "//evil.example/", "https://evil.example/"} {
+			cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			req, _ := http.NewRequest(http.MethodGet, base+"lang/en?back="+url.QueryEscape(back), nil)
+			req.AddCookie(consoleCookie)
+			resp, err := cl.Do(req)
+			if err != nil || resp.Header.Get("Location") != "/" {
+				t.Errorf("back=%s: %v %v", back, resp, err)
 			}
 		}
 		if got := auditCount(t, f, "pull", f.rooms["101"].recorded); got != before {

@@ -44,11 +44,13 @@ func RenderChart(s *Series, from, to time.Time, lb chartLabels) template.HTML {
 			lo, hi = math.Min(lo, *t), math.Max(hi, *t)
 		}
 	}
-	if math.IsInf(lo, 0) {
+	if math.IsInf(lo, 0) || !plottable(lo) || !plottable(hi) {
+		// BuildSeries keeps values within maxPlotted; a Series made
+		// elsewhere is drawn on a unit range rather than trusted.
 		lo, hi = 0, 1
 	}
-	if hi-lo < 1e-9 {
-		lo, hi = lo-1, hi+1
+	if span := math.Max(1e-9, math.Abs(hi)*1e-9); hi-lo < span {
+		lo, hi = lo-math.Max(1, math.Abs(lo)*0.01), hi+math.Max(1, math.Abs(hi)*0.01)
 	}
 	padY := (hi - lo) * 0.08
 	lo, hi = lo-padY, hi+padY
@@ -153,11 +155,18 @@ func niceTicks(lo, hi float64, n int) ([]float64, float64) {
 		}
 	}
 	var out []float64
-	for v := math.Floor(lo/step) * step; v <= hi+step*0.5; v += step {
-		out = append(out, v)
-		if len(out) > 20 {
-			break
+	if step > 0 && !math.IsInf(step, 0) && !math.IsNaN(step) {
+		for v := math.Floor(lo/step) * step; v <= hi+step*0.5; v += step {
+			out = append(out, v)
+			if len(out) > 20 {
+				break
+			}
 		}
+	}
+	if len(out) == 0 {
+		// A range float64 cannot step through: its ends, never nothing
+		// (callers index the first and last tick).
+		return []float64{lo, hi}, math.Max(hi-lo, 1)
 	}
 	return out, step
 }

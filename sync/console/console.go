@@ -14,10 +14,14 @@
 // and audio; no page or header carries it); every response that holds
 // session data or audio is Cache-Control: no-store; every state-changing
 // request (play, download, apply deletions) is a POST that must carry the
-// console's CSRF token and pass the browser's cross-origin checks; on
-// loopback the Host header must name loopback (no DNS rebinding), and off
-// loopback the caller must present the start-up token (roomctl also
-// insists on TLS there).
+// console's CSRF token and pass the browser's cross-origin checks. Like a
+// notebook server, the console answers only a browser that logged in with
+// the one-time token of the URL roomctl prints at start, on loopback too
+// (any local process could otherwise read pages, play audio or apply
+// deletions with the admin's identity): the login sets a SameSite=Strict,
+// HttpOnly cookie holding a session secret (not the token), and anything
+// without it gets 401. On loopback the Host header must also name loopback
+// (no DNS rebinding); off loopback roomctl insists on TLS.
 package console
 
 import (
@@ -55,9 +59,14 @@ type Options struct {
 	Archive    *archive.Archive
 	Auditor    admin.Auditor
 	Identities []age.Identity
-	// Token, when set, must be presented once as ?token= (the URL roomctl
-	// prints at start); it is then kept in an HttpOnly cookie.
+	// Token is the one-time login token, presented as ?token= (the URL
+	// roomctl prints at start); "" makes a random one (LoginToken). The
+	// first request that carries it gets the session cookie; it is refused
+	// after that.
 	Token string
+	// Loopback: the console listens on loopback only, so a Host header
+	// naming anything else is a DNS rebinding attempt and is refused.
+	Loopback bool
 	// Secure marks cookies Secure (the console is served over TLS).
 	Secure bool
 	// Now is the clock for staleness and plot ranges; nil is time.Now.
@@ -73,11 +82,14 @@ type Options struct {
 
 // Server is the console's http.Handler.
 type Server struct {
-	o        Options
-	mux      *http.ServeMux
-	pages    map[string]*template.Template
-	csrf     string
-	cop      *http.CrossOriginProtection
+	o     Options
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	csrf  string
+	cop   *http.CrossOriginProtection
+	// secret is the cookie's value, made at the one login; "" before.
+	secret   string
+	secretMu sync.Mutex
 	audioDir string
 	plays    *playStore
 
@@ -98,6 +110,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.Token == "" {
+		o.Token = NewToken()
 	}
 	dir, err := privateDir(o.AudioDir)
 	if err != nil {
@@ -207,31 +222,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Pages carry session facts, consent records or audio.
 		h.Set("Cache-Control", "no-store")
 	}
-	if s.o.Token == "" && !loopbackHost(r.Host) {
+	defer func() {
+		// A second line behind bounded reading: a page that panics
+		// answers 500 and the console keeps serving.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logf("%s %s: panic: %v", r.Method, r.URL.Path, v)
+			http.Error(w, "console: internal error", http.StatusInternalServerError)
+		}
+	}()
+	if s.o.Loopback && !loopbackHost(r.Host) {
 		// A loopback console reached under another name is a DNS
 		// rebinding attempt by some web page.
 		http.Error(w, "console: this console answers only to a loopback address", http.StatusMisdirectedRequest)
 		return
 	}
-	if s.o.Token != "" {
-		if tok := r.URL.Query().Get("token"); tok != "" && r.Method == http.MethodGet {
-			if !equal(tok, s.o.Token) {
-				http.Error(w, "console: wrong token", http.StatusUnauthorized)
-				return
-			}
-			http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: s.o.Token, Path: "/", HttpOnly: true, Secure: s.o.Secure, SameSite: http.SameSiteStrictMode})
-			q := r.URL.Query()
-			q.Del("token")
-			u := *r.URL
-			u.RawQuery = q.Encode()
-			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+	if tok := r.URL.Query().Get("token"); tok != "" && r.Method == http.MethodGet {
+		secret, ok := s.login(tok)
+		if !ok {
+			http.Error(w, "console: wrong or already used login token (restart roomctl console for a new URL)", http.StatusUnauthorized)
 			return
 		}
-		c, err := r.Cookie(tokenCookie)
-		if err != nil || !equal(c.Value, s.o.Token) {
-			http.Error(w, "console: open the URL roomctl printed at start (it carries the token)", http.StatusUnauthorized)
-			return
-		}
+		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: secret, Path: "/", HttpOnly: true, Secure: s.o.Secure, SameSite: http.SameSiteStrictMode})
+		q := r.URL.Query()
+		q.Del("token")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		return
+	}
+	if c, err := r.Cookie(tokenCookie); err != nil || !s.loggedIn(c.Value) {
+		http.Error(w, "console: open the URL roomctl printed at start (it carries a one-time login token)", http.StatusUnauthorized)
+		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		if err := s.cop.Check(r); err != nil {
@@ -247,6 +271,57 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// LoginToken is the one-time token of the console's login URL.
+func (s *Server) LoginToken() string { return s.o.Token }
+
+// login spends the one-time token: the first right one gets the session
+// secret, and every later attempt is refused.
+func (s *Server) login(tok string) (string, bool) {
+	s.secretMu.Lock()
+	defer s.secretMu.Unlock()
+	if s.secret != "" || !equal(tok, s.o.Token) {
+		return "", false
+	}
+	s.secret = NewToken()
+	return s.secret, true
+}
+
+func (s *Server) loggedIn(secret string) bool {
+	s.secretMu.Lock()
+	defer s.secretMu.Unlock()
+	return s.secret != "" && equal(secret, s.secret)
+}
+
+// safeBack returns back if it is a path on this console, else "/": no
+// scheme, no host, no "//" or "/\" (browsers read a backslash as a slash,
+// so /\evil.example/ leaves the site), no control characters.
+func safeBack(back string) string {
+	if len(back) < 1 || len(back) > 2048 || back[0] != '/' || strings.ContainsAny(back, "\\\x00\r\n\t") {
+		return "/"
+	}
+	if len(back) > 1 && (back[1] == '/' || back[1] == '\\') {
+		return "/"
+	}
+	u, err := url.Parse(back)
+	if err != nil || u.IsAbs() || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	// Nor once unescaped: a page of this console never needs them.
+	dec, err := url.PathUnescape(u.EscapedPath())
+	if err != nil || strings.ContainsAny(dec, "\\") || strings.HasPrefix(dec, "//") {
+		return "/"
+	}
+	if q, err := url.QueryUnescape(u.RawQuery); err != nil || strings.ContainsAny(q, "\x00\r\n") {
+		return "/"
+	}
+	for _, c := range dec {
+		if c < 0x20 || c == 0x7f {
+			return "/"
+		}
+	}
+	return back
+}
 
 // loopbackHost reports whether a Host header names this machine's loopback.
 func loopbackHost(host string) bool {
@@ -275,7 +350,7 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// NewToken returns a random token for a non-loopback console.
+// NewToken returns a random token (256 bits, base32).
 func NewToken() string { return rand.Text() + rand.Text() }
 
 // setLang remembers the language and goes back where the switch was used.
@@ -286,11 +361,7 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 86400, HttpOnly: true, Secure: s.o.Secure, SameSite: http.SameSiteStrictMode})
-	back := r.URL.Query().Get("back")
-	if u, err := url.Parse(back); err != nil || back == "" || u.IsAbs() || u.Host != "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
-		back = "/"
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, safeBack(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
 // lang picks the page language: the switch's cookie, else the browser's

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -183,15 +184,46 @@ func TestGuards(t *testing.T) {
 		t.Fatalf("token: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	c := w.Result().Cookies()[0]
-	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
-		t.Errorf("cookie %+v", c)
+	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Value == "s3cret" {
+		t.Errorf("cookie %+v (its value must be a session secret, not the login token)", c)
+	}
+	// The login token works once; a forged cookie is nothing.
+	if w := do("GET", "/?token=s3cret", nil, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("login token used twice: %d", w.Code)
+	}
+	if w := do("GET", "/audit", &http.Cookie{Name: tokenCookie, Value: "s3cret"}, nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("the login token as a cookie: %d", w.Code)
 	}
 	// With the cookie, a POST still needs the form token.
 	if w := do("POST", "/deletions/apply", c, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); w.Code != http.StatusForbidden {
 		t.Errorf("post without form token: %d", w.Code)
 	}
-	if w := do("GET", "/lang/zh?back=//evil.example/", c, nil); w.Header().Get("Location") != "/" {
-		t.Errorf("language switch redirects to %q", w.Header().Get("Location"))
+	for back, want := range map[string]string{
+		"//evil.example/": "/", "/\\evil.example/": "/", "/%5Cevil.example/": "/", "https://evil.example/": "/",
+		"javascript:alert(1)": "/", "/\\/evil": "/", "\\evil": "/", "/%0d%0aSet-Cookie:x": "/", "": "/",
+		"/room/101?range=7d": "/room/101?range=7d", "/sessions": "/sessions",
+	} {
+		if w := do("GET", "/lang/zh?back="+url.QueryEscape(back), c, nil); w.Header().Get("Location") != want {
+			t.Errorf("language switch with back=%q redirects to %q, want %q", back, w.Header().Get("Location"), want)
+		}
+	}
+	// A loopback console answers only to a loopback name (DNS rebinding).
+	lo, err := New(Options{Archive: &archive.Archive{}, Identities: []age.Identity{id}, Loopback: true, AudioDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lo.Close()
+	if lo.LoginToken() == "" {
+		t.Fatal("no login token made")
+	}
+	for host, code := range map[string]int{"evil.example:8070": http.StatusMisdirectedRequest, "127.0.0.1:8070": http.StatusUnauthorized} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		lo.ServeHTTP(w, r)
+		if w.Code != code {
+			t.Errorf("loopback console, Host %s, no cookie: %d, want %d", host, w.Code, code)
+		}
 	}
 	for addr, want := range map[string]bool{"127.0.0.1:8070": true, "[::1]:8070": true, "localhost:1": true, "0.0.0.0:8070": false, "192.168.1.5:8070": false, ":8070": false} {
 		if IsLoopback(addr) != want {

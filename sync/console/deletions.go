@@ -24,7 +24,7 @@ type deletionRow struct {
 type deletionsView struct {
 	*page
 	Rows  []deletionRow
-	Valid int // verified: backed by the session's first versions
+	Valid int // verified: backed by the session's undisputed records
 	// One is the single (suspicious) request the confirmation is for;
 	// nil for the bulk confirmation of the verified ones.
 	One *deletionRow

@@ -499,6 +499,9 @@ func get(t *testing.T, url string, hdr map[string]string) (*http.Response, []byt
 			req.Host = v
 		}
 	}
+	if consoleCookie != nil {
+		req.AddCookie(consoleCookie)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
 package console
 
 import (
-	"fmt"
 	"strings"
+
+	"roomkiosk/internal/i18n"
 )
 
 // languages are the console's, in the order the switch shows them (the
@@ -528,43 +529,19 @@ var catalogs = map[string]map[string]string{
 	},
 }
 
-func hasKey(k string) bool { _, ok := catalogs["en"][k]; return ok }
+// catalog is the console's catalogs with the shared mechanism
+// (internal/i18n, which the screen uses too). A key missing everywhere
+// shows its last part (an action the catalog does not know yet reads as
+// itself).
+var catalog = i18n.Catalog[string]{Messages: catalogs, Missing: func(k string) string { return k[strings.IndexByte(k, '.')+1:] }}
+
+func hasKey(k string) bool { return catalog.Has(k) }
 
 // tr translates key into lang with {name} placeholders from args (name,
 // value pairs). A key missing in lang falls back to English; one missing
-// everywhere shows its last part (an action the catalog does not know yet
-// reads as itself).
+// everywhere shows its last part.
 //
 // Plurals: when the first argument's value is the number 1 and the
 // catalog has key+".one", that form is used ("1 room", "2 rooms"); Chinese
 // has no plural and repeats its one form.
-func tr(lang, key string, args ...any) string {
-	if len(args) >= 2 && isOne(args[1]) {
-		if _, ok := catalogs[lang][key+".one"]; ok {
-			key += ".one"
-		}
-	}
-	s, ok := catalogs[lang][key]
-	if !ok {
-		if s, ok = catalogs["en"][key]; !ok {
-			s = key[strings.IndexByte(key, '.')+1:]
-		}
-	}
-	for i := 0; i+1 < len(args); i += 2 {
-		s = strings.ReplaceAll(s, "{"+fmt.Sprint(args[i])+"}", fmt.Sprint(args[i+1]))
-	}
-	return s
-}
-
-// isOne says whether a placeholder's value is the number 1.
-func isOne(v any) bool {
-	switch n := v.(type) {
-	case int:
-		return n == 1
-	case int64:
-		return n == 1
-	case uint64:
-		return n == 1
-	}
-	return false
-}
+func tr(lang, key string, args ...any) string { return catalog.T(lang, key, args...) }

@@ -115,7 +115,7 @@ func (s *Server) pull(r *http.Request, row archive.Session, how string, original
 			detail := fmt.Sprintf("console %s: %d segments, %d frames, %d recovered partial", how, res.Session.Segments, res.Frames,
 				len(res.Recovered))
 			if res.Original {
-				detail += "; TAMPERED session pulled from its first versions (--original): " + strings.Join(res.Session.TamperedKeys, ", ")
+				detail += "; TAMPERED session pulled from its genuine records (--original): " + strings.Join(res.Session.TamperedKeys, ", ")
 			}
 			_, err := au.Write(ctx, admin.AuditRecord{Action: "pull", Room: res.Session.Room, Session: res.Session.Session,
 				Objects: []string{res.Session.Key}, Detail: detail})

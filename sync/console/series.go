@@ -1,6 +1,7 @@
 package console
 
 import (
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -199,17 +200,20 @@ func BuildSeries(lines []archive.LogLine, current []room.CheckResult) []*Series 
 	firstTh := map[string]string{}
 	add := func(id, check, value string, at time.Time, read func(string) (float64, bool), th func(string) (lo, hi *float64)) {
 		v, ok := read(value)
-		if !ok {
-			return
+		if !ok || !plottable(v) {
+			return // a 1e17 °C reading is a broken or hostile device, not a point
 		}
 		s := byID[id]
 		if s == nil {
+			if len(byID) >= maxSeriesRead {
+				return
+			}
 			s = &Series{ID: id, Check: check}
 			byID[id] = s
 		}
 		p := Point{At: at, V: v}
 		if t, ok := inForce[check]; ok {
-			p.Lo, p.Hi = th(t)
+			p.Lo, p.Hi = boundedTh(th(t))
 		}
 		s.Points = append(s.Points, p)
 		if s.Unit == "" {
@@ -257,7 +261,7 @@ func BuildSeries(lines []archive.LogLine, current []room.CheckResult) []*Series 
 		}
 		for i := range s.Points {
 			if s.Points[i].Lo == nil && s.Points[i].Hi == nil && first != "" {
-				s.Points[i].Lo, s.Points[i].Hi = thOf[s.ID](first)
+				s.Points[i].Lo, s.Points[i].Hi = boundedTh(thOf[s.ID](first))
 			}
 		}
 		if n := len(s.Points); n > 0 {
@@ -289,5 +293,29 @@ func BuildSeries(lines []archive.LogLine, current []room.CheckResult) []*Series 
 	return out
 }
 
-// maxSeries bounds the plots on a room page.
-const maxSeries = 32
+// maxSeries bounds the plots on a room page; maxSeriesRead the series
+// gathered before the known ones are chosen (a hostile log may name
+// thousands of checks).
+const (
+	maxSeries     = 32
+	maxSeriesRead = 256
+)
+
+// maxPlotted bounds the magnitude of a value plotted or printed: no check
+// of a room measures anything near it (storage is in MB, the clock in
+// seconds), and float64 keeps every step of a chart's ticks distinct
+// there. Anything beyond, NaN or infinite is left out.
+const maxPlotted = 1e9
+
+func plottable(v float64) bool { return !math.IsNaN(v) && math.Abs(v) <= maxPlotted }
+
+// boundedTh drops a threshold beyond maxPlotted.
+func boundedTh(lo, hi *float64) (*float64, *float64) {
+	if lo != nil && !plottable(*lo) {
+		lo = nil
+	}
+	if hi != nil && !plottable(*hi) {
+		hi = nil
+	}
+	return lo, hi
+}
