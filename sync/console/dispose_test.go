@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -62,9 +64,22 @@ func TestDisposePage(t *testing.T) {
 	defer srv.Close()
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
+	// Log in once with the console's one-time URL; the cookie carries on.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	getPage := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	getPage("/?token=" + srv.LoginToken())
 
-	_, page := get(t, hs.URL+"/dispose", nil)
-	body := string(page)
+	body := getPage("/dispose")
 	dueRow := regexp.MustCompile(`data-session="` + due.Manifest.SessionID + `" data-result="would dispose"`)
 	heldRow := regexp.MustCompile(`data-session="` + held.Manifest.SessionID + `" data-result="held \(subpoena\): not disposed of"`)
 	if !dueRow.MatchString(body) || !heldRow.MatchString(body) || !strings.Contains(body, `id="dispose-run"`) {
@@ -74,7 +89,7 @@ func TestDisposePage(t *testing.T) {
 	post := func(form url.Values) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/dispose/run", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,13 +121,11 @@ func TestDisposePage(t *testing.T) {
 	if n := countVersions(t, f, held.Prefix); n != 2 {
 		t.Fatalf("held session: %d versions, want 2", n)
 	}
-	_, page = get(t, hs.URL+"/sessions?since=2025-01-01", nil)
-	body = string(page)
+	body = getPage("/sessions?since=2025-01-01")
 	if !strings.Contains(body, "disposed on "+time.Now().UTC().Format(time.DateOnly)) || !strings.Contains(body, "held (subpoena)") {
 		t.Fatalf("sessions page:\n%s", body)
 	}
-	_, page = get(t, hs.URL+"/session/101/"+due.Manifest.SessionID, nil)
-	if body := string(page); !strings.Contains(body, layout.CertificateKey("101", due.Manifest.SessionID)) || strings.Contains(body, `id="play"`) {
+	if body := getPage("/session/101/" + due.Manifest.SessionID); !strings.Contains(body, layout.CertificateKey("101", due.Manifest.SessionID)) || strings.Contains(body, `id="play"`) {
 		t.Fatalf("disposed session page:\n%s", body)
 	}
 }
