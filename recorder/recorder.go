@@ -43,6 +43,9 @@ type Options struct {
 	// DiskCheckEvery is how often free space is checked while recording
 	// (default 5s).
 	DiskCheckEvery time.Duration
+	// RetentionClass is the device's [retention] class, written into every
+	// manifest (the admin's policy decides what it means).
+	RetentionClass string
 	// NoSync skips every fsync: per age chunk, at seals, journal and
 	// manifest (benchmarks of the CPU path only; not power-cut safe).
 	NoSync bool
@@ -155,7 +158,7 @@ func (r *Recorder) Recover(open ...string) ([]spool.Recovered, error) {
 }
 
 func (r *Recorder) recoverOptions(open ...string) spool.RecoverOptions {
-	return spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat(), Open: open}
+	return spool.RecoverOptions{RoomID: r.o.RoomID, DeviceID: r.o.DeviceID, Format: r.manifestFormat(), Open: open, RetentionClass: r.o.RetentionClass}
 }
 
 // Spool returns the spool the recorder writes.

@@ -108,7 +108,7 @@ func newRig(t *testing.T, pcm []byte, every time.Duration, segLen time.Duration)
 	cfg.RetryInterval.Duration = 100 * time.Millisecond
 	cfg.SilenceAfter.Duration = time.Second
 	g.rec, err = recorder.New(recorder.Options{
-		Config: cfg, Recipients: []age.Recipient{id.Recipient()}, RoomID: "101", DeviceID: "101",
+		Config: cfg, Recipients: []age.Recipient{id.Recipient()}, RoomID: "101", DeviceID: "101", RetentionClass: "supervision",
 		Source: g.src, OnStatus: g.st.add, Uploader: g.up,
 		FreeSpace:      func(string) (uint64, error) { return g.free.Load(), nil },
 		DiskCheckEvery: 100 * time.Millisecond,
@@ -210,7 +210,7 @@ func TestRolloverAndKeep(t *testing.T) {
 	if m.TotalSamples() != int64(len(pcm)/2) || !bytes.Equal(got, pcm) {
 		t.Fatalf("PCM differs: %d frames, want %d", m.TotalSamples(), len(pcm)/2)
 	}
-	if m.Withdrawn || m.Interrupted || m.StopReason != recorder.ReasonEnd || m.RoomID != "101" {
+	if m.Withdrawn || m.Interrupted || m.StopReason != recorder.ReasonEnd || m.RoomID != "101" || m.RetentionClass != "supervision" {
 		t.Fatalf("manifest flags %+v", m)
 	}
 	p, err := m.OpenPersonal(g.id)

@@ -181,6 +181,7 @@ func (rc *recording) loop() {
 		Version: manifest.Version, SessionID: rc.info.ID, RoomID: rc.r.o.RoomID, DeviceID: rc.r.o.DeviceID,
 		CounselorID: rc.info.CounselorID, Format: rc.r.manifestFormat(), Started: rc.t0.UTC(),
 		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{}, EncryptedTo: rc.access,
+		RetentionClass: rc.r.o.RetentionClass,
 	}
 	if m := rc.resumeM; m != nil {
 		// The resumed part keeps the recipients of the part before it, so

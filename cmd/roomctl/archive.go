@@ -98,7 +98,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	head := "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK"
+	head := "ROOM\tSESSION\tSTART (UTC)\tDURATION\tCLIENTS\tSEGMENTS\tSTATE\tSIZE\tFEEDBACK\tRETENTION\tHOLD"
 	if *idFile != "" {
 		head += "\tYOUR ACCESS"
 	}
@@ -122,12 +122,16 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 		if r.Tampered && state != archive.StateTampered {
 			state += ", TAMPERED"
 		}
+		if r.State == archive.StateDisposed {
+			state = "disposed on " + r.DisposedAt.UTC().Format("2006-01-02")
+		}
+		ret, hold := retentionColumns(r)
 		access := ""
 		if *idFile != "" {
 			access = "\t" + strings.Join(r.Access, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
-			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback, access)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", esc(r.Room), esc(r.Session), r.Started.UTC().Format("2006-01-02 15:04:05"),
+			r.Duration.Round(time.Second), clients, segs, esc(state), humanBytes(r.Bytes), feedback, ret, hold, access)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -324,7 +328,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 		return printList(a, rows)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET\tTAMPERED\tLAST MAINTENANCE\tREPORTED PROBLEMS\tHELD")
+	fmt.Fprintln(tw, "ROOM\tDOOR\tRECORDING\tFAILING CHECKS\tBACKLOG\tLAST SEEN\tCLOCK OFFSET\tTAMPERED\tLAST MAINTENANCE\tREPORTED PROBLEMS\tHELD\tLEGAL HOLDS")
 	for _, r := range rows {
 		seen := "never"
 		if !r.LastSeen.IsZero() {
@@ -344,6 +348,10 @@ func (a *app) status(ctx context.Context, args []string) error {
 		if r.Tampered > 0 {
 			tampered = fmt.Sprintf("%d SESSIONS", r.Tampered)
 		}
+		holds := "-"
+		if r.LegalHolds > 0 {
+			holds = fmt.Sprintf("%d HELD", r.LegalHolds)
+		}
 		door := func(d string) string {
 			if r.Revoked {
 				return "REVOKED" // its kiosk's keys no longer work, whatever it last said
@@ -351,7 +359,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 			return esc(d)
 		}
 		if r.Status == nil {
-			fmt.Fprintf(tw, "%s\t%s\t?\t%s\t\t%s\t\t%s\t\t\t\n", esc(r.Room), door("?"), esc(r.Error), seen, tampered)
+			fmt.Fprintf(tw, "%s\t%s\t?\t%s\t\t%s\t\t%s\t\t\t\t%s\n", esc(r.Room), door("?"), esc(r.Error), seen, tampered, holds)
 			continue
 		}
 		st := r.Status
@@ -375,7 +383,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 			clock = clockWords(ahead)
 		}
 		maint, problems, held := maintenanceColumns(st, now)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), door(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Room), door(string(st.Door)), rec, failing, backlog, seen, clock, tampered, maint, problems, held, holds)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -487,6 +495,24 @@ func (a *app) deletionsApply(ctx context.Context, args []string) error {
 		return fmt.Errorf("deletions: %w", applyErr)
 	}
 	return nil
+}
+
+// retentionColumns are a session row's RETENTION (class and end) and HOLD
+// columns.
+func retentionColumns(r archive.Session) (ret, hold string) {
+	ret, hold = "-", "-"
+	switch {
+	case r.State == archive.StateDisposed:
+	case r.Class != "":
+		ret = esc(r.Class) + " until " + r.RetainUntil.UTC().Format("2006-01-02")
+	}
+	if r.ErasureRequested != "" {
+		ret += ", ERASURE REQUESTED"
+	}
+	if r.Held {
+		hold = "HELD (" + esc(r.HoldReason) + ")"
+	}
+	return ret, hold
 }
 
 // clockWords says how far a device's clock is off in words that carry the

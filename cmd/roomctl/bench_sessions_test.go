@@ -143,14 +143,14 @@ func TestBenchSessions(t *testing.T) {
 	})
 }
 
-// runLong is runT with room for a cold listing on a loaded machine (runT
-// gives a command 3 minutes; a cold run took longer under a load average
-// of 40).
+// runLong is runT with room for the long benchmarks on a loaded machine
+// (runT gives a command 3 minutes; a cold listing took longer under a load
+// average of 40, and disposing of a year of a practice takes longer still).
 func runLong(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
 	code := a.run(ctx, args)
 	return result{code, out.String(), errb.String()}

@@ -78,19 +78,7 @@ func TestHostileDevice(t *testing.T) {
 	}
 	sessionsOf := func(t *testing.T) map[string]archive.Session {
 		t.Helper()
-		r := runT(t, f.env, "", "sessions", "--room", "201", "--json")
-		if r.code != 0 {
-			t.Fatalf("sessions: %+v", r)
-		}
-		var rows []archive.Session
-		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]archive.Session{}
-		for _, row := range rows {
-			m[row.Session] = row
-		}
-		return m
+		return sessionRows(t, f.env, "--room", "201")
 	}
 
 	// Honest sessions the kiosk uploaded before it was stolen.

@@ -59,6 +59,22 @@ usage:
                                            suspicious ones
   roomctl deletions apply --session ID --room R [--confirm]
                                            carry out one request; a suspicious one needs --confirm
+  roomctl deletions request SESSION --reason CODE [--room R]
+                                           an admin asks to erase a session (a client asked after it):
+                                           roomctl dispose carries it out, certified, unless it is held
+  roomctl retention set FILE               store the practice's retention classes and each room's class
+                                           (TOML: default, [classes], [rooms]); classes may only grow
+  roomctl retention show [--json]          print the retention policy
+  roomctl retention apply [--room R] [--since DATE | --last-days N] [--dry-run]
+                                           extend the server's retention of every session to its class
+  roomctl retention extend SESSION --until DATE --reason CODE [--room R]
+                                           keep one session longer (never shorter than its class)
+  roomctl hold set|clear SESSION --reason CODE [--room R]
+                                           put or lift a legal hold on every version of a session
+  roomctl dispose [--dry-run] [--room R] [--session ID] [--limit N] [--json]
+                                           remove every version of every session whose retention ended
+                                           (or whose erasure was requested) and that is not held, with a
+                                           certificate under audit/certificates/; safe to kill and re-run
   roomctl audit [--since DATE] [--json]    who pulled, deleted or provisioned what, and when
   roomctl console -i IDENTITY [--listen 127.0.0.1:8070] [--tls-cert FILE --tls-key FILE]
                                            the fleet, room histories, sessions and playback in a browser
@@ -149,11 +165,20 @@ func (a *app) run(ctx context.Context, args []string) int {
 	case "provision-reader":
 		err = a.provisionReader(ctx, rest)
 	case "deletions":
-		if len(rest) == 0 || rest[0] != "apply" {
-			err = usagef("deletions: want `roomctl deletions apply`")
-			break
+		switch {
+		case len(rest) > 0 && rest[0] == "apply":
+			err = a.deletionsApply(ctx, rest[1:])
+		case len(rest) > 0 && rest[0] == "request":
+			err = a.deletionsRequest(ctx, rest[1:])
+		default:
+			err = usagef("deletions: want `roomctl deletions apply` or `roomctl deletions request SESSION --reason CODE`")
 		}
-		err = a.deletionsApply(ctx, rest[1:])
+	case "hold":
+		err = a.hold(ctx, rest)
+	case "dispose":
+		err = a.dispose(ctx, rest)
+	case "retention":
+		err = a.retention(ctx, rest)
 	default:
 		err = usagef("unknown command %q (roomctl help lists them)", cmd)
 	}

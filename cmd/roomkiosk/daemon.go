@@ -161,14 +161,14 @@ func (d *daemon) openParts(in *door.Inbox) error {
 	}
 	d.closers = append(d.closers, d.mlog.Close)
 
-	d.uploader, err = upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version))
+	d.uploader, err = upload.New(cfg.Storage, cfg.Room.ID, cfg.Room.DeviceID, cfg.Recording.SpoolDir, cfg.Checks.LogDir, log, upload.WithVersion(version), upload.WithRetentionClass(cfg.Retention.Class))
 	if err != nil {
 		return fmt.Errorf("start uploader: %w", err)
 	}
 	src := &capture.Source{Device: cfg.Recording.Device}
 	d.recorder, err = recorder.New(recorder.Options{
 		Config: cfg.Recording, Keyring: keyring, RoomID: cfg.Room.ID, DeviceID: cfg.Room.DeviceID,
-		Source: src, Uploader: d.uploader, Log: log, OnStatus: in.RecorderChanged,
+		RetentionClass: cfg.Retention.Class, Source: src, Uploader: d.uploader, Log: log, OnStatus: in.RecorderChanged,
 	})
 	if err != nil {
 		return fmt.Errorf("start recorder: %w", err)

@@ -89,6 +89,10 @@ type Manifest struct {
 	Withdrawn   bool      `json:"withdrawn"`   // ended by a participant's withdrawal
 	Deleted     bool      `json:"deleted,omitempty"`
 	StopReason  string    `json:"stop_reason,omitempty"` // "end", "withdrawn", "disk_floor", "max_length", "recovered"
+	// RetentionClass is the class the device's config gives the room
+	// ([retention] class): the admin's policy decides what it means, and it
+	// can lengthen the room's retention, never shorten it.
+	RetentionClass string `json:"retention_class,omitempty"`
 	// HeldDecision: a withdrawn session kept after it was held says who
 	// decided and when (the client on the kiosk's choice screen; issue
 	// 22). Absent for a session never held.
@@ -207,6 +211,14 @@ var (
 	segNameRe   = regexp.MustCompile(`^seg-([0-9]{6})\.[a-z0-9]{1,8}\.age$`)
 	hexRe       = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
+
+// retentionClassRe is the form of a retention class's name.
+var retentionClassRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// ValidRetentionClass reports whether s can name a retention class
+// ("supervision", "clinical"): the rule of the device's [retention] class
+// and of the admin's policy (sync/layout).
+func ValidRetentionClass(s string) bool { return retentionClassRe.MatchString(s) }
 
 // ValidSessionID reports whether id has the core's form
 // 20061102T150405Z-abc123 (UTC start and 6 hex digits).

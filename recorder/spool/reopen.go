@@ -42,7 +42,7 @@ func (s Spool) Reopen(id string, o RecoverOptions) (*manifest.Manifest, time.Tim
 	}
 	started, _ := time.Parse("20060102T150405Z", strings.SplitN(id, "-", 2)[0])
 	m := &manifest.Manifest{Version: manifest.Version, SessionID: id, RoomID: o.RoomID, DeviceID: o.DeviceID,
-		Format: o.Format, Started: started}
+		Format: o.Format, Started: started, RetentionClass: o.RetentionClass}
 	if jb, err := readBounded(filepath.Join(dir, JournalName), 1<<20); err == nil {
 		var jm manifest.Manifest
 		if json.Unmarshal(jb, &jm) == nil && jm.SessionID == id && !jm.Started.IsZero() {

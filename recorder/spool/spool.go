@@ -311,6 +311,7 @@ func HashFile(path string) (int64, string, error) {
 type RecoverOptions struct {
 	RoomID, DeviceID string
 	Format           manifest.Format // used when the journal is missing
+	RetentionClass   string          // likewise: the device's [retention] class
 	// Open names sessions Recover leaves unfinished: the session core
 	// resumes their recording (Reopen) after a restart.
 	Open []string
@@ -386,7 +387,7 @@ func (s Spool) recoverSession(id string, o RecoverOptions) (Recovered, error) {
 		// folder and the configuration tell.
 		started, _ := time.Parse("20060102T150405Z", strings.SplitN(id, "-", 2)[0])
 		m = &manifest.Manifest{Version: manifest.Version, SessionID: id, RoomID: o.RoomID, DeviceID: o.DeviceID,
-			Format: o.Format, Started: started}
+			Format: o.Format, Started: started, RetentionClass: o.RetentionClass}
 	}
 	known := map[string]bool{}
 	for _, sg := range m.Segments {

@@ -103,6 +103,9 @@ func ReadAuditSince(ctx context.Context, cl *minio.Client, bucket string, since 
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list audit records: %w", obj.Err)
 		}
+		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == layout.KindCertificate {
+			continue // disposal certificates live beside the records: sessions lists them
+		}
 		o, err := cl.GetObject(ctx, bucket, obj.Key, minio.GetObjectOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("read audit record %s: %w", obj.Key, err)

@@ -140,6 +140,9 @@ func (a *Archive) Pull(ctx context.Context, o PullOptions) (res PullResult, err 
 		}
 		res.Original = true
 	}
+	if s.State == StateDisposed {
+		return res, fmt.Errorf("pull %s: disposed of on %s (certificate %s): every version is gone from the server", o.SessionID, s.DisposedAt.UTC().Format("2006-01-02"), s.CertificateKey)
+	}
 	if m == nil && s.Tampered {
 		return res, fmt.Errorf("pull %s: %w: its manifest is disputed (%s) and no admin witness saw one version first, so no version can be pulled as the original",
 			o.SessionID, ErrDisputed, strings.Join(s.TamperedKeys, ", "))

@@ -72,6 +72,20 @@ type Session struct {
 	// (Archive.Mine).
 	Access []string `json:"access,omitempty"`
 
+	// The record's lifecycle (retention.go, hold.go, dispose.go). Class and
+	// RetainUntil are decided by the practice's retention policy (empty
+	// without one) from the room's class and DeviceClass, the class the
+	// device recorded (which can lengthen a retention, never shorten it).
+	DeviceClass      string    `json:"device_class,omitempty"`
+	Class            string    `json:"retention_class,omitempty"`
+	RetainUntil      time.Time `json:"retain_until,omitzero"`
+	RetentionNote    string    `json:"retention_note,omitempty"`
+	Held             bool      `json:"held"` // under legal hold: nobody can dispose of it
+	HoldReason       string    `json:"hold_reason,omitempty"`
+	ErasureRequested string    `json:"erasure_requested,omitempty"` // an admin's erasure request: its reason
+	DisposedAt       time.Time `json:"disposed_at,omitzero"`        // from its certificate (the server's time)
+	CertificateKey   string    `json:"certificate_key,omitempty"`
+
 	Manifest *manifest.Manifest `json:"-"`
 	summary  *layout.SummaryRecord
 	objects  *sessionObjects
@@ -260,6 +274,13 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	} else if err := a.confirmLegacyTombstones(ctx, rows); err != nil {
 		return nil, err
 	}
+	if !a.Reader { // the retention policy, holds and certificates are the admins' records
+		lc, err := a.readLifecycle(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rows = lc.annotate(rows, f)
+	}
 	out := rows[:0]
 	for _, r := range rows {
 		if !f.Since.IsZero() && r.Started.Before(f.Since) {
@@ -305,6 +326,7 @@ func (a *Archive) row(ctx context.Context, s *sessionObjects) (Session, error) {
 			r.State, r.Error, r.Key = "unreadable", err.Error(), s.Manifest
 		default:
 			r = rowOf(s.Manifest, m)
+			r.DeviceClass = m.RetentionClass
 		}
 	}
 	if s.Summary != "" {
@@ -320,6 +342,9 @@ func (a *Archive) row(ctx context.Context, s *sessionObjects) (Session, error) {
 		case err == nil:
 			addSummary(&r, s.Summary, sum)
 			r.summary = sum
+			if r.DeviceClass == "" {
+				r.DeviceClass = sum.RetentionClass
+			}
 		}
 	}
 	if r.Session == "" { // segments, a legacy tombstone or disputed records alone
@@ -482,8 +507,19 @@ func (a *Archive) FindSession(ctx context.Context, id, room string) (Session, er
 		}
 		return Session{}, fmt.Errorf("session %s: found in rooms %s: name the room", id, strings.Join(rs, ", "))
 	}
-	// Nothing under the rooms: deleted by an admin, leaving a tombstone?
-	// (Not a reader's to read.)
+	// Nothing under the rooms: disposed of, leaving a certificate? Deleted
+	// by an admin, leaving a tombstone? (Neither is a reader's to read.)
+	for _, r := range rooms {
+		if a.Reader {
+			break
+		}
+		key := layout.CertificateKey(r, id)
+		if st, err := a.Client.StatObject(ctx, a.Bucket, key, minio.StatObjectOptions{}); err == nil {
+			return Session{Room: r, Session: id, State: StateDisposed, DisposedAt: st.LastModified, CertificateKey: key}, nil
+		} else if !isNoSuchKey(err) {
+			return Session{}, fmt.Errorf("session %s: %w", id, err)
+		}
+	}
 	for _, r := range rooms {
 		if a.Reader {
 			break

@@ -22,6 +22,8 @@ type RoomStatus struct {
 	// Tampered counts the room's sessions a device wrote over after their
 	// upload (roomctl sessions --room names them).
 	Tampered int `json:"tampered_sessions"`
+	// LegalHolds counts the room's sessions under legal hold.
+	LegalHolds int `json:"legal_holds"`
 	// From the admins' audit records (Provisioned): when the room's keys
 	// were last made, whether they were revoked since, and whether its
 	// device has written nothing at all yet ("never seen").
@@ -90,6 +92,17 @@ func (a *Archive) Statuses(ctx context.Context, now time.Time) ([]RoomStatus, er
 	})
 	if err != nil {
 		return nil, err
+	}
+	holds, err := a.Holds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		for _, h := range holds {
+			if h.RoomID == rows[i].Room {
+				rows[i].LegalHolds++
+			}
+		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Room < rows[j].Room })
 	return rows, nil

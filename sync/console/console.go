@@ -197,6 +197,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /deletions", s.deletions)
 	s.mux.HandleFunc("GET /deletions/confirm", s.deletionsConfirm)
 	s.mux.HandleFunc("POST /deletions/apply", s.deletionsApply)
+	s.mux.HandleFunc("GET /dispose", s.dispose)
+	s.mux.HandleFunc("POST /dispose/run", s.disposeRun)
 	s.mux.HandleFunc("GET /audit", s.audit)
 	s.mux.HandleFunc("GET /lang/{lang}", s.setLang)
 }

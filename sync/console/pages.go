@@ -128,6 +128,9 @@ func (p *page) Langs() []langLink {
 	return out
 }
 
+// Day formats a date (UTC).
+func (p *page) Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
 // Table is the argument of the shared sessions table template.
 func (p *page) Table(rows []sessionRow) sessionTable { return sessionTable{page: p, Rows: rows} }
 
@@ -147,7 +150,7 @@ func (s *Server) newPage(r *http.Request, nav, titleKey string) *page {
 	return p
 }
 
-var pageNames = []string{"fleet", "room", "sessions", "session", "deletions", "confirm", "applied", "audit", "error"}
+var pageNames = []string{"fleet", "room", "sessions", "session", "deletions", "confirm", "applied", "audit", "error", "dispose"}
 
 func parsePages() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
@@ -418,11 +421,11 @@ func (r sessionRow) ID() string { return r.Session.Session }
 
 // Playable says whether the session has audio to play.
 func (r sessionRow) Playable() bool {
-	return r.Manifest != nil && !r.Manifest.Deleted && r.State != archive.StateDeleted && r.State != "unreadable"
+	return r.Manifest != nil && !r.Manifest.Deleted && r.State != archive.StateDeleted && r.State != "unreadable" && r.State != archive.StateDisposed
 }
 
 var sessionStates = []string{"recorded", "partial", "interrupted", "withdrawn", "deletion requested", "deleted",
-	"declined", "not recorded", "abandoned", "uploading", "unreadable", "tampered"}
+	"declined", "not recorded", "abandoned", "uploading", "unreadable", "tampered", "disposed", "disposing"}
 
 type sessionsView struct {
 	*page

@@ -17,6 +17,8 @@
 //	rooms/<room>/probe/<device>                                          the upload check's probe
 //	audit/<yyyy>/<mm>/<dd>/<time>-<action>-<nonce>.json                  admin audit records
 //	admin/tombstones/<room>/<session>.json                               admin: a session's audio was deleted
+//	admin/retention.json, admin/{holds,extensions,erasures,disposals}/<room>/<session>.json
+//	audit/certificates/<room>/<session>.json                             the record's lifecycle (retention.go)
 //
 // A session folder's date is its start (UTC). Devices may write under their
 // own rooms/<room>/ only (RoomPrefix); everything outside rooms/ is the
@@ -88,10 +90,19 @@ const (
 	// KindLegacyTombstone is deleted.json in a session folder: written by
 	// roomctl before tombstones moved under admin/, or forged by a device.
 	KindLegacyTombstone
+	// The record's lifecycle (retention.go): admin records, and the
+	// disposal certificates under audit/.
+	KindRetentionPolicy // admin/retention.json
+	KindHold            // a session's legal hold record
+	KindExtension       // an admin's extension of a session's retention
+	KindErasure         // an admin's erasure request
+	KindDisposal        // a disposal's intent, while it runs
+	KindCertificate     // a finished disposal's certificate
 )
 
 var kindNames = [...]string{"invalid", "segment", "manifest", "summary", "tombstone", "deletion request",
-	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record", "legacy tombstone"}
+	"status", "maintenance log day", "maintenance log snapshot", "probe", "audit record", "legacy tombstone",
+	"retention policy", "legal hold", "retention extension", "erasure request", "disposal intent", "disposal certificate"}
 
 func (k Kind) String() string {
 	if n, ok := accessKindNames[k]; ok {
@@ -110,10 +121,14 @@ func (k Kind) InSession() bool {
 
 // DeviceWritable reports whether a device's policy lets it write keys of
 // this kind (everything under its room's prefix). Kinds outside rooms/
-// (audit, admin, grants and any added later) are not.
+// (audit, admin, grants, the record's lifecycle and any added later) are not.
 func (k Kind) DeviceWritable() bool {
 	return k > KindInvalid && k <= KindLegacyTombstone && k != KindAudit && k != KindTombstone
 }
+
+// lifecycle reports whether the kind is a retention, hold or disposal
+// record (all outside rooms/).
+func (k Kind) lifecycle() bool { return k >= KindRetentionPolicy && k <= KindCertificate }
 
 var (
 	idRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -189,6 +204,9 @@ func (k Key) String() string {
 		return ProbeKey(k.Room, k.Device)
 	case KindAudit:
 		return AuditKey(k.At, k.Action, k.Nonce)
+	}
+	if s := lifecycleKey(k); s != "" {
+		return s
 	}
 	return accessKeyString(k)
 }
@@ -338,6 +356,9 @@ func ParseRoomPrefix(prefix string) (string, bool) {
 func Parse(key string) (Key, error) {
 	if len(key) > 512 {
 		return Key{}, bad(key[:64]+"...", "too long")
+	}
+	if k, ok := parseLifecycleKey(key); ok {
+		return k, nil
 	}
 	p := strings.Split(key, "/")
 	if k, ok, err := parseAccessKey(key, p); ok {

@@ -27,6 +27,12 @@ func TestKeysBothWays(t *testing.T) {
 		{LogSnapshotKey("101", day, 4096), Key{Kind: KindLogSnapshot, Room: "101", Day: day, Upto: 4096}},
 		{ProbeKey("101", "kiosk-1"), Key{Kind: KindProbe, Room: "101", Device: "kiosk-1"}},
 		{AuditKey(at, "pull", "ABCDEFG2"), Key{Kind: KindAudit, Day: day, At: at, Action: "pull", Nonce: "ABCDEFG2"}},
+		{RetentionPolicyKey, Key{Kind: KindRetentionPolicy}},
+		{HoldKey("101", sid), Key{Kind: KindHold, Room: "101", Session: sid}},
+		{ExtensionKey("101", sid), Key{Kind: KindExtension, Room: "101", Session: sid}},
+		{ErasureKey("101", sid), Key{Kind: KindErasure, Room: "101", Session: sid}},
+		{DisposalKey("101", sid), Key{Kind: KindDisposal, Room: "101", Session: sid}},
+		{CertificateKey("101", sid), Key{Kind: KindCertificate, Room: "101", Session: sid}},
 	} {
 		// The literal spelling is asserted once here, so a change to the
 		// layout is a visible change to this test.
@@ -59,6 +65,10 @@ func TestKeySpelling(t *testing.T) {
 		ProbeKey("101", "d1"):                 "rooms/101/probe/d1",
 		AuditKey(started, "pull", "AAAAAAAA"): "audit/2026/11/02/20261102T150405.000000000Z-pull-AAAAAAAA.json",
 		RoomPrefix("101"):                     "rooms/101/",
+		HoldKey("101", sid):                   "admin/holds/101/20261102T150405Z-abc123.json",
+		CertificateKey("101", sid):            "audit/certificates/101/20261102T150405Z-abc123.json",
+		DisposalKey("101", sid):               "admin/disposals/101/20261102T150405Z-abc123.json",
+		RetentionPolicyKey:                    "admin/retention.json",
 	} {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
@@ -119,6 +129,13 @@ func TestParseRefuses(t *testing.T) {
 		"admin/tombstones/101/" + sid + ".json/x",
 		"admin/other/101/" + sid + ".json",
 		"admin/",
+		"admin/holds/101/x.json",
+		"admin/holds/../" + sid + ".json",
+		"admin/holds/101/" + sid + ".json/x",
+		"admin/disposals/101/a/" + sid + ".json",
+		"audit/certificates/101/" + sid,
+		"audit/certificates/" + sid + ".json",
+		"admin/retention.json/x",
 	} {
 		k, err := Parse(key)
 		if err == nil {
@@ -134,8 +151,8 @@ func TestParseRefuses(t *testing.T) {
 // TestDeviceWritable: the kinds a device's policy lets it write are exactly
 // those under its room's prefix; admin records are not.
 func TestDeviceWritable(t *testing.T) {
-	for k := KindSegment; k <= KindLegacyTombstone; k++ {
-		want := k != KindAudit && k != KindTombstone
+	for k := KindSegment; k <= KindCertificate; k++ {
+		want := k != KindAudit && k != KindTombstone && k < KindRetentionPolicy
 		if k.DeviceWritable() != want {
 			t.Errorf("%v: DeviceWritable %v", k, k.DeviceWritable())
 		}

@@ -38,6 +38,9 @@ type SummaryRecord struct {
 	// session's deletion request without an admin's confirmation: the
 	// summary's first version was written before anyone could forge one.
 	AudioDeleted bool `json:"audio_deleted,omitempty"`
+	// RetentionClass is the class the device's config gives the room (as
+	// in the manifest): it can lengthen the retention, never shorten it.
+	RetentionClass string `json:"retention_class,omitempty"`
 }
 
 // ParseSummary decodes a summary record and checks what a reader relies on.

@@ -56,7 +56,7 @@ func (u *Uploader) SessionEnded(sum room.Summary) {
 		u.log.Error().Str("session", sum.ID).Msg("session summary with an invalid id: not queued")
 		return
 	}
-	rec := layout.SummaryRecord{Version: layout.SummaryVersion, RoomID: u.room, Summary: sum}
+	rec := layout.SummaryRecord{Version: layout.SummaryVersion, RoomID: u.room, Summary: sum, RetentionClass: u.retentionClass}
 	go func() {
 		b, _ := json.Marshal(rec)
 		if err := durable.WriteFile(u.sp.SummaryPath(sum.ID), b, durable.Options{Perm: 0o640, MkdirPerm: 0o750}); err != nil {

@@ -175,7 +175,7 @@ func TestClockCheckUnknownWhenUnreachable(t *testing.T) {
 func TestSessionSummary(t *testing.T) {
 	spool := t.TempDir()
 	mem := memstore.New()
-	u := newTestUploader(t, testConfig(), spool, "", WithStore(mem))
+	u := newTestUploader(t, testConfig(), spool, "", WithStore(mem), WithRetentionClass("supervision"))
 	started := time.Date(2026, 11, 27, 23, 50, 0, 0, time.FixedZone("CST", 8*3600)) // 15:50 UTC
 	rated := room.Summary{ID: "20261127T155000Z-abcdef", Started: started, Ended: started.Add(50 * time.Minute),
 		Participants: 2, WantRecording: true, Recorded: true, Feedback: 4}
@@ -195,7 +195,7 @@ func TestSessionSummary(t *testing.T) {
 	}
 	b, ok := mem.Get("rooms/101/sessions/2026/11/27/20261127T155000Z-abcdef/summary.json")
 	var got layout.SummaryRecord
-	if !ok || json.Unmarshal(b, &got) != nil || got.RoomID != "101" || got.Feedback != 4 || !got.Recorded || got.Participants != 2 {
+	if !ok || json.Unmarshal(b, &got) != nil || got.RoomID != "101" || got.Feedback != 4 || !got.Recorded || got.Participants != 2 || got.RetentionClass != "supervision" {
 		t.Fatalf("summary object %q", b)
 	}
 	b, ok = mem.Get("rooms/101/sessions/2026/11/27/20261127T170000Z-abcdef/summary.json")

@@ -46,12 +46,14 @@ type Uploader struct {
 	logDir string
 	log    zerolog.Logger
 
-	version   string
-	now       func() time.Time
-	retryBase time.Duration
-	newStore  func() (store.Store, error)
-	afterPut  func(key string) // test hook: called after each confirmed put
-	track     sessionTrack     // the session being uploaded, the last uploaded (Sessions)
+	version string
+	// retentionClass is the device's [retention] class, on every summary.
+	retentionClass string
+	now            func() time.Time
+	retryBase      time.Duration
+	newStore       func() (store.Store, error)
+	afterPut       func(key string) // test hook: called after each confirmed put
+	track          sessionTrack     // the session being uploaded, the last uploaded (Sessions)
 
 	wake       chan struct{}
 	statusKick chan struct{}
@@ -77,6 +79,10 @@ type Option func(*Uploader)
 
 // WithVersion sets the software version reported in status.json.
 func WithVersion(v string) Option { return func(u *Uploader) { u.version = v } }
+
+// WithRetentionClass writes the device's [retention] class into every
+// session summary.
+func WithRetentionClass(c string) Option { return func(u *Uploader) { u.retentionClass = c } }
 
 // WithStore uploads to s instead of connecting with the configured endpoint
 // and credentials file (tests, or a decorated store).

@@ -34,6 +34,7 @@ type Config struct {
 	Session    session.FlowConfig        `toml:"session"`
 	Recording  recorder.Config           `toml:"recording"`
 	Encryption recorder.EncryptionConfig `toml:"encryption"`
+	Retention  recorder.RetentionConfig  `toml:"retention"`
 	Storage    upload.Config             `toml:"storage"`
 	Hardware   hardware.Config           `toml:"hardware"`
 	Checks     checks.Config             `toml:"checks"`
@@ -221,6 +222,7 @@ func (c *Config) Validate() error {
 		c.Session.Validate,
 		c.Recording.Validate,
 		c.Encryption.Validate,
+		c.Retention.Validate,
 		c.Storage.Validate,
 		c.Hardware.Validate,
 		c.Checks.Validate,

@@ -152,6 +152,7 @@ func TestParseErrors(t *testing.T) {
 		}, "encryption.recipients[0]"},
 		{"missing room id", func(s string) string { return strings.Replace(s, `id = "101"`, `id = ""`, 1) }, "room.id"},
 		{"room id unsafe for keys", func(s string) string { return strings.Replace(s, `id = "101"`, `id = "../101"`, 1) }, "room.id"},
+		{"bad retention class", func(s string) string { return s + "\n[retention]\nclass = \"Seven Years\"\n" }, "retention.class"},
 		{"status not loopback", func(s string) string { return s + "\n[status]\nlisten = \"0.0.0.0:8089\"\n" }, "status.listen"},
 		{"unknown backend", func(s string) string { return s + "\n[hardware]\nbackend = \"gpio\"\n" }, "hardware.backend"},
 		{"missing agreement language", func(s string) string {
