@@ -252,9 +252,22 @@ func TestReadersAndGrants(t *testing.T) {
 			layout.TombstoneKey("101", aliceID),
 			layout.AuditKey(time.Now(), "pull", "AAAAAAAA"),
 			layout.ReaderAuditKey("bob", time.Now(), "pull", "AAAAAAAA"),
+			layout.WitnessKey(s.Key),
 		} {
 			_, err := cl.PutObject(f.ctx, "clinic", key, bytes.NewReader(b), 2, minio.PutObjectOptions{})
 			denied("put "+key, err)
+		}
+		// The witness is readable (a pull checks records against it), by key
+		// only. The admin's listing writes it.
+		if r := runT(t, f.env, "", "sessions", "--room", "101"); r.code != 0 {
+			t.Fatalf("admin sessions: %s", r.stderr)
+		}
+		if _, err := cl.StatObject(f.ctx, "clinic", layout.WitnessKey(s.Key), minio.StatObjectOptions{}); err != nil {
+			t.Errorf("the reader cannot read the witness of %s: %v", s.Key, err)
+		}
+		for o := range cl.ListObjects(f.ctx, "clinic", minio.ListObjectsOptions{Prefix: layout.WitnessPrefix, Recursive: true}) {
+			denied("list the witness records", o.Err)
+			break
 		}
 		if _, err := cl.PutObject(f.ctx, "clinic", layout.ReaderAuditKey("alice", time.Now(), "pull", "AAAAAAAA"), bytes.NewReader(b), 2, minio.PutObjectOptions{}); err != nil {
 			t.Errorf("the reader cannot write its own audit record: %v", err)

@@ -56,6 +56,14 @@ func ReaderPolicy(bucket, name string) ([]byte, error) {
 				Resource: []string{arn + "/" + layout.SessionsPattern, arn + "/" + layout.GrantsPrefix + "*"},
 			},
 			{
+				// The admins' witness of each session record (a fingerprint,
+				// nothing personal): a reader's pull checks a record against
+				// it as an admin's does, so a record a device rewrote in
+				// place is refused to readers too. Read only, by key.
+				Effect: "Allow", Action: []string{"s3:GetObject"},
+				Resource: []string{arn + "/" + layout.WitnessPrefix + "*"},
+			},
+			{
 				Effect: "Allow", Action: []string{"s3:PutObject"},
 				Resource: []string{arn + "/" + layout.ReaderAuditPrefix(name) + "*"},
 			},

@@ -269,7 +269,7 @@ func (a *Archive) sessionFolders(ctx context.Context, room, sessionID string) (*
 	// A reader reads no admin record, the witness included: it relies on
 	// the versions agreeing (and on its own keys: a forged record opens
 	// no audio).
-	merged := &sessionObjects{Room: room, Session: sessionID, Day: day(start), Keys: map[string]keyVersions{}, checkWitness: !a.Reader}
+	merged := &sessionObjects{Room: room, Session: sessionID, Day: day(start), Keys: map[string]keyVersions{}, checkWitness: true}
 	for _, d := range []time.Time{start, start.AddDate(0, 0, 1)} {
 		got, _, err := a.listVersions(ctx, layout.SessionPrefix(room, d, sessionID), "", time.Time{})
 		if err != nil {
