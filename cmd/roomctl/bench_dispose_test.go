@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -55,30 +54,9 @@ func TestBenchDispose(t *testing.T) {
 	now := time.Now().UTC()
 	yearAgo := now.AddDate(-1, 0, 0)
 	step := 365 * 24 * time.Hour / time.Duration(total/rooms)
-	type obj struct {
-		key string
-		b   []byte
-	}
-	jobs := make(chan obj, 64)
-	errs := make(chan error, 1)
-	done := make(chan struct{}, 64)
-	for range 32 {
-		go func() {
-			for o := range jobs {
-				if _, err := f.cl.PutObject(ctx, "clinic", o.key, bytes.NewReader(o.b), int64(len(o.b)), minio.PutObjectOptions{}); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-				}
-				done <- struct{}{}
-			}
-		}()
-	}
 	t0 := time.Now()
 	due := 0
-	go func() {
-		defer close(jobs)
+	putMany(ctx, t, f.cl, total, func(put func(key string, b []byte)) {
 		for i := range total {
 			r := i % rooms
 			roomID := fmt.Sprintf("r%02d", r)
@@ -86,17 +64,9 @@ func TestBenchDispose(t *testing.T) {
 			id := at.Format("20060102T150405Z") + "-" + hex.EncodeToString([]byte{byte(i >> 16), byte(i >> 8), byte(i)})
 			sb, _ := json.Marshal(layout.SummaryRecord{Version: layout.SummaryVersion, RoomID: roomID,
 				Summary: room.Summary{ID: id, Started: at, Ended: at.Add(50 * time.Minute), Participants: 2, WantRecording: true, Recorded: true}})
-			jobs <- obj{layout.SummaryKey(roomID, at, id), sb}
+			put(layout.SummaryKey(roomID, at, id), sb)
 		}
-	}()
-	for range total {
-		<-done
-	}
-	select {
-	case err := <-errs:
-		t.Fatal(err)
-	default:
-	}
+	})
 	for i := range total {
 		at := yearAgo.Add(time.Duration(i/rooms) * step).Add(time.Duration(i%rooms) * time.Second).Truncate(time.Second)
 		if at.AddDate(0, 0, 120).Before(now) {

@@ -38,30 +38,9 @@ func TestBenchSessions(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	type obj struct {
-		key string
-		b   []byte
-	}
-	jobs := make(chan obj, 64)
-	errs := make(chan error, 1)
-	done := make(chan struct{})
-	for range 32 {
-		go func() {
-			for o := range jobs {
-				if _, err := f.cl.PutObject(ctx, "clinic", o.key, bytes.NewReader(o.b), int64(len(o.b)), minio.PutObjectOptions{}); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-				}
-				done <- struct{}{}
-			}
-		}()
-	}
 	start := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-	n := 0
-	go func() {
-		defer close(jobs)
+	n := rooms * days * 2
+	putMany(ctx, t, f.cl, n, func(put func(key string, b []byte)) {
 		for r := range rooms {
 			roomID := fmt.Sprintf("r%03d", r)
 			for d := range days {
@@ -77,20 +56,11 @@ func TestBenchSessions(t *testing.T) {
 				}
 				sb, _ := json.Marshal(layout.SummaryRecord{Version: layout.SummaryVersion, RoomID: roomID,
 					Summary: room.Summary{ID: id, Started: at, Ended: at.Add(50 * time.Minute), Participants: 2, Recorded: true, Feedback: 4}})
-				jobs <- obj{layout.ManifestKey(roomID, at, id), mb}
-				jobs <- obj{layout.SummaryKey(roomID, at, id), sb}
+				put(layout.ManifestKey(roomID, at, id), mb)
+				put(layout.SummaryKey(roomID, at, id), sb)
 			}
 		}
-	}()
-	for range rooms * days * 2 {
-		<-done
-		n++
-	}
-	select {
-	case err := <-errs:
-		t.Fatal(err)
-	default:
-	}
+	})
 	// The first run reads every first version from the server; later runs
 	// list every version again but read only what is not in the local
 	// cache of first versions (immutable under object lock).
@@ -154,4 +124,42 @@ func runLong(t *testing.T, env map[string]string, args ...string) result {
 	defer cancel()
 	code := a.run(ctx, args)
 	return result{code, out.String(), errb.String()}
+}
+
+// putMany puts the count objects that gen makes, 32 at a time (the
+// benchmarks' archives), and fails the test on the first error.
+func putMany(ctx context.Context, t *testing.T, cl *minio.Client, count int, gen func(put func(key string, b []byte))) {
+	t.Helper()
+	type obj struct {
+		key string
+		b   []byte
+	}
+	jobs := make(chan obj, 64)
+	errs := make(chan error, 1)
+	done := make(chan struct{}, 64)
+	for range 32 {
+		go func() {
+			for o := range jobs {
+				if _, err := cl.PutObject(ctx, "clinic", o.key, bytes.NewReader(o.b), int64(len(o.b)), minio.PutObjectOptions{}); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+				done <- struct{}{}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		gen(func(key string, b []byte) { jobs <- obj{key, b} })
+	}()
+	for range count {
+		<-done
+	}
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
 }
