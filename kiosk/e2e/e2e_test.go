@@ -29,6 +29,21 @@ type kiosk struct {
 	dev *device
 }
 
+// startKiosk starts an X server and the real screen on dev's socket, its
+// screenshots going to test-artifacts/<artifacts> (emptied first).
+func startKiosk(t *testing.T, bin string, dev *device, artifacts string) *kiosk {
+	t.Helper()
+	scr := screentest.StartScreen(t, filepath.Join(bin, "roomkiosk-screen"), screentest.StartX(t), dev.socket)
+	scr.Dir = filepath.Join(testenv.ModuleRoot(t), "test-artifacts", artifacts)
+	if err := os.RemoveAll(scr.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(scr.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &kiosk{Screen: scr, dev: dev}
+}
+
 func (k *kiosk) enterPIN(t *testing.T) {
 	t.Helper()
 	for _, d := range pinCode {
@@ -150,16 +165,7 @@ func TestAppliance(t *testing.T) {
 	dev := provision(t, adm, bin, roomID, mic, 5*time.Second)
 	dev.start(t)
 
-	x := screentest.StartX(t)
-	scr := screentest.StartScreen(t, filepath.Join(bin, "roomkiosk-screen"), x, dev.socket)
-	scr.Dir = filepath.Join(testenv.ModuleRoot(t), "test-artifacts", "e2e")
-	if err := os.RemoveAll(scr.Dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(scr.Dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	k := &kiosk{Screen: scr, dev: dev}
+	k := startKiosk(t, bin, dev, "e2e")
 	k.WaitFor(t, "free door", 30*time.Second, func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected })
 	k.Shot(t, "door")
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +13,6 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"roomkiosk/internal/room"
-	"roomkiosk/internal/testenv"
-	"roomkiosk/kiosk/screen/screentest"
 	"roomkiosk/kiosk/ui"
 	"roomkiosk/recorder/manifest"
 )
@@ -51,16 +48,7 @@ func TestFamilySession(t *testing.T) {
 	}
 	dev.start(t)
 
-	x := screentest.StartX(t)
-	scr := screentest.StartScreen(t, filepath.Join(bin, "roomkiosk-screen"), x, dev.socket)
-	scr.Dir = filepath.Join(testenv.ModuleRoot(t), "test-artifacts", "e2e-family")
-	if err := os.RemoveAll(scr.Dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(scr.Dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	k := &kiosk{Screen: scr, dev: dev}
+	k := startKiosk(t, bin, dev, "e2e-family")
 
 	k.toParticipants(t, "fam")
 	k.Tap(t, "children-more")

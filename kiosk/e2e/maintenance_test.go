@@ -13,8 +13,6 @@ import (
 
 	"roomkiosk/hardware/checks"
 	"roomkiosk/internal/room"
-	"roomkiosk/internal/testenv"
-	"roomkiosk/kiosk/screen/screentest"
 	"roomkiosk/kiosk/ui"
 )
 
@@ -124,16 +122,7 @@ func TestMaintenanceProblemsAndHeld(t *testing.T) {
 	}
 	dev.start(t)
 
-	x := screentest.StartX(t)
-	scr := screentest.StartScreen(t, filepath.Join(bin, "roomkiosk-screen"), x, dev.socket)
-	scr.Dir = filepath.Join(testenv.ModuleRoot(t), "test-artifacts", "e2e-maintenance")
-	if err := os.RemoveAll(scr.Dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(scr.Dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	k := &kiosk{Screen: scr, dev: dev}
+	k := startKiosk(t, bin, dev, "e2e-maintenance")
 	doorFree := func(v ui.View) bool { return v.Scene == "door" && v.Door == "free" && v.Connected }
 
 	// Part 4: a withdrawn recording, then a crash before the choice.
