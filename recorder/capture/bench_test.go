@@ -91,6 +91,14 @@ func recorderRun(t *testing.T, sid string) cpuRun {
 	return cpuRun{cpu: c1 - c0, switches: s1 - s0, maxRSSKB: ru.Maxrss}
 }
 
+// arecordChunk is arecord's own period with its defaults on this device
+// (`arecord -v`: period_size 2000, buffer_size 8000): it reads 4000 bytes at
+// a time, so the feeder writes it whole periods of its own, as a real device
+// wakes it, and no read of the file plugin is short (a short read is padded
+// with zeros: fed in the recorder's 4096-byte periods it would capture extra
+// silence and be woken at the recorder's pace, not its own).
+const arecordChunk = 4000
+
 // pipelineRun runs the baseline a Linux admin would write, on the same fed
 // audio: arecord -f S16_LE -r 16000 -c 1 | age -r RECIPIENT > file. Its CPU
 // is both processes'.
@@ -113,7 +121,7 @@ func pipelineRun(t *testing.T) cpuRun {
 	rec.Stdout, rec.Stderr = pw, os.Stderr
 	enc := exec.Command(ageBin, "-r", id.Recipient().String())
 	enc.Stdin, enc.Stdout, enc.Stderr = pr, out, os.Stderr
-	feed := feeder.FeedAndHold(alsatest.SpeechFor(t, warm+window+5*time.Second, rate, 1, chunk), chunk, bps)
+	feed := feeder.FeedAndHold(alsatest.SpeechFor(t, warm+window+5*time.Second, rate, 1, arecordChunk), arecordChunk, bps)
 	defer feed.Stop()
 	if err := enc.Start(); err != nil {
 		t.Fatal(err)
@@ -138,8 +146,15 @@ func pipelineRun(t *testing.T) cpuRun {
 	if err := enc.Wait(); err != nil {
 		t.Fatalf("age: %v", err)
 	}
-	if fi, err := os.Stat(outPath); err != nil || fi.Size() < int64(window.Seconds()*bps) {
+	fi, err := os.Stat(outPath)
+	if err != nil || fi.Size() < int64(window.Seconds()*bps) {
 		t.Fatalf("the pipeline wrote %v bytes (%v), less than the window's audio", fi.Size(), err)
+	}
+	// No more than was fed (the speech, then the held silence, all in
+	// whole periods), plus age's header and tags: a padded short read
+	// would add frames.
+	if fed := int64(time.Since(feed.Started()).Seconds()*bps) + arecordChunk; fi.Size() > fed+fed/4096+4096 {
+		t.Fatalf("the pipeline wrote %d bytes, more than the %d fed: arecord's reads were padded", fi.Size(), fed)
 	}
 	return cpuRun{cpu: c1 - c0, switches: s1 - s0}
 }
