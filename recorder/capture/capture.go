@@ -23,12 +23,13 @@ type Source struct {
 	// Device is the ALSA device name; "default" or "" means the default.
 	Device string
 	// Buffers and BufferBytes size the pool between the audio thread and
-	// the writer. A buffer is handed over once full: the default, the
-	// whole periods closest to 250 ms (at 16 kHz mono two 128 ms periods,
-	// 8192 bytes), wakes Go 4 times a second, as often as the screen's
-	// level meter is updated (levelEvery); the pool holds 30 s (117 x 8192
-	// bytes at 16 kHz mono, 960 KB), so a slow SD card fsync does not drop
-	// audio.
+	// the writer. A buffer is handed over once full, and each hand-over is
+	// one wake-up of Go: the default, the whole periods closest to 500 ms
+	// (at 16 kHz mono four 128 ms periods, 16384 bytes), wakes it twice a
+	// second, so the screen's level meter moves twice a second (4 times
+	// cost a tenth more CPU, bench/REPORT.md); the pool holds 30 s (58 x
+	// 16384 bytes at 16 kHz mono, 950 KB), so a slow SD card fsync does
+	// not drop audio.
 	Buffers     int
 	BufferBytes int
 	// PeriodFrames is the ALSA period asked for. The default is the most
@@ -53,9 +54,9 @@ const Periods = 4
 func DefaultPeriodFrames(f recorder.Format) int { return maReadBytes / (f.Channels * 2) }
 
 // DefaultBufferBytes is the hand-over size Open uses when BufferBytes is 0:
-// whole periods, the number closest to 250 ms.
+// whole periods, the number closest to 500 ms.
 func DefaultBufferBytes(f recorder.Format, period int) int {
-	n := max(1, (f.SampleRate/4+period/2)/period)
+	n := max(1, (f.SampleRate/2+period/2)/period)
 	return n * period * f.Channels * 2
 }
 

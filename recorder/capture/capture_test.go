@@ -637,7 +637,7 @@ func TestKillAndRecover(t *testing.T) {
 		wait, fed, got, lost, time.Duration(lost)*time.Second/bps, len(segs))
 	// One age chunk, plus what ALSA's 4 periods and one hand-over (the
 	// ring's, or the pool's to the writer) held: 64 KiB + 4 x 128 ms +
-	// 256 ms.
+	// 512 ms.
 	if limit := segment.ChunkSize + capture.Periods*chunk + capture.DefaultBufferBytes(recorder.Format{SampleRate: rate, Channels: 1}, chunk/2); lost > limit {
 		t.Fatalf("lost %d bytes, more than one chunk plus in-flight audio (%d)", lost, limit)
 	}
@@ -650,8 +650,8 @@ func TestPeriodMatchesFeeder(t *testing.T) {
 	if got := capture.DefaultPeriodFrames(f) * 2; got != alsatest.PeriodBytes {
 		t.Fatalf("capture's default period is %d bytes, the feeder writes %d", got, alsatest.PeriodBytes)
 	}
-	// A hand-over is whole periods, about 250 ms (the level meter's pace).
-	if got := capture.DefaultBufferBytes(f, capture.DefaultPeriodFrames(f)); got != 2*alsatest.PeriodBytes {
-		t.Fatalf("hand-over %d bytes, want two periods", got)
+	// A hand-over is whole periods, about 500 ms (the level meter's pace).
+	if got := capture.DefaultBufferBytes(f, capture.DefaultPeriodFrames(f)); got != 4*alsatest.PeriodBytes {
+		t.Fatalf("hand-over %d bytes, want four periods", got)
 	}
 }
