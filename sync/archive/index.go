@@ -59,16 +59,18 @@ type listingIndex struct {
 	// a month it sees only part of is used, never rewritten.
 	fullMonth func(month time.Time) bool
 
-	mu      sync.Mutex
-	entries map[string]layout.IndexEntry // key \x00 version id -> entry, from stored indexes
-	months  map[string]*indexMonth       // room/yyyy-mm -> the months this listing may rewrite
+	mu        sync.Mutex
+	entries   map[string]layout.IndexEntry // key \x00 version id -> entry, from stored indexes
+	months    map[string]*indexMonth       // room/yyyy-mm -> the months this listing may rewrite
+	witnessed map[string]bool              // record keys a stored index says are witnessed
+	noted     map[string]bool              // record keys this listing found or made a witness for
 }
 
 // indexMonth is one room-month whose index this listing checks.
 type indexMonth struct {
 	room   string
 	month  time.Time
-	stored map[string]bool              // key \x00 version id in the stored index (nil: none or unreadable)
+	stored map[string]bool              // key \x00 version id in the stored index -> witnessed (nil: none or unreadable)
 	listed map[string]bool              // record versions the listing has in its closed days
 	read   map[string]layout.IndexEntry // what this listing read of them
 }
@@ -80,6 +82,8 @@ func newListingIndex(now time.Time) *listingIndex {
 		closedThrough: day(now).AddDate(0, 0, -closedAfter),
 		entries:       map[string]layout.IndexEntry{},
 		months:        map[string]*indexMonth{},
+		witnessed:     map[string]bool{},
+		noted:         map[string]bool{},
 	}
 }
 
@@ -126,11 +130,20 @@ func (a *Archive) loadIndex(ctx context.Context, ix *listingIndex, room string, 
 				// held: the month is rewritten from the server's bytes.
 				if etagVouches(e.ETag, e.Body) {
 					ix.entries[versionRef(e.Key, e.VersionID)] = e
-					im.stored[versionRef(e.Key, e.VersionID)] = true
+					im.stored[versionRef(e.Key, e.VersionID)] = e.Witnessed
+					if e.Witnessed {
+						ix.witnessed[e.Key] = true
+					}
 				}
 			}
 		}
-		if !maps.Equal(im.stored, im.listed) && (ix.fullMonth == nil || ix.fullMonth(m)) {
+		// A month whose index lacks a listed version, holds one no longer
+		// listed, or has an entry not known witnessed may be rewritten.
+		stale := len(im.stored) != len(im.listed)
+		for ref, w := range im.stored {
+			stale = stale || !w || !im.listed[ref]
+		}
+		if stale && (ix.fullMonth == nil || ix.fullMonth(m)) {
 			ix.months[room+"/"+m.Format("2006-01")] = im
 		}
 		ix.mu.Unlock()
@@ -188,11 +201,17 @@ func (ix *listingIndex) keep(room, key string, v version, b []byte) {
 // from what this listing read of it, and removes the versions it replaces.
 func (a *Archive) writeIndex(ctx context.Context, ix *listingIndex) error {
 	var todo []*indexMonth
+	ix.mu.Lock()
 	for _, im := range ix.months {
-		if len(im.read) > 0 && !sameKeys(im.read, im.stored) {
+		for ref, e := range im.read {
+			e.Witnessed = ix.witnessed[e.Key] || ix.noted[e.Key]
+			im.read[ref] = e
+		}
+		if len(im.read) > 0 && !sameEntries(im.read, im.stored) {
 			todo = append(todo, im)
 		}
 	}
+	ix.mu.Unlock()
 	return a.forEach(ctx, len(todo), func(ctx context.Context, i int) error {
 		im := todo[i]
 		rec := &layout.Index{Version: layout.IndexVersion, Room: im.room, Month: im.month.Format("2006-01"),
@@ -211,16 +230,62 @@ func (a *Archive) writeIndex(ctx context.Context, ix *listingIndex) error {
 	})
 }
 
-func sameKeys(read map[string]layout.IndexEntry, stored map[string]bool) bool {
+// sameEntries says whether what a listing read holds the same versions,
+// witnessed alike, as the stored index.
+func sameEntries(read map[string]layout.IndexEntry, stored map[string]bool) bool {
 	if len(read) != len(stored) {
 		return false
 	}
-	for k := range read {
-		if !stored[k] {
+	for ref, e := range read {
+		w, ok := stored[ref]
+		if !ok || w != e.Witnessed {
 			return false
 		}
 	}
 	return true
+}
+
+// unwitnessedFrom returns the first day folder of a room's listed records
+// that a stored index does not say are witnessed: a listing looks for
+// witness records from there on (need false: nowhere).
+func (ix *listingIndex) unwitnessedFrom(objs map[string]*sessionObjects) (from time.Time, need bool) {
+	if ix == nil {
+		return time.Time{}, true
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, s := range objs {
+		for key := range s.Keys {
+			k, err := layout.Parse(key)
+			if err != nil || (k.Kind != layout.KindManifest && k.Kind != layout.KindSummary) || ix.witnessed[key] {
+				continue
+			}
+			if !need || k.Day.Before(from) {
+				from, need = k.Day, true
+			}
+		}
+	}
+	return from, need
+}
+
+// witnessedBefore says whether a stored index records a witness of key.
+func (ix *listingIndex) witnessedBefore(key string) bool {
+	if ix == nil {
+		return false
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.witnessed[key]
+}
+
+// noteWitnessed records that key's witness exists (found or written).
+func (ix *listingIndex) noteWitnessed(key string) {
+	if ix == nil {
+		return
+	}
+	ix.mu.Lock()
+	ix.noted[key] = true
+	ix.mu.Unlock()
 }
 
 // putIndex puts a new version of an index record with a short retention

@@ -34,6 +34,11 @@ type getCounter struct {
 
 func (c *getCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	p := r.URL.Path
+	if pre := r.URL.Query().Get("prefix"); r.Method == http.MethodGet && strings.HasPrefix(pre, layout.WitnessPrefix) {
+		c.mu.Lock()
+		c.gets["LIST "+pre+" after "+r.URL.Query().Get("start-after")]++
+		c.mu.Unlock()
+	}
 	if r.Method == http.MethodGet && strings.Contains(p, "/"+layout.RoomsPrefix) &&
 		(strings.HasSuffix(p, "/"+manifest.FileName) || strings.HasSuffix(p, "/"+layout.SummaryFile)) {
 		c.mu.Lock()
@@ -138,7 +143,7 @@ func TestListingIndex(t *testing.T) {
 	closedGets := func(g map[string]int) int {
 		n := 0
 		for k, c := range g {
-			if strings.Contains(k, "/2026/11/") {
+			if strings.HasPrefix(k, layout.RoomsPrefix) && strings.Contains(k, "/2026/11/") {
 				n += c
 			}
 		}
@@ -175,6 +180,12 @@ func TestListingIndex(t *testing.T) {
 		}
 		if g[layout.SummaryKey("101", today.Manifest.Started, today.Manifest.SessionID)] == 0 {
 			t.Fatalf("today's summary was not read from the server: %v", g)
+		}
+		// The index says the closed days' records are witnessed: witness
+		// records are listed from today's folder only.
+		day := strings.TrimSuffix(layout.WitnessKey(layout.SessionDayPrefix("101", today.Manifest.Started)), "/")
+		if n := g["LIST "+layout.RoomWitnessPrefix("101")+" after "+day]; n != 1 {
+			t.Fatalf("witness listings: %v, want one, from today's folder", g)
 		}
 		if n := len(indexVersions()); n != 1 {
 			t.Fatalf("an unchanged index was rewritten: %d versions", n)
@@ -288,6 +299,31 @@ func TestListingIndex(t *testing.T) {
 		}
 		if ix := stored(); len(ix.Entries) != 2*len(closed)+1 {
 			t.Fatalf("index has %d entries after the rewrite, want %d", len(ix.Entries), 2*len(closed)+1)
+		}
+	})
+
+	// A kiosk that was offline uploads a session of a closed day late:
+	// the listing reads it from the server, witnesses it and indexes it.
+	t.Run("LateUploadIsWitnessedAndIndexed", func(t *testing.T) {
+		late := upload(at("2026-11-09T10:00:00Z"), 5)
+		closed = append(closed, late)
+		ar, gets := admin(true)
+		list(ar, archive.Filter{})
+		g := gets.take()
+		if n := closedGets(g); n != 2 {
+			t.Fatalf("read %d closed records from the server, want the late session's 2: %v", n, g)
+		}
+		for _, key := range []string{late.Prefix + manifest.FileName, layout.SummaryKey("101", late.Manifest.Started, late.Manifest.SessionID)} {
+			if _, err := e.cl.StatObject(e.ctx, bucket, layout.WitnessKey(key), minio.StatObjectOptions{}); err != nil {
+				t.Fatalf("late record %s not witnessed: %v", key, err)
+			}
+			found := false
+			for _, en := range stored().Entries {
+				found = found || (en.Key == key && en.Witnessed)
+			}
+			if !found {
+				t.Fatalf("late record %s not in the index as witnessed", key)
+			}
 		}
 	})
 

@@ -207,6 +207,14 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		witnessed  map[string]bool   // record keys with a witness
 	}
 	per := make([]roomList, len(rooms))
+	// A fleet's tombstones are listed once, not room by room.
+	var tombs map[string]map[string]string
+	if f.Room == "" && !a.Reader {
+		var err error
+		if tombs, err = a.listTombstones(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var ix *listingIndex
 	if a.Index && !a.Reader {
 		ix = newListingIndex(time.Now())
@@ -231,19 +239,31 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if err == nil && !a.Reader {
 			per[i].pending, err = a.listKeys(ctx, layout.DeletionsPrefix(room), layout.KindDeletion, room)
 		}
-		if err == nil && !a.Reader {
+		if err == nil && !a.Reader && tombs == nil {
 			per[i].tombstones, err = a.listKeys(ctx, layout.RoomTombstonesPrefix(room), layout.KindTombstone, room)
 		}
 		if err == nil && a.Witness {
-			per[i].witnessed, err = a.listWitnessed(ctx, room)
+			// Records the index says are witnessed need no look; the
+			// rest (the open days, a first listing) are listed from
+			// their first day on.
+			if from, need := ix.unwitnessedFrom(per[i].objs); need {
+				per[i].witnessed, err = a.listWitnessed(ctx, room, from)
+			} else {
+				per[i].witnessed = map[string]bool{}
+			}
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if tombs != nil {
+		for i, room := range rooms {
+			per[i].tombstones = tombs[room]
+		}
+	}
 	var all []*sessionObjects
-	var pending, tombs []string
+	var pending, tombKeys []string
 	var witnessed []map[string]bool
 	for _, r := range per {
 		for _, id := range r.order {
@@ -251,7 +271,7 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 			s.ix = ix
 			all = append(all, s)
 			pending = append(pending, r.pending[s.Session])
-			tombs = append(tombs, r.tombstones[s.Session])
+			tombKeys = append(tombKeys, r.tombstones[s.Session])
 			witnessed = append(witnessed, r.witnessed)
 		}
 	}
@@ -264,9 +284,9 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if err := a.witness(ctx, all[i], witnessed[i]); err != nil {
 			return err
 		}
-		if tombs[i] != "" {
+		if tombKeys[i] != "" {
 			// Tampered stays set: the table shows "deleted, TAMPERED".
-			r.State, r.DeletedKey = StateDeleted, tombs[i]
+			r.State, r.DeletedKey = StateDeleted, tombKeys[i]
 		}
 		if pending[i] != "" && r.State != StateDeleted {
 			ok, why := deletionAuthorized(r)
@@ -446,6 +466,23 @@ func (a *Archive) listKeys(ctx context.Context, prefix string, kind layout.Kind,
 		}
 		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == kind && k.Room == room {
 			out[k.Session] = obj.Key
+		}
+	}
+	return out, nil
+}
+
+// listTombstones maps room to session id to tombstone key for every room.
+func (a *Archive) listTombstones(ctx context.Context) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: layout.TombstonesPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list %s: %w", layout.TombstonesPrefix, obj.Err)
+		}
+		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == layout.KindTombstone {
+			if out[k.Room] == nil {
+				out[k.Room] = map[string]string{}
+			}
+			out[k.Room][k.Session] = obj.Key
 		}
 	}
 	return out, nil

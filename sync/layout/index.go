@@ -69,6 +69,9 @@ type IndexEntry struct {
 	Size      int64  `json:"size"`
 	SHA256    string `json:"sha256"`
 	Body      []byte `json:"body"`
+	// Witnessed: the key's admin witness record exists (the maker found
+	// or wrote it), so a listing need not look for it.
+	Witnessed bool `json:"witnessed,omitempty"`
 }
 
 // NewIndexEntry makes the entry of a version's bytes.
