@@ -302,7 +302,7 @@ func TestKillBetweenHoldAndJournal(t *testing.T) {
 			saves := store.Saves()
 			a.life.dead.Store(true) // the kill comes right after the recorder's hold
 			a.must(kind(room.IntentWithdraw))
-			if held, _ := a.rec.Held(); !slices.Contains(held, id) {
+			if held := a.rec.HeldIDs(); !slices.Contains(held, id) {
 				t.Fatalf("the recorder does not hold the withdrawn session: %v", held)
 			}
 			a.crash()
@@ -322,7 +322,7 @@ func TestKillBetweenHoldAndJournal(t *testing.T) {
 					t.Fatalf("after the restart the recorder was asked to %s %s", call.Op, call.SessionID)
 				}
 			}
-			if held, _ := rec.Held(); !slices.Contains(held, id) {
+			if held := rec.HeldIDs(); !slices.Contains(held, id) {
 				t.Fatalf("the recording is no longer held after the restart: %v", held)
 			}
 			if c.step == room.StepDoor {
