@@ -24,6 +24,17 @@ type Filter struct {
 	Until time.Time // sessions started before
 }
 
+// covers says whether the listing f asks for reads every day folder of
+// the month starting at m (Sessions lists from the day before Since
+// through Until): only such a month's index may be rewritten from it.
+func (f Filter) covers(m time.Time) bool {
+	last := m.AddDate(0, 1, -1)
+	if !f.Since.IsZero() && m.Before(day(f.Since).AddDate(0, 0, -1)) {
+		return false
+	}
+	return f.Until.IsZero() || !last.After(f.Until.UTC())
+}
+
 // Session is one row of `roomctl sessions`.
 type Session struct {
 	Room     string        `json:"room"`
@@ -196,6 +207,11 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		witnessed  map[string]bool   // record keys with a witness
 	}
 	per := make([]roomList, len(rooms))
+	var ix *listingIndex
+	if a.Index && !a.Reader {
+		ix = newListingIndex(time.Now())
+		ix.fullMonth = func(m time.Time) bool { return f.covers(m) }
+	}
 	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
 		room := rooms[i]
 		startAfter := ""
@@ -209,6 +225,9 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		}
 		var err error
 		per[i].objs, per[i].order, err = a.listSessionObjects(ctx, layout.SessionsPrefix(room), startAfter, f.Until)
+		if err == nil && ix != nil {
+			err = a.loadIndex(ctx, ix, room, per[i].objs)
+		}
 		if err == nil && !a.Reader {
 			per[i].pending, err = a.listKeys(ctx, layout.DeletionsPrefix(room), layout.KindDeletion, room)
 		}
@@ -229,6 +248,7 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	for _, r := range per {
 		for _, id := range r.order {
 			s := r.objs[id]
+			s.ix = ix
 			all = append(all, s)
 			pending = append(pending, r.pending[s.Session])
 			tombs = append(tombs, r.tombstones[s.Session])
@@ -267,6 +287,11 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ix != nil {
+		if err := a.writeIndex(ctx, ix); err != nil {
+			return nil, err
+		}
 	}
 	if a.Reader {
 		// Deletions are the admins' business; a reader sees the
