@@ -39,7 +39,7 @@ func TestWithdrawnHeldUntilKeep(t *testing.T) {
 	if g.up.Wakes() != wakes {
 		t.Errorf("uploader woken for a held session")
 	}
-	if held, err := g.rec.Held(); err != nil || !slices.Equal(held, []string{sid}) {
+	if held, err := g.rec.Held(); err != nil || !slices.Equal(held, []room.HeldRecording{{SessionID: sid}}) {
 		t.Errorf("Held() = %v, %v", held, err)
 	}
 	// A restart before the choice keeps it held.

@@ -150,8 +150,8 @@ func (r *Recorder) Recover(open ...string) ([]spool.Recovered, error) {
 	// neither uploaded nor deleted: say so at every start (FORMAT.md,
 	// "Withdrawal hold").
 	if held, herr := r.spool.Held(); herr == nil {
-		for _, id := range held {
-			r.o.Log.Warn().Str("session", id).Msg("withdrawn session held on the device awaiting keep or delete; not uploaded")
+		for _, h := range held {
+			r.o.Log.Warn().Str("session", h.SessionID).Msg("withdrawn session held on the device awaiting keep or delete; not uploaded")
 		}
 	}
 	return rec, err
@@ -458,8 +458,9 @@ func (r *Recorder) keep(sessionID string, d *room.HeldDecision) error {
 }
 
 // Held lists the withdrawn sessions awaiting a keep-or-delete choice (also
-// those a restart or power cut left held). Keep or Discard each.
-func (r *Recorder) Held() ([]string, error) { return r.spool.Held() }
+// those a restart or power cut left held), each with its children count
+// (session.HeldLister). Keep or Discard each.
+func (r *Recorder) Held() ([]room.HeldRecording, error) { return r.spool.Held() }
 
 // Discard deletes the session's local audio and writes a deletion request
 // for anything the uploader may already have (nothing, for a withdrawn

@@ -181,7 +181,7 @@ func (rc *recording) loop() {
 		Version: manifest.Version, SessionID: rc.info.ID, RoomID: rc.r.o.RoomID, DeviceID: rc.r.o.DeviceID,
 		CounselorID: rc.info.CounselorID, Format: rc.r.manifestFormat(), Started: rc.t0.UTC(),
 		Segments: []manifest.Segment{}, Gaps: []manifest.Gap{}, EncryptedTo: rc.access,
-		RetentionClass: rc.r.o.RetentionClass,
+		RetentionClass: rc.r.o.RetentionClass, Children: rc.info.Consent.Children,
 	}
 	if m := rc.resumeM; m != nil {
 		// The resumed part keeps the recipients of the part before it, so
@@ -196,6 +196,9 @@ func (rc *recording) loop() {
 		// measured when the device opens.
 		m.RoomID, m.DeviceID, m.CounselorID, m.Format = rc.r.o.RoomID, rc.r.o.DeviceID, rc.info.CounselorID, rc.r.manifestFormat()
 		m.Interrupted, m.StopReason = false, ""
+		if m.Children == 0 {
+			m.Children = rc.info.Consent.Children // a journal from before the count
+		}
 		rc.m = m
 		rc.frames = m.TotalSamples()
 		rc.lostAt, rc.gapReason = rc.resumeFrom, GapInterrupted

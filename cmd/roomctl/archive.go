@@ -77,7 +77,7 @@ func (a *app) sessions(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Reader: reader != "", Witness: reader == ""}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 64, Reader: reader != "", Witness: reader == "", Index: reader == ""}
 	if !*noCache {
 		ar.CacheDir = a.cacheDir(c)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -61,12 +62,16 @@ func TestBenchSessions(t *testing.T) {
 			}
 		}
 	})
-	// The first run reads every first version from the server; later runs
-	// list every version again but read only what is not in the local
-	// cache of first versions (immutable under object lock).
-	timed := func() time.Duration {
+	// The first listing ever reads every version from the server and
+	// leaves the admins' witness and listing index (admin/). A new
+	// workstation (an empty local cache: cold) lists every version and
+	// reads the index, one object per room and month; later runs there
+	// (warm) read the records from its local cache.
+	timed := func(cacheDir string) time.Duration {
+		env := maps.Clone(f.env)
+		env["ROOMCTL_CACHE_DIR"] = cacheDir
 		t0 := time.Now()
-		r := runLong(t, f.env, "sessions", "--json")
+		r := runLong(t, env, "sessions", "--json")
 		d := time.Since(t0)
 		if r.code != 0 || strings.Count(r.stdout, `"session":`) != rooms*days {
 			t.Fatalf("sessions: exit %d, %d rows: %s", r.code, strings.Count(r.stdout, `"session":`), r.stderr)
@@ -88,10 +93,20 @@ func TestBenchSessions(t *testing.T) {
 		}
 	}
 	mcLS()
-	cold := timed()
+	first := timed(t.TempDir())
 	mcLS()
-	warm := min(timed(), timed())
+	workstation := t.TempDir()
+	cold := timed(workstation)
 	mcLS()
+	warm := min(timed(workstation), timed(workstation))
+	mcLS()
+	indexes := 0
+	for obj := range f.cl.ListObjects(ctx, "clinic", minio.ListObjectsOptions{Prefix: layout.IndexPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		indexes++
+	}
 	base := time.Duration(testenv.Median(mcs))
 	load := testenv.LoadAvg()
 	name := fmt.Sprintf("roomctl sessions over %d rooms x %d days", rooms, days)
@@ -108,8 +123,16 @@ func TestBenchSessions(t *testing.T) {
 		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(base.Milliseconds()),
 		Ratio:  cold.Seconds() / base.Seconds(),
 		Target: "<= 3 x baseline", Met: cold.Seconds() <= 3*base.Seconds(),
-		Note: fmt.Sprintf("the first run on a new workstation: an empty local cache, every version of %d objects read from the server (one GET each; mc only lists); load average %s. Not met: under 3 x needs an index (admin prefix, closed days, checked against the listing's version ids and ETags, under the archive's truth rules), not built in this round",
+		Note: fmt.Sprintf("a new workstation (or the console after a restart): an empty local cache; every version of %d objects listed, the records read from the admins' listing index (admin/index/, one object per room and month of closed days, each entry used only for the version the listing shows with the same id, ETag and size); load average %s",
 			n, load),
+	})
+	testenv.Report(t, testenv.Figure{
+		Name: name + " first listing", Value: float64(first.Milliseconds()), Unit: "ms",
+		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(base.Milliseconds()),
+		Ratio:  first.Seconds() / base.Seconds(),
+		Target: "information (once per archive: every record read from the server, its witness and the index written)", Met: true,
+		Note: fmt.Sprintf("the first listing ever of an archive of %d objects: one GET per record version, %d witness records and %d index records written; load average %s",
+			n, n, indexes, load),
 	})
 }
 

@@ -60,7 +60,7 @@ func (a *app) console(ctx context.Context, args []string) error {
 	opts := console.Options{
 		// A reader's console reads sessions only and audits each play
 		// under audit/readers/NAME/; a session not theirs says so.
-		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Reader: reader != "", Witness: reader == ""},
+		Archive:    &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 32, Reader: reader != "", Witness: reader == "", Index: reader == ""},
 		Auditor:    admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey, Reader: reader},
 		Identities: ids,
 		Secure:     useTLS,

@@ -48,7 +48,7 @@ func (a *app) dispose(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 16, CacheDir: a.cacheDir(c)}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 16, CacheDir: a.cacheDir(c), Index: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	outs, derr := ar.Dispose(ctx, archive.DisposeOptions{DryRun: *dry, Who: c.AccessKey, Room: *room, Session: *session, Limit: *limit,
 		Audit: func(r layout.AuditRecord) error { _, err := au.Write(ctx, r); return err }})
@@ -165,7 +165,7 @@ func (a *app) retention(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 16, CacheDir: a.cacheDir(c)}
+	ar := &archive.Archive{Client: cl, Bucket: c.Bucket, Workers: 16, CacheDir: a.cacheDir(c), Index: true}
 	au := admin.Auditor{Client: cl, Bucket: c.Bucket, Who: c.AccessKey}
 	audit := func(rec admin.AuditRecord, err error) error {
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -443,6 +444,37 @@ func TestLifecycle(t *testing.T) {
 			if len(f.versions(t, s.Prefix)) < 4 {
 				t.Fatalf("%s lost versions", id(s))
 			}
+		}
+		// The disposed records leave the admins' listing index with the
+		// disposal, its replaced versions included: a cache must not
+		// outlive the certificate.
+		ixKey := layout.IndexKey("201", old)
+		n := 0
+		for obj := range f.cl.ListObjects(f.ctx, "clinic", minio.ListObjectsOptions{Prefix: ixKey, WithVersions: true}) {
+			o, err := f.cl.GetObject(f.ctx, "clinic", ixKey, minio.GetObjectOptions{VersionID: obj.VersionID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(o)
+			o.Close()
+			ix, err := layout.ParseIndex(b, "201", old)
+			if err != nil {
+				t.Fatalf("index version %s: %v", obj.VersionID, err)
+			}
+			keeps := false
+			for _, e := range ix.Entries {
+				if strings.Contains(e.Key, id(expired)) || strings.Contains(e.Key, id(short)) {
+					t.Fatalf("index version %s still holds %s after its disposal", obj.VersionID, e.Key)
+				}
+				keeps = keeps || strings.Contains(e.Key, id(held))
+			}
+			if !keeps {
+				t.Fatalf("index version %s lost the held session's records", obj.VersionID)
+			}
+			n++
+		}
+		if n != 1 {
+			t.Fatalf("%d versions of the index %s, want 1", n, ixKey)
 		}
 		rows := f.rows(t)
 		if r := rows[id(expired)]; r.State != archive.StateDisposed || r.DisposedAt.IsZero() || time.Since(r.DisposedAt) > time.Hour {

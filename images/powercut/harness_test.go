@@ -4,8 +4,6 @@ package powercut
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,7 +92,7 @@ func setup(t testing.TB, room string) *harness {
 	h.adm = newAdmin(t, bin)
 	h.px = startProxy(t, h.adm.Srv.Host)
 	cfg, creds := h.deviceConfig(inject)
-	h.stream = speechStream(t, speechLen)
+	h.stream = alsatest.SpeechStream(t, speechLen, rate)
 	write(t, filepath.Join(inject, "speech.raw"), h.stream, 0o644)
 	write(t, filepath.Join(inject, "roomkiosk.toml"), []byte(cfg), 0o644)
 	if err := os.Chmod(creds, 0o600); err != nil {
@@ -199,12 +197,10 @@ func write(t testing.TB, path string, b []byte, mode os.FileMode) {
 // no cgo) into dir; it returns dir.
 func buildBinaries(t testing.TB, root, dir string) string {
 	t.Helper()
+	static := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
 	for _, b := range []struct{ out, pkg string }{{"roomctl", "./cmd/roomctl"}, {"powercut-guest", "./images/powercut/guest"}} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		if err := testenv.GoBuild(root, filepath.Join(dir, b.out), static, b.pkg); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return dir
@@ -737,87 +733,6 @@ func (v *vm) checkCanaries(prev int) {
 	t.Logf("boot %d: canaries of boot %d after the cut: fsync'ed %s, not fsync'ed %s", v.n, prev, got["sync"], got["nosync"])
 }
 
-// --- speech and alignment -----------------------------------------------------
-
-// speechStream makes d of speech from several sentences, at half scale with
-// a deterministic ±2 LSB dither: any 128 samples of it occur once, so
-// captured audio can be located in it exactly.
-func speechStream(t testing.TB, d time.Duration) []byte {
-	t.Helper()
-	var one []byte
-	for _, s := range []string{
-		"Thank you for coming in today. How have things been since our last meeting?",
-		"We agreed to try speaking one at a time, and to listen before answering.",
-		"It sounds like the evenings are the hardest part of the week for both of you.",
-		"Let us take a moment and summarise what each of you heard the other say.",
-	} {
-		one = append(one, alsatest.Speech(t, s, rate, 1)...)
-	}
-	n := int(d.Seconds()) * rate * frameBytes
-	out := make([]byte, 0, n+len(one))
-	for len(out) < n {
-		out = append(out, one...)
-	}
-	out = out[:n]
-	rng := rand.New(rand.NewPCG(8, 2026))
-	for i := 0; i+1 < len(out); i += 2 {
-		v := int(int16(binary.LittleEndian.Uint16(out[i:])))/2 + rng.IntN(5) - 2
-		binary.LittleEndian.PutUint16(out[i:], uint16(int16(v)))
-	}
-	return out
-}
-
-// span is one run of captured PCM found in the fed stream.
-type span struct {
-	At     int   // byte index in the captured PCM
-	Offset int64 // stream offset
-	Len    int
-}
-
-// spans splits captured PCM into runs of fed audio separated by zero
-// samples (device start-up, silence the pull put in for a lost tail, a
-// dithered sample that happens to be 0). Each run must come later in the
-// stream than the one before.
-func spans(stream, pcm []byte) ([]span, error) {
-	var out []span
-	from := 0
-	for i := 0; i < len(pcm); {
-		for i+1 < len(pcm) && pcm[i] == 0 && pcm[i+1] == 0 {
-			i += 2
-		}
-		if i >= len(pcm)-1 {
-			break
-		}
-		if len(pcm)-i < 512 {
-			// A short run at the very end: too short to locate alone; it
-			// must continue the previous run.
-			if len(out) > 0 {
-				p := out[len(out)-1]
-				off := p.Offset + int64(i-p.At)
-				if off+int64(len(pcm)-i) <= int64(len(stream)) && bytes.Equal(pcm[i:], stream[off:off+int64(len(pcm)-i)]) {
-					out = append(out, span{At: i, Offset: off, Len: len(pcm) - i})
-					break
-				}
-			}
-			return out, fmt.Errorf("%d bytes at %d of %d are neither fed audio nor silence", len(pcm)-i, i, len(pcm))
-		}
-		j := bytes.Index(stream[from:], pcm[i:i+512])
-		if j < 0 {
-			return out, fmt.Errorf("captured audio at byte %d of %d is nowhere later in the fed stream", i, len(pcm))
-		}
-		off := from + j
-		n := 0
-		for i+n < len(pcm) && off+n < len(stream) && pcm[i+n] == stream[off+n] {
-			n++
-		}
-		n &^= 1
-		out = append(out, span{At: i, Offset: int64(off), Len: n})
-		i += n
-		from = off + n
-	}
-	return out, nil
-}
-
 // audit is what one pulled session holds against the fed speech.
 type audit struct {
 	frames   int64 // frames in the manifest (roomctl sessions' audio)
@@ -838,7 +753,7 @@ type audit struct {
 func (h *harness) check(id string, row archive.Session) (audit, error) {
 	pcm := h.adm.Pull(h.t, h.room, id, rate)
 	a := audit{frames: int64(row.Audio.Seconds()*rate + 0.5)}
-	ss, err := spans(h.stream, pcm)
+	ss, err := alsatest.Spans(h.stream, pcm)
 	if err != nil {
 		return a, err
 	}

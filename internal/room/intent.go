@@ -51,6 +51,15 @@ type HeldDecision struct {
 	At   time.Time `json:"at"`
 }
 
+// HeldRecording is a withdrawn recording the recorder holds until someone
+// keeps or deletes it: its session and how many of its participants were
+// children (a count only, as in the summary), so that its choice screen
+// after a restart asks the guardian, as the session's own did.
+type HeldRecording struct {
+	SessionID string
+	Children  int
+}
+
 // Intent is one user action sent by the screen. Only the fields its Kind names
 // are read.
 type Intent struct {

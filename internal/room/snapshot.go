@@ -59,7 +59,8 @@ type Snapshot struct {
 	Notice         string        `json:"notice,omitempty"`  // stable code of Message (Notice* constants), for translation
 	MaxLength      time.Duration `json:"max_length"`
 	// Family sessions (family.go). Children: how many participants are
-	// children; MinorAge: under which age a participant is one (0: this
+	// children (on StepHeldChoice: of the held recording's session, so its
+	// client chooses as a guardian there too); MinorAge: under which age a participant is one (0: this
 	// room asks no guardian or assent texts, so it records no children).
 	// ConsentRole: who answers the current consent turn; ConsentTurns: how
 	// many turns in all. Guardian and Assent: the texts of the guardian

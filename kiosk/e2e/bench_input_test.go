@@ -19,6 +19,7 @@ import (
 
 	"roomkiosk/cmd/roomkiosk/config"
 	"roomkiosk/internal/testenv"
+	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/segment"
 )
@@ -192,7 +193,7 @@ func TestBenchCorruptSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := age.GenerateX25519Identity()
-	pcm := speechStream(t, 5*time.Second)
+	pcm := alsatest.SpeechStream(t, 5*time.Second, rate)
 	h := segment.Header{SampleRate: rate, Channels: 1, Index: 1, Started: time.Now().UTC(), SessionID: "20261127T100000Z-abcdef"}
 	var good bytes.Buffer
 	w, err := segment.NewWriter(&good, h, id.Recipient())

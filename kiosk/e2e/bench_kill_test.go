@@ -12,6 +12,7 @@ import (
 
 	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/kiosktest"
+	"roomkiosk/recorder/alsatest"
 	"roomkiosk/sync/archive"
 )
 
@@ -72,7 +73,7 @@ func TestBenchSIGKILL(t *testing.T) {
 			continue
 		}
 		gaps += r.Gaps
-		ss, err := spans(mic.stream, adm.Pull(t, dev.room, k.id, rate))
+		ss, err := alsatest.Spans(mic.stream, adm.Pull(t, dev.room, k.id, rate))
 		if err != nil {
 			t.Errorf("session %s (%d segments, %d partial, %d gaps): %v", k.id, r.Segments, r.Partial, r.Gaps, err)
 			continue

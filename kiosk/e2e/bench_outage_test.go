@@ -23,6 +23,7 @@ import (
 	"roomkiosk/internal/room"
 	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder"
+	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/recorder/recordertest"
 	"roomkiosk/sync/archive"
@@ -33,7 +34,7 @@ import (
 // as the recorder takes it) into a spool and returns their manifests.
 func recordSpool(t *testing.T, spool, roomID string, rcpt age.Recipient, n int, d time.Duration) []*manifest.Manifest {
 	t.Helper()
-	pcm := speechStream(t, time.Duration(n)*d)
+	pcm := alsatest.SpeechStream(t, time.Duration(n)*d, rate)
 	cfg := recorder.Default()
 	cfg.SpoolDir = spool
 	cfg.SegmentLength.Duration = time.Second

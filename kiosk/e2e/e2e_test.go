@@ -16,6 +16,7 @@ import (
 	"roomkiosk/internal/testenv"
 	"roomkiosk/kiosk/screen/screentest"
 	"roomkiosk/kiosk/ui"
+	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/archive"
 )
@@ -409,7 +410,7 @@ func TestAppliance(t *testing.T) {
 	}
 	gapBytes := int(m3m.Gaps[0].Frames) * 2
 	pcm3 := adm.Pull(t, roomID, s3, rate)
-	sp3, err := spans(mic.stream, pcm3)
+	sp3, err := alsatest.Spans(mic.stream, pcm3)
 	if err != nil {
 		t.Fatalf("session 3: %v", err)
 	}

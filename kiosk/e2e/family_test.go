@@ -23,6 +23,12 @@ const (
 	familyAssentEN   = "Can we record what we say today? You can say no. You can say stop at any time.\n"
 )
 
+// familyConsentTOML is the [consent] section of a family device: the
+// guardian agreement and the child's assent, appended to its config.
+const familyConsentTOML = "\n[consent]\nminor_age = 14\n" +
+	"[consent.guardian]\nid = \"guardian-e2e-01\"\n[consent.guardian.texts]\nen = \"\"\"\n" + familyGuardianEN + "\"\"\"\nzh = \"\"\"\n我是这名儿童的父母或法定监护人，我同意本次咨询录音。\n\"\"\"\n" +
+	"[consent.assent]\nid = \"assent-e2e-01\"\n[consent.assent.texts]\nen = \"\"\"\n" + familyAssentEN + "\"\"\"\nzh = \"\"\"\n我们可以录下今天说的话吗？你可以说不，也随时可以叫停。\n\"\"\"\n"
+
 // TestFamilySession records a family session (2 adults, 1 child) through
 // the real screen, daemon and MinIO (issue 24): the counselor sets one child
 // and taps two adults; each adult agrees, an adult agrees as the child's
@@ -40,10 +46,7 @@ func TestFamilySession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	family := "\n[consent]\nminor_age = 14\n" +
-		"[consent.guardian]\nid = \"guardian-e2e-01\"\n[consent.guardian.texts]\nen = \"\"\"\n" + familyGuardianEN + "\"\"\"\nzh = \"\"\"\n我是这名儿童的父母或法定监护人，我同意本次咨询录音。\n\"\"\"\n" +
-		"[consent.assent]\nid = \"assent-e2e-01\"\n[consent.assent.texts]\nen = \"\"\"\n" + familyAssentEN + "\"\"\"\nzh = \"\"\"\n我们可以录下今天说的话吗？你可以说不，也随时可以叫停。\n\"\"\"\n"
-	if err := os.WriteFile(dev.cfgPath, append(cfg, family...), 0o600); err != nil {
+	if err := os.WriteFile(dev.cfgPath, append(cfg, familyConsentTOML...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dev.start(t)

@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,11 +57,7 @@ func binaries(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./cmd/roomkiosk", "./cmd/roomkiosk-screen", "./cmd/roomctl")
-		cmd.Dir = testenv.ModuleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		buildErr = testenv.GoBuild(testenv.ModuleRoot(t), buildDir+"/", nil, "./cmd/roomkiosk", "./cmd/roomkiosk-screen", "./cmd/roomctl")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -420,37 +414,9 @@ type micFeed struct {
 	done   chan struct{}
 }
 
-// speechStream makes d of speech from several sentences, at half scale
-// (never clipping) with a deterministic ±2 LSB dither: any 128 samples of it
-// occur once, so a capture can be aligned against it by search.
-func speechStream(t testing.TB, d time.Duration) []byte {
-	t.Helper()
-	var one []byte
-	for _, s := range []string{
-		"Thank you for coming in today. How have things been since our last meeting?",
-		"We agreed to try speaking one at a time, and to listen before answering.",
-		"It sounds like the evenings are the hardest part of the week for both of you.",
-		"Let us take a moment and summarise what each of you heard the other say.",
-	} {
-		one = append(one, alsatest.Speech(t, s, rate, 1)...)
-	}
-	n := int(d.Seconds()) * bytesPerSec
-	out := make([]byte, 0, n+len(one))
-	for len(out) < n {
-		out = append(out, one...)
-	}
-	out = out[:n]
-	rng := rand.New(rand.NewPCG(8, 2026))
-	for i := 0; i+1 < len(out); i += 2 {
-		v := int(int16(binary.LittleEndian.Uint16(out[i:])))/2 + rng.IntN(5) - 2
-		binary.LittleEndian.PutUint16(out[i:], uint16(int16(v)))
-	}
-	return out
-}
-
 func startMic(t testing.TB, d time.Duration) *micFeed {
 	t.Helper()
-	m := &micFeed{feeder: alsatest.New(t), stream: speechStream(t, d), stop: make(chan struct{}), done: make(chan struct{})}
+	m := &micFeed{feeder: alsatest.New(t), stream: alsatest.SpeechStream(t, d, rate), stop: make(chan struct{}), done: make(chan struct{})}
 	go m.run()
 	t.Cleanup(m.close)
 	return m
@@ -544,46 +510,6 @@ func locate(stream, pcm []byte) (match, error) {
 	m.Trailing = len(body) - m.Matched
 	m.TrailingZero = allZero(body[m.Matched:])
 	return m, nil
-}
-
-// span is one run of captured PCM found in the fed stream.
-type span struct {
-	At     int   // byte index in the captured PCM
-	Offset int64 // stream offset
-	Len    int
-}
-
-// spans splits captured PCM into runs of fed audio separated by silence
-// (start-up zeros, silence the pull put in for a recorded gap or a lost
-// tail). Each run must come later in the stream than the one before.
-func spans(stream, pcm []byte) ([]span, error) {
-	var out []span
-	from := 0
-	for i := 0; i < len(pcm); {
-		for i+1 < len(pcm) && pcm[i] == 0 && pcm[i+1] == 0 {
-			i += 2
-		}
-		if i >= len(pcm)-1 {
-			break
-		}
-		if len(pcm)-i < 512 {
-			return out, fmt.Errorf("%d bytes at %d of %d are neither fed audio nor silence", len(pcm)-i, i, len(pcm))
-		}
-		j := bytes.Index(stream[from:], pcm[i:i+512])
-		if j < 0 {
-			return out, fmt.Errorf("captured audio at byte %d of %d is nowhere later in the fed stream", i, len(pcm))
-		}
-		off := from + j
-		n := 0
-		for i+n < len(pcm) && off+n < len(stream) && pcm[i+n] == stream[off+n] {
-			n++
-		}
-		n &^= 1
-		out = append(out, span{At: i, Offset: int64(off), Len: n})
-		i += n
-		from = off + n
-	}
-	return out, nil
 }
 
 // waitFor polls cond every 100 ms until it holds.

@@ -178,7 +178,8 @@ func TestLateKillResumesBesideAHostileCalendar(t *testing.T) {
 // withdrawal whose choice a SIGKILL came before is held; the counselor's
 // keep is refused, their held_ask hands the kiosk to the client on the
 // withdraw screen (step held_choice), and the client's keep queues it,
-// its manifest saying who decided and when.
+// its manifest saying who decided and when. The session has a child: the
+// choice after the restart is the guardian's, as before it (issue 24).
 func TestHeldKeptOnlyByTheClient(t *testing.T) {
 	bin := binaries(t)
 	adm := newAdmin(t, bin)
@@ -191,15 +192,16 @@ func TestHeldKeptOnlyByTheClient(t *testing.T) {
 	// No resume: the session open at the kill is closed, its withdrawn
 	// recording left held.
 	cfg := strings.Replace(string(b), "consent_timeout = \"5m\"\n", "consent_timeout = \"5m\"\nresume_window = \"0s\"\n", 1)
-	if err := os.WriteFile(dev.cfgPath, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(dev.cfgPath, []byte(cfg+familyConsentTOML), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dev.start(t)
 	d := kiosktest.Dial(t.Context(), t, dev.socket, 0)
-	id := d.RecordOne(pinCode)
+	// A family session: its choice is the guardian's, after the restart too.
+	id := d.RecordFamily(pinCode, 1, 1)
 	time.Sleep(2 * time.Second)
 	d.Send(room.Intent{Kind: room.IntentWithdraw})
-	d.Wait("the withdraw choice", func(s room.Snapshot) bool { return s.Step == room.StepWithdrawChoice })
+	d.Wait("the guardian's withdraw choice", func(s room.Snapshot) bool { return s.Step == room.StepWithdrawChoice && s.Children == 1 })
 	dev.kill()
 	dev.start(t)
 	d = kiosktest.Dial(t.Context(), t, dev.socket, 10*time.Second)
@@ -219,7 +221,9 @@ func TestHeldKeptOnlyByTheClient(t *testing.T) {
 		t.Fatal("the counselor kept the held recording on their own word")
 	}
 	d.Send(room.Intent{Kind: room.IntentHeldAsk})
-	d.Wait("the client's choice", func(s room.Snapshot) bool { return s.Step == room.StepHeldChoice })
+	// Children is what the screen words the guardian's choice by (kiosk/ui
+	// TestHeldChoiceAsksTheGuardian); it comes from the held manifest.
+	d.Wait("the guardian's choice", func(s room.Snapshot) bool { return s.Step == room.StepHeldChoice && s.Children == 1 })
 	d.Send(room.Intent{Kind: room.IntentWithdrawKeep})
 	d.Wait("the door, nothing waiting", func(s room.Snapshot) bool { return s.Step == room.StepDoor && s.HeldWaiting == 0 })
 
@@ -249,5 +253,8 @@ func TestHeldKeptOnlyByTheClient(t *testing.T) {
 	}
 	if d := m.HeldDecision; d == nil || d.By != room.DecidedByClient || !d.Keep || d.At.IsZero() || !m.Withdrawn {
 		t.Errorf("the kept manifest's decision %+v (withdrawn %v), want kept by the client, with its time", d, m.Withdrawn)
+	}
+	if m.Children != 1 {
+		t.Errorf("the kept manifest says %d children, want 1", m.Children)
 	}
 }

@@ -101,6 +101,15 @@ func (d *Driver) Digits(pin string) {
 // session id.
 func (d *Driver) RecordOne(pin string) string {
 	d.fail.Helper()
+	return d.RecordFamily(pin, 1, 0)
+}
+
+// RecordFamily is RecordOne for a session of adults and children (the
+// room's config must have the guardian and assent texts when children > 0):
+// every turn says yes on its role's text (the adult agreement, a guardian's,
+// a child's assent), as the screen sends it.
+func (d *Driver) RecordFamily(pin string, adults, children int) string {
+	d.fail.Helper()
 	// The boot round first (its microphone check holds the device).
 	d.Wait("free door with the boot checks in", func(s room.Snapshot) bool {
 		return s.Step == room.StepDoor && s.Door == room.DoorFree && len(s.Checks) > 0
@@ -123,12 +132,21 @@ func (d *Driver) RecordOne(pin string) string {
 	})
 	d.Send(room.Intent{Kind: room.IntentCheckContinue})
 	d.Wait("participants", func(s room.Snapshot) bool { return s.Step == room.StepParticipants })
-	d.Send(room.Intent{Kind: room.IntentParticipants, Count: 1})
+	d.Send(room.Intent{Kind: room.IntentParticipants, Count: adults + children, Children: children})
 	d.Wait("record choice", func(s room.Snapshot) bool { return s.Step == room.StepRecordChoice })
 	d.Send(room.Intent{Kind: room.IntentRecord, Yes: true})
-	snap = d.Wait("consent", func(s room.Snapshot) bool { return s.Step == room.StepConsent })
-	text := snap.Agreement.Texts["en"]
-	d.Send(room.Intent{Kind: room.IntentConsent, Participant: 1, Yes: true, Language: "en", TextSHA256: room.TextSHA256(text)})
+	for turn := 1; turn <= room.ConsentTurns(adults, children); turn++ {
+		snap = d.Wait("consent turn", func(s room.Snapshot) bool { return s.Step == room.StepConsent && s.ConsentTurn == turn })
+		ag := snap.Agreement
+		switch kind, _, _ := room.ParseRole(snap.ConsentRole); {
+		case kind == "guardian" && snap.Guardian != nil:
+			ag = *snap.Guardian
+		case kind == "assent" && snap.Assent != nil:
+			ag = *snap.Assent
+		}
+		d.Send(room.Intent{Kind: room.IntentConsent, Participant: turn, Yes: true, Language: "en",
+			TextSHA256: room.TextSHA256(ag.Texts["en"]), Role: snap.ConsentRole})
+	}
 	snap = d.Wait("recording", func(s room.Snapshot) bool { return s.Recording })
 	return snap.SessionID
 }

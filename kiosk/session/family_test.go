@@ -316,3 +316,50 @@ func TestFamilyConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldFamilyChoiceAfterRestart: a family session is withdrawn and the
+// daemon dies at the keep-or-delete choice; it comes back after the resume
+// window, so the recording is held and its client chooses from the
+// maintenance screen. That choice is worded for the guardian as the
+// session's own was (the snapshot's Children, which the screen words by),
+// from the recorder's held list; an adult session held beside it is not.
+func TestHeldFamilyChoiceAfterRestart(t *testing.T) {
+	cfg := familyConfig()
+	store := &sessiontest.Journal{}
+	a := boot(t, cfg, store, t0)
+	a.must(toFamilyConsent(2, 1)...)
+	a.must(familyTurns(2, 1)...)
+	a.must(kind(room.IntentWithdraw))
+	before := a.snap()
+	if before.Step != room.StepWithdrawChoice || before.Children != 1 {
+		t.Fatalf("before the restart: step %s children %d", before.Step, before.Children)
+	}
+	a.crash()
+
+	const adultOnly = "20260126T090000Z-aaaaaa" // the day before, within the deadline: chosen first
+	a.rec.Hold(adultOnly)
+	b := bootWith(t, cfg, store, t0.Add(cfg.Flow.ResumeWindow.Duration+5*time.Minute), a.rec)
+	if s := b.snap(); s.Step != room.StepDoor || s.SessionID != "" || s.Children != 0 {
+		t.Fatalf("after the restart: step %s session %q children %d, want the door", s.Step, s.SessionID, s.Children)
+	}
+	for _, want := range []struct {
+		id       string
+		children int
+	}{{adultOnly, 0}, {before.SessionID, before.Children}} {
+		b.must(toMaintenance...)
+		if s := b.snap(); s.Step != room.StepMaintenance || s.Children != 0 {
+			t.Fatalf("maintenance screen: step %s children %d (a count belongs to the choice screen only)", s.Step, s.Children)
+		}
+		b.must(kind(room.IntentHeldAsk))
+		if s := b.snap(); s.Step != room.StepHeldChoice || s.Children != want.children {
+			t.Fatalf("held choice of %s: step %s children %d, want %d", want.id, s.Step, s.Children, want.children)
+		}
+		b.must(kind(room.IntentWithdrawDelete))
+		if s := b.snap(); s.Step != room.StepDoor || s.Children != 0 {
+			t.Fatalf("after the choice of %s: step %s children %d", want.id, s.Step, s.Children)
+		}
+		if slices.Contains(b.rec.HeldIDs(), want.id) {
+			t.Fatalf("%s still held after its client deleted it", want.id)
+		}
+	}
+}

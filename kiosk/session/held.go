@@ -44,7 +44,7 @@ func (c *Core) applyHeldAsk(in room.Intent) error {
 	}
 	st.step = room.StepHeldChoice
 	c.touch()
-	c.log.Info().Str("session", st.held[0]).Str("counselor", st.counselor).Msg("held recording: the client chooses")
+	c.log.Info().Str("session", st.held[0].SessionID).Str("counselor", st.counselor).Msg("held recording: the client chooses")
 	return nil
 }
 
@@ -74,7 +74,7 @@ func (c *Core) applyHeldClientChoice(in room.Intent) error {
 		c.toDoor()
 		return c.refuse(in, room.ErrInvalid, "no recording waits for a decision")
 	}
-	id := st.held[0]
+	id := st.held[0].SessionID
 	d := room.HeldDecision{Keep: in.Kind == room.IntentWithdrawKeep, By: room.DecidedByClient, At: c.now()}
 	l := c.log.With().Str("session", id).Logger()
 	if err := c.settleHeld(id, d); err != nil {
@@ -99,9 +99,10 @@ func (c *Core) expireHeld() {
 	}
 	now := c.now()
 	var next time.Time
-	for _, id := range slices.Clone(st.held) {
+	for _, h := range slices.Clone(st.held) {
+		id := h.SessionID
 		started := heldStarted(id)
-		if started.IsZero() || st.step == room.StepHeldChoice && st.held[0] == id {
+		if started.IsZero() || st.step == room.StepHeldChoice && st.held[0].SessionID == id {
 			continue // not a dated id (never the recorder's); or being chosen now
 		}
 		due := started.Add(deadline)
@@ -118,7 +119,7 @@ func (c *Core) expireHeld() {
 		}
 		l.Info().Dur("held_deadline", deadline).Msg("held recording deleted at its deadline: nobody chose")
 		c.markResolved(id)
-		st.held = slices.DeleteFunc(st.held, func(h string) bool { return h == id })
+		st.held = slices.DeleteFunc(st.held, func(h room.HeldRecording) bool { return h.SessionID == id })
 	}
 	if next.IsZero() {
 		c.stopTimer(timerHeld)

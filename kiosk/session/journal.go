@@ -372,8 +372,8 @@ func (c *Core) heldWithoutJournal(j *journal) {
 	if !ok {
 		return
 	}
-	ids, err := hl.Held()
-	if err != nil || !slices.Contains(ids, j.SessionID) {
+	list, err := hl.Held()
+	if err != nil || !slices.ContainsFunc(list, func(h room.HeldRecording) bool { return h.SessionID == j.SessionID }) {
 		return
 	}
 	j.Withdrawn, j.Held, j.Stopped = true, true, true

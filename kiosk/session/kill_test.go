@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 // walkIntent picks the next screen intent from the snapshot, mostly along
 // the flow so that every step is visited (PIN pad, checklist, participants,
 // record choice, each consent turn, recording, withdraw choice, feedback).
+// Half the sessions are family sessions (1 or 2 children, 0 to 2 adults),
+// so restarts land at guardian and assent turns and at a guardian's choice
+// too.
 func walkIntent(r *rand.Rand, s room.Snapshot) room.Intent {
 	I := func(k room.IntentKind) room.Intent { return room.Intent{Kind: k} }
 	switch s.Step {
@@ -55,14 +58,18 @@ func walkIntent(r *rand.Rand, s room.Snapshot) room.Intent {
 		}
 		return I(room.IntentCheckContinue)
 	case room.StepParticipants:
-		return room.Intent{Kind: room.IntentParticipants, Count: 1 + r.IntN(3)}
+		adults, children := 1+r.IntN(3), 0
+		if r.IntN(2) == 0 {
+			adults, children = r.IntN(3), 1+r.IntN(2) // no adult: not recordable
+		}
+		return room.Intent{Kind: room.IntentParticipants, Count: adults + children, Children: children}
 	case room.StepRecordChoice:
 		return room.Intent{Kind: room.IntentRecord, Yes: r.IntN(5) > 0}
 	case room.StepConsent:
 		if r.IntN(15) == 0 {
 			return I(room.IntentCancel)
 		}
-		return consent(s.ConsentTurn, r.IntN(8) > 0)
+		return roleConsent(s.ConsentTurn, s.ConsentRole, r.IntN(8) > 0)
 	case room.StepInSession:
 		switch n := r.IntN(10); {
 		case n < 2 && s.Recorded && !s.Withdrawn:
@@ -91,7 +98,9 @@ type digest struct {
 	Session      string
 	Step         room.Step
 	Participants int
+	Children     int
 	Turn         int
+	Role         string
 	Decisions    int
 	Want         bool
 	Recorded     bool
@@ -110,7 +119,7 @@ func digestOf(s room.Snapshot) digest {
 	if step == room.StepDoor {
 		return digest{Step: room.StepDoor}
 	}
-	return digest{Session: s.SessionID, Step: step, Participants: s.Participants, Turn: s.ConsentTurn,
+	return digest{Session: s.SessionID, Step: step, Participants: s.Participants, Children: s.Children, Turn: s.ConsentTurn, Role: s.ConsentRole,
 		Decisions: len(s.Decisions), Want: s.WantRecording, Recorded: s.Recorded, Withdrawn: s.Withdrawn, Recording: s.Recording}
 }
 
@@ -133,7 +142,7 @@ func walkHelper(arg string) int {
 	dir, seedS, _ := strings.Cut(arg, ",")
 	seed, _ := strconv.ParseUint(seedS, 10, 64)
 	store := spool.Spool{Root: dir}.SessionJournal()
-	n := boot(helperTB{}, testConfig(), store, t0)
+	n := boot(helperTB{}, familyConfig(), store, t0)
 	out := bufio.NewWriter(os.Stdout)
 	walk(n.harness, seed, func(i int) { fmt.Fprintf(out, "S %d\n", i); out.Flush() },
 		func(i int, _ room.Snapshot) {
@@ -167,14 +176,15 @@ func TestKillAtRandomMoments(t *testing.T) {
 	if !full {
 		trials = 16 // 2 at each: every restart is still checked, not the coverage
 	}
-	cfg := testConfig()
+	cfg := familyConfig() // the walk draws family sessions too
 	targets := []struct {
 		step      room.Step
 		recording bool
 	}{{room.StepDoor, false}, {room.StepParticipants, false}, {room.StepRecordChoice, false}, {room.StepConsent, false},
 		{room.StepInSession, true}, {room.StepInSession, false}, {room.StepWithdrawChoice, false}, {room.StepFeedback, false}}
 	steps := map[room.Step]int{}
-	resumed, inFlight := 0, 0
+	roles := map[string]int{} // family turns the restarts came back at
+	resumed, inFlight, family := 0, 0, 0
 	for trial := range trials {
 		seed := uint64(1000 + trial)
 		// The walk's digests, replayed in memory: digests[i] after intent i.
@@ -202,6 +212,13 @@ func TestKillAtRandomMoments(t *testing.T) {
 		for i := 1; i < len(digests); i++ {
 			if digests[i].Step == target.step && digests[i].Recording == target.recording {
 				at = append(at, i)
+			}
+		}
+		if target.step == room.StepConsent && trial/len(targets)%2 == 1 {
+			// Every other consent kill at a guardian's or a child's turn.
+			fam := slices.DeleteFunc(slices.Clone(at), func(i int) bool { return digests[i].Children == 0 || digests[i].Role == room.RoleAdult })
+			if len(fam) > 0 {
+				at = fam
 			}
 		}
 		killAfter := 1 + r.IntN(walkLen-1)
@@ -250,13 +267,20 @@ func TestKillAtRandomMoments(t *testing.T) {
 			resumed++
 		}
 		steps[got.Step]++
+		if got.Children > 0 {
+			family++
+		}
+		if kind, _, ok := room.ParseRole(got.Role); ok && got.Children > 0 {
+			roles[kind]++
+		}
 		leave(t, b.harness)
 		if _, err := os.Stat(filepath.Join(dir, spool.SessionJournalName)); !os.IsNotExist(err) {
 			t.Fatalf("trial %d: journal left once the room is back at the door: %v", trial, err)
 		}
 		b.crash()
 	}
-	t.Logf("%d kills (%d with an intent in flight): state after the restart by step %v; %d recordings resumed", trials, inFlight, steps, resumed)
+	t.Logf("%d kills (%d with an intent in flight): state after the restart by step %v; %d recordings resumed; %d in family sessions, at their turns %v",
+		trials, inFlight, steps, resumed, family, roles)
 	for _, s := range []room.Step{room.StepDoor, room.StepParticipants, room.StepRecordChoice, room.StepConsent, room.StepInSession, room.StepWithdrawChoice, room.StepFeedback} {
 		if steps[s] == 0 && full {
 			t.Errorf("no kill came back at step %s: bias the walk", s)
@@ -264,6 +288,11 @@ func TestKillAtRandomMoments(t *testing.T) {
 	}
 	if resumed == 0 && full {
 		t.Error("no kill hit a running recording")
+	}
+	for _, kind := range []string{"guardian", "assent"} {
+		if roles[kind] == 0 && full {
+			t.Errorf("no kill came back at a family session's %s turn: bias the walk", kind)
+		}
 	}
 }
 
@@ -302,7 +331,7 @@ func TestKillBetweenHoldAndJournal(t *testing.T) {
 			saves := store.Saves()
 			a.life.dead.Store(true) // the kill comes right after the recorder's hold
 			a.must(kind(room.IntentWithdraw))
-			if held, _ := a.rec.Held(); !slices.Contains(held, id) {
+			if held := a.rec.HeldIDs(); !slices.Contains(held, id) {
 				t.Fatalf("the recorder does not hold the withdrawn session: %v", held)
 			}
 			a.crash()
@@ -322,7 +351,7 @@ func TestKillBetweenHoldAndJournal(t *testing.T) {
 					t.Fatalf("after the restart the recorder was asked to %s %s", call.Op, call.SessionID)
 				}
 			}
-			if held, _ := rec.Held(); !slices.Contains(held, id) {
+			if held := rec.HeldIDs(); !slices.Contains(held, id) {
 				t.Fatalf("the recording is no longer held after the restart: %v", held)
 			}
 			if c.step == room.StepDoor {

@@ -64,7 +64,7 @@ type MaintenanceLog interface {
 // until someone keeps or deletes them (recorder.Recorder.Held): those a
 // restart left without a choice are settled on the maintenance screen.
 type HeldLister interface {
-	Held() ([]string, error)
+	Held() ([]room.HeldRecording, error)
 }
 
 // maintState is what the maintenance log says: the last technician's entry
@@ -187,7 +187,7 @@ func (c *Core) applyHeldChoice(in room.Intent) error {
 	if in.Kind == room.IntentHeldKeep {
 		return c.refuse(in, room.ErrInvalid, "keeping a held recording is the client's own choice: hand them the kiosk (held_ask)")
 	}
-	id := st.held[0]
+	id := st.held[0].SessionID
 	l := c.log.With().Str("session", id).Str("counselor", st.counselor).Logger()
 	if err := c.settleHeld(id, room.HeldDecision{By: room.DecidedByCounselor, At: c.now()}); err != nil {
 		l.Error().Err(err).Msg("delete held recording")
@@ -218,19 +218,23 @@ func (c *Core) refreshHeld() {
 	if !ok {
 		return
 	}
-	ids, err := hl.Held()
+	list, err := hl.Held()
 	if err != nil {
 		c.log.Warn().Err(err).Msg("list held recordings")
 		return
 	}
-	var held []string
-	for _, id := range ids {
-		if c.st.resolved[id] || (c.st.sess != nil && c.st.sess.id == id) {
+	var held []room.HeldRecording
+	for _, h := range list {
+		if c.st.resolved[h.SessionID] || (c.st.sess != nil && c.st.sess.id == h.SessionID) {
 			continue
 		}
-		held = append(held, id)
+		// The count is the recorder's, from a file: bounded before a
+		// screen words anything by it.
+		h.Children = min(max(h.Children, 0), room.MaxParticipants-1)
+		held = append(held, h)
 	}
-	slices.Sort(held) // ids begin with their start time: oldest first
+	// Ids begin with their start time: oldest first.
+	slices.SortFunc(held, func(a, b room.HeldRecording) int { return strings.Compare(a.SessionID, b.SessionID) })
 	c.st.held = held
 	c.expireHeld() // held.go
 }
@@ -246,6 +250,11 @@ func (c *Core) buildMaintenance(s *room.Snapshot) {
 	}
 	s.Problems = slices.Clone(st.maint.problems)
 	s.HeldWaiting = len(st.held)
+	if st.step == room.StepHeldChoice && len(st.held) > 0 && st.sess == nil {
+		// The client of a held family session chooses as a guardian, as
+		// on the session's own withdraw screen (which Children words).
+		s.Children = st.held[0].Children
+	}
 	if ss := st.sess; ss != nil {
 		s.ProblemsReported = slices.Clone(ss.reported)
 	}

@@ -312,12 +312,12 @@ type slowSealer struct {
 	sealing string
 }
 
-func (r *slowSealer) Held() ([]string, error) {
-	ids, err := r.Recorder.Held()
+func (r *slowSealer) Held() ([]room.HeldRecording, error) {
+	held, err := r.Recorder.Held()
 	if r.sealing != "" {
-		ids = append(ids, r.sealing)
+		held = append(held, room.HeldRecording{SessionID: r.sealing})
 	}
-	return ids, err
+	return held, err
 }
 
 // TestChosenWithdrawalIsNotHeldWaiting: a withdrawal kept on its own screen

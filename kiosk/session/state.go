@@ -65,8 +65,8 @@ type state struct {
 
 	// Maintenance (maintenance.go).
 	maint    maintState
-	held     []string        // withdrawn recordings awaiting a choice, oldest first (not the open session's)
-	resolved map[string]bool // held recordings settled in this run (the recorder may list them a moment longer)
+	held     []room.HeldRecording // withdrawn recordings awaiting a choice, oldest first (not the open session's)
+	resolved map[string]bool      // held recordings settled in this run (the recorder may list them a moment longer)
 
 	sess   *sessionState
 	recSt  room.RecorderStatus // latest accepted recorder report

@@ -90,3 +90,28 @@ func TestFamilyConsentScreens(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldChoiceAsksTheGuardian: a held recording's keep-or-delete screen
+// (after a restart, opened from the maintenance screen; the core publishes
+// no session then, only the held recording's children count) says the
+// same as the session's own withdraw screen: the guardian's wording for a
+// family session, the ordinary one otherwise.
+func TestHeldChoiceAsksTheGuardian(t *testing.T) {
+	f := testFonts(t)
+	for _, lang := range Languages {
+		for _, children := range []int{0, 1, 2} {
+			own := fixture(t, lang, "withdraw-family")
+			own.Children = children
+			held := fixture(t, lang, "maintenance-held")
+			held.Step, held.Children = room.StepHeldChoice, children
+			want := Build(f, Input{Connected: true, Snap: own, Now: uitest.Now})
+			got := Build(f, Input{Connected: true, Snap: held, Now: uitest.Now})
+			if family := children > 0; got.Used["withdraw.sub.family"] != family || got.Used["withdraw.sub"] == family {
+				t.Errorf("%s, %d children: held choice used %v", lang, children, got.Used)
+			}
+			if !slices.Equal(got.Texts(), want.Texts()) {
+				t.Errorf("%s, %d children: held choice says %q, the session's own %q", lang, children, got.Texts(), want.Texts())
+			}
+		}
+	}
+}

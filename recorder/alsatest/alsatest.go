@@ -1,7 +1,9 @@
 // Package alsatest feeds real audio into a real ALSA capture device without a
 // sound card: ALSA's file plugin reads its "microphone" from a FIFO that a
 // Feeder writes at real-time pace. Speech makes speech audio with espeak-ng
-// and sox. The recorder's, the screen's and the end-to-end tests share it.
+// and sox; SpeechStream a long stream of it that captured audio can be
+// located in (Spans). The recorder's, the screen's, the end-to-end and the
+// power-cut tests share it.
 //
 // The capturing process must see ALSA_CONFIG_PATH=Feeder.ConfPath before
 // alsa-lib first initialises in it: call Setenv early in the test (or TestMain),

@@ -97,6 +97,12 @@ type Manifest struct {
 	// decided and when (the client on the kiosk's choice screen; issue
 	// 22). Absent for a session never held.
 	HeldDecision *room.HeldDecision `json:"held_decision,omitempty"`
+	// Children: how many of the participants were children (a count only,
+	// as in the summary; the roles' decisions are in the encrypted consent
+	// record). The device reads it back for a held session, whose choice
+	// screen after a restart asks the guardian as the session's own did.
+	// Absent for sessions without children and from before family sessions.
+	Children int `json:"children,omitempty"`
 	// Personal is an armored age message (to the device's recipients) of
 	// the JSON of a Personal value.
 	Personal string `json:"personal"`
@@ -268,6 +274,9 @@ func (m *Manifest) Validate() error {
 		return fmt.Errorf("manifest ended: %s is before started %s", m.Ended.Format(time.RFC3339), m.Started.Format(time.RFC3339))
 	case m.DurationNS < 0:
 		return fmt.Errorf("manifest duration_ns: %d is negative", m.DurationNS)
+	case m.Children < 0 || m.Children >= room.MaxParticipants:
+		// At least one adult is present in any recorded session.
+		return fmt.Errorf("manifest children: %d out of range 0-%d", m.Children, room.MaxParticipants-1)
 	case m.Personal != "" && !strings.HasPrefix(m.Personal, armor.Header):
 		return errors.New("manifest personal: not an armored age message")
 	}

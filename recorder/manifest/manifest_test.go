@@ -74,6 +74,8 @@ func TestValidateNamesField(t *testing.T) {
 		{"segments[0].name", func(m *Manifest) { m.Segments[0].Name = "../x" }},
 		{"gaps[0].after_segment", func(m *Manifest) { m.Gaps[0].AfterSegment = 9 }},
 		{"personal", func(m *Manifest) { m.Personal = "plain text" }},
+		{"children: -1", func(m *Manifest) { m.Children = -1 }},
+		{"children: 6", func(m *Manifest) { m.Children = 6 }}, // no adult left to record
 		{"encrypted_to[0]: role", func(m *Manifest) { m.EncryptedTo = []Access{{Role: "owner", Recipient: m.EncryptedTo[0].Recipient}} }},
 		{"encrypted_to[1]: recipient", func(m *Manifest) {
 			m.EncryptedTo = append(m.EncryptedTo, Access{Role: RoleSupervisor, Recipient: "AGE-SECRET-KEY-1QQ"})

@@ -247,22 +247,39 @@ func (s Spool) QueueHeld(id string) error {
 }
 
 // Held lists the sessions whose held manifest awaits a keep-or-delete
-// choice (withdrawn sessions, also those a restart or power cut left).
-func (s Spool) Held() ([]string, error) {
+// choice (withdrawn sessions, also those a restart or power cut left), with
+// how many of each one's participants were children (the held manifest's
+// count). A held manifest that cannot be read is listed all the same, with
+// no children: it is still held, and its choice is still asked.
+func (s Spool) Held() ([]room.HeldRecording, error) {
 	ents, err := os.ReadDir(s.SessionsDir())
 	if err != nil {
 		return nil, fmt.Errorf("list held sessions: %w", err)
 	}
-	var out []string
+	var out []room.HeldRecording
 	for _, e := range ents {
 		if !e.IsDir() || !manifest.ValidSessionID(e.Name()) {
 			continue
 		}
 		if _, err := os.Stat(s.HeldPath(e.Name())); err == nil {
-			out = append(out, e.Name())
+			out = append(out, room.HeldRecording{SessionID: e.Name(), Children: s.heldChildren(e.Name())})
 		}
 	}
 	return out, nil
+}
+
+// heldChildren is the children count of a held manifest, 0 when it cannot
+// be read or is not this session's.
+func (s Spool) heldChildren(id string) int {
+	b, err := readBounded(s.HeldPath(id), 16<<20)
+	if err != nil {
+		return 0
+	}
+	m, err := manifest.Parse(b)
+	if err != nil || m.SessionID != id {
+		return 0
+	}
+	return m.Children
 }
 
 // WriteDeletion records a deletion request for a session.

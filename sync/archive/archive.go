@@ -36,6 +36,11 @@ type Archive struct {
 	// admin/witness/ (witness.go), so a later device rewrite can be told
 	// from the genuine record. roomctl and the console set it.
 	Witness bool
+	// Index: read the listing index (index.go) and keep it up to date, so
+	// that a listing on a new workstation reads one object per room and
+	// month instead of every record. roomctl and the console set it; a
+	// reader cannot (admin/ is out of its reach).
+	Index bool
 }
 
 func (a *Archive) workers() int {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -229,6 +230,15 @@ func (a *Archive) Dispose(ctx context.Context, opts DisposeOptions) ([]DisposalO
 		}
 		if aerr := opts.Audit(rec); aerr != nil {
 			err = errors.Join(err, aerr)
+		}
+		var rooms []string
+		for _, o := range outs {
+			if o.Certificate != "" && !slices.Contains(rooms, o.Room) {
+				rooms = append(rooms, o.Room)
+			}
+		}
+		if ierr := a.refreshIndex(ctx, rooms); ierr != nil {
+			err = errors.Join(err, fmt.Errorf("dispose: %w", ierr))
 		}
 	}
 	return out, err

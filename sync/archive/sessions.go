@@ -24,6 +24,17 @@ type Filter struct {
 	Until time.Time // sessions started before
 }
 
+// covers says whether the listing f asks for reads every day folder of
+// the month starting at m (Sessions lists from the day before Since
+// through Until): only such a month's index may be rewritten from it.
+func (f Filter) covers(m time.Time) bool {
+	last := m.AddDate(0, 1, -1)
+	if !f.Since.IsZero() && m.Before(day(f.Since).AddDate(0, 0, -1)) {
+		return false
+	}
+	return f.Until.IsZero() || !last.After(f.Until.UTC())
+}
+
 // Session is one row of `roomctl sessions`.
 type Session struct {
 	Room     string        `json:"room"`
@@ -196,6 +207,19 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		witnessed  map[string]bool   // record keys with a witness
 	}
 	per := make([]roomList, len(rooms))
+	// A fleet's tombstones are listed once, not room by room.
+	var tombs map[string]map[string]string
+	if f.Room == "" && !a.Reader {
+		var err error
+		if tombs, err = a.listTombstones(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var ix *listingIndex
+	if a.Index && !a.Reader {
+		ix = newListingIndex(time.Now())
+		ix.fullMonth = func(m time.Time) bool { return f.covers(m) }
+	}
 	err := a.forEach(ctx, len(rooms), func(ctx context.Context, i int) error {
 		room := rooms[i]
 		startAfter := ""
@@ -209,29 +233,45 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		}
 		var err error
 		per[i].objs, per[i].order, err = a.listSessionObjects(ctx, layout.SessionsPrefix(room), startAfter, f.Until)
+		if err == nil && ix != nil {
+			err = a.loadIndex(ctx, ix, room, per[i].objs)
+		}
 		if err == nil && !a.Reader {
 			per[i].pending, err = a.listKeys(ctx, layout.DeletionsPrefix(room), layout.KindDeletion, room)
 		}
-		if err == nil && !a.Reader {
+		if err == nil && !a.Reader && tombs == nil {
 			per[i].tombstones, err = a.listKeys(ctx, layout.RoomTombstonesPrefix(room), layout.KindTombstone, room)
 		}
 		if err == nil && a.Witness {
-			per[i].witnessed, err = a.listWitnessed(ctx, room)
+			// Records the index says are witnessed need no look; the
+			// rest (the open days, a first listing) are listed from
+			// their first day on.
+			if from, need := ix.unwitnessedFrom(per[i].objs); need {
+				per[i].witnessed, err = a.listWitnessed(ctx, room, from)
+			} else {
+				per[i].witnessed = map[string]bool{}
+			}
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if tombs != nil {
+		for i, room := range rooms {
+			per[i].tombstones = tombs[room]
+		}
+	}
 	var all []*sessionObjects
-	var pending, tombs []string
+	var pending, tombKeys []string
 	var witnessed []map[string]bool
 	for _, r := range per {
 		for _, id := range r.order {
 			s := r.objs[id]
+			s.ix = ix
 			all = append(all, s)
 			pending = append(pending, r.pending[s.Session])
-			tombs = append(tombs, r.tombstones[s.Session])
+			tombKeys = append(tombKeys, r.tombstones[s.Session])
 			witnessed = append(witnessed, r.witnessed)
 		}
 	}
@@ -244,9 +284,9 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 		if err := a.witness(ctx, all[i], witnessed[i]); err != nil {
 			return err
 		}
-		if tombs[i] != "" {
+		if tombKeys[i] != "" {
 			// Tampered stays set: the table shows "deleted, TAMPERED".
-			r.State, r.DeletedKey = StateDeleted, tombs[i]
+			r.State, r.DeletedKey = StateDeleted, tombKeys[i]
 		}
 		if pending[i] != "" && r.State != StateDeleted {
 			ok, why := deletionAuthorized(r)
@@ -267,6 +307,11 @@ func (a *Archive) Sessions(ctx context.Context, f Filter) ([]Session, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ix != nil {
+		if err := a.writeIndex(ctx, ix); err != nil {
+			return nil, err
+		}
 	}
 	if a.Reader {
 		// Deletions are the admins' business; a reader sees the
@@ -421,6 +466,23 @@ func (a *Archive) listKeys(ctx context.Context, prefix string, kind layout.Kind,
 		}
 		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == kind && k.Room == room {
 			out[k.Session] = obj.Key
+		}
+	}
+	return out, nil
+}
+
+// listTombstones maps room to session id to tombstone key for every room.
+func (a *Archive) listTombstones(ctx context.Context) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: layout.TombstonesPrefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list %s: %w", layout.TombstonesPrefix, obj.Err)
+		}
+		if k, err := layout.Parse(obj.Key); err == nil && k.Kind == layout.KindTombstone {
+			if out[k.Room] == nil {
+				out[k.Room] = map[string]string{}
+			}
+			out[k.Room][k.Session] = obj.Key
 		}
 	}
 	return out, nil

@@ -100,7 +100,9 @@ type sessionObjects struct {
 	// version rewritten in place under its id (possible on the old device
 	// policy) must not decide anything; a fleet listing skips it.
 	checkWitness bool
-	mu           sync.Mutex
+	// ix, in a listing of an admin tool, is the listing index (index.go).
+	ix *listingIndex
+	mu sync.Mutex
 }
 
 func (s *sessionObjects) dispute(key, why string) {
@@ -306,7 +308,7 @@ func (a *Archive) readRecord(ctx context.Context, s *sessionObjects, key string,
 	var first []byte
 	var firstSum [sha256.Size]byte
 	for i, v := range vs {
-		b, err := a.readVersion(ctx, key, v, limit)
+		b, err := a.readVersion(ctx, s, key, v, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -358,7 +360,7 @@ func (a *Archive) witnessed(ctx context.Context, s *sessionObjects, key string, 
 			continue
 		}
 		tried++
-		b, err := a.readVersion(ctx, key, v, limit)
+		b, err := a.readVersion(ctx, s, key, v, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -375,9 +377,22 @@ func (a *Archive) witnessed(ctx context.Context, s *sessionObjects, key string, 
 // can be kept locally: listing a fleet's sessions again reads only what is
 // new. Not for the "null" version of an unversioned bucket, which a put
 // replaces.
-func (a *Archive) readVersion(ctx context.Context, key string, v version, limit int64) ([]byte, error) {
+func (a *Archive) readVersion(ctx context.Context, s *sessionObjects, key string, v version, limit int64) ([]byte, error) {
 	if v.Size > limit {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	b, err := a.readVersionFrom(ctx, s.ix, key, v, limit)
+	if err == nil {
+		s.ix.keep(s.Room, key, v, b)
+	}
+	return b, err
+}
+
+// readVersionFrom reads a version from the listing index, the local cache
+// or the server, in that order.
+func (a *Archive) readVersionFrom(ctx context.Context, ix *listingIndex, key string, v version, limit int64) ([]byte, error) {
+	if b, ok := ix.lookup(key, v); ok {
+		return b, nil
 	}
 	cache := ""
 	if a.CacheDir != "" && v.ID != "" && v.ID != "null" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -32,11 +33,18 @@ func (a *Archive) readWitness(ctx context.Context, recordKey string) (*layout.Wi
 	return layout.ParseWitness(b, recordKey)
 }
 
-// listWitnessed returns the record keys of room that have a witness.
-func (a *Archive) listWitnessed(ctx context.Context, room string) (map[string]bool, error) {
+// listWitnessed returns the record keys of room that have a witness, in
+// the day folders from day on (zero: all).
+func (a *Archive) listWitnessed(ctx context.Context, room string, day time.Time) (map[string]bool, error) {
 	out := map[string]bool{}
 	prefix := layout.RoomWitnessPrefix(room)
-	for obj := range a.Client.ListObjects(ctx, a.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
+	if !day.IsZero() {
+		// Witness keys mirror record keys: every key of that day sorts
+		// after the bare day folder's name.
+		opts.StartAfter = strings.TrimSuffix(layout.WitnessKey(layout.SessionDayPrefix(room, day)), "/")
+	}
+	for obj := range a.Client.ListObjects(ctx, a.Bucket, opts) {
 		if obj.Err != nil {
 			return nil, fmt.Errorf("list %s: %w", prefix, obj.Err)
 		}
@@ -62,7 +70,8 @@ func (a *Archive) witness(ctx context.Context, s *sessionObjects, have map[strin
 	for _, w := range agreed {
 		key := layout.WitnessKey(w.Key)
 		if have != nil {
-			if have[w.Key] {
+			if have[w.Key] || s.ix.witnessedBefore(w.Key) {
+				s.ix.noteWitnessed(w.Key)
 				continue
 			}
 		} else if _, err := a.Client.StatObject(ctx, a.Bucket, key, minio.StatObjectOptions{}); err == nil {
@@ -83,6 +92,7 @@ func (a *Archive) witness(ctx context.Context, s *sessionObjects, have map[strin
 		if err != nil && admErrorCode(err) != "PreconditionFailed" {
 			return fmt.Errorf("witness %s: %w", w.Key, err)
 		}
+		s.ix.noteWitnessed(w.Key)
 	}
 	return nil
 }

@@ -36,6 +36,28 @@ type page struct {
 // T translates key; args are name, value pairs for {name} placeholders.
 func (p *page) T(key string, args ...any) string { return tr(p.Lang, key, args...) }
 
+// Role says a consent decision's role code in words: "adult", "guardian
+// of child 1", "child 1 (assent)"; no role is a version 1 record's adult.
+// Any other code came from a device's record and is shown as it is (the
+// template escapes it), marked unknown and cut to maxRoleShown bytes:
+// never read as a role.
+func (p *page) Role(code string) string {
+	if code == "" {
+		return p.T("consent.role.adult")
+	}
+	kind, child, ok := room.ParseRole(code)
+	if !ok {
+		if len(code) > maxRoleShown {
+			code = strings.ToValidUTF8(code[:maxRoleShown], "") + "…"
+		}
+		return p.T("consent.role.unknown", "code", code)
+	}
+	return p.T("consent.role."+kind, "n", child)
+}
+
+// maxRoleShown bounds an unknown role code on the page.
+const maxRoleShown = 64
+
 // Time prints an instant in UTC, as every archive time is kept.
 func (p *page) Time(t time.Time) string {
 	if t.IsZero() {

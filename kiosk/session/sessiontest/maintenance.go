@@ -2,6 +2,7 @@ package sessiontest
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"roomkiosk/internal/room"
@@ -9,23 +10,39 @@ import (
 
 // Hold makes the fake hold a withdrawn session from before (a restart left
 // it without a keep-or-delete choice).
-func (r *Recorder) Hold(id string) {
+func (r *Recorder) Hold(id string) { r.HoldFamily(id, 0) }
+
+// HoldFamily is Hold for a session with children, as the real recorder
+// reads the count from the held manifest.
+func (r *Recorder) HoldFamily(id string, children int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.init()
 	r.held[id] = true
+	r.children[id] = children
 }
 
-// Held implements session.HeldLister: the sessions the fake holds, sorted.
-func (r *Recorder) Held() ([]string, error) {
+// Held implements session.HeldLister: the sessions the fake holds, sorted,
+// with the children count each started with.
+func (r *Recorder) Held() ([]room.HeldRecording, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []string
+	var out []room.HeldRecording
 	for id := range r.held {
-		out = append(out, id)
+		out = append(out, room.HeldRecording{SessionID: id, Children: r.children[id]})
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b room.HeldRecording) int { return strings.Compare(a.SessionID, b.SessionID) })
 	return out, nil
+}
+
+// HeldIDs is Held's session ids.
+func (r *Recorder) HeldIDs() []string {
+	held, _ := r.Held()
+	ids := make([]string, len(held))
+	for i, h := range held {
+		ids[i] = h.SessionID
+	}
+	return ids
 }
 
 // Problem is one problem report the fake maintenance log got.

@@ -39,6 +39,7 @@ type Recorder struct {
 	startErr error
 	running  map[string]bool
 	held     map[string]bool
+	children map[string]int // of each session started or held (the real one's manifest count)
 }
 
 // ErrHeldResume is what Start returns to resume a session the fake holds
@@ -59,6 +60,9 @@ func (r *Recorder) StoppedByItself(id string) {
 func (r *Recorder) init() {
 	if r.running == nil {
 		r.running, r.held = map[string]bool{}, map[string]bool{}
+	}
+	if r.children == nil {
+		r.children = map[string]int{}
 	}
 }
 
@@ -87,6 +91,9 @@ func (r *Recorder) Start(info room.SessionInfo) error {
 	}
 	if err == nil {
 		r.running[info.ID] = true
+		if c := info.Consent.Children; c > 0 {
+			r.children[info.ID] = c
+		}
 	}
 	r.mu.Unlock()
 	if err != nil {
