@@ -42,6 +42,12 @@ const MaxWrite = 4096
 // arecord's defaults read 2000 frames (4000 bytes): feed it that.
 const PeriodBytes = 4096
 
+// InFlightBytes is what recorder/capture may hold between the microphone
+// and the writer at 16 kHz mono: ALSA's buffer (4 periods) and one
+// hand-over (4 periods), 1.02 s. A kill or a power cut may lose it beside
+// the age chunk not yet full (recorder/FORMAT.md, "Durability").
+const InFlightBytes = 8 * PeriodBytes
+
 // Feeder is a FIFO-backed ALSA capture device named "default".
 type Feeder struct {
 	Dir      string
