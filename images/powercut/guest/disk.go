@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"roomkiosk/internal/room"
@@ -29,6 +30,11 @@ const (
 // recorded session (from Start until sealed and uploaded).
 func diskWrites(args map[string]string) {
 	idle, rec := seconds(args, "idle"), seconds(args, "record")
+	for _, l := range strings.Split(readFile("/proc/mounts"), "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[1] == "/" {
+			quiet("disk root %s %s %s", f[0], f[2], f[3])
+		}
+	}
 	waitQueue(false)
 	time.Sleep(writebackSettle)
 	diskMark("idle-start")
@@ -39,7 +45,7 @@ func diskWrites(args map[string]string) {
 	diskMark("session-start")
 	id := d.RecordOne(pin)
 	diskMark("recording")
-	say("disk recording %s", id)
+	quiet("disk recording %s", id)
 	time.Sleep(rec)
 	diskMark("recorded")
 	d.Send(room.Intent{Kind: room.IntentEnd})
@@ -51,9 +57,22 @@ func diskWrites(args map[string]string) {
 	diskMark("uploaded")
 	time.Sleep(writebackSettle)
 	diskMark("settled")
-	say("disk done %s", id)
+	quiet("disk done %s", id)
 	_ = exec.Command("systemctl", "--no-block", "poweroff").Run()
 	select {}
+}
+
+// quiet prints a line on the console without going through journald
+// (the unit's stdout does): the measurement's own lines must not be writes
+// on the disk it measures.
+func quiet(format string, args ...any) {
+	c, err := os.OpenFile("/dev/console", os.O_WRONLY|syscall.O_NOCTTY, 0)
+	if err != nil {
+		say(format, args...)
+		return
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "powercut: "+format+"\r\n", args...)
 }
 
 func seconds(args map[string]string, k string) time.Duration {
@@ -80,7 +99,7 @@ func diskMark(mark string) {
 	}
 	ext4, _ := strconv.ParseInt(strings.TrimSpace(readFile("/sys/fs/ext4/"+blockDev+"/lifetime_write_kbytes")), 10, 64)
 	tx, logged := jbd2()
-	say("disk %s wsect %d wios %d flush %d ext4kb %d jtx %d jlogged %d daemon %d journald %d",
+	quiet("disk %s wsect %d wios %d flush %d ext4kb %d jtx %d jlogged %d daemon %d journald %d",
 		mark, field(7), field(5), field(16), ext4, tx, logged,
 		writeBytes("roomkiosk.service"), writeBytes("systemd-journald.service"))
 }
