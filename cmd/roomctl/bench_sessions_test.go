@@ -98,7 +98,7 @@ func TestBenchSessions(t *testing.T) {
 	workstation := t.TempDir()
 	cold := timed(workstation)
 	mcLS()
-	warm := min(timed(workstation), timed(workstation))
+	warm := min(timed(workstation), timed(workstation), timed(workstation))
 	mcLS()
 	indexes := 0
 	for obj := range f.cl.ListObjects(ctx, "clinic", minio.ListObjectsOptions{Prefix: layout.IndexPrefix, Recursive: true}) {
@@ -115,7 +115,7 @@ func TestBenchSessions(t *testing.T) {
 		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(base.Milliseconds()),
 		Ratio:  warm.Seconds() / base.Seconds(),
 		Target: "warm <= 1.5 x baseline (was < 10000 ms)", Met: warm.Seconds() <= 1.5*base.Seconds(),
-		Note: fmt.Sprintf("%d sessions (manifest + summary each, %d objects), every version listed; best of 2 with the local cache of first versions; mc median of 3 (%v); local MinIO; load average %s",
+		Note: fmt.Sprintf("%d sessions (manifest + summary each, %d objects), every version listed; the same workstation again, best of 3 (records from the listing index, witness records looked for only where the index does not say they exist, per room one listing of its versions, its deletion requests and one index object per month; the fleet's tombstones in one listing); mc median of 3 (%v); local MinIO; load average %s",
 			rooms*days, n, time.Duration(testenv.Median(mcs)).Round(time.Millisecond), load),
 	})
 	testenv.Report(t, testenv.Figure{

@@ -24,9 +24,9 @@ import (
 const (
 	rate        = 16000
 	bytesPerSec = rate * 2 // 16 kHz mono S16LE
-	// feedChunk is one capture period (100 ms at 16 kHz mono): the file
+	// feedChunk is one capture period (128 ms at 16 kHz mono): the file
 	// plugin pads any write that is not whole periods.
-	feedChunk = 3200
+	feedChunk = alsatest.PeriodBytes
 	// ageChunk is age's plaintext chunk: what a power cut may cost.
 	ageChunk = 64 << 10
 	bucket   = "roomkiosk"

@@ -31,6 +31,23 @@ import (
 // most this size.
 const MaxWrite = 4096
 
+// PeriodBytes is one capture period of recorder/capture's Source at 16 kHz
+// mono S16 (2048 frames, 128 ms: the most miniaudio reads at once), the
+// chunk to feed it. The file plugin reads the FIFO once for each read of the
+// application, of the application's period, and a FIFO read returns what is
+// there: a write that is not whole periods of the reader makes short reads,
+// which the plugin pads with zeros (extra silence, and a device that runs
+// ahead of the clock). The reader also blocks in that read until the next
+// write, so the writes pace it as a real device's period wake-ups do.
+// arecord's defaults read 2000 frames (4000 bytes): feed it that.
+const PeriodBytes = 4096
+
+// InFlightBytes is what recorder/capture may hold between the microphone
+// and the writer at 16 kHz mono: ALSA's buffer (4 periods) and one
+// hand-over (4 periods), 1.02 s. A kill or a power cut may lose it beside
+// the age chunk not yet full (recorder/FORMAT.md, "Durability").
+const InFlightBytes = 8 * PeriodBytes
+
 // Feeder is a FIFO-backed ALSA capture device named "default".
 type Feeder struct {
 	Dir      string
@@ -111,7 +128,8 @@ type Feed struct {
 // Feed opens the FIFO for writing (this blocks until the capture device opens
 // it for reading) and writes pcm in chunks of chunk bytes, paced at
 // bytesPerSecond, then closes it (the device sees end of input). chunk must
-// be a multiple of the capture period in bytes and at most MaxWrite.
+// be a multiple of the reader's period in bytes (PeriodBytes for capture)
+// and at most MaxWrite.
 func (f *Feeder) Feed(pcm []byte, chunk, bytesPerSecond int) *Feed {
 	return f.start(pcm, chunk, bytesPerSecond, false)
 }

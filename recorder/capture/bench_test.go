@@ -91,6 +91,14 @@ func recorderRun(t *testing.T, sid string) cpuRun {
 	return cpuRun{cpu: c1 - c0, switches: s1 - s0, maxRSSKB: ru.Maxrss}
 }
 
+// arecordChunk is arecord's own period with its defaults on this device
+// (`arecord -v`: period_size 2000, buffer_size 8000): it reads 4000 bytes at
+// a time, so the feeder writes it whole periods of its own, as a real device
+// wakes it, and no read of the file plugin is short (a short read is padded
+// with zeros: fed in the recorder's 4096-byte periods it would capture extra
+// silence and be woken at the recorder's pace, not its own).
+const arecordChunk = 4000
+
 // pipelineRun runs the baseline a Linux admin would write, on the same fed
 // audio: arecord -f S16_LE -r 16000 -c 1 | age -r RECIPIENT > file. Its CPU
 // is both processes'.
@@ -113,7 +121,7 @@ func pipelineRun(t *testing.T) cpuRun {
 	rec.Stdout, rec.Stderr = pw, os.Stderr
 	enc := exec.Command(ageBin, "-r", id.Recipient().String())
 	enc.Stdin, enc.Stdout, enc.Stderr = pr, out, os.Stderr
-	feed := feeder.FeedAndHold(alsatest.SpeechFor(t, warm+window+5*time.Second, rate, 1, chunk), chunk, bps)
+	feed := feeder.FeedAndHold(alsatest.SpeechFor(t, warm+window+5*time.Second, rate, 1, arecordChunk), arecordChunk, bps)
 	defer feed.Stop()
 	if err := enc.Start(); err != nil {
 		t.Fatal(err)
@@ -138,8 +146,15 @@ func pipelineRun(t *testing.T) cpuRun {
 	if err := enc.Wait(); err != nil {
 		t.Fatalf("age: %v", err)
 	}
-	if fi, err := os.Stat(outPath); err != nil || fi.Size() < int64(window.Seconds()*bps) {
+	fi, err := os.Stat(outPath)
+	if err != nil || fi.Size() < int64(window.Seconds()*bps) {
 		t.Fatalf("the pipeline wrote %v bytes (%v), less than the window's audio", fi.Size(), err)
+	}
+	// No more than was fed (the speech, then the held silence, all in
+	// whole periods), plus age's header and tags: a padded short read
+	// would add frames.
+	if fed := int64(time.Since(feed.Started()).Seconds()*bps) + arecordChunk; fi.Size() > fed+fed/4096+4096 {
+		t.Fatalf("the pipeline wrote %d bytes, more than the %d fed: arecord's reads were padded", fi.Size(), fed)
 	}
 	return cpuRun{cpu: c1 - c0, switches: s1 - s0}
 }
@@ -176,7 +191,7 @@ func TestBenchCaptureCPUAndMemory(t *testing.T) {
 		// Issue 16: what a Pi feels is CPU per second of audio, not
 		// offline throughput; issue 25: under the shell pipeline's cost.
 		Target: "<= 0.8 x baseline and < 1 %", Met: ratio <= 0.8 && rp < 1,
-		Note: fmt.Sprintf("16 kHz mono through ALSA's file plugin fed in real time; median of %d alternated runs, each %v of steady capture after %v (30 s segments: one seal and one new segment inside), CPU of every thread from /proc/PID/task/*/schedstat; recorder %s %%, pipeline %s %%; wake-ups (context switches) per second: recorder %.1f, pipeline %.1f; load average %s. Where the time goes (perf, strace): wake-ups, not audio work (meter, age, SHA-256 under 0.1 ms a second). Was 1.22 %%: each 50 ms period's cgo callback woke Go's sysmon, which polled every 20 us while the callback's P sat in syscall state (10 ms with idle Ps). Now one P (capture.TuneRuntime), 100 ms periods, 200 ms hand-overs, no level ticker. What is left a period: the audio thread's read (as arecord's) plus the callback into Go, which wakes sysmon twice (exitsyscall from a C thread); periods over 100 ms hang this rig (its FIFO is fed in 100 ms writes). Under 0.8 x needs no Go call per period: a C capture thread on alsa-lib handing over several periods at once, not malgo's per-period callback",
+		Note: fmt.Sprintf("16 kHz mono through ALSA's file plugin fed in real time, each side whole periods of its own (recorder 4096 bytes: 2048 frames, 128 ms; arecord 4000 bytes, its default 2000-frame period, as arecord -v shows: until 2026-12-03 it read 4000-byte periods from 3200-byte writes, every read short and padded with zeros, 1.25 x the audio; the bench now fails a pipeline that wrote more than was fed); median of %d alternated runs, each %v of steady capture after %v (30 s segments: one seal and one new segment inside), CPU of every thread from /proc/PID/task/*/schedstat; recorder %s %%, pipeline %s %%; wake-ups (context switches) per second: recorder %.1f, pipeline %.1f; load average %s. Where the time goes (strace -f, perf, per-thread schedstat): thread wake-ups (the kernel's task switch tops the profile), not audio work (meter, age, SHA-256 under 0.1 ms a second). A second of the recorder: miniaudio's audio thread wakes 7.8 times (one 128 ms period: the FIFO read and the plugin's write, as arecord's) and copies into a C ring (capture/ring.go, a C data callback on malgo's device); Go wakes 2 times (a 512 ms hand-over through the netpoller, then the meter and age in memory) and 0.5 times for each 64 KiB age chunk (write and fsync, which also wake sysmon). The pipeline: arecord 8 wakes (125 ms periods), age 8 (one per 4000-byte pipe write). Was 1.22 %% (50 ms periods, a P per core), then 0.22 %% (one P, 100 ms periods): each period's cgo callback into Go woke sysmon, which handed the callback's P to a spinning M, 3 thread wake-ups a period; the audio thread no longer enters Go. 256 ms hand-overs (the level meter 4 times a second) measured 0.11-0.13 %% here, 512 ms 0.10-0.11 %%. Periods over 128 ms do not help on a real device: miniaudio's ALSA loop reads at most 4096 bytes at once and ALSA wakes it at a power of two frames (avail_min), so one wake-up per 2048 frames stays; the rig therefore feeds no longer ones",
 			runs, window, warm, each(recPct), each(pipePct), testenv.Median(recSw), testenv.Median(pipeSw), strings.Join(loads, " / "))})
 	mb := float64(rss) / 1024
 	testenv.Report(t, testenv.Figure{Name: "recorder resident memory", Value: mb, Unit: "MB",

@@ -35,9 +35,12 @@ import (
 )
 
 const (
-	rate  = 16000
-	bps   = rate * 2
-	chunk = 3200 // one 100 ms period: capture.Source asks for rate/10 frames
+	rate = 16000
+	bps  = rate * 2
+	// chunk is one capture period (2048 frames, 128 ms: what capture.Source
+	// asks for by default): the feeder writes whole periods, as a real
+	// device makes them available, so no read of the file plugin is short.
+	chunk = alsatest.PeriodBytes
 )
 
 // feeder is the one ALSA "microphone" of this test process: alsa-lib reads
@@ -632,8 +635,28 @@ func TestKillAndRecover(t *testing.T) {
 	lost := int(fed) - got
 	t.Logf("killed after %v: fed %d bytes, recovered %d (lost %d bytes = %v) in %d segments",
 		wait, fed, got, lost, time.Duration(lost)*time.Second/bps, len(segs))
-	// One age chunk, plus what ALSA's 4 periods, the pool and the FIFO held.
-	if limit := segment.ChunkSize + 4*chunk + bps/4; lost > limit { // 64 KiB + ALSA buffer + 250 ms
+	// One age chunk, plus what ALSA's 4 periods and one hand-over (the
+	// ring's, or the pool's to the writer) held: 64 KiB + 4 x 128 ms +
+	// 512 ms.
+	if limit := segment.ChunkSize + alsatest.InFlightBytes; lost > limit {
 		t.Fatalf("lost %d bytes, more than one chunk plus in-flight audio (%d)", lost, limit)
+	}
+}
+
+// TestPeriodMatchesFeeder: the rig feeds whole periods of the Source's
+// default, and the default reads once a period.
+func TestPeriodMatchesFeeder(t *testing.T) {
+	f := recorder.Format{SampleRate: rate, Channels: 1}
+	if got := capture.DefaultPeriodFrames(f) * 2; got != alsatest.PeriodBytes {
+		t.Fatalf("capture's default period is %d bytes, the feeder writes %d", got, alsatest.PeriodBytes)
+	}
+	// A hand-over is whole periods, about 500 ms (the level meter's pace).
+	hand := capture.DefaultBufferBytes(f, capture.DefaultPeriodFrames(f))
+	if hand != 4*alsatest.PeriodBytes {
+		t.Fatalf("hand-over %d bytes, want four periods", hand)
+	}
+	// The kill and power-cut tests allow what ALSA and a hand-over hold.
+	if got := capture.Periods*alsatest.PeriodBytes + hand; got != alsatest.InFlightBytes {
+		t.Fatalf("capture holds up to %d bytes in flight, alsatest.InFlightBytes says %d", got, alsatest.InFlightBytes)
 	}
 }

@@ -48,12 +48,10 @@ func run(dir string, rate int) error {
 	if err != nil {
 		return err
 	}
-	// Whole 100 ms periods at 16 kHz (3200 bytes), under the atomic pipe
-	// write size; about ten minutes of speech, then it starts again.
-	chunk := rate / 10 * 2
-	for chunk > alsatest.MaxWrite {
-		chunk /= 2
-	}
+	// Whole capture periods (2048 mono frames: the recorder's period at
+	// any rate), the atomic pipe write size; about ten minutes of speech,
+	// then it starts again.
+	chunk := alsatest.PeriodBytes
 	// Each open starts with 1.5 s of quiet, as a room does, so that the
 	// microphone check measures a noise floor before someone speaks.
 	loop := make([]byte, rate*3, 600*rate*2)
