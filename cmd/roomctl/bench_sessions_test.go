@@ -4,12 +4,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,27 +81,41 @@ func TestBenchSessions(t *testing.T) {
 		return d
 	}
 	// The baseline: the same prefixes' versions listed alone by mc, in the
-	// same run, around each of ours (process start included on both sides).
-	var mcs []int64
-	mcLS := func() {
+	// same run, before and after each of ours (process start included on
+	// both sides). The server's speed drifts over minutes on this shared
+	// machine (both sides slow down together), so each of our runs is
+	// compared with the mean of the mc runs beside it.
+	var mcs []time.Duration
+	mcLS := func() time.Duration {
 		t0 := time.Now()
 		out, err := f.srv.MC(t, "ls", "--versions", "--recursive", "local/clinic/"+layout.RoomsPrefix)
 		if err != nil {
 			t.Fatal(err)
 		}
-		mcs = append(mcs, int64(time.Since(t0)))
+		d := time.Since(t0)
+		mcs = append(mcs, d)
 		if got := strings.Count(out, "\n"); got < rooms*days*2 {
 			t.Fatalf("mc ls listed %d versions, want %d", got, rooms*days*2)
 		}
+		return d
 	}
+	type pair struct{ ours, mc time.Duration }
+	paired := func(run func() time.Duration) pair {
+		m0 := mcs[len(mcs)-1]
+		d := run()
+		return pair{d, (m0 + mcLS()) / 2}
+	}
+	ratio := func(p pair) float64 { return p.ours.Seconds() / p.mc.Seconds() }
 	mcLS()
-	first := timed(t.TempDir())
-	mcLS()
+	first := paired(func() time.Duration { return timed(t.TempDir()) })
 	workstation := t.TempDir()
-	cold := timed(workstation)
-	mcLS()
-	warm := min(timed(workstation), timed(workstation), timed(workstation))
-	mcLS()
+	cold := paired(func() time.Duration { return timed(workstation) })
+	var warms []pair
+	for range 3 {
+		warms = append(warms, paired(func() time.Duration { return timed(workstation) }))
+	}
+	slices.SortFunc(warms, func(a, b pair) int { return cmp.Compare(ratio(a), ratio(b)) })
+	warm := warms[1] // the median ratio
 	indexes := 0
 	for obj := range f.cl.ListObjects(ctx, "clinic", minio.ListObjectsOptions{Prefix: layout.IndexPrefix, Recursive: true}) {
 		if obj.Err != nil {
@@ -107,29 +123,32 @@ func TestBenchSessions(t *testing.T) {
 		}
 		indexes++
 	}
-	base := time.Duration(testenv.Median(mcs))
+	var all []string
+	for _, w := range warms {
+		all = append(all, fmt.Sprintf("%v/%v", w.ours.Round(time.Millisecond), w.mc.Round(time.Millisecond)))
+	}
 	load := testenv.LoadAvg()
 	name := fmt.Sprintf("roomctl sessions over %d rooms x %d days", rooms, days)
 	testenv.Report(t, testenv.Figure{
-		Name: name, Value: float64(warm.Milliseconds()), Unit: "ms",
-		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(base.Milliseconds()),
-		Ratio:  warm.Seconds() / base.Seconds(),
-		Target: "warm <= 1.5 x baseline (was < 10000 ms)", Met: warm.Seconds() <= 1.5*base.Seconds(),
-		Note: fmt.Sprintf("%d sessions (manifest + summary each, %d objects), every version listed; the same workstation again, best of 3 (records from the listing index, witness records looked for only where the index does not say they exist, per room one listing of its versions, its deletion requests and one index object per month; the fleet's tombstones in one listing); mc median of 3 (%v); local MinIO; load average %s",
-			rooms*days, n, time.Duration(testenv.Median(mcs)).Round(time.Millisecond), load),
+		Name: name, Value: float64(warm.ours.Milliseconds()), Unit: "ms",
+		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(warm.mc.Milliseconds()),
+		Ratio:  ratio(warm),
+		Target: "warm <= 1.5 x baseline (was < 10000 ms)", Met: ratio(warm) <= 1.5,
+		Note: fmt.Sprintf("%d sessions (manifest + summary each, %d objects), every version listed; the same workstation again: the median ratio of 3 runs, each against the mean of the mc runs just before and after it (ours/mc: %s); records from the listing index, witness records looked for only where the index does not say they exist, per room one listing of its versions, its deletion requests and one index object per month, the fleet's tombstones in one listing; local MinIO; load average %s",
+			rooms*days, n, strings.Join(all, ", "), load),
 	})
 	testenv.Report(t, testenv.Figure{
-		Name: name + " cold", Value: float64(cold.Milliseconds()), Unit: "ms",
-		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(base.Milliseconds()),
-		Ratio:  cold.Seconds() / base.Seconds(),
-		Target: "<= 3 x baseline", Met: cold.Seconds() <= 3*base.Seconds(),
-		Note: fmt.Sprintf("a new workstation (or the console after a restart): an empty local cache; every version of %d objects listed, the records read from the admins' listing index (admin/index/, one object per room and month of closed days, each entry used only for the version the listing shows with the same id, ETag and size); load average %s",
+		Name: name + " cold", Value: float64(cold.ours.Milliseconds()), Unit: "ms",
+		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(cold.mc.Milliseconds()),
+		Ratio:  ratio(cold),
+		Target: "<= 3 x baseline", Met: ratio(cold) <= 3,
+		Note: fmt.Sprintf("a new workstation (or the console after a restart): an empty local cache, against the mean of the mc runs just before and after; every version of %d objects listed, the records read from the admins' listing index (admin/index/, one object per room and month of closed days, each entry used only for the version the listing shows with the same id, ETag and size, its bytes hashing to that ETag); load average %s",
 			n, load),
 	})
 	testenv.Report(t, testenv.Figure{
-		Name: name + " first listing", Value: float64(first.Milliseconds()), Unit: "ms",
-		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(base.Milliseconds()),
-		Ratio:  first.Seconds() / base.Seconds(),
+		Name: name + " first listing", Value: float64(first.ours.Milliseconds()), Unit: "ms",
+		Baseline: "mc ls --versions --recursive of the same prefixes (same MinIO, same run)", BaseVal: float64(first.mc.Milliseconds()),
+		Ratio:  ratio(first),
 		Target: "information (once per archive: every record read from the server, its witness and the index written)", Met: true,
 		Note: fmt.Sprintf("the first listing ever of an archive of %d objects: one GET per record version, %d witness records and %d index records written; load average %s",
 			n, n, indexes, load),
