@@ -8,6 +8,7 @@
 #                    not in CI: building the Pi image takes 25-97 min here
 #   make test-all    make test, then image-test
 #   make powercut-test  power cuts of the booted test image (images/powercut)
+#   make disk-bench  the booted test image's block-layer writes (images/powercut)
 # The image targets run as root (mmdebstrap, file owners) and install what
 # they lack through .ci/apt-install.sh. See images/README.md.
 
@@ -83,7 +84,7 @@ test-all: test image-test
 # qemu and debugfs (the image's additions go in without a mount), speech.
 APT_POWERCUT := qemu-system-x86 e2fsprogs espeak-ng sox
 
-.PHONY: powercut-test powercut-run powercut-bench
+.PHONY: powercut-test powercut-run powercut-bench disk-bench
 
 powercut-test: image-test-build powercut-run
 
@@ -98,3 +99,10 @@ powercut-run: deps-tools
 powercut-bench: image-test-build deps-tools
 	@APT_PACKAGES="$(APT_POWERCUT)" sh $(CURDIR)/.ci/apt-install.sh
 	$(MAKE) bench BENCH_PKGS=./images/powercut/ BENCH_RUN='TestBenchPowerCut$$$$'
+
+# The booted image's block-layer writes (a recorded session, an idle
+# stretch) alone: figures into bench/figures and bench/REPORT.md, the others
+# kept (make bench runs it too once the test image exists).
+disk-bench: image-test-build deps-tools
+	@APT_PACKAGES="$(APT_POWERCUT)" sh $(CURDIR)/.ci/apt-install.sh
+	$(MAKE) bench BENCH_PKGS=./images/powercut/ BENCH_RUN='TestBenchDiskWrites$$$$'

@@ -60,7 +60,18 @@ type harness struct {
 	bootSecs []float64 // power-on to the guest client's first line, per boot
 }
 
+// options vary a run's device from the power-cut tests' one.
+type options struct {
+	speech time.Duration       // the fed speech's length; speechLen if zero
+	config func(string) string // edits the device config; nil keeps it
+}
+
 func setup(t testing.TB, room string) *harness {
+	t.Helper()
+	return setupWith(t, room, options{})
+}
+
+func setupWith(t testing.TB, room string, o options) *harness {
 	t.Helper()
 	root := testenv.ModuleRoot(t)
 	img := os.Getenv("ROOMKIOSK_POWERCUT_IMAGE")
@@ -92,7 +103,13 @@ func setup(t testing.TB, room string) *harness {
 	h.adm = newAdmin(t, bin)
 	h.px = startProxy(t, h.adm.Srv.Host)
 	cfg, creds := h.deviceConfig(inject)
-	h.stream = alsatest.SpeechStream(t, speechLen, rate)
+	if o.config != nil {
+		cfg = o.config(cfg)
+	}
+	if o.speech == 0 {
+		o.speech = speechLen
+	}
+	h.stream = alsatest.SpeechStream(t, o.speech, rate)
 	write(t, filepath.Join(inject, "speech.raw"), h.stream, 0o644)
 	write(t, filepath.Join(inject, "roomkiosk.toml"), []byte(cfg), 0o644)
 	if err := os.Chmod(creds, 0o600); err != nil {

@@ -11,9 +11,11 @@
 // Kernel command line (set by the host for each boot):
 //
 //	powercut.boot=N         boot number (canary names)
-//	powercut.step=STEP      record | idle | end | withdraw | final
+//	powercut.step=STEP      record | idle | end | withdraw | final | disk
 //	powercut.hookdelay=MS   end: how long after the manifest's temp file
 //	                        appears the daemon is frozen (SIGSTOP)
+//	powercut.idle=S         disk: the idle window, seconds
+//	powercut.record=S       disk: the recorded window, seconds
 //
 // Every line it prints starts with "powercut: ". It never prints personal
 // data (there is none: the sessions are a test's).
@@ -191,6 +193,8 @@ func run() {
 		waitQueueEmpty()
 		say("idle with %s held", id)
 		select {} // the host cuts the power while the session is held
+	case "disk":
+		diskWrites(args)
 	case "final":
 		waitQueueEmpty()
 		held, _ := filepath.Glob(filepath.Join(spool.Spool{Root: spoolDir}.SessionsDir(), "*", spool.HeldName))
@@ -235,7 +239,12 @@ func fedFrames() int64 {
 	return -1
 }
 
-func waitQueueEmpty() {
+func waitQueueEmpty() { waitQueue(true) }
+
+// waitQueue waits until the upload queue is empty; report prints its
+// length every second (the disk step keeps quiet: its lines would be
+// journald's writes on the disk it measures).
+func waitQueue(report bool) {
 	// Several looks in a row: right after boot the uploader may not have
 	// scanned the spool yet.
 	zero := 0
@@ -248,13 +257,15 @@ func waitQueueEmpty() {
 		} else {
 			zero = 0
 		}
-		if i%10 == 0 {
+		if report && i%10 == 0 {
 			m := metrics()
 			say("queue %d failures %d", int64(m["roomkiosk_upload_queue_objects"]), int64(m["roomkiosk_upload_failures_total"]))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	say("queue empty")
+	if report {
+		say("queue empty")
+	}
 }
 
 var httpc = &http.Client{Timeout: 2 * time.Second}
