@@ -58,7 +58,7 @@ expect() { # expect WHAT PATTERN: PATTERN (grep -E) must be in the log
 	if grep -Eq "$2" "$log"; then echo "boot-test: ok   $1"; else echo "boot-test: FAIL $1 (no /$2/ in $log)" >&2; fails=$((fails + 1)); fi
 }
 expect "the config import ran" 'roomkiosk: imported /etc/roomkiosk/roomkiosk.toml'
-expect "systemd started the daemon" 'Started roomkiosk\.service|Started .*roomkiosk room appliance daemon'
+expect "systemd started the daemon" 'Started roomkiosk\.service|Started .*roomkiosk room appliance daemon|roomkiosk-boottest: ok: systemd started roomkiosk\.service'
 expect "the daemon printed its readiness line" '"message":"roomkiosk ready"'
 expect "the daemon was ready under systemd" 'roomkiosk-boottest: ok: roomkiosk.service ready'
 expect "the screen connected" 'roomkiosk-boottest: ok: screen connected'
