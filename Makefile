@@ -116,15 +116,16 @@ ARM64_TEST_PKGS := ./kiosk/session ./recorder ./recorder/segment ./recorder/spoo
 # capture thread on a shared 2-core host falls behind the real-time feed
 # (three of them failed in one of three full runs here, under a load of
 # about 15; all pass on amd64):
-#   TestCoreConsentGatesCapture: the 250 ms budget from the withdrawal tap to
-#     the capture device closed (433 ms measured under emulation);
-#   TestWithdrawalClosesCaptureWithin250ms: the same budget (it passed here,
-#     but measures the same emulated latency);
+#   TestCoreConsentGatesCapture and TestWithdrawalClosesCapture: skipped for
+#     the 250 ms budget from the withdrawal to the capture device closed (433
+#     ms measured under emulation). They no longer time it (the budget is the
+#     benchmark figure "withdrawal to capture closed"); not tried again under
+#     emulation since;
 #   TestDeviceDisappears: expects a whole segment captured before the device
 #     is pulled (got 16000 of 64000 bytes);
 #   TestMicCheckYieldsToRecordingALSA: expects the recording to take the
 #     device from the microphone check at once (gaps of 0.3-0.8 s seen).
-ARM64_TEST_SKIP := ^(TestCoreConsentGatesCapture|TestWithdrawalClosesCaptureWithin250ms|TestDeviceDisappears|TestMicCheckYieldsToRecordingALSA)$$
+ARM64_TEST_SKIP := ^(TestCoreConsentGatesCapture|TestWithdrawalClosesCapture|TestDeviceDisappears|TestMicCheckYieldsToRecordingALSA)$$
 ARM64_ENV  := CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc \
               PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig
 # Debian's arm64 libc (libc6:arm64, through multiarch, as on the Pi) is the
