@@ -20,6 +20,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"roomkiosk/internal/room"
+	"roomkiosk/internal/testenv"
 	"roomkiosk/recorder/manifest"
 	"roomkiosk/sync/admin"
 	"roomkiosk/sync/archive"
@@ -626,10 +627,8 @@ func TestDisposeProcessKilled(t *testing.T) {
 func buildRoomctl(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "roomctl")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), bin, []string{"CGO_ENABLED=0"}, "./cmd/roomctl"); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

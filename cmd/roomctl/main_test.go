@@ -557,12 +557,7 @@ func clone(m map[string]string) map[string]string {
 // program against a MinIO served over TLS by a private CA (ROOMCTL_CA):
 // exit codes, the environment and the CA reach it, and mc gets the CA too.
 func TestBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "roomctl")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
+	bin := buildRoomctl(t)
 	srv := miniotest.StartTLS(t)
 	run := func(env []string, args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"roomkiosk/internal/testenv"
 	"roomkiosk/sync/archive"
 	"roomkiosk/sync/archive/archivetest"
 )
@@ -22,14 +23,10 @@ func TestPullMemoryBounded(t *testing.T) {
 	if r := runT(t, f.env, "", "bucket", "init"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	bin := filepath.Join(t.TempDir(), "roomctl")
+	bin := buildRoomctl(t)
 	wrap := filepath.Join(t.TempDir(), "rsswrap")
-	for _, b := range [][2]string{{bin, "."}, {wrap, "./testdata/rsswrap"}} {
-		build := exec.Command("go", "build", "-o", b[0], b[1])
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
-		}
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), wrap, []string{"CGO_ENABLED=0"}, "./cmd/roomctl/testdata/rsswrap"); err != nil {
+		t.Fatal(err)
 	}
 	segs := make([]archivetest.SegSpec, 120)
 	for i := range segs {

@@ -273,10 +273,8 @@ type naiveLoop struct {
 func startNaiveLoop(t *testing.T) naiveLoop {
 	t.Helper()
 	b := filepath.Join(t.TempDir(), "naive")
-	build := exec.Command("go", "build", "-o", b, "./kiosk/screen/internal/naive")
-	build.Dir = testenv.ModuleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build naive: %v\n%s", err, out)
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), b, nil, "./kiosk/screen/internal/naive"); err != nil {
+		t.Fatal(err)
 	}
 	x := screentest.StartX(t)
 	cmd := exec.Command(b)

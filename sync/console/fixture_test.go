@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,11 +109,8 @@ func newFixture(t *testing.T) *fixture {
 func roomctl(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "roomctl")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/roomctl")
-	cmd.Dir = testenv.ModuleRoot(t)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build roomctl: %v\n%s", err, b)
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), out, []string{"CGO_ENABLED=0"}, "./cmd/roomctl"); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

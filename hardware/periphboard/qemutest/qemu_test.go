@@ -28,10 +28,8 @@ func TestQEMUGPIO(t *testing.T) {
 	}
 	dir := t.TempDir()
 	initBin := filepath.Join(dir, "init")
-	build := exec.Command("go", "build", "-o", initBin, "./guest")
-	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build guest: %v\n%s", err, out)
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), initBin, []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}, "./hardware/periphboard/qemutest/guest"); err != nil {
+		t.Fatal(err)
 	}
 	initrd := filepath.Join(dir, "initrd.cpio")
 	if err := writeInitramfs(initrd, initBin); err != nil {

@@ -144,10 +144,8 @@ func TestBenchResidentMemory(t *testing.T) {
 func startNaive(t *testing.T) *exec.Cmd {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "naive")
-	build := exec.Command("go", "build", "-o", bin, "./kiosk/screen/internal/naive")
-	build.Dir = testenv.ModuleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build naive: %v\n%s", err, out)
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), bin, nil, "./kiosk/screen/internal/naive"); err != nil {
+		t.Fatal(err)
 	}
 	x := StartX(t)
 	cmd := exec.Command(bin)

@@ -108,10 +108,8 @@ func BuildScreen(t testing.TB) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "roomkiosk-screen")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/roomkiosk-screen")
-	cmd.Dir = testenv.ModuleRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build roomkiosk-screen: %v\n%s", err, out)
+	if err := testenv.GoBuild(testenv.ModuleRoot(t), bin, nil, "./cmd/roomkiosk-screen"); err != nil {
+		t.Fatal(err)
 	}
 	builtBin = bin
 	return bin
