@@ -3,13 +3,11 @@ package recorder_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -25,24 +23,6 @@ import (
 	"roomkiosk/recorder/spool"
 )
 
-// journalWithdrawn reads what a crash right now would leave: the journal
-// marked withdrawn, or the held manifest already written.
-func journalWithdrawn(t *testing.T, sp spool.Spool, sid string) bool {
-	t.Helper()
-	if _, err := os.Stat(sp.HeldPath(sid)); err == nil {
-		return true
-	}
-	b, err := os.ReadFile(filepath.Join(sp.SessionDir(sid), spool.JournalName))
-	if err != nil {
-		t.Fatalf("read journal: %v", err)
-	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("journal: %v", err)
-	}
-	return m.Withdrawn
-}
-
 // When Stop(id, withdrawn) returns, the journal on disk already says
 // withdrawn (issue 13 item 1: it said withdrawn=false in 20 of 20 runs).
 func TestWithdrawnJournalOnDiskWhenStopReturns(t *testing.T) {
@@ -56,7 +36,7 @@ func TestWithdrawnJournalOnDiskWhenStopReturns(t *testing.T) {
 		if err := g.rec.Stop(sid, true); err != nil {
 			t.Fatalf("run %d: stop: %v", i, err)
 		}
-		if !journalWithdrawn(t, g.rec.Spool(), sid) {
+		if !recordertest.JournalWithdrawn(t, g.rec.Spool(), sid) {
 			t.Fatalf("run %d: Stop(withdrawn) returned before the journal said withdrawn", i)
 		}
 		g.rec.Wait()
@@ -87,7 +67,7 @@ func TestWithdrawnJournalRetriedAndFaulted(t *testing.T) {
 	if err := g.rec.Stop(sid, true); err != nil {
 		t.Fatalf("stop after two failed writes: %v", err)
 	}
-	if !journalWithdrawn(t, g.rec.Spool(), sid) {
+	if !recordertest.JournalWithdrawn(t, g.rec.Spool(), sid) {
 		t.Fatal("journal not withdrawn after the retries")
 	}
 	if n := g.rec.Metrics().WriteErrors; n != 2 {

@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"roomkiosk/recorder/alsatest"
 	"roomkiosk/recorder/capture"
 	"roomkiosk/recorder/manifest"
+	"roomkiosk/recorder/recordertest"
 	"roomkiosk/recorder/segment"
 	"roomkiosk/recorder/spool"
 )
@@ -384,24 +384,6 @@ func waitDeviceClosed(t *testing.T, after string) {
 	}
 }
 
-// journalWithdrawn reads what a crash right now would leave: the journal
-// marked withdrawn, or the held manifest already written.
-func journalWithdrawn(t *testing.T, sp spool.Spool, sid string) bool {
-	t.Helper()
-	if _, err := os.Stat(sp.HeldPath(sid)); err == nil {
-		return true
-	}
-	b, err := os.ReadFile(filepath.Join(sp.SessionDir(sid), spool.JournalName))
-	if err != nil {
-		t.Fatalf("read journal: %v", err)
-	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("journal: %v", err)
-	}
-	return m.Withdrawn
-}
-
 // TestWithdrawalClosesCapture: Stop(withdrawn) over real ALSA returns only
 // once the journal says withdrawn, the ALSA device (the FIFO's reader) is
 // then closed, and the session is held, not queued for upload, until the
@@ -428,7 +410,7 @@ func TestWithdrawalClosesCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What a crash right after the room was told would find.
-	if !journalWithdrawn(t, rec.Spool(), sid) {
+	if !recordertest.JournalWithdrawn(t, rec.Spool(), sid) {
 		t.Fatal("Stop(withdrawn) returned before the journal said withdrawn")
 	}
 	if _, err := os.Stat(rec.Spool().ManifestPath(sid)); !os.IsNotExist(err) {
