@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,5 +130,34 @@ func TestMicCheckOccupiedRoom(t *testing.T) {
 	src.Unplug()
 	if res := (&recorder.MicCheck{Config: recorder.Default(), Source: src, Occupied: func() bool { return true }}).Run(context.Background()); res.State != room.CheckAbnormal {
 		t.Errorf("unplugged microphone in an occupied room: %+v", res)
+	}
+}
+
+// Rounds after the first overwrite the same probe file: no round creates
+// or removes a file (each would be journal metadata on the SD card), and a
+// probe that cannot be written still fails the check.
+func TestStorageProbeReused(t *testing.T) {
+	cfg := recorder.Default()
+	cfg.SpoolDir = t.TempDir()
+	c := &recorder.StorageCheck{Config: cfg, FreeSpace: func(string) (uint64, error) { return 10 << 30, nil }}
+	var inodes []uint64
+	for range 3 {
+		if res := c.Run(context.Background()); res.State != room.CheckGood {
+			t.Fatalf("%+v", res)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(cfg.SpoolDir, ".probe"), &st); err != nil {
+			t.Fatalf("probe file after a round: %v", err)
+		}
+		inodes = append(inodes, st.Ino)
+	}
+	if inodes[0] != inodes[1] || inodes[1] != inodes[2] {
+		t.Fatalf("probe inodes %v: a new file each round", inodes)
+	}
+	// A probe path that is a folder cannot be written.
+	os.Remove(filepath.Join(cfg.SpoolDir, ".probe"))
+	os.Mkdir(filepath.Join(cfg.SpoolDir, ".probe"), 0o700)
+	if res := c.Run(context.Background()); res.State != room.CheckAbnormal || res.Value != "spool not writable" {
+		t.Fatalf("unwritable probe: %+v", res)
 	}
 }
