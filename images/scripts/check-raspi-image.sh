@@ -65,6 +65,7 @@ check "boot: example config for the technician" has roomkiosk.toml.example
 # --- root file system (ext4) ------------------------------------------------
 dd if="$img" of="$tmp/root.ext4" bs=512 skip="$s2" count="$n2" conv=sparse status=none
 check "root file system label RASPIROOT" sh -c "dumpe2fs -h '$tmp/root.ext4' 2>/dev/null | grep -q 'volume name: *RASPIROOT'"
+check "root file system has ext4 fast commits" sh -c "dumpe2fs -h '$tmp/root.ext4' 2>/dev/null | grep -q '^Filesystem features:.* fast_commit'"
 dbg() { debugfs -R "$1" "$tmp/root.ext4" 2>/dev/null; }
 exists() { dbg "stat $1" | grep -q 'Inode:'; }
 for f in /usr/bin/roomkiosk /usr/bin/roomkiosk-screen /usr/bin/roomctl \
@@ -92,6 +93,7 @@ check "root: user roomkiosk-screen" grep -q '^roomkiosk-screen:' "$tmp/passwd"
 for g in gpio i2c audio video; do
 	check "root: roomkiosk in group $g" grep -Eq "^$g:[^:]*:[^:]*:(.*,)?roomkiosk(,|$)" "$tmp/group"
 done
+check "root: journald keeps its journal in memory" sh -c "debugfs -R 'cat /etc/systemd/journald.conf.d/roomkiosk.conf' '$tmp/root.ext4' 2>/dev/null | grep -q '^Storage=volatile'"
 check "root: spool is mode 0700" sh -c "debugfs -R 'stat /var/lib/roomkiosk/spool' '$tmp/root.ext4' 2>/dev/null | grep -q 'Mode:  *0700'"
 
 echo "check-raspi-image: $passed passed, $failed failed"
