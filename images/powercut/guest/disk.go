@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,10 +20,11 @@ import (
 // system's virtio disk, its ext4 and its jbd2 journal.
 const (
 	blockDev = "vda"
-	// writebackSettle outlasts the kernel's dirty expiry (30 s) and a
-	// journal commit (5 s): writes made before a mark are on the disk's
-	// counters by the next one.
-	writebackSettle = 40 * time.Second
+	// writebackSettle outlasts the journal's commit interval (commit=60 in
+	// the image's fstab) and then the kernel's dirty expiry (30 s) for the
+	// checkpoint of what it committed: writes made before a mark are on
+	// the disk's counters by the next one.
+	writebackSettle = 100 * time.Second
 )
 
 // diskWrites waits for the boot's uploads, then prints the disk's counters
@@ -38,16 +40,24 @@ func diskWrites(args map[string]string) {
 	waitQueue(false)
 	time.Sleep(writebackSettle)
 	diskMark("idle-start")
+	before := procWrites()
 	time.Sleep(idle)
 	diskMark("idle-end")
+	writers("idle", before)
 
 	d := dial(context.Background())
 	diskMark("session-start")
 	id := d.RecordOne(pin)
 	diskMark("recording")
 	quiet("disk recording %s", id)
+	before = procWrites()
+	tracing := args["trace"] == "1" && startTrace()
 	time.Sleep(rec)
 	diskMark("recorded")
+	writers("recording", before)
+	if tracing {
+		dumpTrace()
+	}
 	d.Send(room.Intent{Kind: room.IntentEnd})
 	d.Wait("end pin", func(s room.Snapshot) bool { return s.Step == room.StepEndPIN })
 	d.Digits(pin)
@@ -99,9 +109,65 @@ func diskMark(mark string) {
 	}
 	ext4, _ := strconv.ParseInt(strings.TrimSpace(readFile("/sys/fs/ext4/"+blockDev+"/lifetime_write_kbytes")), 10, 64)
 	tx, logged := jbd2()
-	quiet("disk %s wsect %d wios %d flush %d ext4kb %d jtx %d jlogged %d daemon %d journald %d",
+	fc, fcInel, fcBlocks := fastCommits()
+	quiet("disk %s wsect %d wios %d flush %d ext4kb %d jtx %d jlogged %d daemon %d journald %d fc %d fcinel %d fcblk %d",
 		mark, field(7), field(5), field(16), ext4, tx, logged,
-		writeBytes("roomkiosk.service"), writeBytes("systemd-journald.service"))
+		writeBytes("roomkiosk.service"), writeBytes("systemd-journald.service"), fc, fcInel, fcBlocks)
+}
+
+// fastCommits reads ext4's fast-commit counters of the root (-1 without
+// fast commits): commits, those that fell back to a full commit
+// (ineligible), and fast-commit blocks written.
+func fastCommits() (commits, ineligible, blocks int64) {
+	commits, ineligible, blocks = -1, -1, -1
+	for _, l := range strings.Split(readFile("/proc/fs/ext4/"+blockDev+"/fc_info"), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[1] {
+		case "commits":
+			commits = n
+		case "ineligible":
+			ineligible = n
+		case "numblks":
+			blocks = n
+		}
+	}
+	return
+}
+
+// procWrites is every process's /proc/PID/io write_bytes by pid and name.
+func procWrites() map[string]int64 {
+	w := map[string]int64{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		comm := strings.TrimSpace(readFile(d + "/comm"))
+		for _, l := range strings.Split(readFile(d+"/io"), "\n") {
+			if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				w[filepath.Base(d)+"/"+comm] = n
+			}
+		}
+	}
+	return w
+}
+
+// writers prints which processes dirtied pages in a window (new processes
+// count from zero): the file system's share is then the rest.
+func writers(window string, before map[string]int64) {
+	var out []string
+	for k, n := range procWrites() {
+		if d := n - before[k]; d > 0 {
+			out = append(out, fmt.Sprintf("%s=%d", k, d))
+		}
+	}
+	sort.Strings(out)
+	quiet("disk writers %s %s", window, strings.Join(out, " "))
 }
 
 func readFile(p string) string {
@@ -145,4 +211,43 @@ func writeBytes(unit string) int64 {
 		}
 	}
 	return -1
+}
+
+// The trace (powercut.trace=1, ROOMKIOSK_DISK_TRACE=1 on the host) says
+// what forces the journal's full commits while recording: the fsyncs
+// (ext4_sync_file_enter), how each fast commit ended (ext4_fc_commit_stop)
+// and, with a kprobe, the kernel stack of every jbd2_log_start_commit.
+const tracefs = "/sys/kernel/tracing"
+
+func startTrace() bool {
+	if _, err := os.Stat(tracefs + "/events"); err != nil {
+		_ = exec.Command("mount", "-t", "tracefs", "nodev", tracefs).Run()
+	}
+	w := func(p, v string) error { return os.WriteFile(tracefs+"/"+p, []byte(v), 0) }
+	if err := w("buffer_size_kb", "4096"); err != nil {
+		quiet("disk trace unavailable: %v", err)
+		return false
+	}
+	for _, e := range []string{"ext4/ext4_sync_file_enter", "ext4/ext4_fc_commit_stop", "jbd2/jbd2_start_commit", "jbd2/jbd2_end_commit"} {
+		if err := w("events/"+e+"/enable", "1"); err != nil {
+			quiet("disk trace %s: %v", e, err)
+		}
+	}
+	if err := w("kprobe_events", "p:fullcommit jbd2_log_start_commit\n"); err == nil {
+		_ = w("events/kprobes/fullcommit/trigger", "stacktrace")
+		_ = w("events/kprobes/fullcommit/enable", "1")
+	} else {
+		quiet("disk trace kprobe: %v", err)
+	}
+	_ = w("tracing_on", "1")
+	return true
+}
+
+func dumpTrace() {
+	_ = os.WriteFile(tracefs+"/tracing_on", []byte("0"), 0)
+	for _, l := range strings.Split(readFile(tracefs+"/trace"), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			quiet("disk trace %s", strings.TrimSpace(l))
+		}
+	}
 }

@@ -16,6 +16,7 @@
 //	                        appears the daemon is frozen (SIGSTOP)
 //	powercut.idle=S         disk: the idle window, seconds
 //	powercut.record=S       disk: the recorded window, seconds
+//	powercut.trace=1        disk: trace the journal's commits while recording
 //
 // Every line it prints starts with "powercut: ". It never prints personal
 // data (there is none: the sessions are a test's).
