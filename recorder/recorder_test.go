@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -390,56 +389,5 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.key) {
 			t.Errorf("%s: err = %v", tt.key, err)
 		}
-	}
-}
-
-// A segment being written holds its full length's blocks past its end
-// (fsync'ed chunks then allocate nothing); a sealed one gives them back.
-func TestSegmentPreallocated(t *testing.T) {
-	pcm := randomPCM(12)
-	g := newRig(t, pcm, 10*time.Millisecond, 30*time.Second)
-	const sid = "20261102T150405Z-abc124"
-	if err := g.rec.Start(info(sid)); err != nil {
-		t.Fatal(err)
-	}
-	part := g.rec.Spool().PartPath(sid, manifest.SegmentName(1, segment.Ext))
-	blocks := func(p string) (size, alloc int64) {
-		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err != nil {
-			return -1, -1
-		}
-		return st.Size, st.Blocks * 512
-	}
-	// 30 s at 16 kHz mono: 960,000 bytes of audio, 15 chunks.
-	const full = 15 * (segment.ChunkSize + segment.ChunkOverhead)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		size, alloc := blocks(part)
-		if size >= 2*(segment.ChunkSize+segment.ChunkOverhead) {
-			if alloc < full {
-				t.Fatalf("segment being written: %d bytes, %d allocated; want its full length (%d) reserved", size, alloc, full)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no segment with two chunks in 10 s (size %d)", size)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	for g.src.Offset() < len(pcm) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond)
-	if err := g.rec.Stop(sid, false); err != nil {
-		t.Fatal(err)
-	}
-	g.rec.Wait()
-	m, got := readSession(t, g.rec.Spool().SessionDir(sid), g.id)
-	if !bytes.Equal(got, pcm) || len(m.Segments) != 1 {
-		t.Fatalf("%d segments, %d bytes of audio back, want 1 and %d", len(m.Segments), len(got), len(pcm))
-	}
-	size, alloc := blocks(filepath.Join(g.rec.Spool().SessionDir(sid), m.Segments[0].Name))
-	if size != m.Segments[0].Bytes || alloc > (size+4095)/4096*4096+4096 {
-		t.Fatalf("sealed segment: %d bytes, %d allocated; want the reserve given back", size, alloc)
 	}
 }

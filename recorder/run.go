@@ -14,7 +14,6 @@ import (
 
 	"filippo.io/age"
 	"github.com/rs/zerolog"
-	"golang.org/x/sys/unix"
 
 	"roomkiosk/internal/room"
 	"roomkiosk/recorder/manifest"
@@ -536,7 +535,7 @@ func (rc *recording) openSegment(pendingFrames int) error {
 	started := time.Now().Add(-time.Duration(pendingFrames) * time.Second / time.Duration(rc.r.fmt.SampleRate)).UTC()
 	h := segment.Header{SampleRate: rc.r.fmt.SampleRate, Channels: rc.r.fmt.Channels, Index: idx,
 		StartFrame: rc.frames, Started: started, SessionID: rc.info.ID}
-	sf, err := createSegment(rc.info.ID, h, rc.r, rc.recipients, segmentCipherBytes(rc.segLimit*int64(rc.r.fmt.FrameBytes())))
+	sf, err := createSegment(rc.info.ID, h, rc.r, rc.recipients)
 	if err != nil {
 		return fmt.Errorf("open segment %d: %w", idx, err)
 	}
@@ -683,35 +682,12 @@ func (s *segFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// segmentCipherBytes is about what a full segment of pcm bytes takes on
-// disk: its chunks with their tags and room for the headers.
-func segmentCipherBytes(pcm int64) int64 {
-	chunks := (pcm + segment.ChunkSize - 1) / segment.ChunkSize
-	return chunks*(segment.ChunkSize+segment.ChunkOverhead) + 4096
-}
-
-// preallocate reserves a segment's blocks past its end before the first
-// chunk: the size the readers and a recovery see is unchanged
-// (FALLOC_FL_KEEP_SIZE), but the fsync of each chunk then allocates
-// nothing, so on ext4 it changes only the inode (size, extent state) and
-// not the block bitmap and group descriptor: with fast commits, one small
-// journal block per chunk instead of a transaction of whole metadata
-// blocks (images/README.md, "What the disk takes at the block layer").
-// Best effort: a file system without fallocate, or a full one, writes as
-// before, and the write itself reports a full disk.
-func preallocate(f *os.File, n int64) {
-	_ = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, 0, n)
-}
-
-func createSegment(id string, h segment.Header, r *Recorder, recipients []age.Recipient, expect int64) (*segFile, error) {
+func createSegment(id string, h segment.Header, r *Recorder, recipients []age.Recipient) (*segFile, error) {
 	name := manifest.SegmentName(h.Index, segment.Ext)
 	dir := r.spool.SessionDir(id)
 	f, err := os.OpenFile(r.spool.PartPath(id, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
-	}
-	if !r.o.NoSync {
-		preallocate(f, expect)
 	}
 	s := &segFile{r: r, id: id, dir: dir, idx: h.Index, name: name, f: f, h: sha256.New()}
 	s.w, err = segment.NewWriter(s, h, recipients...)
@@ -753,16 +729,13 @@ func (s *segFile) write(pcm []byte) error {
 	return nil
 }
 
-// seal writes the final chunk, gives back what preallocate reserved past
-// the end, fsyncs, renames .part to the sealed name and fsyncs the folder.
+// seal writes the final chunk, fsyncs, renames .part to the sealed name and
+// fsyncs the folder.
 func (s *segFile) seal() (manifest.Segment, error) {
 	err := s.w.Close()
 	if c := s.w.CipherBytes(); c != s.written {
 		s.r.c.bytes.Add(uint64(c - s.written))
 		s.written = c
-	}
-	if err == nil && !s.r.o.NoSync {
-		err = trimPrealloc(s.f)
 	}
 	if err == nil {
 		err = s.sync()
@@ -781,19 +754,6 @@ func (s *segFile) seal() (manifest.Segment, error) {
 	}
 	return manifest.Segment{Name: s.name, Index: s.idx, Samples: s.w.Frames(), Bytes: s.written,
 		SHA256: hex.EncodeToString(s.h.Sum(nil)), Partial: false}, nil
-}
-
-// trimPrealloc truncates f to its own size: on Linux that frees the blocks
-// reserved past the end (ext4 truncates even when the size is unchanged).
-func trimPrealloc(f *os.File) error {
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", f.Name(), err)
-	}
-	if err := f.Truncate(st.Size()); err != nil {
-		return fmt.Errorf("trim %s: %w", f.Name(), err)
-	}
-	return nil
 }
 
 func toBits(f float64) uint64   { return math.Float64bits(f) }
