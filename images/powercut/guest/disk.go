@@ -146,12 +146,8 @@ func procWrites() map[string]int64 {
 	w := map[string]int64{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
-		comm := strings.TrimSpace(readFile(d + "/comm"))
-		for _, l := range strings.Split(readFile(d+"/io"), "\n") {
-			if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				w[filepath.Base(d)+"/"+comm] = n
-			}
+		if n := ioWriteBytes(d); n >= 0 {
+			w[filepath.Base(d)+"/"+strings.TrimSpace(readFile(d+"/comm"))] = n
 		}
 	}
 	return w
@@ -204,7 +200,13 @@ func writeBytes(unit string) int64 {
 	if err != nil {
 		return -1
 	}
-	for _, l := range strings.Split(readFile(fmt.Sprintf("/proc/%s/io", strings.TrimSpace(string(out)))), "\n") {
+	return ioWriteBytes("/proc/" + strings.TrimSpace(string(out)))
+}
+
+// ioWriteBytes is write_bytes of the process at /proc/PID (-1 if unknown):
+// the bytes it caused to be written, counted when it dirtied them.
+func ioWriteBytes(procDir string) int64 {
+	for _, l := range strings.Split(readFile(procDir+"/io"), "\n") {
 		if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
 			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			return n
@@ -215,8 +217,8 @@ func writeBytes(unit string) int64 {
 
 // The trace (powercut.trace=1, ROOMKIOSK_DISK_TRACE=1 on the host) says
 // what forces the journal's full commits while recording: the fsyncs
-// (ext4_sync_file_enter), how each fast commit ended (ext4_fc_commit_stop)
-// and, with a kprobe, the kernel stack of every jbd2_log_start_commit.
+// (ext4_sync_file_enter: inode and parent), how each fast commit ended
+// (ext4_fc_commit_stop) and each full commit (jbd2_start_commit), in order.
 const tracefs = "/sys/kernel/tracing"
 
 func startTrace() bool {
@@ -232,12 +234,6 @@ func startTrace() bool {
 		if err := w("events/"+e+"/enable", "1"); err != nil {
 			quiet("disk trace %s: %v", e, err)
 		}
-	}
-	if err := w("kprobe_events", "p:fullcommit jbd2_log_start_commit\n"); err == nil {
-		_ = w("events/kprobes/fullcommit/trigger", "stacktrace")
-		_ = w("events/kprobes/fullcommit/enable", "1")
-	} else {
-		quiet("disk trace kprobe: %v", err)
 	}
 	_ = w("tracing_on", "1")
 	return true
